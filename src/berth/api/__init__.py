@@ -1,0 +1,1 @@
+"""The portal API (scheduling plane). It validates, persists and returns; it never calls Kubernetes."""

@@ -1,0 +1,1 @@
+"""Node-local cache daemon for inference-engine images and model artifacts."""

@@ -1,0 +1,1 @@
+"""The control plane: converges Kubernetes to what the database says."""

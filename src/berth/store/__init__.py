@@ -1,0 +1,1 @@
+"""PostgreSQL: the single source of truth. Only this package imports SQLAlchemy and psycopg."""
