@@ -1,0 +1,161 @@
+"""Capacity over time: the true peak usage of a window, fits(), availability, the next slot.
+
+A plain sum of every booking that overlaps a window overstates its use: two bookings can each
+overlap the window and never overlap each other. The sweep here walks the start and end events
+inside the window in time order, so the usage it reports is the usage at each instant and the
+peak is the real peak. Intervals are half-open, [start, end): a booking that ends at 10:00 and
+one that starts at 10:00 never share an instant.
+
+Resources are plain names with integer amounts: GPU kinds in physical units, `cpu` in
+millicores, `memory` in bytes. Capacity of a resource the pool does not have is zero.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import pairwise
+
+
+@dataclass(frozen=True)
+class Booking:
+    """Something holding resources over [start, end)."""
+
+    start: datetime
+    end: datetime
+    demand: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class Step:
+    """Usage (or free capacity) constant over [start, end)."""
+
+    start: datetime
+    end: datetime
+    amounts: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class Shortage:
+    """Why a request does not fit: the first instant a resource runs short, and by how much."""
+
+    resource: str
+    start: datetime  # first instant of the shortage
+    end: datetime  # the shortage lasts at least until here
+    free: int  # free at `start`
+    asked: int
+
+
+def usage_steps(bookings: Iterable[Booking], start: datetime, end: datetime) -> list[Step]:
+    """Usage of every resource as piecewise-constant steps covering [start, end) exactly."""
+    if end <= start:
+        return []
+    deltas: dict[datetime, Counter[str]] = defaultdict(Counter)
+    for b in bookings:
+        s, e = max(b.start, start), min(b.end, end)
+        if s >= e:
+            continue
+        for resource, amount in b.demand.items():
+            if amount:
+                deltas[s][resource] += amount
+                deltas[e][resource] -= amount
+    times = sorted({start, end, *deltas})
+    usage: Counter[str] = Counter()
+    steps: list[Step] = []
+    for t0, t1 in pairwise(times):
+        usage.update(deltas.get(t0, Counter()))
+        current = {r: q for r, q in usage.items() if q}
+        if steps and steps[-1].amounts == current:
+            steps[-1] = Step(steps[-1].start, t1, current)
+        else:
+            steps.append(Step(t0, t1, current))
+    return steps
+
+
+def peak_usage(
+    bookings: Iterable[Booking], start: datetime, end: datetime
+) -> dict[str, tuple[int, datetime]]:
+    """The highest usage of each resource in [start, end) and the first instant it is reached."""
+    peaks: dict[str, tuple[int, datetime]] = {}
+    for step in usage_steps(bookings, start, end):
+        for resource, amount in step.amounts.items():
+            if resource not in peaks or amount > peaks[resource][0]:
+                peaks[resource] = (amount, step.start)
+    return peaks
+
+
+def fits(
+    capacity: Mapping[str, int], existing: Iterable[Booking], request: Booking
+) -> Shortage | None:
+    """None if `request` fits beside `existing` at every instant; else the earliest shortage.
+
+    Of several resources short at the same first instant, the one short by most is named.
+    """
+    asked = {r: q for r, q in request.demand.items() if q > 0}
+    relevant = [b for b in existing if any(b.demand.get(r) for r in asked)]
+    steps = usage_steps(relevant, request.start, request.end)
+    for i, step in enumerate(steps):
+        short = [
+            (asked[r] - (capacity.get(r, 0) - step.amounts.get(r, 0)), r)
+            for r in sorted(asked)
+            if step.amounts.get(r, 0) + asked[r] > capacity.get(r, 0)
+        ]
+        if not short:
+            continue
+        _, resource = max(short)
+        free = capacity.get(resource, 0) - step.amounts.get(resource, 0)
+        until = step.end
+        for later in steps[i + 1 :]:
+            if later.amounts.get(resource, 0) + asked[resource] <= capacity.get(resource, 0):
+                break
+            until = later.end
+        return Shortage(resource, step.start, until, max(free, 0), asked[resource])
+    return None
+
+
+def availability(
+    capacity: Mapping[str, int], bookings: Iterable[Booking], start: datetime, end: datetime
+) -> list[Step]:
+    """Free capacity of every resource of `capacity` as steps covering [start, end)."""
+    steps: list[Step] = []
+    for step in usage_steps(bookings, start, end):
+        free = {r: cap - step.amounts.get(r, 0) for r, cap in capacity.items()}
+        if steps and steps[-1].amounts == free:
+            steps[-1] = Step(steps[-1].start, step.end, free)
+        else:
+            steps.append(Step(step.start, step.end, free))
+    return steps
+
+
+def align_up(t: datetime, grid: timedelta) -> datetime:
+    """The first grid instant at or after `t` (grid counted from the Unix epoch, UTC)."""
+    epoch = datetime(1970, 1, 1, tzinfo=t.tzinfo)
+    rest = (t - epoch) % grid
+    return t if not rest else t + (grid - rest)
+
+
+def next_fit(
+    capacity: Mapping[str, int],
+    existing: Sequence[Booking],
+    demand: Mapping[str, int],
+    duration: timedelta,
+    not_before: datetime,
+    latest_start: datetime,
+    grid: timedelta,
+) -> datetime | None:
+    """The earliest start in [not_before, latest_start] where `demand` fits for `duration`.
+
+    Usage only falls when a booking ends, so if a request does not fit at `not_before`, the
+    next start worth trying is the next booking end (rounded up to the grid).
+    """
+    candidates = {not_before} | {
+        align_up(b.end, grid) for b in existing if not_before < b.end <= latest_start
+    }
+    for start in sorted(candidates):
+        if start > latest_start:
+            break
+        if fits(capacity, existing, Booking(start, start + duration, demand)) is None:
+            return start
+    return None

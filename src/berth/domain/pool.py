@@ -1,0 +1,166 @@
+"""Pools, nodes and GPUs, and the bookable GPU kinds derived from them.
+
+A person books physical units: a whole GPU (kind `gpu`) or a MIG slice (kind `mig-<profile>`).
+Kubernetes schedules time-sliced replicas of those units, so one booked unit becomes `replicas`
+slots of the matching extended resource. Deriving both numbers from the one pool description
+keeps the booking math and the hardware layout from ever disagreeing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+WHOLE_GPU = "gpu"
+CPU = "cpu"
+MEMORY = "memory"
+
+
+@dataclass(frozen=True)
+class Mig:
+    profile: str  # e.g. "1g.24gb"
+    count: int  # slices of this profile on the GPU
+
+
+@dataclass(frozen=True)
+class Gpu:
+    index: int
+    model: str
+    memory_bytes: int
+    replicas: int  # time-slicing replicas per physical unit (per slice when MIG is on)
+    mig: Mig | None = None
+
+    @property
+    def kind(self) -> str:
+        return mig_kind(self.mig.profile) if self.mig else WHOLE_GPU
+
+    @property
+    def units(self) -> int:
+        """Physical bookable units on this GPU: its MIG slices, or the GPU itself."""
+        return self.mig.count if self.mig else 1
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    cpu_millicores: int
+    memory_bytes: int
+    storage_class: str
+    gpus: tuple[Gpu, ...] = ()
+
+
+@dataclass(frozen=True)
+class KindDefaults:
+    """CPU and memory a reservation gets per booked unit of a kind when it asks for none."""
+
+    cpu_millicores: int
+    memory_bytes: int
+
+
+@dataclass(frozen=True)
+class GpuKind:
+    """A bookable GPU kind of a pool with its capacity in physical units."""
+
+    name: str
+    units: int
+    replicas: int  # Kubernetes slots per booked unit
+    resource: str  # Kubernetes extended resource, e.g. nvidia.com/mig-1g.24gb
+    model: str
+    memory_bytes: int  # memory of one unit (a MIG slice's share, or the whole GPU)
+
+
+@dataclass(frozen=True)
+class Pool:
+    name: str
+    nodes: tuple[Node, ...]
+    defaults: Mapping[str, KindDefaults] = field(default_factory=dict)
+
+    def kinds(self) -> dict[str, GpuKind]:
+        """Bookable GPU kinds of the pool, by name, with their total physical units."""
+        kinds: dict[str, GpuKind] = {}
+        for node in self.nodes:
+            for gpu in node.gpus:
+                unit_memory = gpu.memory_bytes // gpu.units
+                known = kinds.get(gpu.kind)
+                if known is None:
+                    kinds[gpu.kind] = GpuKind(
+                        name=gpu.kind,
+                        units=gpu.units,
+                        replicas=gpu.replicas,
+                        resource=kube_resource(gpu.kind),
+                        model=gpu.model,
+                        memory_bytes=unit_memory,
+                    )
+                else:
+                    kinds[gpu.kind] = GpuKind(
+                        name=known.name,
+                        units=known.units + gpu.units,
+                        replicas=known.replicas,
+                        resource=known.resource,
+                        model=known.model,
+                        memory_bytes=known.memory_bytes,
+                    )
+        return kinds
+
+    def capacity(self) -> dict[str, int]:
+        """Bookable capacity of every resource: GPU kinds in units, cpu in m, memory in bytes."""
+        cap = {name: kind.units for name, kind in self.kinds().items()}
+        cap[CPU] = sum(n.cpu_millicores for n in self.nodes)
+        cap[MEMORY] = sum(n.memory_bytes for n in self.nodes)
+        return cap
+
+    def defaults_for(self, kind: str) -> KindDefaults:
+        """Per-unit CPU/memory defaults of a kind: configured, or an even share of the pool.
+
+        The even share splits the pool's CPU and memory over all its physical GPU units, so a
+        pool booked full with defaults hands out exactly what it has.
+        """
+        if kind in self.defaults:
+            return self.defaults[kind]
+        units = sum(k.units for k in self.kinds().values()) or 1
+        cap = self.capacity()
+        gib = 2**30
+        return KindDefaults(
+            cpu_millicores=(cap[CPU] // units) // 1000 * 1000 or 1000,
+            memory_bytes=(cap[MEMORY] // units) // gib * gib or gib,
+        )
+
+
+def mig_kind(profile: str) -> str:
+    return f"mig-{profile}"
+
+
+def kube_resource(kind: str) -> str:
+    """`gpu` -> `nvidia.com/gpu`; `mig-1g.24gb` -> `nvidia.com/mig-1g.24gb`."""
+    return f"nvidia.com/{kind}"
+
+
+def validate_pools(pools: Iterable[Pool]) -> list[str]:
+    """Problems that span pools or nodes (the file's schema checks each field on its own)."""
+    problems: list[str] = []
+    seen_pools: set[str] = set()
+    seen_nodes: dict[str, str] = {}
+    for pool in pools:
+        if pool.name in seen_pools:
+            problems.append(f"pool {pool.name!r} is defined twice")
+        seen_pools.add(pool.name)
+        replicas: dict[str, int] = {}
+        for node in pool.nodes:
+            if node.name in seen_nodes:
+                problems.append(
+                    f"node {node.name!r} is in pool {seen_nodes[node.name]!r} and {pool.name!r}"
+                )
+            seen_nodes[node.name] = pool.name
+            indexes = [g.index for g in node.gpus]
+            if len(indexes) != len(set(indexes)):
+                problems.append(f"node {node.name!r} lists a GPU index twice")
+            for gpu in node.gpus:
+                if replicas.setdefault(gpu.kind, gpu.replicas) != gpu.replicas:
+                    problems.append(
+                        f"pool {pool.name!r}: every {gpu.kind} must have the same replicas "
+                        f"(a booking of one unit must mean the same slots on every node)"
+                    )
+        for kind in pool.defaults:
+            if kind not in pool.kinds():
+                problems.append(f"pool {pool.name!r}: defaults for unknown GPU kind {kind!r}")
+    return problems

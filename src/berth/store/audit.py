@@ -1,0 +1,55 @@
+"""The audit log: written in the same transaction as the change it records, pruned by age."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from berth.store.db import Tx
+from berth.store.models import AuditEntry
+
+
+def record(
+    tx: Tx,
+    actor: str,
+    action: str,
+    target: str,
+    details: dict[str, Any] | None = None,
+    client: str | None = None,
+) -> None:
+    tx.add(
+        AuditEntry(actor=actor, action=action, target=target, details=details or {}, client=client)
+    )
+
+
+def query(
+    tx: Tx,
+    *,
+    actor: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 100,
+    before_id: int | None = None,
+) -> list[AuditEntry]:
+    """Newest first; `before_id` pages backwards."""
+    q = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if actor:
+        q = q.where(AuditEntry.actor == actor)
+    if action:
+        q = q.where(AuditEntry.action == action)
+    if since:
+        q = q.where(AuditEntry.at >= since)
+    if until:
+        q = q.where(AuditEntry.at < until)
+    if before_id:
+        q = q.where(AuditEntry.id < before_id)
+    return list(tx.scalars(q))
+
+
+def prune(tx: Tx, older_than: datetime) -> int:
+    """Delete entries older than the retention cut-off; return how many went."""
+    result = tx.execute(delete(AuditEntry).where(AuditEntry.at < older_than))
+    return int(getattr(result, "rowcount", 0) or 0)

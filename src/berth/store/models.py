@@ -1,0 +1,125 @@
+"""Tables. Every query of the booking path is pool-first, and its indexes say so."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+LIVE_STATUSES_SQL = "status IN ('APPROVED', 'ACTIVE')"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))
+    disabled: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (CheckConstraint("role IN ('admin', 'user')", name="users_role"),)
+
+
+class ApiToken(Base):
+    """A bearer credential: a login session (kind 'session') or a named API token."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(128))
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (CheckConstraint("kind IN ('session', 'api')", name="api_tokens_kind"),)
+
+
+class PoolRow(Base):
+    __tablename__ = "pools"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Reservation(Base):
+    __tablename__ = "reservations"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    pool: Mapped[str] = mapped_column(ForeignKey("pools.name"))
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    start_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    end_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    gpu_kind: Mapped[str] = mapped_column(String(64))
+    gpu_count: Mapped[int] = mapped_column(Integer)
+    mode: Mapped[str] = mapped_column(String(16))
+    cpu_millicores: Mapped[int] = mapped_column(BigInteger)
+    memory_bytes: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("end_at > start_at", name="reservations_window"),
+        CheckConstraint("gpu_count > 0", name="reservations_gpu_count"),
+        CheckConstraint(
+            "status IN ('APPROVED', 'ACTIVE', 'COMPLETED', 'CANCELED', 'FAILED')",
+            name="reservations_status",
+        ),
+        CheckConstraint("mode IN ('interactive', 'inference')", name="reservations_mode"),
+        # The booking path asks "live reservations of this pool overlapping this window".
+        Index(
+            "reservations_live_overlap",
+            "pool",
+            text("tstzrange(start_at, end_at, '[)')"),
+            postgresql_using="gist",
+            postgresql_where=text(LIVE_STATUSES_SQL),
+        ),
+        Index("reservations_owner_start", "owner_id", "start_at"),
+        Index("reservations_pool_start", "pool", "start_at"),
+    )
+
+
+class AuditEntry(Base):
+    """Append-only: who did what to which thing, from where, when. Pruned by age only."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), index=True
+    )
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    client: Mapped[str | None] = mapped_column(String(64))

@@ -1,0 +1,108 @@
+"""Pools in the database: synced from the pool file, read back as domain objects.
+
+The database copy is what bookings are checked against, so every API replica and the reconciler
+agree on capacity even if they were started with different files.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+
+from berth.domain.pool import Gpu, KindDefaults, Mig, Node, Pool
+from berth.store import audit
+from berth.store.db import Tx
+from berth.store.errors import NotFound
+from berth.store.models import PoolRow
+
+
+def to_json(pool: Pool) -> dict[str, Any]:
+    return {
+        "name": pool.name,
+        "nodes": [
+            {
+                "name": n.name,
+                "cpu_millicores": n.cpu_millicores,
+                "memory_bytes": n.memory_bytes,
+                "storage_class": n.storage_class,
+                "gpus": [
+                    {
+                        "index": g.index,
+                        "model": g.model,
+                        "memory_bytes": g.memory_bytes,
+                        "replicas": g.replicas,
+                        "mig": {"profile": g.mig.profile, "count": g.mig.count} if g.mig else None,
+                    }
+                    for g in n.gpus
+                ],
+            }
+            for n in pool.nodes
+        ],
+        "defaults": {
+            k: {"cpu_millicores": d.cpu_millicores, "memory_bytes": d.memory_bytes}
+            for k, d in pool.defaults.items()
+        },
+    }
+
+
+def from_json(spec: dict[str, Any]) -> Pool:
+    return Pool(
+        name=spec["name"],
+        nodes=tuple(
+            Node(
+                name=n["name"],
+                cpu_millicores=n["cpu_millicores"],
+                memory_bytes=n["memory_bytes"],
+                storage_class=n["storage_class"],
+                gpus=tuple(
+                    Gpu(
+                        index=g["index"],
+                        model=g["model"],
+                        memory_bytes=g["memory_bytes"],
+                        replicas=g["replicas"],
+                        mig=Mig(**g["mig"]) if g["mig"] else None,
+                    )
+                    for g in n["gpus"]
+                ),
+            )
+            for n in spec["nodes"]
+        ),
+        defaults={k: KindDefaults(**d) for k, d in spec.get("defaults", {}).items()},
+    )
+
+
+def sync(tx: Tx, pools: list[Pool], *, actor: str = "system") -> list[str]:
+    """Upsert pools from the file; return the names whose description changed.
+
+    Pools missing from the file are kept (reservations refer to them); a shrunk pool keeps its
+    bookings, and only new bookings see the new capacity.
+    """
+    changed = []
+    for pool in pools:
+        spec = to_json(pool)
+        current = tx.scalar(select(PoolRow.spec).where(PoolRow.name == pool.name))
+        if current == spec:
+            continue
+        tx.execute(
+            insert(PoolRow)
+            .values(name=pool.name, spec=spec)
+            .on_conflict_do_update(
+                index_elements=[PoolRow.name], set_={"spec": spec, "updated_at": func.now()}
+            )
+        )
+        audit.record(tx, actor, "pool.sync", f"pool:{pool.name}", {"created": current is None})
+        changed.append(pool.name)
+    return changed
+
+
+def get(tx: Tx, name: str) -> Pool:
+    spec = tx.scalar(select(PoolRow.spec).where(PoolRow.name == name))
+    if spec is None:
+        raise NotFound(f"no pool {name!r}")
+    return from_json(spec)
+
+
+def list_all(tx: Tx) -> list[Pool]:
+    return [from_json(s) for s in tx.scalars(select(PoolRow.spec).order_by(PoolRow.name))]

@@ -1,0 +1,346 @@
+"""Booking, extending, canceling and listing reservations.
+
+A booking is one transaction: lock the user (limits hold across pools), lock the pool, read the
+live reservations overlapping the window, run the domain's sweep, insert if it fits, commit.
+The pool lock is a transaction-scoped advisory lock, so two bookings of one pool are serialized
+while bookings of different pools run side by side; it is released by commit or rollback, so a
+crashed request cannot leave it held.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, select, text
+
+from berth.domain import capacity
+from berth.domain.policy import BookingPolicy, PolicyError, check_concurrency
+from berth.domain.pool import CPU, MEMORY, Pool
+from berth.domain.quantity import format_bytes, format_millicores
+from berth.domain.reservation import (
+    LIVE,
+    Request,
+    RequestError,
+    Status,
+    TransitionError,
+    transition,
+    validate_request,
+    validate_window,
+)
+from berth.store import audit, pools
+from berth.store.db import Tx
+from berth.store.errors import Conflict, Invalid, NotFound, Refused
+from berth.store.locks import POOL_BOOKING, USER_BOOKING
+from berth.store.models import Reservation, User
+from berth.store.users import Principal
+
+NOTIFY_CHANNEL = "berth_reservations"
+SUGGESTION_SEARCH = timedelta(days=14)  # how far past the asked start a suggestion may lie
+_LIVE = [s.value for s in LIVE]
+
+
+def _lock_pool(tx: Tx, pool: str) -> None:
+    tx.execute(
+        text("SELECT pg_advisory_xact_lock(:k, hashtext(:pool))"), {"k": POOL_BOOKING, "pool": pool}
+    )
+
+
+def _lock_user(tx: Tx, user_id: int) -> None:
+    tx.execute(text("SELECT pg_advisory_xact_lock(:k, :u)"), {"k": USER_BOOKING, "u": user_id})
+
+
+def _notify(tx: Tx, reservation_id: uuid.UUID) -> None:
+    """Wake the reconciler; delivered only if the transaction commits."""
+    tx.execute(text("SELECT pg_notify(:c, :id)"), {"c": NOTIFY_CHANNEL, "id": str(reservation_id)})
+
+
+def _overlap(start: datetime, end: datetime):  # type: ignore[no-untyped-def]
+    return func.tstzrange(Reservation.start_at, Reservation.end_at, "[)").op("&&")(
+        func.tstzrange(start, end, "[)")
+    )
+
+
+def live_overlapping(
+    tx: Tx, pool: str, start: datetime, end: datetime, exclude: uuid.UUID | None = None
+) -> list[capacity.Booking]:
+    """Live reservations of `pool` overlapping [start, end), as capacity bookings."""
+    q = select(
+        Reservation.start_at,
+        Reservation.end_at,
+        Reservation.gpu_kind,
+        Reservation.gpu_count,
+        Reservation.cpu_millicores,
+        Reservation.memory_bytes,
+    ).where(Reservation.pool == pool, Reservation.status.in_(_LIVE), _overlap(start, end))
+    if exclude is not None:
+        q = q.where(Reservation.id != exclude)
+    return [
+        capacity.Booking(s, e, {kind: n, CPU: cpu, MEMORY: mem})
+        for s, e, kind, n, cpu, mem in tx.execute(q)
+    ]
+
+
+def _describe(resource: str, amount: int) -> str:
+    if resource == CPU:
+        return f"{format_millicores(amount)} CPU"
+    if resource == MEMORY:
+        return f"{format_bytes(amount)} memory"
+    return f"{amount} x {resource}"
+
+
+def _refusal(
+    tx: Tx,
+    pool: Pool,
+    policy: BookingPolicy,
+    booking: capacity.Booking,
+    shortage: capacity.Shortage,
+    now: datetime,
+) -> Refused:
+    duration = booking.end - booking.start
+    search_end = booking.start + SUGGESTION_SEARCH
+    latest = min(search_end, now + policy.horizon)
+    later = live_overlapping(tx, pool.name, booking.start, latest + duration)
+    not_before = capacity.align_up(booking.start, policy.grid) if booking.start > now else now
+    suggestion = capacity.next_fit(
+        pool.capacity(), later, booking.demand, duration, not_before, latest, policy.grid
+    )
+    detail = (
+        f"not enough {shortage.resource} in pool {pool.name!r} from "
+        f"{shortage.start.isoformat()} to {shortage.end.isoformat()}: "
+        f"{_describe(shortage.resource, shortage.free)} free, "
+        f"{_describe(shortage.resource, shortage.asked)} asked"
+    )
+    return Refused(detail, shortage, suggestion, duration.total_seconds())
+
+
+def book(
+    tx: Tx,
+    who: Principal,
+    req: Request,
+    policy: BookingPolicy,
+    now: datetime,
+    client: str | None = None,
+) -> Reservation:
+    pool = pools.get(tx, req.pool)
+    try:
+        accepted = validate_request(req, pool, policy, now)
+    except RequestError as exc:
+        raise Invalid(exc.field, f"{exc.field}: {exc.message}") from exc
+    _lock_user(tx, who.id)
+    _lock_pool(tx, pool.name)
+    mine = tx.scalar(
+        select(func.count())
+        .select_from(Reservation)
+        .where(
+            Reservation.owner_id == who.id,
+            Reservation.status.in_(_LIVE),
+            _overlap(accepted.start, accepted.end),
+        )
+    )
+    try:
+        check_concurrency(policy, int(mine or 0), is_admin=who.is_admin)
+    except PolicyError as exc:
+        raise Conflict(str(exc)) from exc
+    existing = live_overlapping(tx, pool.name, accepted.start, accepted.end)
+    booking = accepted.booking()
+    shortage = capacity.fits(pool.capacity(), existing, booking)
+    if shortage is not None:
+        raise _refusal(tx, pool, policy, booking, shortage, now)
+    row = Reservation(
+        id=uuid.uuid4(),
+        pool=pool.name,
+        owner_id=who.id,
+        start_at=accepted.start,
+        end_at=accepted.end,
+        gpu_kind=accepted.gpu_kind,
+        gpu_count=accepted.gpu_count,
+        mode=accepted.mode.value,
+        cpu_millicores=accepted.cpu_millicores,
+        memory_bytes=accepted.memory_bytes,
+        status=Status.APPROVED.value,
+        created_at=now,
+        updated_at=now,
+    )
+    tx.add(row)
+    tx.flush()
+    audit.record(
+        tx,
+        who.username,
+        "reservation.create",
+        f"reservation:{row.id}",
+        {
+            "pool": pool.name,
+            "start": accepted.start.isoformat(),
+            "end": accepted.end.isoformat(),
+            "gpu": f"{accepted.gpu_count} x {accepted.gpu_kind}",
+            "mode": accepted.mode.value,
+        },
+        client,
+    )
+    _notify(tx, row.id)
+    return row
+
+
+def _owned(tx: Tx, who: Principal, reservation_id: uuid.UUID, *, lock: bool) -> Reservation:
+    q = select(Reservation).where(Reservation.id == reservation_id)
+    if lock:
+        q = q.with_for_update()
+    row = tx.scalar(q)
+    if row is None or (row.owner_id != who.id and not who.is_admin):
+        raise NotFound(f"no reservation {reservation_id}")
+    return row
+
+
+def get(tx: Tx, who: Principal, reservation_id: uuid.UUID) -> Reservation:
+    return _owned(tx, who, reservation_id, lock=False)
+
+
+def cancel(
+    tx: Tx,
+    who: Principal,
+    reservation_id: uuid.UUID,
+    now: datetime,
+    reason: str | None = None,
+    client: str | None = None,
+) -> Reservation:
+    row = _owned(tx, who, reservation_id, lock=True)
+    try:
+        row.status = transition(Status(row.status), Status.CANCELED).value
+    except TransitionError as exc:
+        raise Conflict(str(exc)) from exc
+    row.reason = reason or f"canceled by {who.username}"
+    row.updated_at = now
+    audit.record(
+        tx,
+        who.username,
+        "reservation.cancel",
+        f"reservation:{row.id}",
+        {"reason": row.reason},
+        client,
+    )
+    _notify(tx, row.id)
+    return row
+
+
+def extend(
+    tx: Tx,
+    who: Principal,
+    reservation_id: uuid.UUID,
+    new_end: datetime,
+    policy: BookingPolicy,
+    now: datetime,
+    client: str | None = None,
+) -> Reservation:
+    """Move a live reservation's end later, under the same capacity rules as a new booking."""
+    probe = _owned(tx, who, reservation_id, lock=False)
+    _lock_pool(tx, probe.pool)
+    row = _owned(tx, who, reservation_id, lock=True)
+    if Status(row.status) not in LIVE:
+        raise Conflict(f"a {row.status} reservation cannot be extended")
+    if new_end <= row.end_at:
+        raise Invalid("end", "the new end must be later than the current end")
+    try:
+        validate_window(row.start_at, new_end, policy, now, new=False)
+    except RequestError as exc:
+        raise Invalid(exc.field, f"{exc.field}: {exc.message}") from exc
+    pool = pools.get(tx, row.pool)
+    existing = live_overlapping(tx, pool.name, row.end_at, new_end, exclude=row.id)
+    demand = {row.gpu_kind: row.gpu_count, CPU: row.cpu_millicores, MEMORY: row.memory_bytes}
+    extra = capacity.Booking(row.end_at, new_end, demand)
+    shortage = capacity.fits(pool.capacity(), existing, extra)
+    if shortage is not None:
+        detail = (
+            f"cannot extend to {new_end.isoformat()}: not enough {shortage.resource} from "
+            f"{shortage.start.isoformat()}: {_describe(shortage.resource, shortage.free)} free, "
+            f"{_describe(shortage.resource, shortage.asked)} asked"
+        )
+        raise Refused(detail, shortage, None, (new_end - row.start_at).total_seconds())
+    old_end = row.end_at
+    row.end_at = new_end
+    row.updated_at = now
+    audit.record(
+        tx,
+        who.username,
+        "reservation.extend",
+        f"reservation:{row.id}",
+        {"from": old_end.isoformat(), "to": new_end.isoformat()},
+        client,
+    )
+    _notify(tx, row.id)
+    return row
+
+
+def search(
+    tx: Tx,
+    who: Principal,
+    *,
+    mine: bool,
+    statuses: Sequence[Status] = (),
+    pool: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 200,
+) -> list[tuple[Reservation, str]]:
+    """Reservations visible to `who` with their owner's name; users see only their own."""
+    q = select(Reservation, User.username).join(User, User.id == Reservation.owner_id)
+    if mine or not who.is_admin:
+        q = q.where(Reservation.owner_id == who.id)
+    if statuses:
+        q = q.where(Reservation.status.in_([s.value for s in statuses]))
+    if pool:
+        q = q.where(Reservation.pool == pool)
+    if since:
+        q = q.where(Reservation.end_at > since)
+    if until:
+        q = q.where(Reservation.start_at < until)
+    q = q.order_by(Reservation.start_at, Reservation.id).limit(limit)
+    return [(r, u) for r, u in tx.execute(q).tuples()]
+
+
+def calendar(
+    tx: Tx, since: datetime, until: datetime, pool: str | None = None, limit: int = 5000
+) -> list[tuple[Reservation, str]]:
+    """Everything booked in a window (live or past-but-held), for the calendar."""
+    shown = [Status.APPROVED.value, Status.ACTIVE.value, Status.COMPLETED.value]
+    q = (
+        select(Reservation, User.username)
+        .join(User, User.id == Reservation.owner_id)
+        .where(
+            Reservation.status.in_(shown),
+            and_(Reservation.start_at < until, Reservation.end_at > since),
+        )
+    )
+    if pool:
+        q = q.where(Reservation.pool == pool)
+    q = q.order_by(Reservation.start_at).limit(limit)
+    return [(r, u) for r, u in tx.execute(q).tuples()]
+
+
+def availability(
+    tx: Tx, pool_name: str, start: datetime, end: datetime
+) -> tuple[Pool, list[capacity.Step]]:
+    pool = pools.get(tx, pool_name)
+    existing = live_overlapping(tx, pool.name, start, end)
+    return pool, capacity.availability(pool.capacity(), existing, start, end)
+
+
+def set_status(
+    tx: Tx, reservation_id: uuid.UUID, target: Status, now: datetime, reason: str | None = None
+) -> Reservation:
+    """For the reconciler: move a reservation along DESIGN.md's state machine."""
+    row = tx.scalar(select(Reservation).where(Reservation.id == reservation_id).with_for_update())
+    if row is None:
+        raise NotFound(f"no reservation {reservation_id}")
+    try:
+        row.status = transition(Status(row.status), target).value
+    except TransitionError as exc:
+        raise Conflict(str(exc)) from exc
+    if reason is not None:
+        row.reason = reason
+    row.updated_at = now
+    audit.record(
+        tx, "reconciler", f"reservation.{target.value.lower()}", f"reservation:{row.id}", {}
+    )
+    return row

@@ -1,0 +1,117 @@
+"""Bearer tokens: login sessions and named API tokens, one mechanism for both.
+
+A token is 32 random bytes shown once; the database keeps only its SHA-256. A slow hash
+(argon2) protects guessable passwords; a random 256-bit secret needs none, and a fast hash lets
+every request be authenticated with one indexed lookup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, or_, select, update
+
+from berth.store import audit
+from berth.store.db import Tx
+from berth.store.errors import Invalid, NotFound
+from berth.store.models import ApiToken, User
+from berth.store.users import Principal, principal
+
+PREFIX = "berth_"
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def issue(
+    tx: Tx,
+    user: Principal,
+    *,
+    kind: str,
+    name: str,
+    lifetime: timedelta,
+    now: datetime,
+    client: str | None = None,
+) -> tuple[str, ApiToken]:
+    """Create a token; return the secret (never stored) and its row."""
+    if not name.strip() or len(name) > 128:
+        raise Invalid("name", "must be 1-128 characters")
+    if lifetime <= timedelta(0):
+        raise Invalid("expires_in_days", "must be positive")
+    secret = PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(
+        user_id=user.id,
+        kind=kind,
+        name=name.strip(),
+        token_hash=_digest(secret),
+        prefix=secret[: len(PREFIX) + 4],
+        expires_at=now + lifetime,
+    )
+    tx.add(row)
+    tx.flush()
+    if kind == "api":
+        audit.record(tx, user.username, "token.create", f"token:{row.id}", {"name": name}, client)
+    else:
+        audit.record(tx, user.username, "auth.login", f"user:{user.username}", {}, client)
+    return secret, row
+
+
+def resolve(tx: Tx, secret: str, now: datetime) -> Principal | None:
+    """The enabled user a live token belongs to, else None."""
+    if not secret.startswith(PREFIX):
+        return None
+    q = (
+        select(User)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(
+            ApiToken.token_hash == _digest(secret),
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > now,
+            ~User.disabled,
+        )
+    )
+    user = tx.scalar(q)
+    return principal(user) if user else None
+
+
+def list_for(tx: Tx, user: Principal) -> list[ApiToken]:
+    q = (
+        select(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.kind == "api")
+        .order_by(ApiToken.id.desc())
+    )
+    return list(tx.scalars(q))
+
+
+def revoke(
+    tx: Tx, user: Principal, token_id: int, now: datetime, client: str | None = None
+) -> ApiToken:
+    """Revoke one of the caller's tokens (admins: anyone's)."""
+    row = tx.get(ApiToken, token_id)
+    if row is None or (row.user_id != user.id and not user.is_admin):
+        raise NotFound(f"no token {token_id}")
+    if row.revoked_at is None:
+        row.revoked_at = now
+        audit.record(tx, user.username, "token.revoke", f"token:{token_id}", {}, client)
+    return row
+
+
+def revoke_secret(tx: Tx, secret: str, now: datetime) -> None:
+    """Log out: revoke the session token presented."""
+    tx.execute(
+        update(ApiToken)
+        .where(ApiToken.token_hash == _digest(secret), ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def expire(tx: Tx, now: datetime, keep: timedelta = timedelta(days=30)) -> int:
+    """Delete tokens that expired or were revoked more than `keep` ago."""
+    cutoff = now - keep
+    result = tx.execute(
+        delete(ApiToken).where(or_(ApiToken.expires_at < cutoff, ApiToken.revoked_at < cutoff))
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

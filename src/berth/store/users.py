@@ -1,0 +1,144 @@
+"""Users and their passwords (argon2id). Usernames are lower-case and unique."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from berth.store import audit
+from berth.store.db import Tx
+from berth.store.errors import Conflict, Invalid, NotFound
+from berth.store.models import User
+
+ROLES = ("admin", "user")
+USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{1,31}$")
+MIN_PASSWORD = 8
+
+_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# Verifying against this keeps a login for an unknown user as slow as for a known one.
+_DUMMY_HASH = _hasher.hash("not a password of anyone")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the user behind a session cookie or a bearer token."""
+
+    id: int
+    username: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+def principal(user: User) -> Principal:
+    return Principal(id=user.id, username=user.username, role=user.role)
+
+
+def check_username(username: str) -> str:
+    if not USERNAME.match(username):
+        raise Invalid(
+            "username",
+            "2-32 characters: lower-case letters, digits, '.', '_' or '-', starting with a letter",
+        )
+    return username
+
+
+def check_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD:
+        raise Invalid("password", f"must be at least {MIN_PASSWORD} characters")
+    if len(password) > 1024:
+        raise Invalid("password", "must be at most 1024 characters")
+    return password
+
+
+def create(
+    tx: Tx, username: str, password: str, role: str, *, actor: str, client: str | None = None
+) -> User:
+    check_username(username)
+    check_password(password)
+    if role not in ROLES:
+        raise Invalid("role", f"must be one of {', '.join(ROLES)}")
+    user = User(username=username, password_hash=_hasher.hash(password), role=role)
+    try:
+        with tx.begin_nested():
+            tx.add(user)
+            tx.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"user {username!r} already exists") from exc
+    audit.record(tx, actor, "user.create", f"user:{username}", {"role": role}, client)
+    return user
+
+
+def authenticate(tx: Tx, username: str, password: str) -> User | None:
+    """The enabled user with this password, else None (same cost either way)."""
+    user = tx.scalar(select(User).where(User.username == username.lower()))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or user.disabled:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
+
+
+def get(tx: Tx, username: str) -> User:
+    user = tx.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFound(f"no user {username!r}")
+    return user
+
+
+def list_all(tx: Tx) -> list[User]:
+    return list(tx.scalars(select(User).order_by(User.username)))
+
+
+def count_admins(tx: Tx) -> int:
+    q = select(func.count()).select_from(User).where(User.role == "admin", ~User.disabled)
+    return int(tx.scalar(q) or 0)
+
+
+def update(
+    tx: Tx,
+    username: str,
+    *,
+    role: str | None,
+    disabled: bool | None,
+    password: str | None = None,
+    actor: str,
+    client: str | None = None,
+) -> User:
+    """Change role, disabled flag or password; the last enabled admin cannot be demoted."""
+    user = get(tx, username)
+    changes: dict[str, object] = {}
+    if role is not None and role != user.role:
+        if role not in ROLES:
+            raise Invalid("role", f"must be one of {', '.join(ROLES)}")
+        changes["role"] = role
+    if disabled is not None and disabled != user.disabled:
+        changes["disabled"] = disabled
+    losing_admin = (
+        user.role == "admin"
+        and not user.disabled
+        and (changes.get("role", "admin") != "admin" or changes.get("disabled", False))
+    )
+    if losing_admin and count_admins(tx) <= 1:
+        raise Conflict("this is the last enabled admin; make another admin first")
+    if "role" in changes:
+        user.role = role  # type: ignore[assignment]
+    if "disabled" in changes:
+        user.disabled = bool(disabled)
+    if password is not None:
+        user.password_hash = _hasher.hash(check_password(password))
+        changes["password_changed"] = True
+    if changes:
+        audit.record(tx, actor, "user.update", f"user:{username}", changes, client)
+    return user
