@@ -1,0 +1,79 @@
+"""Measured utilization: booked GPU-hours over available GPU-hours for a period.
+
+The cost model is only as good as its utilization figure, and a guess is the weakest input
+in it. Berth knows what was actually booked, so the store feeds this function the
+reservations and the capacity of a pool and the model runs on the measured figure instead.
+
+    booked GPU-hours     B = Σ over bookings of gpus · hours of overlap with [start, end)
+    available GPU-hours  A = Σ over capacity intervals of gpus · hours of overlap
+    utilization          u = B / A
+
+A MIG slice counts as its fraction of a physical GPU (a 1g.24gb slice of four is 0.25), so
+whole-GPU and MIG bookings add up in one unit. Booked time is an upper bound on serving
+time: a booked GPU may sit idle inside its window.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class GpuInterval:
+    """`gpus` physical GPUs (fractions for MIG slices) held from `start` to `end`."""
+
+    start: datetime
+    end: datetime
+    gpus: float
+
+
+@dataclass(frozen=True)
+class MeasuredUtilization:
+    """The figure and the two sums it comes from."""
+
+    start: datetime
+    end: datetime
+    booked_gpu_hours: float
+    available_gpu_hours: float
+    utilization: float
+
+
+def _aware(t: datetime, what: str) -> None:
+    if t.tzinfo is None or t.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware")
+
+
+def gpu_hours(intervals: Iterable[GpuInterval], start: datetime, end: datetime) -> float:
+    """GPU-hours of `intervals` that fall inside [start, end)."""
+    _aware(start, "start")
+    _aware(end, "end")
+    total = 0.0
+    for iv in intervals:
+        _aware(iv.start, "interval start")
+        _aware(iv.end, "interval end")
+        if iv.gpus < 0:
+            raise ValueError("an interval cannot hold a negative number of GPUs")
+        lo, hi = max(iv.start, start), min(iv.end, end)
+        if hi > lo:
+            total += iv.gpus * (hi - lo).total_seconds() / 3600.0
+    return total
+
+
+def measured_utilization(
+    booked: Iterable[GpuInterval],
+    available: Iterable[GpuInterval],
+    start: datetime,
+    end: datetime,
+) -> MeasuredUtilization:
+    """Booked over available GPU-hours in [start, end); refuses an empty or overbooked period."""
+    if end <= start:
+        raise ValueError("the period must end after it starts")
+    b = gpu_hours(booked, start, end)
+    a = gpu_hours(available, start, end)
+    if a <= 0:
+        raise ValueError("no GPU capacity in the period")
+    if b > a * (1 + 1e-9):
+        raise ValueError(f"booked {b:.2f} GPU-hours exceed the {a:.2f} available")
+    return MeasuredUtilization(start, end, b, a, min(1.0, b / a))
