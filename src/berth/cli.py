@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
 import typer
+
+from berth.config import Settings, load_pool_file
+from berth.store import bootstrap
+from berth.store.db import Database, Opened
+from berth.tokenomics_cli import app as tokenomics_app
+from berth.yamlfile import FileError
 
 app = typer.Typer(
     name="berth",
@@ -10,6 +24,34 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
+token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(tokenomics_app, name="tokenomics")
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    typer.secho(message, err=True, fg=typer.colors.RED)
+    return typer.Exit(code)
+
+
+@contextmanager
+def database(settings: Settings, *, migrate: bool = True) -> Iterator[Database]:
+    """The configured database (starting the embedded one if no URL is set), migrated."""
+    try:
+        pool_list = load_pool_file(settings.pool_file)
+    except FileError as exc:
+        raise fail(f"pool file is not usable:\n{exc}") from exc
+    opened = Opened(settings.database_url, settings.data_dir)
+    db = Database(opened.url)
+    try:
+        if migrate:
+            bootstrap.prepare(db, pool_list)
+        yield db
+    finally:
+        db.dispose()
+        opened.close()
 
 
 @app.command()
@@ -18,3 +60,133 @@ def version() -> None:
     from berth import __version__
 
     typer.echo(__version__)
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema and sync the pool file into it."""
+    settings = Settings()
+    with database(settings):
+        typer.echo("database is at the newest schema; pools synced")
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _serve(settings: Settings, db: Database, host: str, port: int) -> None:
+    import uvicorn
+
+    from berth.api.app import create_app
+
+    # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit it unwinds our
+    # `finally` blocks, so the embedded PostgreSQL is stopped instead of orphaned.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    uvicorn.run(create_app(settings, db), host=host, port=port, log_level="info")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+) -> None:
+    """Serve the API (and the UI, if built) on HOST:PORT."""
+    settings = Settings()
+    with database(settings) as db:
+        _serve(settings, db, host, port)
+
+
+@app.command()
+def up(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+) -> None:
+    """Start the whole platform on the embedded defaults: database, pools, admin, API + UI."""
+    settings = Settings()
+    where = settings.database_url or f"embedded PostgreSQL in {settings.data_dir / 'pgdata'}"
+    typer.echo(f"database: {where}")
+    with database(settings) as db:
+        password = bootstrap.ensure_admin(db)
+        if password:
+            typer.secho(
+                f"created user 'admin' with password: {password}  (shown once; keep it)",
+                fg=typer.colors.GREEN,
+            )
+        typer.echo(f"Berth is at http://{host}:{port}/  (API docs: /api/docs)")
+        _serve(settings, db, host, port)
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="Username (lower-case)")],
+    admin: Annotated[bool, typer.Option("--admin", help="Give the admin role")] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input")
+    ] = False,
+) -> None:
+    """Add a user. Without --password-stdin a password is generated and printed once."""
+    import secrets
+
+    from berth.store import users
+    from berth.store.errors import StoreError
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+        generated = False
+    else:
+        password, generated = secrets.token_urlsafe(12), True
+    settings = Settings()
+    with database(settings) as db:
+        try:
+            with db.transaction() as tx:
+                users.create(tx, name, password, "admin" if admin else "user", actor="cli")
+        except StoreError as exc:
+            raise fail(f"cannot add user: {exc.detail}") from exc
+    typer.echo(f"added {'admin' if admin else 'user'} {name!r}")
+    if generated:
+        typer.echo(f"password: {password}  (shown once)")
+
+
+@token_app.command("create")
+def token_create(
+    user: Annotated[str, typer.Option("--user", help="Whose token")] = "admin",
+    name: Annotated[str, typer.Option("--name", help="A label to recognise it by")] = "cli",
+    days: Annotated[int, typer.Option("--days", min=1, help="Lifetime in days")] = 90,
+) -> None:
+    """Create an API token for USER and print it (shown once)."""
+    from berth.store import tokens, users
+    from berth.store.errors import StoreError
+
+    settings = Settings()
+    with database(settings) as db:
+        try:
+            with db.transaction() as tx:
+                who = users.principal(users.get(tx, user))
+                secret, row = tokens.issue(
+                    tx,
+                    who,
+                    kind="api",
+                    name=name,
+                    lifetime=timedelta(days=days),
+                    now=datetime.now(UTC),
+                )
+        except StoreError as exc:
+            raise fail(f"cannot create token: {exc.detail}") from exc
+    typer.echo(secret)
+    typer.echo(f"expires {row.expires_at.isoformat()}", err=True)
+
+
+@app.command("check-pools")
+def check_pools(
+    file: Annotated[Path, typer.Argument(help="Pool file to validate", exists=False)],
+) -> None:
+    """Validate a pool file and print the bookable kinds it yields."""
+    try:
+        pool_list = load_pool_file(file)
+    except FileError as exc:
+        raise fail(str(exc)) from exc
+    for pool in pool_list:
+        kinds = ", ".join(
+            f"{k.units} x {k.name} ({k.replicas} slots each)" for k in pool.kinds().values()
+        )
+        typer.echo(f"{pool.name}: {len(pool.nodes)} node(s); {kinds or 'no GPUs'}")

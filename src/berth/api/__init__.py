@@ -1,1 +1,1 @@
-"""The portal API (scheduling plane). It validates, persists and returns; it never calls Kubernetes."""
+"""The portal API (scheduling plane): validates, persists, returns; never calls Kubernetes."""

@@ -344,3 +344,7 @@ def set_status(
         tx, "reconciler", f"reservation.{target.value.lower()}", f"reservation:{row.id}", {}
     )
     return row
+
+
+def owner_name(tx: Tx, row: Reservation) -> str:
+    return str(tx.scalar(select(User.username).where(User.id == row.owner_id)))

@@ -1,0 +1,72 @@
+"""The FastAPI application: routes under /api/v1, probes at the root, the built UI at /."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from berth import __version__
+from berth.api import problems
+from berth.api.metrics import MetricsMiddleware
+from berth.api.routes import audit, auth, calendar, health, pools, reservations, users
+from berth.config import Settings
+from berth.store.db import Database
+
+
+def ui_dir() -> Path | None:
+    """The built UI inside the package, if `make run` (or the wheel build) put it there."""
+    path = Path(str(resources.files("berth"))) / "web"
+    return path if (path / "index.html").is_file() else None
+
+
+def create_app(settings: Settings, db: Database) -> FastAPI:
+    app = FastAPI(
+        title="Berth",
+        version=__version__,
+        summary="Book GPU capacity on a calendar; get an isolated Kubernetes workspace.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    problems.install(app)
+    app.add_middleware(MetricsMiddleware)
+
+    v1 = APIRouter(prefix="/api/v1")
+    for module in (auth, users, pools, reservations, calendar, audit):
+        v1.include_router(module.router)
+    app.include_router(v1)
+    app.include_router(health.router)
+
+    @app.api_route("/api/{rest:path}", include_in_schema=False, methods=["GET", "POST"])
+    def unknown_api(rest: str) -> Response:
+        return problems.problem(404, f"no API endpoint /api/{rest}")
+
+    _mount_ui(app)
+    return app
+
+
+def _mount_ui(app: FastAPI) -> None:
+    web = ui_dir()
+    if web is None:
+
+        @app.get("/", include_in_schema=False)
+        def no_ui() -> Response:
+            return JSONResponse({"detail": "the UI is not built; the API is at /api/docs"})
+
+        return
+    app.mount("/assets", StaticFiles(directory=web / "assets"), name="assets")
+    index = web / "index.html"
+
+    @app.get("/{path:path}", include_in_schema=False)
+    def spa(path: str) -> Response:
+        """Client-side routes all load the single page; real files are served as they are."""
+        candidate = (web / path).resolve()
+        if path and candidate.is_file() and candidate.is_relative_to(web.resolve()):
+            return FileResponse(candidate)
+        return FileResponse(index)

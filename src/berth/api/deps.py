@@ -1,0 +1,74 @@
+"""Dependencies shared by the routes: the database, the clock, the caller, the client address.
+
+The clock is a dependency so tests can move time; nothing below the API reads the clock itself.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from berth.config import Settings
+from berth.store import tokens
+from berth.store.db import Database
+from berth.store.users import Principal
+
+SESSION_COOKIE = "berth_session"
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def client_address(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+def presented_token(request: Request) -> str | None:
+    """A bearer token from the Authorization header, else the session cookie."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.cookies.get(SESSION_COOKIE)
+
+
+DB = Annotated[Database, Depends(get_db)]
+Config = Annotated[Settings, Depends(get_settings)]
+Now = Annotated[datetime, Depends(clock)]
+Client = Annotated[str | None, Depends(client_address)]
+
+
+def current_user(request: Request, db: DB, now: Now) -> Principal:
+    secret = presented_token(request)
+    if not secret:
+        raise HTTPException(401, "sign in, or send an API token as 'Authorization: Bearer ...'")
+    with db.transaction() as tx:
+        who = tokens.resolve(tx, secret, now)
+    if who is None:
+        raise HTTPException(401, "the token is unknown, expired or revoked; sign in again")
+    return who
+
+
+User = Annotated[Principal, Depends(current_user)]
+
+
+def admin_user(who: User) -> Principal:
+    if not who.is_admin:
+        raise HTTPException(403, "this needs the admin role")
+    return who
+
+
+Admin = Annotated[Principal, Depends(admin_user)]

@@ -1,0 +1,112 @@
+"""Signing in and out, and API tokens."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, HTTPException, Request, Response
+
+from berth.api import schemas
+from berth.api.deps import DB, SESSION_COOKIE, Client, Config, Now, User, presented_token
+from berth.store import audit, tokens, users
+from berth.store.models import ApiToken
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@router.post("/login", operation_id="login")
+def login(
+    body: schemas.LoginRequest,
+    response: Response,
+    db: DB,
+    settings: Config,
+    now: Now,
+    client: Client,
+) -> schemas.LoginResponse:
+    """Check a password; set the session cookie and return the same token for API use."""
+    with db.transaction() as tx:
+        user = users.authenticate(tx, body.username, body.password)
+        if user is None:
+            name = body.username.lower()[:64]
+            audit.record(tx, name, "auth.login_failed", f"user:{name}", {}, client)
+    if user is None:
+        raise HTTPException(401, "wrong username or password, or the account is disabled")
+    lifetime = timedelta(hours=settings.session_hours)
+    with db.transaction() as tx:
+        secret, row = tokens.issue(
+            tx,
+            users.principal(user),
+            kind="session",
+            name="login",
+            lifetime=lifetime,
+            now=now,
+            client=client,
+        )
+    response.set_cookie(
+        SESSION_COOKIE,
+        secret,
+        max_age=int(lifetime.total_seconds()),
+        httponly=True,
+        samesite="strict",
+        secure=settings.secure_cookies,
+        path="/",
+    )
+    return schemas.LoginResponse(
+        token=secret,
+        expires_at=row.expires_at,
+        user=schemas.UserPublic(username=user.username, role=user.role),
+    )
+
+
+@router.post("/logout", status_code=204, operation_id="logout")
+def logout(
+    request: Request, response: Response, who: User, db: DB, now: Now, client: Client
+) -> None:
+    secret = presented_token(request)
+    with db.transaction() as tx:
+        if secret:
+            tokens.revoke_secret(tx, secret, now)
+        audit.record(tx, who.username, "auth.logout", f"user:{who.username}", {}, client)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+def _public(row: ApiToken) -> schemas.TokenPublic:
+    return schemas.TokenPublic(
+        id=row.id,
+        name=row.name,
+        prefix=row.prefix,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        revoked=row.revoked_at is not None,
+    )
+
+
+@router.post("/tokens", status_code=201, operation_id="createToken")
+def create_token(
+    body: schemas.TokenCreate, who: User, db: DB, settings: Config, now: Now, client: Client
+) -> schemas.TokenCreated:
+    days = body.expires_in_days or settings.token_days
+    with db.transaction() as tx:
+        secret, row = tokens.issue(
+            tx,
+            who,
+            kind="api",
+            name=body.name,
+            lifetime=timedelta(days=days),
+            now=now,
+            client=client,
+        )
+        public = _public(row)
+    return schemas.TokenCreated(token=secret, **public.model_dump())
+
+
+@router.get("/tokens", operation_id="listTokens")
+def list_tokens(who: User, db: DB) -> list[schemas.TokenPublic]:
+    with db.transaction() as tx:
+        return [_public(r) for r in tokens.list_for(tx, who)]
+
+
+@router.delete("/tokens/{token_id}", status_code=204, operation_id="revokeToken")
+def revoke_token(token_id: int, who: User, db: DB, now: Now, client: Client) -> None:
+    with db.transaction() as tx:
+        tokens.revoke(tx, who, token_id, now, client)

@@ -1,0 +1,35 @@
+"""The calendar: every booked block in a window; others' blocks show only as busy."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
+
+from berth.api import schemas, views
+from berth.api.deps import DB, User
+from berth.store import reservations
+from berth.store.errors import Invalid
+
+router = APIRouter(tags=["calendar"])
+
+MAX_WINDOW = timedelta(days=92)
+
+
+@router.get("/calendar", operation_id="getCalendar")
+def calendar(
+    who: User,
+    db: DB,
+    from_: Annotated[AwareDatetime, Query(alias="from")],
+    to: AwareDatetime,
+    pool: str | None = None,
+) -> list[schemas.CalendarEntry]:
+    if to <= from_:
+        raise Invalid("to", "to: must be after from")
+    if to - from_ > MAX_WINDOW:
+        raise Invalid("to", f"to: a calendar window spans at most {MAX_WINDOW.days} days")
+    with db.transaction() as tx:
+        rows = reservations.calendar(tx, from_, to, pool)
+    return [views.calendar_entry(r, owner, who) for r, owner in rows]

@@ -1,0 +1,43 @@
+"""Pools and their free capacity over time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter
+from pydantic import AwareDatetime
+
+from berth.api import schemas, views
+from berth.api.deps import DB, User
+from berth.store import pools, reservations
+from berth.store.errors import Invalid
+
+router = APIRouter(prefix="/pools", tags=["pools"])
+
+MAX_WINDOW = timedelta(days=92)
+
+
+@router.get("", operation_id="listPools")
+def list_(_: User, db: DB) -> list[schemas.PoolPublic]:
+    with db.transaction() as tx:
+        return [views.pool(p) for p in pools.list_all(tx)]
+
+
+@router.get("/{pool}/availability", operation_id="getAvailability")
+def availability(
+    pool: str, _: User, db: DB, start: AwareDatetime, end: AwareDatetime
+) -> schemas.Availability:
+    """Free capacity as steps: constant over each [start, end), covering the window exactly."""
+    if end <= start:
+        raise Invalid("end", "end: must be after start")
+    if end - start > MAX_WINDOW:
+        raise Invalid("end", f"end: the window spans at most {MAX_WINDOW.days} days")
+    with db.transaction() as tx:
+        p, steps = reservations.availability(tx, pool, start, end)
+    return schemas.Availability(
+        pool=p.name,
+        start=start,
+        end=end,
+        capacity=views.amounts(p.capacity()),
+        steps=[views.step(s) for s in steps],
+    )

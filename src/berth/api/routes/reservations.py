@@ -1,0 +1,108 @@
+"""Booking, listing, canceling and extending reservations."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
+
+from berth.api import metrics, schemas, views
+from berth.api.deps import DB, Client, Config, Now, User
+from berth.domain.quantity import parse_bytes, parse_millicores
+from berth.domain.reservation import Request, Status
+from berth.store import reservations
+from berth.store.errors import Refused
+
+router = APIRouter(prefix="/reservations", tags=["reservations"])
+
+
+@router.post("", status_code=201, operation_id="createReservation")
+def create(
+    body: schemas.ReservationCreate, who: User, db: DB, settings: Config, now: Now, client: Client
+) -> schemas.ReservationPublic:
+    req = Request(
+        pool=body.pool,
+        start=body.start,
+        end=body.end,
+        gpu_kind=body.gpu.kind,
+        gpu_count=body.gpu.count,
+        mode=body.mode,
+        cpu_millicores=parse_millicores(body.cpu) if body.cpu is not None else None,
+        memory_bytes=parse_bytes(body.memory) if body.memory is not None else None,
+    )
+    try:
+        with db.transaction() as tx:
+            row = reservations.book(tx, who, req, settings.policy(), now, client)
+    except Refused:
+        metrics.BOOKINGS.labels(outcome="refused").inc()
+        raise
+    metrics.BOOKINGS.labels(outcome="accepted").inc()
+    return views.reservation(row, who.username)
+
+
+@router.get("", operation_id="listReservations")
+def list_(
+    who: User,
+    db: DB,
+    mine: bool = False,
+    status: Annotated[list[Status] | None, Query()] = None,
+    pool: str | None = None,
+    from_: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    to: AwareDatetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> list[schemas.ReservationPublic]:
+    """Your reservations (admins: everyone's unless `mine=true`), ordered by start."""
+    with db.transaction() as tx:
+        rows = reservations.search(
+            tx,
+            who,
+            mine=mine,
+            statuses=status or (),
+            pool=pool,
+            since=from_,
+            until=to,
+            limit=limit,
+        )
+    return [views.reservation(r, owner) for r, owner in rows]
+
+
+@router.get("/{reservation_id}", operation_id="getReservation")
+def get(reservation_id: uuid.UUID, who: User, db: DB) -> schemas.ReservationPublic:
+    with db.transaction() as tx:
+        row = reservations.get(tx, who, reservation_id)
+        owner = reservations.owner_name(tx, row)
+    return views.reservation(row, owner)
+
+
+@router.post("/{reservation_id}/cancel", operation_id="cancelReservation")
+def cancel(
+    reservation_id: uuid.UUID,
+    who: User,
+    db: DB,
+    now: Now,
+    client: Client,
+    body: schemas.ReservationCancel | None = None,
+) -> schemas.ReservationPublic:
+    reason = body.reason if body else None
+    with db.transaction() as tx:
+        row = reservations.cancel(tx, who, reservation_id, now, reason, client)
+        owner = reservations.owner_name(tx, row)
+    return views.reservation(row, owner)
+
+
+@router.post("/{reservation_id}/extend", operation_id="extendReservation")
+def extend(
+    reservation_id: uuid.UUID,
+    body: schemas.ReservationExtend,
+    who: User,
+    db: DB,
+    settings: Config,
+    now: Now,
+    client: Client,
+) -> schemas.ReservationPublic:
+    with db.transaction() as tx:
+        row = reservations.extend(tx, who, reservation_id, body.end, settings.policy(), now, client)
+        owner = reservations.owner_name(tx, row)
+    return views.reservation(row, owner)

@@ -1,0 +1,221 @@
+"""Request and response bodies. Create, Update and Public shapes are separate on purpose:
+what a client may send is never silently the same as what the server returns."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from berth.domain.quantity import QuantityError, parse_bytes, parse_millicores
+from berth.domain.reservation import Mode, Status
+
+Username = Annotated[str, Field(min_length=2, max_length=32, examples=["alice"])]
+Role = Literal["admin", "user"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ---- auth ---------------------------------------------------------------------------------
+
+
+class LoginRequest(Strict):
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=1024)
+
+
+class UserPublic(BaseModel):
+    username: str
+    role: Role
+    disabled: bool = False
+    created_at: datetime | None = None
+
+
+class LoginResponse(BaseModel):
+    token: str
+    expires_at: datetime
+    user: UserPublic
+
+
+class TokenCreate(Strict):
+    name: str = Field(min_length=1, max_length=128)
+    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+
+
+class TokenPublic(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime
+    revoked: bool
+
+
+class TokenCreated(TokenPublic):
+    token: str = Field(description="The secret. Shown once; store it now.")
+
+
+# ---- users --------------------------------------------------------------------------------
+
+
+class UserCreate(Strict):
+    username: Username
+    password: str = Field(min_length=8, max_length=1024)
+    role: Role = "user"
+
+
+class UserUpdate(Strict):
+    role: Role | None = None
+    disabled: bool | None = None
+    password: str | None = Field(default=None, min_length=8, max_length=1024)
+
+
+# ---- pools --------------------------------------------------------------------------------
+
+
+class GpuKindPublic(BaseModel):
+    name: str = Field(examples=["mig-1g.24gb"])
+    units: int = Field(description="Physical units in the pool (whole GPUs or MIG slices)")
+    replicas: int = Field(description="Kubernetes slots per booked unit (time-slicing)")
+    resource: str = Field(examples=["nvidia.com/mig-1g.24gb"])
+    model: str
+    memory: str = Field(description="GPU memory of one unit", examples=["24Gi"])
+    default_cpu: float = Field(description="CPU cores per unit when a request names none")
+    default_memory: str = Field(description="Memory per unit when a request names none")
+
+
+class NodePublic(BaseModel):
+    name: str
+    cpu: float
+    memory: str
+    storage_class: str
+    gpus: int
+
+
+class PoolPublic(BaseModel):
+    name: str
+    kinds: list[GpuKindPublic]
+    cpu: float
+    memory: str
+    memory_bytes: int
+    nodes: list[NodePublic]
+
+
+class Step(BaseModel):
+    start: datetime
+    end: datetime
+    free: dict[str, float] = Field(
+        description="Free GPU units per kind, `cpu` in cores and `memory_bytes`"
+    )
+
+
+class Availability(BaseModel):
+    pool: str
+    start: datetime
+    end: datetime
+    capacity: dict[str, float]
+    steps: list[Step]
+
+
+# ---- reservations -------------------------------------------------------------------------
+
+
+class GpuRequest(Strict):
+    kind: str = Field(examples=["mig-1g.24gb"])
+    count: int = Field(ge=1, le=4096, examples=[2])
+
+
+class ReservationCreate(Strict):
+    pool: str = Field(max_length=64, examples=["c845a"])
+    start: AwareDatetime = Field(description="UTC; a start within 2 minutes of now means now")
+    end: AwareDatetime
+    gpu: GpuRequest
+    mode: Mode = Mode.INTERACTIVE
+    cpu: float | str | None = Field(default=None, description="Cores (16) or millicores ('500m')")
+    memory: str | int | None = Field(default=None, examples=["128Gi"])
+
+    @field_validator("cpu")
+    @classmethod
+    def _cpu(cls, v: float | str | None) -> float | str | None:
+        if v is not None:
+            try:
+                if parse_millicores(v) <= 0:
+                    raise ValueError("must be more than 0")
+            except QuantityError as exc:
+                raise ValueError(str(exc)) from exc
+        return v
+
+    @field_validator("memory")
+    @classmethod
+    def _memory(cls, v: str | int | None) -> str | int | None:
+        if v is not None:
+            try:
+                if parse_bytes(v) <= 0:
+                    raise ValueError("must be more than 0")
+            except QuantityError as exc:
+                raise ValueError(str(exc)) from exc
+        return v
+
+
+class ReservationExtend(Strict):
+    end: AwareDatetime
+
+
+class ReservationCancel(Strict):
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class GpuPublic(BaseModel):
+    kind: str
+    count: int
+
+
+class ReservationPublic(BaseModel):
+    id: uuid.UUID
+    status: Status
+    owner: str
+    pool: str
+    start: datetime
+    end: datetime
+    gpu: GpuPublic
+    mode: Mode
+    cpu: float
+    memory: str
+    reason: str | None = None
+    created_at: datetime
+    updated_at: datetime
+
+
+class CalendarEntry(BaseModel):
+    """A block on the calendar; others' blocks show only that capacity is busy."""
+
+    id: uuid.UUID | None = None
+    mine: bool
+    owner: str | None = None
+    status: Status
+    pool: str
+    start: datetime
+    end: datetime
+    gpu: GpuPublic
+
+
+# ---- audit --------------------------------------------------------------------------------
+
+
+class AuditPublic(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    details: dict[str, object]
+    client: str | None
+
+
+class Health(BaseModel):
+    status: Literal["ok", "unavailable"]
+    checks: dict[str, str] = {}

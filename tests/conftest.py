@@ -1,0 +1,72 @@
+"""Fixtures shared by every test: a real PostgreSQL, a clean schema per test, an API client.
+
+With BERTH_DATABASE_URL set, tests create and use a database `berth_test` on that server (never
+the one named in the URL); without it, an embedded server is started in a temporary folder and
+stopped at the end of the session.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+from berth.config import Settings, load_pool_file
+from berth.store import bootstrap
+from berth.store.db import Database
+from berth.store.embedded import running
+
+TEST_DB = "berth_test"
+
+
+def _create_test_database(server_url: str) -> str:
+    url = make_url(server_url)
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {TEST_DB} WITH (FORCE)"))
+        conn.execute(text(f"CREATE DATABASE {TEST_DB}"))
+    admin.dispose()
+    return url.set(database=TEST_DB).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    given = os.environ.get("BERTH_DATABASE_URL")
+    if given:
+        yield _create_test_database(given)
+        return
+    pgdata = Path(tmp_path_factory.mktemp("pg")) / "pgdata"
+    with running(pgdata) as url:
+        yield _create_test_database(url)
+
+
+@pytest.fixture(scope="session")
+def migrated(database_url: str) -> Iterator[Database]:
+    db = Database(database_url, pool_size=20)
+    bootstrap.prepare(db, load_pool_file())
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def db(migrated: Database) -> Database:
+    """The test database, emptied and re-seeded with the demo pool."""
+    with migrated.transaction() as tx:
+        tx.execute(text("TRUNCATE audit_log, reservations, api_tokens, users, pools CASCADE"))
+    bootstrap.prepare(migrated, load_pool_file())
+    return migrated
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path)
+
+
+@pytest.fixture
+def now() -> datetime:
+    """A fixed 'now' on a Monday morning, well in the future so no real clock interferes."""
+    return datetime(2030, 1, 7, 9, 0, tzinfo=UTC)

@@ -1,0 +1,103 @@
+"""The pool file: the reference C845A, derived kinds, and errors that name file, line, field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from berth.config import load_pool_file, load_pool_text
+from berth.domain.pool import kube_resource
+from berth.domain.quantity import QuantityError, format_bytes, parse_bytes, parse_millicores
+from berth.yamlfile import FileError
+
+
+def test_reference_pool_kinds_and_capacity() -> None:
+    (pool,) = load_pool_file()
+    kinds = pool.kinds()
+    assert {k: (v.units, v.replicas) for k, v in kinds.items()} == {
+        "mig-1g.24gb": (4, 2),
+        "gpu": (1, 4),
+    }
+    assert kinds["mig-1g.24gb"].resource == "nvidia.com/mig-1g.24gb"
+    assert kube_resource("gpu") == "nvidia.com/gpu"
+    cap = pool.capacity()
+    assert cap["cpu"] == 127_000
+    assert cap["memory"] == 754 * 2**30
+
+
+SEVERAL = """
+pools:
+  - name: a
+    nodes:
+      - {name: n1, cpu: 64, memory: 512Gi, storage_class: local, gpus: [{index: 0, model: H100, memory: 80Gi, replicas: 2}]}
+      - {name: n2, cpu: 64, memory: 512Gi, storage_class: local, gpus: [{index: 0, model: H100, memory: 80Gi, replicas: 2}, {index: 1, model: H100, memory: 80Gi, mig: {profile: 3g.40gb, count: 2}, replicas: 1}]}
+  - name: b
+    nodes:
+      - {name: n3, cpu: 8, memory: 64Gi, storage_class: local}
+"""
+
+
+def test_several_pools_and_nodes_add_up() -> None:
+    a, b = load_pool_text(SEVERAL)
+    assert a.capacity() == {"gpu": 2, "mig-3g.40gb": 2, "cpu": 128_000, "memory": 1024 * 2**30}
+    assert b.kinds() == {}
+    # without configured defaults, a unit gets an even share of the pool
+    assert a.defaults_for("gpu").cpu_millicores == 32_000
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "pools:\n  - name: a\n    nodes:\n      - name: n\n        cpu: -4\n        memory: 1Gi\n        storage_class: x\n",
+            "<string>:5: pools.0.nodes.0.cpu: Value error",
+        ),
+        (
+            "pools:\n  - name: a\n    nodes:\n      - name: n\n        cpu: 4\n        memory: 1Gb\n        storage_class: x\n",
+            "<string>:6: pools.0.nodes.0.memory: Value error, '1Gb': unknown unit",
+        ),
+        (
+            "pools:\n  - name: a\n    nodes:\n      - name: n\n        cpu: 4\n        memory: 1Gi\n        storage_class: x\n        gpus:\n          - {index: 0, model: m, memory: 8Gi, replicas: 0}\n",
+            "<string>:9: pools.0.nodes.0.gpus.0.replicas: Input should be greater than or equal to 1",
+        ),
+        (
+            "pools:\n  - name: a\n    nodes: []\n",
+            "<string>:3: pools.0.nodes: List should have at least 1 item",
+        ),
+        ("pools:\n  - name: A!\n", "<string>:2: pools.0.name: String should match pattern"),
+        (
+            "pools:\n  - name: a\n    nodez: []\n",
+            "<string>:3: pools.0.nodez: Extra inputs are not permitted",
+        ),
+        ("pools: [\n", "<string>:2: not valid YAML"),
+    ],
+)
+def test_errors_name_line_and_field(text: str, expected: str) -> None:
+    with pytest.raises(FileError) as err:
+        load_pool_text(text)
+    assert expected in str(err.value)
+
+
+def test_cross_pool_problems_are_reported() -> None:
+    text = SEVERAL.replace("name: n3", "name: n1")
+    with pytest.raises(FileError, match="node 'n1' is in pool 'a' and 'b'"):
+        load_pool_text(text)
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(FileError, match="cannot read"):
+        load_pool_file(tmp_path / "nope.yaml")
+
+
+def test_quantities() -> None:
+    assert parse_bytes("754Gi") == 754 * 2**30
+    assert parse_bytes("1.5Gi") == 3 * 2**29
+    assert parse_bytes("2G") == 2 * 10**9
+    assert parse_millicores("500m") == 500
+    assert parse_millicores(16) == 16_000
+    assert parse_millicores("1.5") == 1500
+    assert format_bytes(128 * 2**30) == "128Gi"
+    for bad in ("", "12 Gi", "-1", "1.5m"):
+        with pytest.raises(QuantityError):
+            parse_bytes(bad) if bad != "1.5m" else parse_millicores("0.5m")
