@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 
 from berth.config import Settings, load_pool_file
-from berth.store import bootstrap
+from berth.store import bootstrap, pools
 from berth.store.db import Database
 from berth.store.embedded import running
 
@@ -57,7 +57,7 @@ def db(migrated: Database) -> Database:
     """The test database, emptied and re-seeded with the demo pool."""
     with migrated.transaction() as tx:
         tx.execute(text("TRUNCATE audit_log, reservations, api_tokens, users, pools CASCADE"))
-    bootstrap.prepare(migrated, load_pool_file())
+        pools.sync(tx, load_pool_file())
     return migrated
 
 

@@ -296,7 +296,7 @@ def search(
     if until:
         q = q.where(Reservation.start_at < until)
     q = q.order_by(Reservation.start_at, Reservation.id).limit(limit)
-    return [(r, u) for r, u in tx.execute(q).tuples()]
+    return [(r, u) for r, u in tx.execute(q)]
 
 
 def calendar(
@@ -315,7 +315,7 @@ def calendar(
     if pool:
         q = q.where(Reservation.pool == pool)
     q = q.order_by(Reservation.start_at).limit(limit)
-    return [(r, u) for r, u in tx.execute(q).tuples()]
+    return [(r, u) for r, u in tx.execute(q)]
 
 
 def availability(

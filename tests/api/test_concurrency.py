@@ -1,0 +1,104 @@
+"""Many clients booking the same scarce slices at once, through a real HTTP server.
+
+The invariant is checked on the database afterwards with the sweep, not on the responses:
+at no instant do live reservations exceed the pool's capacity of any resource.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+import uvicorn
+
+from berth.api.app import create_app
+from berth.config import Settings, load_pool_file
+from berth.domain.capacity import peak_usage
+from berth.store import users
+from berth.store.db import Database
+from berth.store.reservations import live_overlapping
+
+
+@pytest.fixture
+def server(db: Database, settings: Settings) -> Iterator[str]:
+    config = uvicorn.Config(create_app(settings, db), host="127.0.0.1", port=0, log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    while not srv.started:
+        thread.join(0.05)
+    port = srv.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_concurrent_bookings_never_exceed_capacity(server: str, db: Database) -> None:
+    names = [f"user{i}" for i in range(8)]
+    with db.transaction() as tx:
+        for name in names:
+            users.create(
+                tx, name, f"pw-{name}-long", "admin", actor="test"
+            )  # admins: no per-user cap
+    tokens = {}
+    with httpx.Client(base_url=server) as c:
+        for name in names:
+            tokens[name] = c.post(
+                "/api/v1/auth/login", json={"username": name, "password": f"pw-{name}-long"}
+            ).json()["token"]
+
+    base = (datetime.now(UTC) + timedelta(days=1)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    rng = random.Random(7)
+    requests = []
+    for i in range(160):
+        start = base + timedelta(minutes=15 * rng.randrange(0, 24))
+        kind = rng.choice(["mig-1g.24gb", "mig-1g.24gb", "gpu"])
+        requests.append(
+            (
+                names[i % len(names)],
+                {
+                    "pool": "c845a",
+                    "start": start.isoformat(),
+                    "end": (start + timedelta(minutes=15 * rng.randrange(1, 12))).isoformat(),
+                    "gpu": {"kind": kind, "count": rng.randrange(1, 3) if kind != "gpu" else 1},
+                    "cpu": 4,
+                    "memory": "16Gi",
+                },
+            )
+        )
+
+    def book(item: tuple[str, dict[str, object]]) -> httpx.Response:
+        name, payload = item
+        with httpx.Client(base_url=server, timeout=60) as c:
+            return c.post(
+                "/api/v1/reservations",
+                json=payload,
+                headers={"Authorization": f"Bearer {tokens[name]}"},
+            )
+
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        responses = list(pool.map(book, requests))
+
+    statuses = [r.status_code for r in responses]
+    assert set(statuses) <= {201, 409}, statuses
+    assert statuses.count(201) > 0
+    assert statuses.count(409) > 0  # the slices really were contended
+    for r in responses:
+        if r.status_code == 409:
+            assert r.json()["shortage"]["resource"] in {"mig-1g.24gb", "gpu"}
+
+    (pool_def,) = load_pool_file()
+    with db.transaction() as tx:
+        live = live_overlapping(tx, "c845a", base, base + timedelta(days=1))
+    assert len(live) == statuses.count(201)
+    capacity = pool_def.capacity()
+    for resource, (peak, _) in peak_usage(live, base, base + timedelta(days=1)).items():
+        assert peak <= capacity[resource], resource
