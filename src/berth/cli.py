@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ from typing import Annotated
 import typer
 
 from berth.config import Settings, load_pool_file
+from berth.sim.cli import app as sim_app
 from berth.store import bootstrap
 from berth.store.db import Database, Opened
 from berth.tokenomics_cli import app as tokenomics_app
@@ -29,6 +31,7 @@ token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(tokenomics_app, name="tokenomics")
+app.add_typer(sim_app, name="sim")
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -68,6 +71,19 @@ def migrate() -> None:
     settings = Settings()
     with database(settings):
         typer.echo("database is at the newest schema; pools synced")
+
+
+def _upkeep_loop(db: Database, settings: Settings, stop: threading.Event) -> None:
+    """Hourly database upkeep (tokens, audit retention) while `berth up` runs."""
+    from berth.store import maintenance
+
+    retention = timedelta(days=settings.audit_retention_days)
+    while not stop.is_set():
+        try:
+            maintenance.run(db, datetime.now(UTC), retention)
+        except Exception as exc:  # upkeep must never take the portal down; retry next hour
+            typer.secho(f"database upkeep failed: {exc}", err=True, fg=typer.colors.YELLOW)
+        stop.wait(3600)
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
@@ -113,7 +129,14 @@ def up(
                 fg=typer.colors.GREEN,
             )
         typer.echo(f"Berth is at http://{host}:{port}/  (API docs: /api/docs)")
-        _serve(settings, db, host, port)
+        stop = threading.Event()
+        upkeep = threading.Thread(target=_upkeep_loop, args=(db, settings, stop), daemon=True)
+        upkeep.start()
+        try:
+            _serve(settings, db, host, port)
+        finally:
+            stop.set()
+            upkeep.join(5)
 
 
 @user_app.command("add")

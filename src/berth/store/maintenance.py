@@ -1,0 +1,34 @@
+"""Database upkeep: drop long-dead tokens, prune the audit log past its retention.
+
+DESIGN.md gives this to the reconciler's cycle (step 4); `berth up` also runs it hourly so a
+portal without a cluster still keeps its tables bounded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from berth.store import audit, tokens
+from berth.store.db import Database
+
+
+@dataclass(frozen=True)
+class Upkeep:
+    tokens_deleted: int
+    audit_pruned: int
+
+
+def run(db: Database, now: datetime, audit_retention: timedelta) -> Upkeep:
+    with db.transaction() as tx:
+        deleted = tokens.expire(tx, now)
+        pruned = audit.prune(tx, now - audit_retention)
+        if pruned:
+            audit.record(
+                tx,
+                "system",
+                "audit.prune",
+                "audit_log",
+                {"deleted": pruned, "before": str(now - audit_retention)},
+            )
+    return Upkeep(deleted, pruned)

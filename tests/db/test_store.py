@@ -1,0 +1,130 @@
+"""Store behaviour on the real database: state machine, upkeep, migrations, the embedded server."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import psutil
+import pytest
+from sqlalchemy import text
+
+from berth.domain.policy import BookingPolicy
+from berth.domain.reservation import Mode, Request, Status
+from berth.store import audit, maintenance, migrate, reservations, tokens, users
+from berth.store.db import Database
+from berth.store.embedded import EmbeddedPostgres
+from berth.store.errors import Conflict
+
+
+def _book(db: Database, now: datetime) -> uuid.UUID:
+    with db.transaction() as tx:
+        who = users.principal(users.create(tx, "alice", "pw-alice-long", "user", actor="t"))
+        req = Request(
+            "c845a", now + timedelta(hours=1), now + timedelta(hours=2), "gpu", 1, Mode.INTERACTIVE
+        )
+        return reservations.book(tx, who, req, BookingPolicy(), now).id
+
+
+def test_status_moves_only_along_the_design(db: Database, now: datetime) -> None:
+    rid = _book(db, now)
+    with db.transaction() as tx:
+        reservations.set_status(tx, rid, Status.ACTIVE, now)
+    with db.transaction() as tx:
+        reservations.set_status(tx, rid, Status.COMPLETED, now, reason="window closed")
+    with (
+        pytest.raises(Conflict, match="a COMPLETED reservation cannot become ACTIVE"),
+        db.transaction() as tx,
+    ):
+        reservations.set_status(tx, rid, Status.ACTIVE, now)
+    with db.transaction() as tx:
+        row = tx.execute(
+            text("SELECT status, reason FROM reservations WHERE id = :id"), {"id": rid}
+        ).one()
+        actions = [e.action for e in audit.query(tx)]
+    assert tuple(row) == ("COMPLETED", "window closed")
+    assert actions[:2] == ["reservation.completed", "reservation.active"]
+
+
+def test_a_failed_transaction_changes_nothing(db: Database, now: datetime) -> None:
+    rid = _book(db, now)
+
+    def crash_mid_request() -> None:
+        with db.transaction() as tx:
+            reservations.set_status(tx, rid, Status.CANCELED, now)
+            raise RuntimeError("crash mid-request")
+
+    with pytest.raises(RuntimeError):
+        crash_mid_request()
+    with db.transaction() as tx:
+        assert tx.execute(text("SELECT status FROM reservations")).scalar() == "APPROVED"
+
+
+def test_upkeep_drops_dead_tokens_and_prunes_old_audit(db: Database) -> None:
+    now = datetime.now(UTC)  # audit times come from the database clock, so use the real one
+    with db.transaction() as tx:
+        who = users.principal(users.create(tx, "alice", "pw-alice-long", "user", actor="t"))
+        tokens.issue(
+            tx,
+            who,
+            kind="api",
+            name="old",
+            lifetime=timedelta(days=1),
+            now=now - timedelta(days=60),
+        )
+        live, _ = tokens.issue(tx, who, kind="api", name="new", lifetime=timedelta(days=1), now=now)
+        tx.flush()
+        old = tx.execute(text("UPDATE audit_log SET at = :t"), {"t": now - timedelta(days=400)})
+        audit.record(tx, "alice", "recent", "x")
+    done = maintenance.run(db, now, timedelta(days=365))
+    assert done.tokens_deleted == 1
+    assert done.audit_pruned == old.rowcount > 0
+    with db.transaction() as tx:
+        assert tokens.resolve(tx, live, now) == who
+        remaining = sorted(e.action for e in audit.query(tx))
+    assert remaining == ["audit.prune", "recent"]
+
+
+def test_migrating_twice_is_a_no_op(db: Database) -> None:
+    before = migrate.current(db.engine)
+    migrate.upgrade(db.engine)
+    assert migrate.current(db.engine) == before == "0001"
+
+
+def _postgres_for(pgdata: Path) -> list[psutil.Process]:
+    found = []
+    for p in psutil.process_iter(["name", "cmdline"]):
+        cmd = p.info["cmdline"] or []
+        if p.info["name"] == "postgres" and str(pgdata) in cmd:
+            found.append(p)
+    return found
+
+
+def test_an_embedded_server_left_by_a_killed_process_is_adopted_then_stopped(
+    tmp_path: Path,
+) -> None:
+    pgdata = tmp_path / "pgdata"
+    script = textwrap.dedent(
+        f"""
+        import os, signal
+        from pathlib import Path
+        from berth.store.embedded import EmbeddedPostgres
+        EmbeddedPostgres(Path({str(pgdata)!r})).start()
+        os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    killed = subprocess.run([sys.executable, "-c", script], check=False)
+    assert killed.returncode == -9
+    assert _postgres_for(pgdata), "the killed process left its server running"
+    pg = EmbeddedPostgres(pgdata)
+    url = pg.start()
+    db = Database(url)
+    assert db.ping()
+    db.dispose()
+    pg.stop()
+    psutil.wait_procs(_postgres_for(pgdata), timeout=10)
+    assert not _postgres_for(pgdata)
