@@ -1,3 +1,3 @@
-"""Berth: book GPU capacity on a calendar and get an isolated Kubernetes workspace for the window."""
+"""Berth: book GPU capacity on a calendar; get an isolated Kubernetes workspace for the window."""
 
 __version__ = "0.1.0"

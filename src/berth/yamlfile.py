@@ -61,7 +61,7 @@ def parse_yaml(text: str, path: str = "<string>") -> tuple[Any, dict[Loc, int]]:
 
 
 def _line_for(loc: Loc, lines: Mapping[Loc, int]) -> int:
-    """The line of the deepest part of `loc` that exists in the file (a missing field -> its parent)."""
+    """The line of the deepest part of `loc` in the file (a missing field: its parent)."""
     for end in range(len(loc), -1, -1):
         if loc[:end] in lines:
             return lines[loc[:end]]

@@ -1,1 +1,1 @@
-"""A local Kubernetes control plane (etcd, apiserver, controller-manager, scheduler, kwok) for tests and demos."""
+"""A local Kubernetes control plane (etcd, apiserver, controller-manager, scheduler, kwok)."""
