@@ -68,8 +68,9 @@ def capital_recovery_factor(rate: float, years: float) -> float:
         raise ValueError("cost of capital must be >= 0")
     if rate == 0:
         return 1.0 / years
-    growth: float = (1.0 + rate) ** years
-    return rate * growth / (growth - 1.0)
+    # expm1/log1p keep (1 + r)^n - 1 exact for tiny rates, where it would round to 0.
+    gain = math.expm1(years * math.log1p(rate))
+    return rate * (1.0 + gain) / gain
 
 
 @dataclass(frozen=True)
