@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 WHOLE_GPU = "gpu"
 CPU = "cpu"
@@ -77,34 +78,37 @@ class Pool:
 
     def kinds(self) -> dict[str, GpuKind]:
         """Bookable GPU kinds of the pool, by name, with their total physical units."""
-        kinds: dict[str, GpuKind] = {}
-        for node in self.nodes:
-            for gpu in node.gpus:
-                unit_memory = gpu.memory_bytes // gpu.units
-                known = kinds.get(gpu.kind)
-                if known is None:
-                    kinds[gpu.kind] = GpuKind(
-                        name=gpu.kind,
-                        units=gpu.units,
-                        replicas=gpu.replicas,
-                        resource=kube_resource(gpu.kind),
-                        model=gpu.model,
-                        memory_bytes=unit_memory,
-                    )
-                else:
-                    kinds[gpu.kind] = GpuKind(
-                        name=known.name,
-                        units=known.units + gpu.units,
-                        replicas=known.replicas,
-                        resource=known.resource,
-                        model=known.model,
-                        memory_bytes=known.memory_bytes,
-                    )
-        return kinds
+        return dict(self._kinds)
 
     def capacity(self) -> dict[str, int]:
         """Bookable capacity of every resource: GPU kinds in units, cpu in m, memory in bytes."""
-        cap = {name: kind.units for name, kind in self.kinds().items()}
+        return dict(self._capacity)
+
+    # Pools are immutable, so what derives from them is computed once per object: a pool of a
+    # hundred 8-GPU nodes is consulted several times per booking.
+    @cached_property
+    def _kinds(self) -> dict[str, GpuKind]:
+        units: dict[str, int] = {}
+        first: dict[str, Gpu] = {}
+        for node in self.nodes:
+            for gpu in node.gpus:
+                units[gpu.kind] = units.get(gpu.kind, 0) + gpu.units
+                first.setdefault(gpu.kind, gpu)
+        return {
+            kind: GpuKind(
+                name=kind,
+                units=units[kind],
+                replicas=gpu.replicas,
+                resource=kube_resource(kind),
+                model=gpu.model,
+                memory_bytes=gpu.memory_bytes // gpu.units,
+            )
+            for kind, gpu in first.items()
+        }
+
+    @cached_property
+    def _capacity(self) -> dict[str, int]:
+        cap = {name: kind.units for name, kind in self._kinds.items()}
         cap[CPU] = sum(n.cpu_millicores for n in self.nodes)
         cap[MEMORY] = sum(n.memory_bytes for n in self.nodes)
         return cap
@@ -117,8 +121,8 @@ class Pool:
         """
         if kind in self.defaults:
             return self.defaults[kind]
-        units = sum(k.units for k in self.kinds().values()) or 1
-        cap = self.capacity()
+        units = sum(k.units for k in self._kinds.values()) or 1
+        cap = self._capacity
         gib = 2**30
         return KindDefaults(
             cpu_millicores=(cap[CPU] // units) // 1000 * 1000 or 1000,

@@ -6,6 +6,7 @@ agree on capacity even if they were started with different files.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -97,11 +98,24 @@ def sync(tx: Tx, pools: list[Pool], *, actor: str = "system") -> list[str]:
     return changed
 
 
+# Parsed pools by name, with the `updated_at` they were read at. A booking then reads one
+# timestamp instead of the whole description; a synced pool has a new timestamp and is re-read.
+_parsed: dict[str, tuple[datetime, Pool]] = {}
+
+
 def get(tx: Tx, name: str) -> Pool:
+    updated = tx.scalar(select(PoolRow.updated_at).where(PoolRow.name == name))
+    if updated is None:
+        raise NotFound(f"no pool {name!r}")
+    cached = _parsed.get(name)
+    if cached is not None and cached[0] == updated:
+        return cached[1]
     spec = tx.scalar(select(PoolRow.spec).where(PoolRow.name == name))
     if spec is None:
         raise NotFound(f"no pool {name!r}")
-    return from_json(spec)
+    pool = from_json(spec)
+    _parsed[name] = (updated, pool)
+    return pool
 
 
 def list_all(tx: Tx) -> list[Pool]:

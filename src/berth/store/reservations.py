@@ -47,8 +47,12 @@ def _lock_pool(tx: Tx, pool: str) -> None:
     )
 
 
-def _lock_user(tx: Tx, user_id: int) -> None:
-    tx.execute(text("SELECT pg_advisory_xact_lock(:k, :u)"), {"k": USER_BOOKING, "u": user_id})
+def _lock_user_then_pool(tx: Tx, user_id: int, pool: str) -> None:
+    """Both locks in one round trip, always in this order, so two bookings cannot deadlock."""
+    tx.execute(
+        text("SELECT pg_advisory_xact_lock(:ku, :u), pg_advisory_xact_lock(:kp, hashtext(:pool))"),
+        {"ku": USER_BOOKING, "u": user_id, "kp": POOL_BOOKING, "pool": pool},
+    )
 
 
 def _notify(tx: Tx, reservation_id: uuid.UUID) -> None:
@@ -128,8 +132,7 @@ def book(
         accepted = validate_request(req, pool, policy, now)
     except RequestError as exc:
         raise Invalid(exc.field, f"{exc.field}: {exc.message}") from exc
-    _lock_user(tx, who.id)
-    _lock_pool(tx, pool.name)
+    _lock_user_then_pool(tx, who.id, pool.name)
     mine = tx.scalar(
         select(func.count())
         .select_from(Reservation)
