@@ -1,0 +1,59 @@
+"""The `berth` command against the test database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from berth.cli import app
+from berth.store import tokens, users
+from berth.store.db import Database
+
+
+@pytest.fixture
+def cli_env(db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> CliRunner:
+    monkeypatch.setenv("BERTH_DATABASE_URL", db.url)
+    monkeypatch.setenv("BERTH_DATA_DIR", str(tmp_path))
+    return CliRunner()
+
+
+def test_user_add_with_password_from_stdin_then_token(cli_env: CliRunner, db: Database) -> None:
+    r = cli_env.invoke(
+        app, ["user", "add", "dana", "--admin", "--password-stdin"], input="a-good-password\n"
+    )
+    assert r.exit_code == 0, r.output
+    with db.transaction() as tx:
+        assert users.authenticate(tx, "dana", "a-good-password") is not None
+    t = cli_env.invoke(app, ["token", "create", "--user", "dana", "--name", "laptop"])
+    assert t.exit_code == 0, t.output
+    secret = t.stdout.strip().splitlines()[0]
+    with db.transaction() as tx:
+        who = tokens.resolve(tx, secret, datetime.now(UTC))
+    assert who is not None
+    assert (who.username, who.role) == ("dana", "admin")
+
+
+def test_user_add_refuses_bad_names_and_duplicates(cli_env: CliRunner) -> None:
+    bad = cli_env.invoke(app, ["user", "add", "Not OK"])
+    assert bad.exit_code == 2
+    assert "cannot add user" in bad.output
+    assert cli_env.invoke(app, ["user", "add", "erin"]).exit_code == 0
+    dup = cli_env.invoke(app, ["user", "add", "erin"])
+    assert dup.exit_code == 2
+    assert "already exists" in dup.output
+
+
+def test_check_pools_reports_kinds_and_errors(cli_env: CliRunner, tmp_path: Path) -> None:
+    from berth.config import demo_pool_path
+
+    ok = cli_env.invoke(app, ["check-pools", str(demo_pool_path())])
+    assert ok.exit_code == 0
+    assert "4 x mig-1g.24gb (2 slots each), 1 x gpu (4 slots each)" in ok.output
+    broken = tmp_path / "p.yaml"
+    broken.write_text("pools:\n  - name: x\n    nodes: []\n")
+    bad = cli_env.invoke(app, ["check-pools", str(broken)])
+    assert bad.exit_code == 2
+    assert f"{broken}:3: pools.0.nodes" in bad.output
