@@ -1,0 +1,162 @@
+"""A reservation turned into what its session namespace must hold: names and numbers only.
+
+The manifest builders in `berth.kube.manifests` turn a SessionSpec into Kubernetes objects; the
+reconciler builds the spec from the database. Keeping the arithmetic here (slots = units x
+replicas, a zero quota for every other GPU kind, the workspace's share) makes it testable
+without Kubernetes and keeps the builders free of policy.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from berth.domain.pool import WHOLE_GPU, Pool, kube_resource
+from berth.domain.reservation import Mode
+
+NAMESPACE_PREFIX = "berth-"
+MANAGED_BY = ("app.kubernetes.io/managed-by", "berth")
+LABEL_RESERVATION = "berth.io/reservation"
+LABEL_OWNER = "berth.io/owner"
+LABEL_POOL = "berth.io/pool"
+GIB = 2**30
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """Deployment-wide settings of every session (from Settings)."""
+
+    image: str = "docker.io/codercom/code-server:4.96.4"
+    home_bytes: int = 20 * GIB
+    data_bytes: int = 280 * GIB
+    models_bytes: int = 300 * GIB
+    extra_pvcs: int = 5  # PVCs a user may add beside home, data, models
+    max_pods: int = 50
+    ingress_domain: str = "berth.localhost"  # workspace URL: https://<namespace>.<domain>/
+    ingress_class: str | None = None
+    ingress_namespace: str = "ingress-nginx"  # OpenShift: openshift-ingress
+    platform_namespace: str = "berth-system"
+    http_proxy: str = ""
+    https_proxy: str = ""
+    no_proxy: str = ".svc,.cluster.local,localhost,127.0.0.1"
+    artifact_cache_path: str = "/var/lib/berth/cache"  # node-local, mounted read-only
+
+
+@dataclass(frozen=True)
+class SessionInput:
+    """The fields of a reservation a session depends on."""
+
+    reservation_id: uuid.UUID
+    owner: str
+    pool: str
+    start: datetime
+    end: datetime
+    gpu_kind: str
+    gpu_count: int
+    mode: Mode
+    cpu_millicores: int
+    memory_bytes: int
+
+
+@dataclass(frozen=True)
+class Quota:
+    cpu_millicores: int
+    memory_bytes: int
+    storage_bytes: int
+    pvcs: int
+    pods: int
+    gpu: dict[str, int] = field(default_factory=dict)  # extended resource -> slots (0 = denied)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    cpu_millicores: int
+    memory_bytes: int
+    gpu_resource: str | None  # one slot of the booked kind in interactive mode, else None
+
+
+@dataclass(frozen=True)
+class SessionSpec:
+    reservation_id: str
+    namespace: str
+    owner: str
+    pool: str
+    mode: Mode
+    start: datetime
+    end: datetime
+    labels: dict[str, str]
+    nodes: tuple[str, ...]  # pods are pinned to the pool's nodes
+    storage_class: str
+    quota: Quota
+    workspace: Workspace
+    config: SessionConfig
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.namespace}.{self.config.ingress_domain}/"
+
+
+def namespace_name(reservation_id: uuid.UUID) -> str:
+    """`berth-<12 hex>`: short enough to read, long enough that ids never collide in practice."""
+    return f"{NAMESPACE_PREFIX}{reservation_id.hex[:12]}"
+
+
+def label_value(text: str) -> str:
+    """A valid label value (<= 63 chars of [A-Za-z0-9._-], alphanumeric at both ends)."""
+    cleaned = "".join(c if c.isalnum() or c in "._-" else "-" for c in text)[:63]
+    return cleaned.strip("._-") or "x"
+
+
+def known_gpu_resources(pools: list[Pool]) -> set[str]:
+    """Every GPU resource a quota must mention: all pools' kinds, and whole GPUs always."""
+    found = {kube_resource(WHOLE_GPU)}
+    for pool in pools:
+        found |= {k.resource for k in pool.kinds().values()}
+    return found
+
+
+def build(
+    r: SessionInput, pool: Pool, cfg: SessionConfig, all_gpu_resources: set[str]
+) -> SessionSpec:
+    kind = pool.kinds()[r.gpu_kind]
+    slots = r.gpu_count * kind.replicas
+    gpu_quota = {res: 0 for res in all_gpu_resources}
+    gpu_quota[kind.resource] = slots
+    storage = cfg.home_bytes + cfg.data_bytes + cfg.models_bytes
+    # The IDE is light: a quarter of the booking, at most 4 cores and 16Gi, leaves the rest for
+    # the user's own pods (a model server, a training job).
+    ws_cpu = max(250, min(r.cpu_millicores // 4, 4000))
+    ws_mem = max(GIB // 2, min(r.memory_bytes // 4, 16 * GIB))
+    storage_classes = {n.storage_class for n in pool.nodes}
+    return SessionSpec(
+        reservation_id=str(r.reservation_id),
+        namespace=namespace_name(r.reservation_id),
+        owner=r.owner,
+        pool=r.pool,
+        mode=r.mode,
+        start=r.start,
+        end=r.end,
+        labels={
+            MANAGED_BY[0]: MANAGED_BY[1],
+            LABEL_RESERVATION: str(r.reservation_id),
+            LABEL_OWNER: label_value(r.owner),
+            LABEL_POOL: label_value(r.pool),
+        },
+        nodes=tuple(n.name for n in pool.nodes),
+        storage_class=sorted(storage_classes)[0],
+        quota=Quota(
+            cpu_millicores=r.cpu_millicores,
+            memory_bytes=r.memory_bytes,
+            storage_bytes=storage,
+            pvcs=3 + cfg.extra_pvcs,
+            pods=cfg.max_pods,
+            gpu=gpu_quota,
+        ),
+        workspace=Workspace(
+            cpu_millicores=ws_cpu,
+            memory_bytes=ws_mem,
+            gpu_resource=kind.resource if r.mode is Mode.INTERACTIVE else None,
+        ),
+        config=cfg,
+    )

@@ -1,0 +1,58 @@
+"""The Cluster port: everything the reconciler needs from Kubernetes, and nothing more.
+
+The reconciler depends on this Protocol; `berth.kube.adapter.KubeCluster` implements it on the
+official client. Every method is idempotent, and raises only `berth.kube.errors` types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+Manifest = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class NamespaceInfo:
+    name: str
+    labels: dict[str, str]
+    phase: str  # Active | Terminating
+    deleting_since: datetime | None = None
+    finalizers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    api_version: str
+    kind: str
+    name: str
+    namespace: str | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+class Cluster(Protocol):
+    def apply(self, objects: Sequence[Manifest]) -> None:
+        """Server-side apply each object (field manager `berth`, forced), in order."""
+
+    def delete_namespace(self, name: str) -> None:
+        """Ask for a namespace's deletion; already gone is success."""
+
+    def namespaces(self, selector: str) -> list[NamespaceInfo]:
+        """Namespaces matching a label selector (one list call)."""
+
+    def workspace_ready(self, namespace: str) -> bool:
+        """True when the session's `workspace` Deployment has an available replica."""
+
+    def cluster_scoped(self, selector: str) -> list[ObjectRef]:
+        """Berth-labelled cluster-scoped objects (ClusterRoles, ClusterRoleBindings, PVs)."""
+
+    def delete(self, ref: ObjectRef) -> None:
+        """Delete one object; already gone is success."""
+
+    def clear_namespace_finalizers(self, name: str) -> None:
+        """Unblock a namespace stuck in Terminating by emptying spec.finalizers."""
+
+    def is_openshift(self) -> bool:
+        """True when the route.openshift.io API group is served."""

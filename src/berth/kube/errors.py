@@ -1,0 +1,32 @@
+"""The Cluster seam's error vocabulary; the adapter translates every API error into one of these.
+
+KubeError
+├── NotFound     the object is not there
+├── Conflict     a write lost a race or a field-manager conflict; retry after a re-read
+├── Transient    the API server is unreachable, overloaded or timing out (retry_after, s)
+└── Terminal     the request itself is wrong (400/403/422): retrying will not help
+"""
+
+from __future__ import annotations
+
+
+class KubeError(Exception):
+    pass
+
+
+class NotFound(KubeError):
+    pass
+
+
+class Conflict(KubeError):
+    pass
+
+
+class Transient(KubeError):
+    def __init__(self, message: str, retry_after: float = 5.0) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class Terminal(KubeError):
+    pass
