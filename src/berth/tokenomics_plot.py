@@ -20,7 +20,7 @@ def plot_curve(curve: dict[str, Any], path: Path) -> None:
     from matplotlib import pyplot as plt
 
     us = [100.0 * u for u in curve["utilizations"]]
-    fig, ax = plt.subplots(figsize=(10, 6), dpi=120)
+    fig, ax = plt.subplots(figsize=(13, 6), dpi=120)
     try:
         colors: dict[str, Any] = {}
         for name, values in curve["curves"].items():
@@ -49,14 +49,20 @@ def plot_curve(curve: dict[str, Any], path: Path) -> None:
         ax.axvline(
             100.0 * curve["utilization"], color="grey", linewidth=1, label="scenario utilization"
         )
-        ax.axvspan(100.0 * curve["practical_ceiling"], 100.0, color="grey", alpha=0.12)
+        ax.axvspan(
+            100.0 * curve["practical_ceiling"],
+            100.0,
+            color="grey",
+            alpha=0.12,
+            label="above the practical ceiling",
+        )
         ax.set_yscale("log")
         ax.set_xlim(0, 100)
         ax.set_xlabel("utilization (% of the year at rated throughput)")
         ax.set_ylabel("$ per million tokens (log scale)")
         ax.set_title(f"Berth tokenomics: {curve['scenario']} — cost per million tokens")
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8, loc="upper right")
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         fig.tight_layout()
         fig.savefig(path, format="png")
     finally:

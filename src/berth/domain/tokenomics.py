@@ -171,12 +171,6 @@ class Workload:
     classes: tuple[ModelClass, ...]
     output_input_cost_ratio: float = 4.0
 
-    def input_fraction(self) -> float:
-        """The share of all tokens that are input tokens (independent of utilization)."""
-        inp = sum(m.share * m.input_tokens for m in self.classes)
-        total = sum(m.share * (m.input_tokens + m.output_tokens) for m in self.classes)
-        return inp / total
-
 
 @dataclass(frozen=True)
 class CostBreakdown:
