@@ -29,20 +29,25 @@ class FileError(ValueError):
         super().__init__("\n".join(f"{path}:{p}" for p in problems))
 
 
+def _scalar(node: yaml.Node) -> Any:
+    """Construct a node with the safe loader's rules (null for `key:`, ints, dates...)."""
+    return yaml.SafeLoader("").construct_object(node, deep=True)
+
+
 def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int]) -> Any:
     """Turn a composed YAML node into plain Python, recording the 1-based line of every value."""
     lines[loc] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = yaml.safe_load(yaml.serialize(key_node))
+            key = _scalar(key_node)
             lines[(*loc, key)] = key_node.start_mark.line + 1
             out[key] = _walk(value_node, (*loc, key), lines)
             lines[(*loc, key)] = key_node.start_mark.line + 1
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_walk(item, (*loc, i), lines) for i, item in enumerate(node.value)]
-    return yaml.safe_load(yaml.serialize(node))
+    return _scalar(node)
 
 
 def parse_yaml(text: str, path: str = "<string>") -> tuple[Any, dict[Loc, int]]:

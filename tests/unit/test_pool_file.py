@@ -101,3 +101,9 @@ def test_quantities() -> None:
     for bad in ("", "12 Gi", "-1", "1.5m"):
         with pytest.raises(QuantityError):
             parse_bytes(bad) if bad != "1.5m" else parse_millicores("0.5m")
+
+
+def test_a_key_without_a_value_is_a_field_error_not_a_crash() -> None:
+    text = "pools:\n  - name: a\n    nodes:\n      - name: n\n        cpu:\n        memory: 1Gi\n        storage_class: x\n"
+    with pytest.raises(FileError, match="<string>:5: pools.0.nodes.0.cpu"):
+        load_pool_text(text)
