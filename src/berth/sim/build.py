@@ -1,0 +1,256 @@
+"""Build the sim's binaries from the Go module proxy, never from release downloads.
+
+`go install k8s.io/kubernetes/cmd/...@v` is refused because that module's go.mod replaces its
+staging modules with local folders. A wrapper module of our own requires k8s.io/kubernetes and
+replaces each staging module with its published `v0.<minor>.<patch>`; the list is read from the
+downloaded go.mod, so a version bump needs no hand-kept list. etcd is built the same way from its
+server module (etcd's own main.go is one call to etcdmain.Main); kwok has no replace directives
+and installs directly. GOCACHE and GOMODCACHE stay at Go's defaults so rebuilds are warm.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from berth.sim import versions
+from berth.sim.versions import CacheLayout
+
+Step = Callable[[str], None]
+Line = Callable[[str], None]
+
+_KUBE_TOOLS = """//go:build tools
+
+// Package tools pins the Kubernetes commands this module builds.
+package tools
+
+import (
+\t_ "k8s.io/kubernetes/cmd/kube-apiserver"
+\t_ "k8s.io/kubernetes/cmd/kube-controller-manager"
+\t_ "k8s.io/kubernetes/cmd/kube-scheduler"
+)
+"""
+
+_ETCD_MAIN = """// Command etcd is etcd's own server/main.go: the whole server lives in etcdmain.
+package main
+
+import (
+\t"os"
+
+\t"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() {
+\tetcdmain.Main(os.Args)
+}
+"""
+
+
+class BuildError(RuntimeError):
+    """A go command failed; the message carries the tail of its output."""
+
+
+def _go() -> str:
+    go = shutil.which("go")
+    if go is None:
+        raise BuildError("the `go` command is not on PATH; install Go 1.26 or newer")
+    return go
+
+
+def _run(args: list[str], cwd: Path, on_line: Line, env: dict[str, str] | None = None) -> str:
+    """Run a go command, streaming each output line; raise with the last lines on failure."""
+    full_env = {**os.environ, "CGO_ENABLED": "0", **(env or {})}
+    proc = subprocess.Popen(
+        args,
+        cwd=cwd,
+        env=full_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    for raw in proc.stdout:
+        line = raw.rstrip()
+        lines.append(line)
+        on_line(line)
+    if proc.wait() != 0:
+        tail = "\n".join(lines[-30:])
+        raise BuildError(f"{' '.join(args)} failed in {cwd}:\n{tail}")
+    return "\n".join(lines)
+
+
+def _kube_ldflags(version: str) -> str:
+    """The version stamp of hack/lib/version.sh; the apiserver derives its emulation version
+    from it, so an unstamped build would call itself v0.0.0."""
+    major, minor, _ = version.lstrip("v").split(".")
+    flags = ["-s", "-w"]
+    for pkg in ("k8s.io/client-go/pkg/version", "k8s.io/component-base/version"):
+        for key, value in (
+            ("gitVersion", version),
+            ("gitMajor", major),
+            ("gitMinor", minor),
+            ("gitTreeState", "clean"),
+            ("buildDate", "1970-01-01T00:00:00Z"),
+        ):
+            flags.append(f"-X {pkg}.{key}={value}")
+    return " ".join(flags)
+
+
+def kube_go_mod(upstream_go_mod: str, version: str) -> str:
+    """The wrapper's go.mod: upstream's go and godebug lines, staging modules at their tags."""
+    go_line = "go 1.26.0"
+    godebug: list[str] = []
+    staging: list[str] = []
+    for raw in upstream_go_mod.splitlines():
+        line = raw.strip()
+        if line.startswith("go "):
+            go_line = line
+        elif line.startswith("godebug "):
+            godebug.append(line)
+        elif "=> ./staging/" in line:
+            staging.append(line.split()[0])
+    published = versions.staging_version(version)
+    replaces = "".join(f"\t{m} => {m} {published}\n" for m in staging)
+    parts = [
+        "module berth.local/simbuild/kubernetes\n",
+        f"{go_line}\n",
+        *(f"{g}\n" for g in godebug),
+        f"require k8s.io/kubernetes {version}\n",
+        f"replace (\n{replaces})\n",
+    ]
+    return "\n".join(parts)
+
+
+def _build_kube(layout: CacheLayout, on_line: Line, out: Path) -> None:
+    src = layout.src / "kubernetes"
+    src.mkdir(parents=True, exist_ok=True)
+    go = _go()
+    info = json.loads(
+        _run(
+            [go, "mod", "download", "-json", f"k8s.io/kubernetes@{versions.KUBERNETES}"],
+            src,
+            on_line,
+        )
+    )
+    upstream = Path(info["GoMod"]).read_text()
+    (src / "go.mod").write_text(kube_go_mod(upstream, versions.KUBERNETES))
+    (src / "tools.go").write_text(_KUBE_TOOLS)
+    _run([go, "mod", "tidy"], src, on_line)
+    _run(
+        [
+            go,
+            "build",
+            "-p",
+            "2",
+            "-trimpath",
+            "-tags=selinux,notest,grpcnotrace",
+            "-ldflags",
+            _kube_ldflags(versions.KUBERNETES),
+            "-o",
+            f"{out}/",
+            *(f"k8s.io/kubernetes/cmd/{name}" for name in versions.KUBE_BINARIES),
+        ],
+        src,
+        on_line,
+    )
+
+
+def _build_etcd(layout: CacheLayout, on_line: Line, out: Path) -> None:
+    src = layout.src / "etcd"
+    src.mkdir(parents=True, exist_ok=True)
+    (src / "go.mod").write_text(
+        "module berth.local/simbuild/etcd\n\ngo 1.26.0\n\n"
+        f"require go.etcd.io/etcd/server/v3 {versions.ETCD}\n"
+    )
+    (src / "main.go").write_text(_ETCD_MAIN)
+    go = _go()
+    _run([go, "mod", "tidy"], src, on_line)
+    _run(
+        [go, "build", "-trimpath", "-ldflags", "-s -w", "-o", str(out / "etcd"), "."], src, on_line
+    )
+
+
+# kwok's built-in stages are only loaded by kwokctl; a bare `kwok` refuses to start without
+# stages in its config. These are the ones kwokctl picks: fast node init, heartbeat with leases
+# (the node-lifecycle controller reads leases), and the fast pod lifecycle.
+_KWOK_STAGE_FILES = (
+    "kustomize/stage/node/fast/node-initialize.yaml",
+    "kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml",
+    "kustomize/stage/pod/fast/pod-ready.yaml",
+    "kustomize/stage/pod/fast/pod-complete.yaml",
+    "kustomize/stage/pod/fast/pod-delete.yaml",
+)
+
+
+def _build_kwok(layout: CacheLayout, on_line: Line, out: Path) -> None:
+    layout.src.mkdir(parents=True, exist_ok=True)
+    info = json.loads(
+        _run(
+            [_go(), "mod", "download", "-json", f"sigs.k8s.io/kwok@{versions.KWOK}"],
+            layout.src,
+            on_line,
+        )
+    )
+    stages = [(Path(info["Dir"]) / f).read_text().strip() for f in _KWOK_STAGE_FILES]
+    (out / versions.KWOK_STAGES).write_text("\n---\n".join(stages) + "\n")
+    _run(
+        [
+            _go(),
+            "install",
+            "-trimpath",
+            "-ldflags",
+            "-s -w",
+            f"sigs.k8s.io/kwok/cmd/kwok@{versions.KWOK}",
+        ],
+        layout.src,
+        on_line,
+        env={"GOBIN": str(out)},
+    )
+
+
+_STEPS: dict[str, Callable[[CacheLayout, Line, Path], None]] = {
+    "kube-apiserver": _build_kube,
+    "etcd": _build_etcd,
+    "kwok": _build_kwok,
+}
+_PRODUCES = {
+    "kube-apiserver": versions.KUBE_BINARIES,
+    "etcd": ("etcd",),
+    "kwok": ("kwok", versions.KWOK_STAGES),
+}
+_TITLES = {
+    "kube-apiserver": f"Kubernetes {versions.KUBERNETES} (apiserver, controller-manager, "
+    "scheduler)",
+    "etcd": f"etcd {versions.ETCD}",
+    "kwok": f"kwok {versions.KWOK}",
+}
+
+
+def build(layout: CacheLayout, on_step: Step, on_line: Line, force: bool = False) -> list[str]:
+    """Build what is missing from the cache; return the names built (empty when all reused).
+
+    Each step builds into a scratch folder and renames into bin/ only when it succeeded, so an
+    interrupted build never leaves a binary that looks finished.
+    """
+    built: list[str] = []
+    layout.bin.mkdir(parents=True, exist_ok=True)
+    missing = set(versions.ALL_BINARIES if force else layout.missing())
+    for key, step in _STEPS.items():
+        produces = _PRODUCES[key]
+        if not missing.intersection(produces):
+            continue
+        on_step(_TITLES[key])
+        scratch = layout.root / f".build-{key}"
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir(parents=True)
+        step(layout, on_line, scratch)
+        for name in produces:
+            (scratch / name).replace(layout.binary(name))
+        shutil.rmtree(scratch, ignore_errors=True)
+        built.extend(produces)
+    return built

@@ -1,0 +1,134 @@
+"""`berth sim`: a thin shell over berth.sim.build and berth.sim.cluster with progress output."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from berth.sim import build as sim_build
+from berth.sim import cluster, versions
+from berth.sim.state import Paths
+
+app = typer.Typer(
+    help="A local Kubernetes control plane with fake GPU nodes from the pool file "
+    "(etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok).",
+    no_args_is_help=True,
+)
+console = Console(stderr=True)
+
+
+def _build(force: bool) -> None:
+    layout = versions.cache_layout()
+    if not force and not layout.missing():
+        console.print(f"sim binaries present in {layout.bin}")
+        return
+    began = time.monotonic()
+    with console.status("preparing", spinner="dots") as status:
+        current = {"step": ""}
+
+        def on_step(title: str) -> None:
+            current["step"] = title
+            console.print(f"[bold]building[/] {title}")
+            status.update(f"{title}")
+
+        def on_line(line: str) -> None:
+            status.update(f"{current['step']}: [dim]{line[:100]}[/]")
+
+        try:
+            built = sim_build.build(layout, on_step, on_line, force=force)
+        except sim_build.BuildError as err:
+            console.print(f"[red]build failed:[/] {err}")
+            raise typer.Exit(1) from err
+    took = time.monotonic() - began
+    console.print(f"built {', '.join(built)} into {layout.bin} in {took:.0f}s")
+
+
+@app.command()
+def build(
+    force: Annotated[bool, typer.Option(help="Rebuild even when the binaries exist.")] = False,
+) -> None:
+    """Build the pinned binaries from the Go module proxy into the cache (reused when present)."""
+    _build(force)
+
+
+@app.command()
+def up(
+    pool_file: Annotated[
+        Path | None,
+        typer.Option(help="Pool file whose nodes become fake GPU nodes [default: the demo pool]."),
+    ] = None,
+    nodes: Annotated[
+        int, typer.Option(min=1, help="Copies of every pool-file node (scale tests).")
+    ] = 1,
+) -> None:
+    """Start the sim in the background and wait until it is really ready."""
+    _build(force=False)
+    began = time.monotonic()
+    with console.status("starting", spinner="dots") as status:
+
+        def on_step(title: str) -> None:
+            status.update(f"waiting for {title}")
+            console.print(f"[dim]{time.monotonic() - began:5.1f}s[/] {title}")
+
+        try:
+            state = cluster.up(pool_file, nodes, on_step=on_step)
+        except (cluster.SimError, TimeoutError, ValueError, OSError) as err:
+            console.print(f"[red]sim did not start:[/] {err}")
+            raise typer.Exit(1) from err
+    kubeconfig = Paths(versions.default_state_dir()).kubeconfig
+    console.print(
+        f"[green]ready[/] in {state.ready_seconds:.1f}s: {state.server}, "
+        f"{state.nodes} node(s), storage classes {', '.join(state.storage_classes) or 'none'}"
+    )
+    typer.echo(f"export KUBECONFIG={kubeconfig}")
+    console.print("then e.g. `kubectl get nodes`; stop it with `berth sim down`")
+
+
+@app.command()
+def down() -> None:
+    """Stop the sim's processes."""
+    if cluster.down():
+        console.print("sim stopped")
+    else:
+        console.print("no sim was running")
+
+
+@app.command()
+def status() -> None:
+    """Show the sim's components, ports and memory."""
+    current = cluster.status()
+    if current is None:
+        console.print("no sim recorded; start one with `berth sim up`")
+        raise typer.Exit(1)
+    table = Table("component", "pid", "port", "running", "RSS MiB")
+    for name, pid in current.state.pids.items():
+        table.add_row(
+            name,
+            str(pid),
+            str(current.state.ports.get(name, "")),
+            "yes" if current.alive[name] else "[red]no[/]",
+            f"{current.rss[name] / 2**20:.0f}",
+        )
+    table.add_row("total", "", "", "", f"{sum(current.rss.values()) / 2**20:.0f}")
+    Console().print(table)
+    console.print(
+        f"server {current.state.server}, {current.state.nodes} node(s), "
+        f"ready after {current.state.ready_seconds:.1f}s"
+    )
+    if not current.running:
+        raise typer.Exit(1)
+
+
+@app.command()
+def kubeconfig() -> None:
+    """Print the path of the sim's admin kubeconfig."""
+    path = Paths(versions.default_state_dir()).kubeconfig
+    if not path.exists():
+        console.print("no sim kubeconfig; start one with `berth sim up`")
+        raise typer.Exit(1)
+    typer.echo(str(path))

@@ -1,0 +1,248 @@
+"""Bring the sim up in dependency order, find it again later, and take it down.
+
+Order matters: etcd before the API server, the API server before everything that watches it.
+Each start is checked while waiting, so a component that dies (a bad flag, a port taken) is
+reported with the end of its log instead of as a timeout. A failed `up` stops what it started.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from berth.config import demo_pool_path, load_pool_file
+from berth.sim import components, nodes, pki, processes, readiness
+from berth.sim.apiclient import ApiClient
+from berth.sim.ports import free_ports
+from berth.sim.provisioner import storage_class
+from berth.sim.state import Paths, SimState
+from berth.sim.versions import CacheLayout, cache_layout, default_state_dir
+
+Step = Callable[[str], None]
+
+# Stop order: reverse of start order.
+ORDER = (
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kwok",
+    "provisioner",
+)
+
+
+class SimError(RuntimeError):
+    """The sim cannot start or a component died."""
+
+
+@dataclass(frozen=True)
+class Status:
+    state: SimState
+    alive: dict[str, bool]
+    rss: dict[str, int]
+
+    @property
+    def running(self) -> bool:
+        return all(self.alive.values()) and bool(self.alive)
+
+
+def _noop(_: str) -> None:
+    return None
+
+
+def _markers(state: SimState, paths: Paths, name: str) -> tuple[str, ...]:
+    return (state.exes.get(name, name), str(paths.root))
+
+
+def status(state_dir: Path | None = None) -> Status | None:
+    """The recorded sim and which of its processes still run; None when none was started."""
+    paths = Paths(state_dir or default_state_dir())
+    state = SimState.load(paths)
+    if state is None:
+        return None
+    alive = {n: processes.alive(p, _markers(state, paths, n)) for n, p in state.pids.items()}
+    rss = {n: processes.rss_bytes(p) if alive[n] else 0 for n, p in state.pids.items()}
+    return Status(state, alive, rss)
+
+
+def down(state_dir: Path | None = None) -> bool:
+    """Stop every recorded process (newest first); True when something was running."""
+    paths = Paths(state_dir or default_state_dir())
+    state = SimState.load(paths)
+    if state is None:
+        return False
+    procs = [
+        (state.pids[name], _markers(state, paths, name))
+        for name in reversed(ORDER)
+        if name in state.pids
+    ]
+    was_running = any(processes.alive(pid, markers) for pid, markers in procs)
+    processes.stop(procs)
+    paths.state_file.unlink(missing_ok=True)
+    return was_running
+
+
+def _log_tail(paths: Paths, name: str, lines: int = 20) -> str:
+    try:
+        text = paths.log(name).read_text(errors="replace")
+    except OSError:
+        return "(no log)"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+class _Runner:
+    """Starts components into one state and checks they stay alive while waiting."""
+
+    def __init__(self, paths: Paths, state: SimState) -> None:
+        self.paths = paths
+        self.state = state
+
+    def start(self, name: str, argv: list[str], marker: str | None = None) -> None:
+        """Spawn one component; `marker` (default argv[0]) identifies it in /proc later."""
+        self.state.pids[name] = processes.spawn(argv, self.paths.log(name))
+        self.state.exes[name] = marker or argv[0]
+        self.state.save(self.paths)
+
+    def check_alive(self) -> None:
+        for name, pid in self.state.pids.items():
+            if not processes.alive(pid, _markers(self.state, self.paths, name)):
+                raise SimError(
+                    f"{name} exited; end of {self.paths.log(name)}:\n{_log_tail(self.paths, name)}"
+                )
+
+    def guarded(self, check: Callable[[], bool]) -> Callable[[], bool]:
+        def run() -> bool:
+            self.check_alive()
+            return check()
+
+        return run
+
+
+def _etcd_ready(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _prepare(paths: Paths) -> None:
+    """Clear what a previous run left: a sim always starts from an empty etcd."""
+    if SimState.load(paths) is not None:
+        down(paths.root)
+    for child in ("etcd", "pki", "run", "logs", "kubeconfig", "state.json"):
+        target = paths.root / child
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
+    paths.root.mkdir(parents=True, exist_ok=True)
+
+
+def up(
+    pool_file: Path | None,
+    node_count: int = 1,
+    state_dir: Path | None = None,
+    on_step: Step = _noop,
+    timeout: float = 300.0,
+    cache: CacheLayout | None = None,
+) -> SimState:
+    """Start a fresh sim and return once it is ready; raise SimError (and stop it) otherwise.
+
+    `pool_file` None means the demo pool; a bad pool file raises FileError before anything starts.
+    """
+    paths = Paths(state_dir or default_state_dir())
+    current = status(paths.root)
+    if current is not None and current.running:
+        raise SimError(f"a sim is already running from {paths.root}; `berth sim down` first")
+    cache = cache or cache_layout()
+    if cache.missing():
+        raise SimError(
+            f"sim binaries missing ({', '.join(cache.missing())}): run `berth sim build`"
+        )
+    pools = load_pool_file(pool_file)
+    manifests = nodes.manifests_for_pools(pools, node_count)
+    classes = nodes.storage_classes(pools)
+    began = time.monotonic()
+    _prepare(paths)
+    try:
+        return _start(paths, cache, pool_file, manifests, classes, on_step, timeout, began)
+    except BaseException:
+        down(paths.root)
+        raise
+
+
+def _start(
+    paths: Paths,
+    cache: CacheLayout,
+    pool_file: Path | None,
+    manifests: list[dict[str, object]],
+    classes: list[str],
+    on_step: Step,
+    timeout: float,
+    began: float,
+) -> SimState:
+    keys = pki.create(paths.pki)
+    etcd_port, peer_port, api_port, kcm_port, sched_port, kwok_port = free_ports(6)
+    server = f"https://127.0.0.1:{api_port}"
+    paths.kubeconfig.write_text(components.kubeconfig(server, keys))
+    state = SimState(
+        server=server,
+        ports={
+            "etcd": etcd_port,
+            "etcd-peer": peer_port,
+            "kube-apiserver": api_port,
+            "kube-controller-manager": kcm_port,
+            "kube-scheduler": sched_port,
+            "kwok": kwok_port,
+        },
+        pool_file=str(pool_file or demo_pool_path()),
+        nodes=len(manifests),
+        storage_classes=classes,
+        started_at=time.time(),
+    )
+    runner = _Runner(paths, state)
+    deadline = began + timeout
+
+    def left() -> float:
+        return max(1.0, deadline - time.monotonic())
+
+    on_step("etcd")
+    runner.start("etcd", components.etcd(cache, paths, etcd_port, peer_port))
+    readiness.wait_for("etcd /readyz", runner.guarded(lambda: _etcd_ready(etcd_port)), left())
+
+    on_step("kube-apiserver")
+    runner.start("kube-apiserver", components.apiserver(cache, paths, keys, api_port, etcd_port))
+    with ApiClient(server, keys.ca_cert, keys.admin_cert, keys.admin_key) as api:
+        readiness.wait_for("kube-apiserver /readyz", runner.guarded(api.ready), left())
+
+        on_step("controller-manager, scheduler, kwok, volume provisioner")
+        runner.start(
+            "kube-controller-manager",
+            components.controller_manager(cache, paths, keys, kcm_port),
+        )
+        runner.start("kube-scheduler", components.scheduler(cache, paths, sched_port))
+        runner.start("kwok", components.kwok(cache, paths, kwok_port))
+        runner.start(
+            "provisioner",
+            components.provisioner(sys.executable, paths),
+            marker=components.PROVISIONER_MODULE,
+        )
+
+        on_step(f"{len(classes)} StorageClass(es), {len(manifests)} node(s)")
+        for name in classes:
+            api.create("/apis/storage.k8s.io/v1/storageclasses", storage_class(name))
+        for manifest in manifests:
+            api.create("/api/v1/nodes", dict(manifest))
+
+        names = {str(m["metadata"]["name"]) for m in manifests}  # type: ignore[index]
+        readiness.wait_until_ready(api, names, left(), on_step, guard=runner.check_alive)
+    runner.check_alive()
+    state.ready_seconds = round(time.monotonic() - began, 2)
+    state.save(paths)
+    return state

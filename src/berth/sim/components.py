@@ -1,0 +1,149 @@
+"""Command lines of the five components, and the kubeconfig they and the user share.
+
+Every listener is on 127.0.0.1 and a free port, so several sims (a developer's and a test
+run's) coexist. The controller-manager runs its default controller set (`*`): namespace
+deletion, quota, service accounts, role aggregation, node lifecycle and the volume binder all
+behave as on a real cluster; the ones that need a cloud or a kubelet simply find nothing to do.
+"""
+
+from __future__ import annotations
+
+import yaml
+
+from berth.sim.pki import Pki
+from berth.sim.state import Paths
+from berth.sim.versions import CacheLayout
+
+SERVICE_CIDR = "10.0.0.0/24"
+POD_CIDR = "10.244.0.0/16"
+CONTEXT = "berth-sim"
+PROVISIONER_MODULE = "berth.sim.provisioner"
+
+
+def kubeconfig(server: str, pki: Pki) -> str:
+    """An admin kubeconfig that embeds nothing: it points at the PKI files."""
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {
+                "name": CONTEXT,
+                "cluster": {"server": server, "certificate-authority": str(pki.ca_cert)},
+            }
+        ],
+        "users": [
+            {
+                "name": f"{CONTEXT}-admin",
+                "user": {
+                    "client-certificate": str(pki.admin_cert),
+                    "client-key": str(pki.admin_key),
+                },
+            }
+        ],
+        "contexts": [
+            {
+                "name": CONTEXT,
+                "context": {"cluster": CONTEXT, "user": f"{CONTEXT}-admin", "namespace": "default"},
+            }
+        ],
+        "current-context": CONTEXT,
+    }
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+def etcd(cache: CacheLayout, paths: Paths, client: int, peer: int) -> list[str]:
+    return [
+        str(cache.binary("etcd")),
+        "--name=berth-sim",
+        f"--data-dir={paths.etcd_data}",
+        f"--listen-client-urls=http://127.0.0.1:{client}",
+        f"--advertise-client-urls=http://127.0.0.1:{client}",
+        f"--listen-peer-urls=http://127.0.0.1:{peer}",
+        f"--initial-advertise-peer-urls=http://127.0.0.1:{peer}",
+        f"--initial-cluster=berth-sim=http://127.0.0.1:{peer}",
+        "--unsafe-no-fsync",
+        "--auto-compaction-mode=periodic",
+        "--auto-compaction-retention=5m",
+        "--quota-backend-bytes=4294967296",
+        "--log-level=warn",
+    ]
+
+
+def apiserver(cache: CacheLayout, paths: Paths, pki: Pki, port: int, etcd_port: int) -> list[str]:
+    return [
+        str(cache.binary("kube-apiserver")),
+        f"--etcd-servers=http://127.0.0.1:{etcd_port}",
+        "--bind-address=127.0.0.1",
+        "--advertise-address=127.0.0.1",
+        f"--secure-port={port}",
+        f"--cert-dir={paths.run / 'apiserver'}",
+        f"--tls-cert-file={pki.server_cert}",
+        f"--tls-private-key-file={pki.server_key}",
+        f"--client-ca-file={pki.ca_cert}",
+        "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+        f"--service-account-key-file={pki.sa_pub}",
+        f"--service-account-signing-key-file={pki.sa_key}",
+        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        "--authorization-mode=Node,RBAC",
+        "--enable-admission-plugins=NamespaceLifecycle,LimitRanger,ServiceAccount,"
+        "DefaultStorageClass,ResourceQuota",
+        "--allow-privileged=true",
+        "--endpoint-reconciler-type=none",
+        "--profiling=false",
+        "--v=1",
+    ]
+
+
+def controller_manager(cache: CacheLayout, paths: Paths, pki: Pki, port: int) -> list[str]:
+    return [
+        str(cache.binary("kube-controller-manager")),
+        f"--kubeconfig={paths.kubeconfig}",
+        "--bind-address=127.0.0.1",
+        f"--secure-port={port}",
+        f"--cert-dir={paths.run / 'controller-manager'}",
+        "--leader-elect=false",
+        "--controllers=*",
+        f"--service-account-private-key-file={pki.sa_key}",
+        f"--root-ca-file={pki.ca_cert}",
+        f"--cluster-signing-cert-file={pki.ca_cert}",
+        f"--cluster-signing-key-file={pki.ca_key}",
+        f"--cluster-cidr={POD_CIDR}",
+        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        "--profiling=false",
+        "--v=1",
+    ]
+
+
+def scheduler(cache: CacheLayout, paths: Paths, port: int) -> list[str]:
+    return [
+        str(cache.binary("kube-scheduler")),
+        f"--kubeconfig={paths.kubeconfig}",
+        "--bind-address=127.0.0.1",
+        f"--secure-port={port}",
+        f"--cert-dir={paths.run / 'scheduler'}",
+        "--leader-elect=false",
+        "--profiling=false",
+        "--v=1",
+    ]
+
+
+def kwok(cache: CacheLayout, paths: Paths, port: int) -> list[str]:
+    return [
+        str(cache.binary("kwok")),
+        f"--kubeconfig={paths.kubeconfig}",
+        "--manage-all-nodes=false",
+        "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+        "--cidr=10.244.0.1/16",
+        "--node-ip=10.0.0.1",
+        f"--node-port={port}",
+        # Without this kwok renews no Lease, and the node-lifecycle controller marks the node
+        # NotReady after its grace period (the heartbeat stage updates status every 10 min).
+        "--node-lease-duration-seconds=40",
+        # kwok's kubelet stand-in would otherwise listen on 0.0.0.0.
+        f"--server-address=127.0.0.1:{port}",
+        f"--config={cache.kwok_stages}",
+    ]
+
+
+def provisioner(python: str, paths: Paths) -> list[str]:
+    return [python, "-m", PROVISIONER_MODULE, str(paths.root)]

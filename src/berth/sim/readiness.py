@@ -1,0 +1,113 @@
+"""When the sim is really ready, not merely when the API server answers.
+
+A cluster whose /readyz is ok still refuses work for a while: quota admission answers "status
+unknown" until the quota controller has filled a quota's status, a namespace has no `default`
+service account until its controller ran (pods are rejected), `admin` has no rules until the
+aggregation controller merged them, and a new node carries the not-ready taint until kwok
+reported it Ready and the node-lifecycle controller took the taint off. Tests that start before
+that flake; so `up` waits for each of these facts.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from berth.sim.apiclient import ApiClient, ApiError
+
+PROBE_NAMESPACE = "kube-system"
+PROBE_QUOTA = "berth-sim-readiness-probe"
+
+
+class NotReady(TimeoutError):
+    """The sim did not become ready in time; the message names what was missing."""
+
+
+def wait_for(what: str, check: Callable[[], bool], timeout: float, interval: float = 0.2) -> None:
+    deadline = time.monotonic() + timeout
+    last_error = ""
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except ApiError as err:
+            last_error = f" (last error: {err})"
+        time.sleep(interval)
+    raise NotReady(f"timed out after {timeout:.0f}s waiting for {what}{last_error}")
+
+
+def node_ready(node: dict[str, Any]) -> bool:
+    conditions = node.get("status", {}).get("conditions", [])
+    ready = any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
+    return ready and not node.get("spec", {}).get("taints")
+
+
+def nodes_ready(api: ApiClient, names: set[str]) -> bool:
+    nodes = api.get("/api/v1/nodes")["items"]
+    ready = {n["metadata"]["name"] for n in nodes if node_ready(n)}
+    return names <= ready
+
+
+def default_service_account(api: ApiClient) -> bool:
+    try:
+        api.get("/api/v1/namespaces/default/serviceaccounts/default")
+    except ApiError as err:
+        if err.status == 404:
+            return False
+        raise
+    return True
+
+
+def admin_role_aggregated(api: ApiClient) -> bool:
+    role = api.get("/apis/rbac.authorization.k8s.io/v1/clusterroles/admin")
+    return bool(role.get("rules"))
+
+
+def quota_controller_running(api: ApiClient) -> bool:
+    """Create a probe quota once; ready when the controller has written its status."""
+    path = f"/api/v1/namespaces/{PROBE_NAMESPACE}/resourcequotas"
+    api.create(
+        path,
+        {
+            "apiVersion": "v1",
+            "kind": "ResourceQuota",
+            "metadata": {"name": PROBE_QUOTA},
+            "spec": {"hard": {"count/configmaps": "1000"}},
+        },
+    )
+    quota = api.get(f"{path}/{PROBE_QUOTA}")
+    if not quota.get("status", {}).get("hard"):
+        return False
+    api.delete(f"{path}/{PROBE_QUOTA}")
+    return True
+
+
+def _no_guard() -> None:
+    return None
+
+
+def wait_until_ready(
+    api: ApiClient,
+    node_names: set[str],
+    timeout: float,
+    on_step: Callable[[str], None],
+    guard: Callable[[], None] = _no_guard,
+) -> None:
+    """Wait for every readiness fact in turn; `guard` runs before each check and may raise
+    (the sim uses it to report a component that died instead of timing out)."""
+    deadline = time.monotonic() + timeout
+    checks: list[tuple[str, Callable[[], bool]]] = [
+        ("the default/default service account", lambda: default_service_account(api)),
+        ("rules in ClusterRole admin", lambda: admin_role_aggregated(api)),
+        ("a ResourceQuota status from the quota controller", lambda: quota_controller_running(api)),
+        (f"{len(node_names)} node(s) Ready and untainted", lambda: nodes_ready(api, node_names)),
+    ]
+    for what, check in checks:
+        on_step(what)
+
+        def guarded(check: Callable[[], bool] = check) -> bool:
+            guard()
+            return check()
+
+        wait_for(what, guarded, max(1.0, deadline - time.monotonic()), interval=0.25)

@@ -1,0 +1,72 @@
+"""Pinned versions of the sim's components and the folders derived from them.
+
+The binaries take a long time to build on a small machine, so they live in a cache outside the
+repository keyed by every pinned version: bumping one version builds a new set beside the old one
+and never mixes binaries of two Kubernetes releases.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+KUBERNETES = "v1.37.2"
+ETCD = "v3.6.16"
+KWOK = "v0.8.0"
+
+KUBE_BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler")
+ALL_BINARIES = (*KUBE_BINARIES, "etcd", "kwok")
+KWOK_STAGES = "kwok-stages.yaml"
+
+
+def staging_version(kubernetes: str = KUBERNETES) -> str:
+    """`v1.37.2` -> `v0.37.2`: the published tag of every staging module of that release."""
+    _, minor, patch = kubernetes.lstrip("v").split(".")
+    return f"v0.{minor}.{patch}"
+
+
+def versions_key() -> str:
+    """A folder name that changes whenever any pinned version changes."""
+    text = f"kubernetes={KUBERNETES};etcd={ETCD};kwok={KWOK}"
+    digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+    return f"k8s-{KUBERNETES}-etcd-{ETCD}-kwok-{KWOK}-{digest}"
+
+
+@dataclass(frozen=True)
+class CacheLayout:
+    """Where one version set's Go wrapper modules and binaries live."""
+
+    root: Path
+
+    @property
+    def bin(self) -> Path:
+        return self.root / "bin"
+
+    @property
+    def src(self) -> Path:
+        return self.root / "src"
+
+    def binary(self, name: str) -> Path:
+        return self.bin / name
+
+    @property
+    def kwok_stages(self) -> Path:
+        return self.bin / KWOK_STAGES
+
+    def missing(self) -> list[str]:
+        names = [name for name in ALL_BINARIES if not os.access(self.binary(name), os.X_OK)]
+        if not self.kwok_stages.is_file():
+            names.append(KWOK_STAGES)
+        return names
+
+
+def cache_layout() -> CacheLayout:
+    base = os.environ.get("BERTH_SIM_CACHE") or str(Path.home() / ".cache" / "berth" / "sim")
+    return CacheLayout(Path(base) / versions_key())
+
+
+def default_state_dir() -> Path:
+    base = os.environ.get("BERTH_DATA_DIR") or str(Path.home() / ".local" / "share" / "berth")
+    return Path(base) / "sim"

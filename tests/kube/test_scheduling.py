@@ -1,0 +1,54 @@
+"""GPU slots are a real scheduling limit: capacity pods run, the next waits, and runs on release."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from kube_manifests import GPU, MIG, NODE, pod
+from kubernetes import client
+
+pytestmark = pytest.mark.kube
+
+
+def _running_on_node(core: client.CoreV1Api, namespace: str, name: str) -> None:
+    current = core.read_namespaced_pod(name, namespace)
+    assert current.spec.node_name == NODE
+    assert current.status.phase == "Running"
+
+
+@pytest.mark.parametrize(("resource", "slots"), [(GPU, 4), (MIG, 8)])
+def test_gpu_slots_fill_up_then_the_next_pod_waits_for_a_free_one(
+    core: client.CoreV1Api,
+    namespace: str,
+    eventually: Callable[..., Any],
+    resource: str,
+    slots: int,
+) -> None:
+    for i in range(slots):
+        core.create_namespaced_pod(namespace, pod(f"slot-{i}", {resource: "1"}))
+    for i in range(slots):
+        eventually(lambda i=i: _running_on_node(core, namespace, f"slot-{i}"))
+
+    core.create_namespaced_pod(namespace, pod("one-too-many", {resource: "1"}))
+
+    def unschedulable() -> None:
+        current = core.read_namespaced_pod("one-too-many", namespace)
+        assert current.status.phase == "Pending"
+        scheduled = [c for c in current.status.conditions or [] if c.type == "PodScheduled"]
+        assert [(c.status, c.reason) for c in scheduled] == [("False", "Unschedulable")]
+        assert f"Insufficient {resource}" in scheduled[0].message
+
+    eventually(unschedulable)
+    assert core.read_namespaced_pod("one-too-many", namespace).spec.node_name is None
+
+    core.delete_namespaced_pod("slot-0", namespace)
+
+    eventually(lambda: _running_on_node(core, namespace, "one-too-many"), timeout=60)
+    running = [
+        p.metadata.name
+        for p in core.list_namespaced_pod(namespace).items
+        if p.status.phase == "Running"
+    ]
+    assert len(running) == slots
