@@ -5,13 +5,17 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck unit bench clean
+.PHONY: run test install lint typecheck unit bench clean sim-build
 
 run: install
 	$(BIN)/berth up
 
-test: install lint
+test: install lint sim-build
 	$(BIN)/pytest
+
+# Builds the local Kubernetes control plane once (Go module proxy), then reuses the cache.
+sim-build: install
+	$(BIN)/berth sim build
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
