@@ -1,0 +1,67 @@
+// The shell: sign-in gate, navigation, and one page per path.
+import { lazy, Suspense, useEffect } from "react";
+import { useAuth } from "./auth/AuthContext";
+import { Nav } from "./components/Nav";
+import { navigate, useLocation } from "./lib/router";
+import { PAGES } from "./routes";
+import { AvailabilityPage } from "./pages/AvailabilityPage";
+import { BookPage } from "./pages/BookPage";
+import { MyReservationsPage } from "./pages/MyReservationsPage";
+import { NotFoundPage } from "./pages/NotFoundPage";
+import { SignInPage } from "./pages/SignInPage";
+
+// The calendar and admin pages carry the heavy parts (FullCalendar); they load on first visit.
+const CalendarPage = lazy(() => import("./pages/CalendarPage"));
+const AdminPage = lazy(() => import("./pages/AdminPage"));
+
+
+const TITLES: Record<string, string> = Object.fromEntries(PAGES.map((p) => [p.path, p.label]));
+
+function Page({ path, isAdmin }: { path: string; isAdmin: boolean }) {
+  switch (path) {
+    case "/availability":
+      return <AvailabilityPage />;
+    case "/calendar":
+      return <CalendarPage />;
+    case "/book":
+      return <BookPage />;
+    case "/reservations":
+      return <MyReservationsPage />;
+    case "/admin":
+      return isAdmin ? <AdminPage /> : <NotFoundPage />;
+    default:
+      return <NotFoundPage />;
+  }
+}
+
+export function App() {
+  const { state } = useAuth();
+  const { path } = useLocation();
+
+  useEffect(() => {
+    if (path === "/" || path === "/signin") navigate("/availability", { replace: true });
+  }, [path]);
+
+  useEffect(() => {
+    const title = state.status === "signedIn" ? TITLES[path] : "Sign in";
+    document.title = title ? `${title} · Berth` : "Berth";
+  }, [path, state.status]);
+
+  if (state.status === "loading") {
+    return <p className="loading" role="status">Loading…</p>;
+  }
+  if (state.status === "signedOut") return <SignInPage />;
+  return (
+    <>
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
+      <Nav user={state.user} path={path} />
+      <main id="main" tabIndex={-1}>
+        <Suspense fallback={<p role="status">Loading…</p>}>
+          <Page path={path} isAdmin={state.user.role === "admin"} />
+        </Suspense>
+      </main>
+    </>
+  );
+}

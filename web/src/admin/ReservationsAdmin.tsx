@@ -1,0 +1,109 @@
+// Every reservation, filtered by status, pool, owner and time.
+import { useState } from "react";
+import { api } from "../api/client";
+import { STATUSES, type Status } from "../api/types";
+import { CancelButton } from "../components/CancelButton";
+import { ErrorNote } from "../components/ErrorNote";
+import { StatusBadge } from "../components/StatusBadge";
+import { fmtRange, fromLocalInput, toUtcIso } from "../lib/time";
+import { useLoad } from "../lib/useLoad";
+
+export function ReservationsAdmin() {
+  const [status, setStatus] = useState<Status | "">("");
+  const [pool, setPool] = useState("");
+  const [owner, setOwner] = useState("");
+  const [from, setFrom] = useState("");
+  const [to, setTo] = useState("");
+  const fromD = fromLocalInput(from);
+  const toD = fromLocalInput(to);
+  const list = useLoad(
+    () =>
+      api.reservations({
+        status: status ? [status] : undefined,
+        pool: pool || undefined,
+        from: fromD ? toUtcIso(fromD) : undefined,
+        to: toD ? toUtcIso(toD) : undefined,
+        limit: 2000,
+      }),
+    [status, pool, from, to],
+  );
+  const rows = (list.data ?? []).filter((r) => !owner || r.owner.toLowerCase().includes(owner.toLowerCase()));
+
+  return (
+    <section aria-labelledby="adm-res-title">
+      <h2 id="adm-res-title">All reservations</h2>
+      <form className="inline-form" onSubmit={(e) => e.preventDefault()} aria-label="Filters">
+        <label htmlFor="f-status">
+          Status
+          <select id="f-status" value={status} onChange={(e) => setStatus(e.target.value as Status | "")}>
+            <option value="">any</option>
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label htmlFor="f-owner">
+          Owner
+          <input id="f-owner" value={owner} onChange={(e) => setOwner(e.target.value)} />
+        </label>
+        <label htmlFor="f-pool">
+          Pool
+          <input id="f-pool" value={pool} onChange={(e) => setPool(e.target.value)} />
+        </label>
+        <label htmlFor="f-from">
+          From
+          <input id="f-from" type="datetime-local" value={from} onChange={(e) => setFrom(e.target.value)} />
+        </label>
+        <label htmlFor="f-to">
+          To
+          <input id="f-to" type="datetime-local" value={to} onChange={(e) => setTo(e.target.value)} />
+        </label>
+      </form>
+      <ErrorNote error={list.error} />
+      <div className="table-wrap">
+        <table>
+          <caption className="sr-only">Reservations matching the filters</caption>
+          <thead>
+            <tr>
+              <th scope="col">Owner</th>
+              <th scope="col">Status</th>
+              <th scope="col">GPU</th>
+              <th scope="col">When</th>
+              <th scope="col">Pool</th>
+              <th scope="col">Mode</th>
+              <th scope="col">CPU / memory</th>
+              <th scope="col">Reason</th>
+              <th scope="col">
+                <span className="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((r) => (
+              <tr key={r.id}>
+                <td>{r.owner}</td>
+                <td>
+                  <StatusBadge status={r.status} />
+                </td>
+                <td>
+                  {r.gpu.count} × {r.gpu.kind}
+                </td>
+                <td>{fmtRange(r.start, r.end)}</td>
+                <td>{r.pool}</td>
+                <td>{r.mode}</td>
+                <td>
+                  {r.cpu} / {r.memory}
+                </td>
+                <td>{r.reason ?? ""}</td>
+                <td>{(r.status === "APPROVED" || r.status === "ACTIVE") && <CancelButton reservation={r} onDone={list.reload} />}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {list.data && rows.length === 0 && <p>No reservations match.</p>}
+      </div>
+    </section>
+  );
+}

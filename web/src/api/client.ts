@@ -1,0 +1,51 @@
+// Every API call the UI makes, typed with the generated OpenAPI shapes.
+import { request } from "./http";
+import type {
+  AuditEntry,
+  Availability,
+  CalendarEntry,
+  Health,
+  Pool,
+  Reservation,
+  ReservationCreate,
+  Status,
+  User,
+  UserCreate,
+  UserUpdate,
+} from "./types";
+
+const V1 = "/api/v1";
+
+export const api = {
+  me: () => request<User>("GET", `${V1}/me`),
+  login: (username: string, password: string) =>
+    request<{ user: User }>("POST", `${V1}/auth/login`, { body: { username, password } }),
+  logout: () => request<void>("POST", `${V1}/auth/logout`),
+
+  pools: () => request<Pool[]>("GET", `${V1}/pools`),
+  availability: (pool: string, start: string, end: string) =>
+    request<Availability>("GET", `${V1}/pools/${encodeURIComponent(pool)}/availability`, {
+      query: { start, end },
+    }),
+  calendar: (from: string, to: string, pool?: string) =>
+    request<CalendarEntry[]>("GET", `${V1}/calendar`, { query: { from, to, pool } }),
+
+  reservations: (q: { mine?: boolean; status?: Status[]; pool?: string; from?: string; to?: string; limit?: number } = {}) =>
+    request<Reservation[]>("GET", `${V1}/reservations`, { query: q }),
+  book: (body: ReservationCreate) => request<Reservation>("POST", `${V1}/reservations`, { body }),
+  cancel: (id: string, reason?: string) =>
+    request<Reservation>("POST", `${V1}/reservations/${id}/cancel`, {
+      body: reason ? { reason } : {},
+    }),
+  extend: (id: string, end: string) =>
+    request<Reservation>("POST", `${V1}/reservations/${id}/extend`, { body: { end } }),
+
+  users: () => request<User[]>("GET", `${V1}/users`),
+  createUser: (body: UserCreate) => request<User>("POST", `${V1}/users`, { body }),
+  updateUser: (username: string, body: UserUpdate) =>
+    request<User>("PATCH", `${V1}/users/${encodeURIComponent(username)}`, { body }),
+  audit: (q: { actor?: string; action?: string; before_id?: number; limit?: number } = {}) =>
+    request<AuditEntry[]>("GET", `${V1}/audit`, { query: q }),
+
+  readyz: () => request<Health>("GET", "/readyz", { okStatuses: [503] }),
+};

@@ -1,0 +1,42 @@
+// A refused booking: the API's reason (which resource, when, free vs asked) and its suggestion.
+import type { Problem } from "../api/problem";
+import { fmtAmount, resourceLabel } from "../lib/quantity";
+import { fmtRange } from "../lib/time";
+
+interface Props {
+  problem: Problem;
+  onUseSuggestion: (start: string, end: string) => void;
+}
+
+export function RefusalPanel({ problem, onUseSuggestion }: Props) {
+  const s = problem.shortage;
+  const sug = problem.suggestion;
+  return (
+    <div className="refusal" role="alert" aria-labelledby="refusal-title">
+      <h2 id="refusal-title">The booking was refused</h2>
+      <p>{problem.detail}</p>
+      {s && (
+        <p>
+          <strong>{resourceLabel(s.resource)}</strong>: {fmtAmount(s.resource, s.free)} free, {fmtAmount(s.resource, s.asked)} asked, {fmtRange(s.start, s.end)}.
+        </p>
+      )}
+      {problem.errors && problem.errors.length > 0 && !s && (
+        <ul>
+          {problem.errors.map((e) => (
+            <li key={e.field + e.message}>{e.message}</li>
+          ))}
+        </ul>
+      )}
+      {sug ? (
+        <p className="suggestion">
+          Nearest slot that fits: <strong>{fmtRange(sug.start, sug.end)}</strong>{" "}
+          <button type="button" className="primary" onClick={() => onUseSuggestion(sug.start, sug.end)}>
+            Use the suggested slot
+          </button>
+        </p>
+      ) : (
+        problem.status === 409 && s && <p>No slot of the same length fits in the next days; try fewer units.</p>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,64 @@
+// One of my reservations: what, when, status and countdown, workspace, and its actions.
+import { useState } from "react";
+import type { Reservation } from "../api/types";
+import { fmtRange } from "../lib/time";
+import { CancelButton } from "./CancelButton";
+import { Countdown } from "./Countdown";
+import { ExtendForm } from "./ExtendForm";
+import { StatusBadge } from "./StatusBadge";
+import { WorkspacePanel } from "./WorkspacePanel";
+
+export function ReservationCard({ reservation: r, now, onChange }: { reservation: Reservation; now: Date; onChange: () => void }) {
+  const [extending, setExtending] = useState(false);
+  const live = r.status === "APPROVED" || r.status === "ACTIVE";
+  const titleId = `res-${r.id}`;
+  return (
+    <article className="card reservation" aria-labelledby={titleId} data-status={r.status}>
+      <header>
+        <h3 id={titleId}>
+          {r.gpu.count} × {r.gpu.kind} <span className="muted">in {r.pool}</span>
+        </h3>
+        <StatusBadge status={r.status} />
+        <Countdown start={r.start} end={r.end} status={r.status} now={now} />
+      </header>
+      <dl className="facts">
+        <div>
+          <dt>When</dt>
+          <dd>{fmtRange(r.start, r.end)}</dd>
+        </div>
+        <div>
+          <dt>Mode</dt>
+          <dd>{r.mode}</dd>
+        </div>
+        <div>
+          <dt>CPU</dt>
+          <dd>{r.cpu}</dd>
+        </div>
+        <div>
+          <dt>Memory</dt>
+          <dd>{r.memory}</dd>
+        </div>
+      </dl>
+      <WorkspacePanel reservation={r} />
+      {live && (
+        <div className="row-actions">
+          {!extending && (
+            <button type="button" onClick={() => setExtending(true)}>
+              Extend
+            </button>
+          )}
+          <CancelButton reservation={r} onDone={onChange} />
+        </div>
+      )}
+      {live && extending && (
+        <ExtendForm
+          reservation={r}
+          onDone={(updated) => {
+            setExtending(false);
+            if (updated) onChange();
+          }}
+        />
+      )}
+    </article>
+  );
+}

@@ -1,0 +1,43 @@
+// Start and end of a booking in local time, on the 15-minute grid, with quick lengths.
+import { fromLocalInput, GRID_MINUTES, HOUR_MS, toLocalInput } from "../lib/time";
+
+interface Props {
+  start: string;
+  end: string;
+  onChange: (start: string, end: string) => void;
+}
+
+const LENGTHS = [1, 2, 4, 8, 24];
+
+export function WindowFields({ start, end, onChange }: Props) {
+  const setLength = (hours: number) => {
+    const s = fromLocalInput(start);
+    if (s) onChange(start, toLocalInput(new Date(s.getTime() + hours * HOUR_MS)));
+  };
+  return (
+    <fieldset className="window">
+      <legend>Time window (your local time)</legend>
+      <div className="grid2">
+        <label htmlFor="book-start">
+          Start
+          <input id="book-start" type="datetime-local" step={GRID_MINUTES * 60} value={start} onChange={(e) => onChange(e.target.value, end)} />
+        </label>
+        <label htmlFor="book-end">
+          End
+          <input id="book-end" type="datetime-local" step={GRID_MINUTES * 60} value={end} onChange={(e) => onChange(start, e.target.value)} />
+        </label>
+      </div>
+      <div className="chips" role="group" aria-label="Quick choices">
+        <button type="button" onClick={() => onChange(toLocalInput(new Date()), end)}>
+          Start now
+        </button>
+        {LENGTHS.map((h) => (
+          <button type="button" key={h} onClick={() => setLength(h)}>
+            {h < 24 ? `${h} h` : "1 day"}
+          </button>
+        ))}
+      </div>
+      <p className="help">Times snap to the {GRID_MINUTES}-minute grid, except a start of “now”.</p>
+    </fieldset>
+  );
+}

@@ -1,0 +1,62 @@
+// Free capacity over time for one pool, and the next slots that fit a request.
+import { useMemo, useState } from "react";
+import { api } from "../api/client";
+import { ErrorNote } from "../components/ErrorNote";
+import { FreeSlots } from "../components/FreeSlots";
+import { Heatmap } from "../components/Heatmap";
+import { PoolSelect } from "../components/PoolSelect";
+import { floorToGrid, HOUR_MS, toUtcIso } from "../lib/time";
+import { useLoad } from "../lib/useLoad";
+import { usePools } from "../lib/usePools";
+
+const RANGES = [
+  { label: "Next 48 hours", hours: 48, bucketHours: 1 },
+  { label: "Next 7 days", hours: 168, bucketHours: 3 },
+  { label: "Next 14 days", hours: 336, bucketHours: 6 },
+];
+
+export function AvailabilityPage() {
+  const pools = usePools();
+  const [poolName, setPoolName] = useState("");
+  const [rangeIndex, setRangeIndex] = useState(1);
+  const pool = pools.data?.find((p) => p.name === poolName) ?? pools.data?.[0];
+  const range = RANGES[rangeIndex]!;
+  const span = useMemo(() => {
+    const start = floorToGrid(new Date(), HOUR_MS);
+    return { start, end: new Date(start.getTime() + range.hours * HOUR_MS) };
+  }, [range.hours]);
+  const avail = useLoad(
+    () => (pool ? api.availability(pool.name, toUtcIso(span.start), toUtcIso(span.end)) : Promise.resolve(undefined)),
+    [pool?.name, span],
+    60_000,
+  );
+  const rows = pool ? [...pool.kinds.map((k) => k.name), "cpu", "memory_bytes"] : [];
+
+  return (
+    <section aria-labelledby="avail-title">
+      <h1 id="avail-title">Availability</h1>
+      <ErrorNote error={pools.error ?? avail.error} />
+      <form className="inline-form" onSubmit={(e) => e.preventDefault()}>
+        {pools.data && pool && <PoolSelect pools={pools.data} value={pool.name} onChange={setPoolName} />}
+        <label htmlFor="avail-range">
+          Window
+          <select id="avail-range" value={rangeIndex} onChange={(e) => setRangeIndex(Number(e.target.value))}>
+            {RANGES.map((r, i) => (
+              <option key={r.label} value={i}>
+                {r.label}
+              </option>
+            ))}
+          </select>
+        </label>
+      </form>
+      {pool && avail.data ? (
+        <>
+          <Heatmap availability={avail.data} rows={rows} bucketMs={range.bucketHours * HOUR_MS} />
+          <FreeSlots pool={pool} availability={avail.data} now={new Date()} />
+        </>
+      ) : (
+        !avail.error && <p role="status">Loading…</p>
+      )}
+    </section>
+  );
+}

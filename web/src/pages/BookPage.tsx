@@ -1,0 +1,113 @@
+// Book: pool, GPU kind and count, mode, CPU and memory, window; checked live, then submitted.
+import { useState, type FormEvent } from "react";
+import { api } from "../api/client";
+import { ApiError, type Problem } from "../api/problem";
+import type { Pool, Reservation } from "../api/types";
+import { BookedPanel } from "../components/BookedPanel";
+import { ErrorNote } from "../components/ErrorNote";
+import { FitCheck } from "../components/FitCheck";
+import { GpuRequestFields } from "../components/GpuRequestFields";
+import { ModeField } from "../components/ModeField";
+import { PoolSelect } from "../components/PoolSelect";
+import { RefusalPanel } from "../components/RefusalPanel";
+import { ResourceFields } from "../components/ResourceFields";
+import { WindowFields } from "../components/WindowFields";
+import { initialDraft, resolve, type Draft } from "../lib/bookingDraft";
+import { useLocation } from "../lib/router";
+import { toLocalInput } from "../lib/time";
+import { defaultsFor, usePools } from "../lib/usePools";
+
+export function BookPage() {
+  const pools = usePools();
+  return (
+    <section aria-labelledby="book-title">
+      <h1 id="book-title">Book GPU capacity</h1>
+      <ErrorNote error={pools.error} />
+      {pools.data ? <BookForm pools={pools.data} /> : !pools.error && <p role="status">Loading…</p>}
+    </section>
+  );
+}
+
+function BookForm({ pools }: { pools: Pool[] }) {
+  const { query } = useLocation();
+  const [draft, setDraft] = useState<Draft>(() => initialDraft(pools, query, new Date()));
+  const [busy, setBusy] = useState(false);
+  const [refusal, setRefusal] = useState<Problem | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [booked, setBooked] = useState<Reservation | null>(null);
+
+  const pool = pools.find((p) => p.name === draft.pool);
+  const kind = pool?.kinds.find((k) => k.name === draft.kind);
+  const r = resolve(draft, pools);
+  const defaults = kind ? defaultsFor(kind, draft.count) : { cpu: 0, memoryBytes: 0 };
+  const update = (patch: Partial<Draft>) => {
+    setDraft((d) => ({ ...d, ...patch }));
+    setRefusal(null);
+    setBooked(null);
+  };
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!r.body) return;
+    setBusy(true);
+    setError(null);
+    setRefusal(null);
+    try {
+      setBooked(await api.book(r.body));
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 409) setRefusal(err.problem);
+      else setError(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const fitRequest =
+    r.body && r.start && r.end && kind
+      ? { pool: draft.pool, kind: kind.name, demand: { [kind.name]: draft.count, cpu: r.cpu, memory_bytes: r.memoryGiB * 2 ** 30 }, start: r.start, end: r.end }
+      : null;
+
+  return (
+    <form className="book-form card" onSubmit={submit} noValidate aria-describedby="book-problems">
+      <div className="grid2">
+        <PoolSelect pools={pools} value={draft.pool} onChange={(p) => update({ pool: p, kind: pools.find((x) => x.name === p)?.kinds[0]?.name ?? "", count: 1 })} id="book-pool" />
+      </div>
+      <div className="grid2">
+        <GpuRequestFields kinds={pool?.kinds ?? []} kind={draft.kind} count={draft.count} onKind={(k) => update({ kind: k, count: 1 })} onCount={(c) => update({ count: c })} idPrefix="book" />
+      </div>
+      <ModeField value={draft.mode} onChange={(mode) => update({ mode })} />
+      <ResourceFields
+        cpu={r.cpu}
+        memoryGiB={r.memoryGiB}
+        defaultCpu={defaults.cpu}
+        defaultMemoryGiB={defaults.memoryBytes / 2 ** 30}
+        onCpu={(cpu) => update({ cpu })}
+        onMemory={(memoryGiB) => update({ memoryGiB })}
+      />
+      <WindowFields start={draft.start} end={draft.end} onChange={(start, end) => update({ start, end })} />
+      <div id="book-problems">
+        {r.problems.length > 0 && (
+          <ul className="problems">
+            {r.problems.map((p) => (
+              <li key={p}>{p}</li>
+            ))}
+          </ul>
+        )}
+      </div>
+      <FitCheck request={fitRequest} />
+      <ErrorNote error={error} />
+      {refusal && (
+        <RefusalPanel
+          problem={refusal}
+          onUseSuggestion={(start, end) => update({ start: toLocalInput(new Date(start)), end: toLocalInput(new Date(end)) })}
+        />
+      )}
+      {booked && <BookedPanel reservation={booked} />}
+      <div className="actions">
+        <button type="submit" className="primary" disabled={busy || !r.body}>
+          {busy ? "Booking…" : "Book"}
+        </button>
+      </div>
+    </form>
+  );
+}

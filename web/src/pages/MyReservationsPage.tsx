@@ -1,0 +1,47 @@
+// My reservations: live ones first with countdowns and actions, then the history.
+import { api } from "../api/client";
+import type { Reservation } from "../api/types";
+import { ErrorNote } from "../components/ErrorNote";
+import { Link } from "../components/Link";
+import { ReservationCard } from "../components/ReservationCard";
+import { useLoad } from "../lib/useLoad";
+import { useNow } from "../lib/useNow";
+
+const isLive = (r: Reservation) => r.status === "APPROVED" || r.status === "ACTIVE";
+
+export function MyReservationsPage() {
+  const list = useLoad(() => api.reservations({ mine: true, limit: 1000 }), [], 15_000);
+  const now = useNow(1000);
+  const all = list.data ?? [];
+  const live = all.filter(isLive);
+  const past = all.filter((r) => !isLive(r)).reverse().slice(0, 30);
+
+  return (
+    <section aria-labelledby="mine-title">
+      <h1 id="mine-title">My reservations</h1>
+      <ErrorNote error={list.error} />
+      {!list.data && !list.error && <p role="status">Loading…</p>}
+      <h2>Upcoming and active</h2>
+      {list.data && live.length === 0 && (
+        <p>
+          Nothing booked. <Link href="/book">Book GPU capacity</Link> or look at the <Link href="/availability">availability</Link>.
+        </p>
+      )}
+      <div className="cards">
+        {live.map((r) => (
+          <ReservationCard key={r.id} reservation={r} now={now} onChange={list.reload} />
+        ))}
+      </div>
+      {past.length > 0 && (
+        <>
+          <h2>History</h2>
+          <div className="cards">
+            {past.map((r) => (
+              <ReservationCard key={r.id} reservation={r} now={now} onChange={list.reload} />
+            ))}
+          </div>
+        </>
+      )}
+    </section>
+  );
+}

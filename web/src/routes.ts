@@ -1,0 +1,8 @@
+// The pages of the portal, in navigation order.
+export const PAGES = [
+  { path: "/availability", label: "Availability", admin: false },
+  { path: "/calendar", label: "Calendar", admin: false },
+  { path: "/book", label: "Book", admin: false },
+  { path: "/reservations", label: "My reservations", admin: false },
+  { path: "/admin", label: "Admin", admin: true },
+] as const;
