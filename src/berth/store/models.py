@@ -105,6 +105,13 @@ class Reservation(Base):
             postgresql_where=text(LIVE_STATUSES_SQL),
         ),
         Index("reservations_owner_start", "owner_id", "start_at"),
+        # The reconciler asks "which approved ones have started" and "which active ones ended".
+        Index(
+            "reservations_approved_start",
+            "start_at",
+            postgresql_where=text("status = 'APPROVED'"),
+        ),
+        Index("reservations_active_end", "end_at", postgresql_where=text("status = 'ACTIVE'")),
         Index("reservations_pool_start", "pool", "start_at"),
     )
 
@@ -123,3 +130,37 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(Text)
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     client: Mapped[str | None] = mapped_column(String(64))
+
+
+class SessionRow(Base):
+    """The runtime side of a reservation: its namespace and how far provisioning has come.
+
+    Written only by the reconciler. `phase`: provisioning -> ready -> tearing_down -> gone, or
+    failed (then torn down like the rest). Transient cluster errors set `next_attempt_at`
+    without counting an attempt; other errors count, and past the limit the reservation FAILS.
+    """
+
+    __tablename__ = "sessions"
+
+    reservation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("reservations.id", ondelete="CASCADE"), primary_key=True
+    )
+    namespace: Mapped[str] = mapped_column(String(63), unique=True)
+    phase: Mapped[str] = mapped_column(String(16))
+    step: Mapped[str | None] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    password: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ready_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint(
+            "phase IN ('provisioning', 'ready', 'tearing_down', 'gone', 'failed')",
+            name="sessions_phase",
+        ),
+        Index("sessions_open", "phase", postgresql_where=text("phase <> 'gone'")),
+    )

@@ -1,0 +1,20 @@
+"""Prometheus metrics of the reconciler (the API's /metrics shows them when run in-process)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+CYCLE = Histogram(
+    "berth_reconcile_cycle_seconds",
+    "Duration of one reconcile cycle",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+ACTIONS = Counter("berth_reconcile_actions_total", "Actions applied, by kind", ["kind"])
+ERRORS = Counter("berth_reconcile_errors_total", "Errors from the cluster, by kind", ["kind"])
+SESSIONS = Gauge("berth_sessions", "Sessions by phase", ["phase"])
+START_LAG = Histogram(
+    "berth_session_start_lag_seconds",
+    "From window start to workspace ready (ACTIVE)",
+    buckets=(1, 2, 5, 10, 20, 30, 60, 120, 300, 600),
+)
+LEADER = Gauge("berth_reconciler_leader", "1 while this process is the active reconciler")

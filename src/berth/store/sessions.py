@@ -1,0 +1,240 @@
+"""What the reconciler reads and writes: reservations needing action and their session rows.
+
+Each cycle reads only the reservations that need something (window opened, window closed,
+canceled, still provisioning, still tearing down), so its cost grows with changes, not with the
+number of sessions. Every write is one short transaction, so a crash between two steps leaves a
+state the next cycle continues from.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, or_, select
+
+from berth.domain.reservation import LIVE, Mode, Status, transition
+from berth.domain.session import SessionInput, namespace_name
+from berth.store import audit
+from berth.store.db import Tx
+from berth.store.models import Reservation, SessionRow, User
+
+
+@dataclass(frozen=True)
+class SessionState:
+    namespace: str
+    phase: str
+    step: str | None
+    attempts: int
+    next_attempt_at: datetime | None
+    updated_at: datetime
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class Work:
+    """A reservation the reconciler must look at, with its session so far (if any)."""
+
+    reservation: SessionInput
+    status: Status
+    session: SessionState | None
+
+    @property
+    def namespace(self) -> str:
+        return namespace_name(self.reservation.reservation_id)
+
+
+def _input(r: Reservation, owner: str) -> SessionInput:
+    return SessionInput(
+        reservation_id=r.id,
+        owner=owner,
+        pool=r.pool,
+        start=r.start_at,
+        end=r.end_at,
+        gpu_kind=r.gpu_kind,
+        gpu_count=r.gpu_count,
+        mode=Mode(r.mode),
+        cpu_millicores=r.cpu_millicores,
+        memory_bytes=r.memory_bytes,
+    )
+
+
+def _state(s: SessionRow | None) -> SessionState | None:
+    if s is None:
+        return None
+    return SessionState(
+        namespace=s.namespace,
+        phase=s.phase,
+        step=s.step,
+        attempts=s.attempts,
+        next_attempt_at=s.next_attempt_at,
+        updated_at=s.updated_at,
+        started_at=s.started_at,
+    )
+
+
+def pending_work(tx: Tx, now: datetime) -> list[Work]:
+    q = (
+        select(Reservation, User.username, SessionRow)
+        .join(User, User.id == Reservation.owner_id)
+        .outerjoin(SessionRow, SessionRow.reservation_id == Reservation.id)
+        .where(
+            or_(
+                and_(Reservation.status == Status.APPROVED.value, Reservation.start_at <= now),
+                and_(
+                    Reservation.status == Status.ACTIVE.value,
+                    or_(Reservation.end_at <= now, SessionRow.phase != "ready"),
+                ),
+                and_(
+                    Reservation.status.notin_([s.value for s in LIVE]),
+                    SessionRow.phase.is_not(None),
+                    SessionRow.phase != "gone",
+                ),
+            )
+        )
+        .order_by(Reservation.start_at)
+    )
+    return [Work(_input(r, u), Status(r.status), _state(s)) for r, u, s in tx.execute(q)]
+
+
+def ready_namespaces(tx: Tx) -> dict[str, uuid.UUID]:
+    """Namespaces of ACTIVE sessions, to notice one deleted behind Berth's back."""
+    q = select(SessionRow.namespace, SessionRow.reservation_id).where(SessionRow.phase == "ready")
+    return {ns: rid for ns, rid in tx.execute(q)}
+
+
+def open_namespaces(tx: Tx) -> dict[str, uuid.UUID]:
+    """Every namespace Berth still owns (not yet gone): the garbage collector keeps these."""
+    q = select(SessionRow.namespace, SessionRow.reservation_id).where(SessionRow.phase != "gone")
+    return {ns: rid for ns, rid in tx.execute(q)}
+
+
+def next_event(tx: Tx, now: datetime) -> datetime | None:
+    """The next instant something is due: a start, an end, or a retry."""
+    candidates = [
+        tx.scalar(
+            select(func.min(Reservation.start_at)).where(
+                Reservation.status == Status.APPROVED.value, Reservation.start_at > now
+            )
+        ),
+        tx.scalar(
+            select(func.min(Reservation.end_at)).where(
+                Reservation.status.in_([s.value for s in LIVE]), Reservation.end_at > now
+            )
+        ),
+        tx.scalar(
+            select(func.min(SessionRow.next_attempt_at)).where(
+                SessionRow.phase == "provisioning", SessionRow.next_attempt_at > now
+            )
+        ),
+    ]
+    found = [c for c in candidates if c is not None]
+    return min(found) if found else None
+
+
+def _row(tx: Tx, rid: uuid.UUID) -> SessionRow | None:
+    return tx.get(SessionRow, rid, with_for_update=True)
+
+
+def start(tx: Tx, rid: uuid.UUID, namespace: str, now: datetime) -> str:
+    """Create the session row (once) before anything exists in the cluster; return its password."""
+    row = _row(tx, rid)
+    if row is None:
+        row = SessionRow(
+            reservation_id=rid,
+            namespace=namespace,
+            phase="provisioning",
+            attempts=0,
+            password=secrets.token_urlsafe(18),
+            started_at=now,
+            updated_at=now,
+        )
+        tx.add(row)
+        tx.flush()
+    return row.password
+
+
+def recreate(tx: Tx, rid: uuid.UUID, now: datetime) -> None:
+    """An ACTIVE session lost its namespace: provision it again on the next cycle."""
+    row = _row(tx, rid)
+    if row is not None and row.phase == "ready":
+        row.phase, row.step, row.updated_at = "provisioning", None, now
+        audit.record(tx, "reconciler", "session.recreate", f"reservation:{rid}", {})
+
+
+def record_step(tx: Tx, rid: uuid.UUID, step: str, now: datetime) -> None:
+    row = _row(tx, rid)
+    if row is not None:
+        row.step = step
+        row.updated_at = now
+
+
+def record_error(
+    tx: Tx,
+    rid: uuid.UUID,
+    error: str,
+    *,
+    counts: bool,
+    retry_in: Callable[[int], timedelta],
+    now: datetime,
+) -> int:
+    """Remember a failed attempt and when to retry (from the attempts so far); return them."""
+    row = _row(tx, rid)
+    if row is None:
+        return 0
+    if counts:
+        row.attempts += 1
+    row.last_error = error[:2000]
+    row.next_attempt_at = now + retry_in(row.attempts)
+    row.updated_at = now
+    return row.attempts
+
+
+def mark_ready(tx: Tx, rid: uuid.UUID, url: str, now: datetime) -> float | None:
+    """Workspace ready: session `ready`, reservation ACTIVE. Return the start lag in seconds."""
+    row = _row(tx, rid)
+    res = tx.get(Reservation, rid, with_for_update=True)
+    if row is None or res is None:
+        return None
+    row.phase, row.url, row.next_attempt_at, row.last_error = "ready", url, None, None
+    row.step, row.updated_at = "ready", now
+    if row.ready_at is None:
+        row.ready_at = now
+    if Status(res.status) is Status.APPROVED:
+        res.status = transition(Status.APPROVED, Status.ACTIVE).value
+        res.updated_at = now
+        audit.record(tx, "reconciler", "reservation.active", f"reservation:{rid}", {"url": url})
+        return (now - res.start_at).total_seconds()
+    return None
+
+
+def finish(tx: Tx, rid: uuid.UUID, final: Status | None, reason: str | None, now: datetime) -> None:
+    """Move the reservation to its final status (if it is not there yet)."""
+    res = tx.get(Reservation, rid, with_for_update=True)
+    if res is None or final is None or Status(res.status) is final:
+        return
+    if Status(res.status) in LIVE:
+        res.status = transition(Status(res.status), final).value
+        res.reason = reason or res.reason
+        res.updated_at = now
+        action = f"reservation.{final.value.lower()}"
+        audit.record(tx, "reconciler", action, f"reservation:{rid}", {"reason": reason})
+
+
+def set_phase(tx: Tx, rid: uuid.UUID, phase: str, now: datetime) -> None:
+    row = _row(tx, rid)
+    if row is not None and row.phase != phase:
+        row.phase = phase
+        row.updated_at = now
+
+
+def workspace(tx: Tx, rid: uuid.UUID) -> SessionRow | None:
+    return tx.get(SessionRow, rid)
+
+
+def phase_counts(tx: Tx) -> dict[str, int]:
+    q = select(SessionRow.phase, func.count()).group_by(SessionRow.phase)
+    return {phase: int(n) for phase, n in tx.execute(q)}
