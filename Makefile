@@ -5,12 +5,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck unit bench clean sim-build
+.PHONY: run test install lint typecheck unit bench clean sim-build ui chromium
 
-run: install
+run: install ui
 	$(BIN)/berth up
 
-test: install lint sim-build
+test: install lint sim-build ui chromium
 	$(BIN)/pytest
 
 # Builds the local Kubernetes control plane once (Go module proxy), then reuses the cache.
@@ -24,6 +24,19 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The portal UI (web/) builds into src/berth/web; npm ci runs again only when the lock changes.
+UI_STAMP := web/node_modules/.installed
+$(UI_STAMP): web/package-lock.json
+	npm ci --prefix web
+	touch $(UI_STAMP)
+
+ui: $(UI_STAMP)
+	npm run build --prefix web
+
+# Browser tests drive Debian's Chromium; no test tool downloads a browser of its own.
+chromium:
+	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
 
 lint: install
 	$(BIN)/ruff check src tests bench
