@@ -45,3 +45,12 @@ def current(engine: Engine) -> str | None:
             return None
         rev = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         return str(rev) if rev is not None else None
+
+
+def head() -> str:
+    """The newest revision this code knows."""
+    from alembic.script import ScriptDirectory
+
+    heads = ScriptDirectory.from_config(_config()).get_heads()
+    assert len(heads) == 1, f"migrations have several heads: {heads}"
+    return str(heads[0])
