@@ -284,3 +284,28 @@ def test_pools_and_availability(client: TestClient, alice: Headers, now: datetim
         headers=alice,
     )
     assert missing.status_code == 404
+
+
+def test_workspace_is_waiting_until_the_reconciler_starts_it(
+    client: TestClient, alice: Headers, now: datetime, user_headers: Callable[..., Headers]
+) -> None:
+    r = client.post("/api/v1/reservations", json=body(now, 1, 2), headers=alice).json()
+    assert r["phase"] is None
+    assert r["workspace_url"] is None
+    ws = client.get(f"/api/v1/reservations/{r['id']}/workspace", headers=alice).json()
+    assert ws == {
+        "phase": "waiting",
+        "namespace": None,
+        "step": None,
+        "url": None,
+        "password": None,
+        "last_error": None,
+        "attempts": 0,
+        "ready_at": None,
+    }
+    assert (
+        client.get(
+            f"/api/v1/reservations/{r['id']}/workspace", headers=user_headers("bob")
+        ).status_code
+        == 404
+    )

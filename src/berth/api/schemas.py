@@ -186,8 +186,25 @@ class ReservationPublic(BaseModel):
     cpu: float
     memory: str
     reason: str | None = None
+    phase: str | None = Field(
+        default=None, description="Session phase: provisioning, ready, tearing_down, gone, failed"
+    )
+    workspace_url: str | None = None
     created_at: datetime
     updated_at: datetime
+
+
+class WorkspacePublic(BaseModel):
+    """The session behind a reservation; URL and password only once the workspace is ready."""
+
+    phase: str = Field(description="waiting (not started), provisioning, ready, tearing_down, ...")
+    namespace: str | None
+    step: str | None = None
+    url: str | None = None
+    password: str | None = None
+    last_error: str | None = None
+    attempts: int = 0
+    ready_at: datetime | None = None
 
 
 class CalendarEntry(BaseModel):

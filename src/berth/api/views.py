@@ -7,11 +7,13 @@ from berth.domain.capacity import Step
 from berth.domain.pool import CPU, MEMORY, Pool
 from berth.domain.quantity import format_bytes
 from berth.domain.reservation import Mode, Status
-from berth.store.models import Reservation
+from berth.store.models import Reservation, SessionRow
 from berth.store.users import Principal
 
 
-def reservation(row: Reservation, owner: str) -> schemas.ReservationPublic:
+def reservation(
+    row: Reservation, owner: str, session: SessionRow | None = None
+) -> schemas.ReservationPublic:
     return schemas.ReservationPublic(
         id=row.id,
         status=Status(row.status),
@@ -24,6 +26,8 @@ def reservation(row: Reservation, owner: str) -> schemas.ReservationPublic:
         cpu=row.cpu_millicores / 1000,
         memory=format_bytes(row.memory_bytes),
         reason=row.reason,
+        phase=session.phase if session else None,
+        workspace_url=session.url if session and session.phase == "ready" else None,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -95,3 +99,19 @@ def pool(p: Pool) -> schemas.PoolPublic:
 
 def step(s: Step) -> schemas.Step:
     return schemas.Step(start=s.start, end=s.end, free=amounts(dict(s.amounts)))
+
+
+def workspace(row: Reservation, session: SessionRow | None) -> schemas.WorkspacePublic:
+    if session is None:
+        return schemas.WorkspacePublic(phase="waiting", namespace=None)
+    ready = session.phase == "ready"
+    return schemas.WorkspacePublic(
+        phase=session.phase,
+        namespace=session.namespace,
+        step=session.step,
+        url=session.url if ready else None,
+        password=session.password if ready else None,
+        last_error=session.last_error,
+        attempts=session.attempts,
+        ready_at=session.ready_at,
+    )

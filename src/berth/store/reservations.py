@@ -33,7 +33,7 @@ from berth.store import audit, pools
 from berth.store.db import Tx
 from berth.store.errors import Conflict, Invalid, NotFound, Refused
 from berth.store.locks import POOL_BOOKING, USER_BOOKING
-from berth.store.models import Reservation, User
+from berth.store.models import Reservation, SessionRow, User
 from berth.store.users import Principal
 
 NOTIFY_CHANNEL = "berth_reservations"
@@ -285,9 +285,13 @@ def search(
     since: datetime | None = None,
     until: datetime | None = None,
     limit: int = 200,
-) -> list[tuple[Reservation, str]]:
-    """Reservations visible to `who` with their owner's name; users see only their own."""
-    q = select(Reservation, User.username).join(User, User.id == Reservation.owner_id)
+) -> list[tuple[Reservation, str, SessionRow | None]]:
+    """Visible reservations with owner name and session (if any); users see only their own."""
+    q = (
+        select(Reservation, User.username, SessionRow)
+        .join(User, User.id == Reservation.owner_id)
+        .outerjoin(SessionRow, SessionRow.reservation_id == Reservation.id)
+    )
     if mine or not who.is_admin:
         q = q.where(Reservation.owner_id == who.id)
     if statuses:
@@ -299,7 +303,7 @@ def search(
     if until:
         q = q.where(Reservation.start_at < until)
     q = q.order_by(Reservation.start_at, Reservation.id).limit(limit)
-    return [(r, u) for r, u in tx.execute(q)]
+    return [(r, u, sess) for r, u, sess in tx.execute(q)]
 
 
 def calendar(
@@ -351,3 +355,7 @@ def set_status(
 
 def owner_name(tx: Tx, row: Reservation) -> str:
     return str(tx.scalar(select(User.username).where(User.id == row.owner_id)))
+
+
+def session_of(tx: Tx, row: Reservation) -> SessionRow | None:
+    return tx.get(SessionRow, row.id)

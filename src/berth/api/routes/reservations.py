@@ -65,7 +65,7 @@ def list_(
             until=to,
             limit=limit,
         )
-    return [views.reservation(r, owner) for r, owner in rows]
+    return [views.reservation(r, owner, sess) for r, owner, sess in rows]
 
 
 @router.get("/{reservation_id}", operation_id="getReservation")
@@ -73,7 +73,16 @@ def get(reservation_id: uuid.UUID, who: User, db: DB) -> schemas.ReservationPubl
     with db.transaction() as tx:
         row = reservations.get(tx, who, reservation_id)
         owner = reservations.owner_name(tx, row)
-    return views.reservation(row, owner)
+        session = reservations.session_of(tx, row)
+    return views.reservation(row, owner, session)
+
+
+@router.get("/{reservation_id}/workspace", operation_id="getWorkspace")
+def workspace(reservation_id: uuid.UUID, who: User, db: DB) -> schemas.WorkspacePublic:
+    """The workspace of your reservation: phase, and URL and password once it is ready."""
+    with db.transaction() as tx:
+        row = reservations.get(tx, who, reservation_id)
+        return views.workspace(row, reservations.session_of(tx, row))
 
 
 @router.post("/{reservation_id}/cancel", operation_id="cancelReservation")
