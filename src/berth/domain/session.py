@@ -41,6 +41,9 @@ class SessionConfig:
     https_proxy: str = ""
     no_proxy: str = ".svc,.cluster.local,localhost,127.0.0.1"
     artifact_cache_path: str = "/var/lib/berth/cache"  # node-local, mounted read-only
+    # Pod and service CIDRs, excluded from the "outside the cluster" egress rule: some CNIs
+    # match pod addresses against ipBlocks too.
+    cluster_networks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

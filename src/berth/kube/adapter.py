@@ -1,0 +1,278 @@
+"""KubeCluster: the Cluster port on the official `kubernetes` client.
+
+Every write is a server-side apply (PATCH, `application/apply-patch+yaml`, field manager
+`berth`, forced), so applying a step twice is a no-op and there is never a create-or-update
+branch. Objects are plain dicts, so requests go through the client's ApiClient directly (it
+keeps the kubeconfig's authentication, TLS and token refresh) and answers are read as JSON
+without building the generated models, which matters when an idle cycle lists a thousand
+namespaces. REST paths are found by API discovery, once per group-version. Every HTTP call
+counts in `requests`, the figure the benchmark reports per idle cycle.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import urllib3
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+
+from berth.kube.cluster import Manifest, NamespaceInfo, ObjectRef
+from berth.kube.errors import Conflict, NotFound, Terminal
+from berth.kube.manifests.common import FIELD_MANAGER, WORKSPACE
+from berth.kube.translate import translate, unreachable
+
+APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
+OPENSHIFT_ROUTE_GROUP = "route.openshift.io"
+# (connect, read) seconds: a hung API server becomes a Transient error, not a stuck cycle.
+DEFAULT_TIMEOUT = (5.0, 30.0)
+CLUSTER_SCOPED_KINDS = (
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"),
+    ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"),
+    ("v1", "PersistentVolume"),
+)
+OPENSHIFT_CLUSTER_SCOPED_KINDS = (("security.openshift.io/v1", "SecurityContextConstraints"),)
+
+
+@dataclass(frozen=True)
+class Resource:
+    """Where a kind lives in the REST tree."""
+
+    base: str  # /api/v1 or /apis/<group>/<version>
+    plural: str
+    namespaced: bool
+
+    def path(self, name: str | None = None, namespace: str | None = None) -> str:
+        parts = [self.base]
+        if self.namespaced and namespace is not None:
+            parts += ["namespaces", namespace]
+        parts.append(self.plural)
+        if name is not None:
+            parts.append(name)
+        return "/".join(parts)
+
+
+def _base(api_version: str) -> str:
+    return "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class KubeCluster:
+    """The real Cluster. Thread-safe for concurrent calls; close() when done."""
+
+    def __init__(
+        self,
+        api_client: client.ApiClient,
+        *,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.api_client = api_client
+        self.requests = 0
+        self._timeout = timeout
+        self._lock = threading.Lock()
+        self._resources: dict[str, dict[str, Resource]] = {}
+        self._openshift: bool | None = None
+
+    @classmethod
+    def from_kubeconfig(cls, path: str | None = None, context: str | None = None) -> KubeCluster:
+        """A cluster from a kubeconfig file and context; with neither, the default kubeconfig
+        ($KUBECONFIG or ~/.kube/config), else the in-cluster service account."""
+        configuration = client.Configuration()
+        try:
+            config.load_kube_config(  # type: ignore[no-untyped-call]
+                config_file=path,
+                context=context,
+                client_configuration=configuration,
+                persist_config=False,
+            )
+        except (ConfigException, OSError) as err:
+            if path is not None or context is not None:
+                raise Terminal(f"kubeconfig {path or '(default)'}: {err}") from err
+            try:
+                config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+            except ConfigException as in_cluster:
+                raise Terminal(
+                    f"no kubeconfig ({err}) and not in a cluster ({in_cluster})"
+                ) from in_cluster
+        return cls(client.ApiClient(configuration))
+
+    def close(self) -> None:
+        self.api_client.close()  # type: ignore[no-untyped-call]
+
+    def __enter__(self) -> KubeCluster:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- HTTP ------------------------------------------------------------------------------
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, str] | None = None,
+        body: Any = None,
+        content_type: str | None = None,
+    ) -> Any:
+        """One HTTP request; the parsed JSON answer, or a berth.kube.errors exception."""
+        what = f"{method} {path}"
+        headers = {"Accept": "application/json"}
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        elif body is not None:
+            headers["Content-Type"] = "application/json"
+        method, url, headers, body, _ = self.api_client.param_serialize(
+            method=method,
+            resource_path=path,
+            query_params=list((query or {}).items()),
+            header_params=headers,
+            body=body,
+            auth_settings=["BearerToken"],
+        )
+        with self._lock:
+            self.requests += 1
+        try:
+            response = self.api_client.call_api(
+                method, url, header_params=headers, body=body, _request_timeout=self._timeout
+            )
+            data = response.read()  # type: ignore[no-untyped-call]
+        except ApiException as err:  # the client's wrapper of TLS failures (status 0)
+            raise unreachable(err, what) from err
+        except (urllib3.exceptions.HTTPError, OSError) as err:
+            raise unreachable(err, what) from err
+        if response.status >= 300:
+            raise translate(response.status, dict(response.headers), data, what)
+        return json.loads(data) if data else None
+
+    # -- discovery -------------------------------------------------------------------------
+
+    def resource(self, api_version: str, kind: str) -> Resource:
+        """The REST location of a kind, from discovery (one request per group-version)."""
+        kinds = self._resources.get(api_version)
+        if kinds is None:
+            base = _base(api_version)
+            try:
+                listing = self._call("GET", base)
+            except NotFound as err:
+                raise Terminal(f"{api_version} is not served by this cluster") from err
+            kinds = {
+                r["kind"]: Resource(base, r["name"], bool(r["namespaced"]))
+                for r in listing.get("resources", [])
+                if "/" not in r["name"]  # subresources such as deployments/status
+            }
+            self._resources[api_version] = kinds
+        if kind not in kinds:
+            raise Terminal(f"{api_version} has no kind {kind}")
+        return kinds[kind]
+
+    def _object_path(self, manifest: Manifest) -> str:
+        res = self.resource(manifest["apiVersion"], manifest["kind"])
+        metadata = manifest["metadata"]
+        namespace = metadata.get("namespace")
+        if res.namespaced and not namespace:
+            raise Terminal(f"{manifest['kind']} {metadata['name']} needs a namespace")
+        return res.path(metadata["name"], namespace if res.namespaced else None)
+
+    # -- the Cluster port ------------------------------------------------------------------
+
+    def apply(self, objects: Sequence[Manifest]) -> None:
+        for manifest in objects:
+            self._call(
+                "PATCH",
+                self._object_path(manifest),
+                query={"fieldManager": FIELD_MANAGER, "force": "true"},
+                body=dict(manifest),
+                content_type=APPLY_CONTENT_TYPE,
+            )
+
+    def get(
+        self, api_version: str, kind: str, name: str, namespace: str | None = None
+    ) -> dict[str, Any]:
+        """One object as a dict; NotFound when it is not there."""
+        result: dict[str, Any] = self._call(
+            "GET", self.resource(api_version, kind).path(name, namespace)
+        )
+        return result
+
+    def delete_namespace(self, name: str) -> None:
+        # 409: already Terminating ("the system is ensuring all content is removed").
+        with contextlib.suppress(NotFound, Conflict):
+            self._call(
+                "DELETE", f"/api/v1/namespaces/{name}", body={"propagationPolicy": "Background"}
+            )
+
+    def namespaces(self, selector: str) -> list[NamespaceInfo]:
+        listing = self._call("GET", "/api/v1/namespaces", query={"labelSelector": selector})
+        return [
+            NamespaceInfo(
+                name=item["metadata"]["name"],
+                labels=dict(item["metadata"].get("labels") or {}),
+                phase=(item.get("status") or {}).get("phase", "Active"),
+                deleting_since=_parse_time(item["metadata"].get("deletionTimestamp")),
+                finalizers=tuple((item.get("spec") or {}).get("finalizers") or ()),
+            )
+            for item in listing.get("items", [])
+        ]
+
+    def workspace_ready(self, namespace: str) -> bool:
+        """True when the workspace Deployment has an available replica; False when missing."""
+        try:
+            found = self._call(
+                "GET", f"/apis/apps/v1/namespaces/{namespace}/deployments/{WORKSPACE}"
+            )
+        except NotFound:
+            return False
+        return int((found.get("status") or {}).get("availableReplicas") or 0) >= 1
+
+    def cluster_scoped(self, selector: str) -> list[ObjectRef]:
+        kinds = list(CLUSTER_SCOPED_KINDS)
+        if self.is_openshift():
+            kinds += OPENSHIFT_CLUSTER_SCOPED_KINDS
+        found: list[ObjectRef] = []
+        for api_version, kind in kinds:
+            listing = self._call(
+                "GET",
+                self.resource(api_version, kind).path(),
+                query={"labelSelector": selector},
+            )
+            found += [
+                ObjectRef(
+                    api_version=api_version,
+                    kind=kind,
+                    name=item["metadata"]["name"],
+                    labels=dict(item["metadata"].get("labels") or {}),
+                )
+                for item in listing.get("items", [])
+            ]
+        return found
+
+    def delete(self, ref: ObjectRef) -> None:
+        path = self.resource(ref.api_version, ref.kind).path(ref.name, ref.namespace)
+        with contextlib.suppress(NotFound):
+            self._call("DELETE", path, body={"propagationPolicy": "Background"})
+
+    def clear_namespace_finalizers(self, name: str) -> None:
+        try:
+            current = self._call("GET", f"/api/v1/namespaces/{name}")
+            current.setdefault("spec", {})["finalizers"] = []
+            self._call("PUT", f"/api/v1/namespaces/{name}/finalize", body=current)
+        except NotFound:
+            pass
+
+    def is_openshift(self) -> bool:
+        if self._openshift is None:
+            groups = self._call("GET", "/apis").get("groups", [])
+            self._openshift = any(g.get("name") == OPENSHIFT_ROUTE_GROUP for g in groups)
+        return self._openshift

@@ -1,0 +1,63 @@
+"""Pure manifest builders: a SessionSpec in, plain dicts out, in the order they must be applied.
+
+Nothing here talks to a cluster, reads a clock or draws a random number, so the same spec
+always gives the same objects (the workspace password is generated and stored by the
+reconciler and passed in). Each step is a name the reconciler records progress under and the
+objects it applies together with server-side apply; every object carries the session's labels,
+so one selector finds all of a session and `MANAGED_SELECTOR` finds all of Berth's.
+
+Order matters where admission looks at earlier objects: the quota and limits exist before
+anything that makes pods, the proxy ConfigMap before the Deployment that reads it, the claims
+before the pod that mounts them.
+"""
+
+from __future__ import annotations
+
+from berth.domain.session import SessionSpec
+from berth.kube.manifests import ingress, namespace, network, quota, storage, workspace
+from berth.kube.manifests.common import FIELD_MANAGER, MANAGED_SELECTOR, Obj, session_selector
+
+Step = tuple[str, list[Obj]]
+
+STEP_NAMES = ("namespace", "rbac", "quota", "config", "network", "storage", "workspace", "ingress")
+
+__all__ = [
+    "FIELD_MANAGER",
+    "MANAGED_SELECTOR",
+    "STEP_NAMES",
+    "Obj",
+    "Step",
+    "cluster_leftovers_selector",
+    "session_selector",
+    "session_steps",
+]
+
+
+def session_steps(spec: SessionSpec, *, openshift: bool, password: str) -> list[Step]:
+    """Every object of a session namespace, grouped into ordered provisioning steps."""
+    steps: list[Step] = [
+        ("namespace", [namespace.namespace(spec)]),
+        ("rbac", [namespace.service_account(spec), namespace.admin_binding(spec)]),
+        ("quota", [quota.quota(spec), quota.limit_range(spec)]),
+        ("config", [network.proxy_config(spec)]),
+        (
+            "network",
+            [network.ingress_policy(spec, openshift=openshift), network.egress_policy(spec)],
+        ),
+        ("storage", storage.volumes(spec)),
+        (
+            "workspace",
+            [
+                workspace.auth_secret(spec, password),
+                workspace.deployment(spec, openshift=openshift),
+                workspace.service(spec),
+            ],
+        ),
+        ("ingress", [ingress.route(spec) if openshift else ingress.ingress(spec)]),
+    ]
+    return steps
+
+
+def cluster_leftovers_selector() -> str:
+    """Label selector for everything Berth made, namespaces and cluster-scoped objects alike."""
+    return MANAGED_SELECTOR
