@@ -8,6 +8,8 @@ stopped at the end of the session.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,14 +36,19 @@ def _create_test_database(server_url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url() -> Iterator[str]:
     given = os.environ.get("BERTH_DATABASE_URL")
     if given:
         yield _create_test_database(given)
         return
-    pgdata = Path(tmp_path_factory.mktemp("pg")) / "pgdata"
-    with running(pgdata) as url:
-        yield _create_test_database(url)
+    # Not under pytest's tmp_path: pytest makes its base folder private (0700) at every start,
+    # which would lock the server's own OS user out of a data directory in use.
+    base = Path(tempfile.mkdtemp(prefix="berth-test-pg-"))
+    try:
+        with running(base / "pgdata") as url:
+            yield _create_test_database(url)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

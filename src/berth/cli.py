@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import sys
 import threading
@@ -13,8 +14,13 @@ from typing import Annotated
 
 import typer
 
+from berth import clusters
 from berth.config import Settings, load_pool_file
+from berth.reconciler.loop import Cadence, Reconciler
+from berth.reconciler.plan import Limits
+from berth.sim import cluster as sim_cluster
 from berth.sim.cli import app as sim_app
+from berth.sim.cli import up as sim_up
 from berth.store import bootstrap
 from berth.store.db import Database, Opened
 from berth.tokenomics_cli import app as tokenomics_app
@@ -116,11 +122,19 @@ def serve(
 def up(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    sim: Annotated[
+        bool,
+        typer.Option(
+            "--sim/--no-sim",
+            help="With no reachable cluster, start `berth sim` (building it if needed).",
+        ),
+    ] = False,
 ) -> None:
-    """Start the whole platform on the embedded defaults: database, pools, admin, API + UI."""
+    """Start the whole platform: database, pools, admin, API + UI, and the reconciler."""
     settings = Settings()
     where = settings.database_url or f"embedded PostgreSQL in {settings.data_dir / 'pgdata'}"
     typer.echo(f"database: {where}")
+    started_sim = False
     with database(settings) as db:
         password = bootstrap.ensure_admin(db)
         if password:
@@ -128,15 +142,82 @@ def up(
                 f"created user 'admin' with password: {password}  (shown once; keep it)",
                 fg=typer.colors.GREEN,
             )
-        typer.echo(f"Berth is at http://{host}:{port}/  (API docs: /api/docs)")
+        found = clusters.find(settings)
+        if found is None and sim:
+            sim_up(pool_file=settings.pool_file, nodes=1)
+            started_sim = True
+            found = clusters.find(settings)
         stop = threading.Event()
-        upkeep = threading.Thread(target=_upkeep_loop, args=(db, settings, stop), daemon=True)
-        upkeep.start()
+        if found is not None:
+            typer.echo(f"reconciler: driving {found.source}")
+            work = threading.Thread(target=_reconciler(db, settings, found).run, args=(stop,))
+        else:  # the reconciler does database upkeep; without one, a plain loop does
+            work = threading.Thread(target=_upkeep_loop, args=(db, settings, stop), daemon=True)
+            typer.secho(
+                "reconciler: no reachable cluster; sessions will not start. "
+                "Run `berth sim up` (a local control plane) or set BERTH_KUBECONFIG.",
+                fg=typer.colors.YELLOW,
+            )
+        work.start()
+        typer.echo(f"Berth is at http://{host}:{port}/  (API docs: /api/docs)")
         try:
             _serve(settings, db, host, port)
         finally:
             stop.set()
-            upkeep.join(5)
+            work.join(30)
+            if found is not None:
+                found.cluster.close()
+            if started_sim:
+                sim_cluster.down()
+
+
+def _reconciler(db: Database, settings: Settings, found: clusters.Found) -> Reconciler:
+    return Reconciler(
+        db,
+        found.cluster,
+        settings.session_config(),
+        limits=Limits(max_attempts=settings.max_attempts),
+        cadence=Cadence(
+            interval=timedelta(seconds=settings.reconcile_interval),
+            audit_retention=timedelta(days=settings.audit_retention_days),
+        ),
+    )
+
+
+@app.command()
+def reconcile(
+    once: Annotated[bool, typer.Option("--once", help="Run one cycle and exit")] = False,
+    metrics_port: Annotated[
+        int, typer.Option(help="Serve Prometheus metrics on this port (0: off)")
+    ] = 9108,
+) -> None:
+    """Run the reconciler: converge the cluster to the database (one leader at a time)."""
+    settings = Settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    with database(settings) as db:
+        found = clusters.find(settings)
+        if found is None:
+            raise fail("no reachable cluster: run `berth sim up` or set BERTH_KUBECONFIG")
+        typer.echo(f"reconciler: driving {found.source}", err=True)
+        rec = _reconciler(db, settings, found)
+        try:
+            if once:
+                result = rec.cycle(gc=True)
+                for action in result.actions:
+                    typer.echo(f"{type(action).__name__}: {action}")
+                return
+            if metrics_port:
+                from prometheus_client import start_http_server
+
+                start_http_server(metrics_port, addr="127.0.0.1")
+            stop = threading.Event()
+            signal.signal(signal.SIGTERM, lambda *_: stop.set())
+            try:
+                rec.run(stop)
+            except KeyboardInterrupt:
+                stop.set()
+        finally:
+            found.cluster.close()
 
 
 @user_app.command("add")

@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from berth.domain import pool as dom
 from berth.domain.policy import BookingPolicy
 from berth.domain.quantity import QuantityError, parse_bytes, parse_millicores
+from berth.domain.session import SessionConfig
 from berth.yamlfile import FileError, load_model, load_model_text
 
 
@@ -42,7 +43,37 @@ class Settings(BaseSettings):
     token_days: int = Field(default=90, ge=1)  # default API token lifetime
     audit_retention_days: int = Field(default=365, ge=1)
     secure_cookies: bool = False  # set behind TLS
-    reconcile_interval: float = Field(default=30, gt=0)
+    reconcile_interval: float = Field(default=30, gt=0)  # seconds between cycles
+    max_attempts: int = Field(default=5, ge=1)  # provisioning attempts before FAILED
+    kubeconfig: Path | None = None  # unset: $KUBECONFIG / ~/.kube/config, or a running sim
+    kube_context: str | None = None
+
+    workspace_image: str = SessionConfig.image
+    ingress_domain: str = SessionConfig.ingress_domain
+    ingress_class: str | None = None
+    ingress_namespace: str = SessionConfig.ingress_namespace
+    platform_namespace: str = SessionConfig.platform_namespace
+    home_size: str = "20Gi"
+    data_size: str = "280Gi"
+    models_size: str = "300Gi"
+    http_proxy: str = ""
+    https_proxy: str = ""
+    no_proxy: str = SessionConfig.no_proxy
+
+    def session_config(self) -> SessionConfig:
+        return SessionConfig(
+            image=self.workspace_image,
+            home_bytes=parse_bytes(self.home_size),
+            data_bytes=parse_bytes(self.data_size),
+            models_bytes=parse_bytes(self.models_size),
+            ingress_domain=self.ingress_domain,
+            ingress_class=self.ingress_class,
+            ingress_namespace=self.ingress_namespace,
+            platform_namespace=self.platform_namespace,
+            http_proxy=self.http_proxy,
+            https_proxy=self.https_proxy,
+            no_proxy=self.no_proxy,
+        )
 
     def policy(self) -> BookingPolicy:
         return BookingPolicy(

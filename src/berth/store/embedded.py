@@ -10,6 +10,8 @@ call stop(); `running()` pairs them. The library's own atexit clean-up is disabl
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import subprocess
 import warnings
 from collections.abc import Iterator
@@ -50,12 +52,15 @@ class EmbeddedPostgres:
 
         pg_ctl = _commands.pg_ctl  # type: ignore[attr-defined]  # generated at import time
 
-        with contextlib.suppress(subprocess.CalledProcessError):
-            pg_ctl(
-                ["-w", "-m", "fast", "stop"],
-                pgdata=self.pgdata,
-                user=self._server.system_user,
-            )
+        try:
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self._server.system_user)
+        except subprocess.CalledProcessError:
+            # pg_ctl could not reach the data directory (its permissions changed under it):
+            # stop the postmaster by its pid, as the server's own shutdown signal would.
+            pid = self._server.get_pid()
+            if pid:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGINT)
         self._server = None
 
 

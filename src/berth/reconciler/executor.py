@@ -1,0 +1,156 @@
+"""Apply the plan's actions: the cluster first, then the database, one short transaction each.
+
+Order matters for crash safety. A session row exists before anything is created in the
+cluster, so a namespace is never unowned; a namespace is deleted before its reservation is
+marked, so a crash in between repeats the (idempotent) delete rather than leaving it behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+
+from berth.domain.reservation import Status
+from berth.domain.session import SessionConfig, build, known_gpu_resources
+from berth.kube.cluster import Cluster, ObjectRef
+from berth.kube.errors import KubeError, Transient
+from berth.kube.manifests import session_steps
+from berth.reconciler import metrics
+from berth.reconciler.plan import (
+    WAITING,
+    Action,
+    CheckReady,
+    DeleteOrphan,
+    Fail,
+    Finish,
+    Limits,
+    Provision,
+    Recreate,
+    Teardown,
+    Unstick,
+)
+from berth.store import pools, sessions
+from berth.store.db import Database
+from berth.store.sessions import Work
+
+log = logging.getLogger("berth.reconciler")
+
+
+def _now(_: int) -> timedelta:
+    return timedelta(0)
+
+
+def backoff(attempts: int) -> timedelta:
+    """5 s, 10 s, 20 s ... at most 5 minutes."""
+    return timedelta(seconds=min(5 * 2 ** max(attempts - 1, 0), 300))
+
+
+class Executor:
+    def __init__(self, db: Database, cluster: Cluster, cfg: SessionConfig, limits: Limits) -> None:
+        self.db, self.cluster, self.cfg, self.limits = db, cluster, cfg, limits
+
+    def run(self, actions: list[Action], now: datetime) -> None:
+        for action in actions:
+            metrics.ACTIONS.labels(kind=type(action).__name__).inc()
+            try:
+                self._one(action, now)
+            except Transient as exc:
+                metrics.ERRORS.labels(kind="transient").inc()
+                log.warning("cluster unavailable during %s: %s", type(action).__name__, exc)
+                raise  # the rest of this cycle would fail the same way; retry next cycle
+            except KubeError as exc:
+                metrics.ERRORS.labels(kind=type(exc).__name__.lower()).inc()
+                log.error("%s failed: %s", action, exc)
+
+    def _one(self, action: Action, now: datetime) -> None:
+        if isinstance(action, Teardown):
+            self.cluster.delete_namespace(action.namespace)
+            with self.db.transaction() as tx:
+                sessions.finish(tx, action.reservation_id, action.final, action.reason, now)
+                sessions.set_phase(tx, action.reservation_id, "tearing_down", now)
+        elif isinstance(action, Finish):
+            with self.db.transaction() as tx:
+                sessions.finish(tx, action.reservation_id, action.final, action.reason, now)
+                phase = "gone" if action.gone else "tearing_down"
+                sessions.set_phase(tx, action.reservation_id, phase, now)
+        elif isinstance(action, Fail):
+            with self.db.transaction() as tx:
+                sessions.finish(tx, action.reservation_id, Status.FAILED, action.reason, now)
+                sessions.set_phase(tx, action.reservation_id, "failed", now)
+        elif isinstance(action, Recreate):
+            with self.db.transaction() as tx:
+                sessions.recreate(tx, action.reservation_id, now)
+        elif isinstance(action, Provision):
+            self._provision(action.work, now)
+        elif isinstance(action, CheckReady):
+            self._check_ready(action.work, now)
+        elif isinstance(action, DeleteOrphan):
+            log.info("deleting orphaned namespace %s", action.namespace)
+            self.cluster.delete_namespace(action.namespace)
+        elif isinstance(action, Unstick):
+            log.warning("namespace %s stuck terminating; clearing its finalizers", action.namespace)
+            self.cluster.clear_namespace_finalizers(action.namespace)
+
+    def _provision(self, w: Work, now: datetime) -> None:
+        rid, ns = w.reservation.reservation_id, w.namespace
+        with self.db.transaction() as tx:
+            password = sessions.start(tx, rid, ns, now)
+            pool = pools.get(tx, w.reservation.pool)
+            gpu_resources = known_gpu_resources(pools.list_all(tx))
+            if w.session is not None and w.session.step == WAITING:
+                # re-applying because the workspace did not become ready in time
+                message = f"workspace not ready after {self.limits.ready_timeout}"
+                sessions.record_error(tx, rid, message, counts=True, retry_in=_now, now=now)
+        spec = build(w.reservation, pool, self.cfg, gpu_resources)
+        steps = session_steps(spec, openshift=self.cluster.is_openshift(), password=password)
+        try:
+            for name, objects in steps:
+                self.cluster.apply(objects)
+                with self.db.transaction() as tx:
+                    sessions.record_step(tx, rid, name, now)
+            with self.db.transaction() as tx:
+                sessions.record_step(tx, rid, WAITING, now)
+            if self.cluster.workspace_ready(ns):
+                self._ready(rid, spec.url, now)
+        except Transient as exc:
+            with self.db.transaction() as tx:
+                message = f"cluster unavailable: {exc}"
+                wait = timedelta(seconds=exc.retry_after)
+                sessions.record_error(
+                    tx, rid, message, counts=False, retry_in=lambda _: wait, now=now
+                )
+            raise
+        except KubeError as exc:
+            with self.db.transaction() as tx:
+                message = f"{type(exc).__name__}: {exc}"
+                sessions.record_error(tx, rid, message, counts=True, retry_in=backoff, now=now)
+            raise
+
+    def _check_ready(self, w: Work, now: datetime) -> None:
+        if self.cluster.workspace_ready(w.namespace):
+            with self.db.transaction() as tx:
+                pool = pools.get(tx, w.reservation.pool)
+                gpu_resources = known_gpu_resources(pools.list_all(tx))
+            spec = build(w.reservation, pool, self.cfg, gpu_resources)
+            self._ready(w.reservation.reservation_id, spec.url, now)
+
+    def _ready(self, rid: uuid.UUID, url: str, now: datetime) -> None:
+        with self.db.transaction() as tx:
+            lag = sessions.mark_ready(tx, rid, url, now)
+        if lag is not None:
+            metrics.START_LAG.observe(max(lag, 0.0))
+            log.info("reservation %s is ACTIVE (start lag %.1f s)", rid, lag)
+
+
+def leftovers(cluster: Cluster, selector: str, owned: set[uuid.UUID]) -> list[ObjectRef]:
+    """Berth-labelled cluster-scoped objects whose reservation no longer owns anything."""
+    found = []
+    for ref in cluster.cluster_scoped(selector):
+        rid = ref.labels.get("berth.io/reservation")
+        try:
+            if rid is None or uuid.UUID(rid) not in owned:
+                found.append(ref)
+        except ValueError:
+            found.append(ref)
+    return found

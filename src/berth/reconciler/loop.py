@@ -1,0 +1,144 @@
+"""The reconcile cycle and the loop around it: leader election, wake-ups, cadences.
+
+A cycle is level-triggered: it reads what the database wants and what the cluster has, plans,
+and acts. It runs every `interval`, at once when the API NOTIFYs a change, and exactly at the
+next reservation start or end, so a session opens when its window does. Garbage collection runs
+at a slower cadence; database upkeep hourly.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from berth.domain.session import MANAGED_BY, SessionConfig
+from berth.kube.cluster import Cluster
+from berth.kube.errors import KubeError, Transient
+from berth.reconciler import metrics
+from berth.reconciler.executor import Executor, leftovers
+from berth.reconciler.plan import Action, Limits, garbage, plan
+from berth.store import maintenance, sessions
+from berth.store.db import Database
+from berth.store.leader import Leadership
+
+log = logging.getLogger("berth.reconciler")
+
+SELECTOR = f"{MANAGED_BY[0]}={MANAGED_BY[1]}"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Cadence:
+    interval: timedelta = timedelta(seconds=30)
+    gc_interval: timedelta = timedelta(minutes=5)
+    upkeep_interval: timedelta = timedelta(hours=1)
+    standby_poll: timedelta = timedelta(seconds=5)
+    audit_retention: timedelta = timedelta(days=365)
+
+
+@dataclass
+class CycleResult:
+    actions: list[Action]
+    next_event: datetime | None
+
+
+class Reconciler:
+    def __init__(
+        self,
+        db: Database,
+        cluster: Cluster,
+        cfg: SessionConfig,
+        *,
+        limits: Limits | None = None,
+        cadence: Cadence | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.db, self.cluster, self.clock = db, cluster, clock
+        self.limits = limits or Limits()
+        self.cadence = cadence or Cadence()
+        self.executor = Executor(db, cluster, cfg, self.limits)
+        self._last_gc: datetime | None = None
+        self._last_upkeep: datetime | None = None
+
+    def cycle(self, *, gc: bool | None = None) -> CycleResult:
+        """One pass: stop, repair, start; then GC and upkeep when due."""
+        started = time.perf_counter()
+        now = self.clock()
+        with self.db.transaction() as tx:
+            work = sessions.pending_work(tx, now)
+            ready = sessions.ready_namespaces(tx)
+        observed = {ns.name: ns for ns in self.cluster.namespaces(SELECTOR)}
+        actions = plan(work, observed, ready, now, self.limits)
+        due_gc = gc if gc is not None else self._due(self._last_gc, self.cadence.gc_interval, now)
+        if due_gc:
+            with self.db.transaction() as tx:
+                owned = sessions.open_namespaces(tx)
+            actions += garbage(observed, owned, now, self.limits)
+        self.executor.run(actions, now)
+        if due_gc:
+            for ref in leftovers(self.cluster, SELECTOR, set(owned.values())):
+                log.info("deleting leftover %s %s", ref.kind, ref.name)
+                self.cluster.delete(ref)
+            self._last_gc = now
+        if self._due(self._last_upkeep, self.cadence.upkeep_interval, now):
+            maintenance.run(self.db, now, self.cadence.audit_retention)
+            self._last_upkeep = now
+        with self.db.transaction() as tx:
+            for phase, n in sessions.phase_counts(tx).items():
+                metrics.SESSIONS.labels(phase=phase).set(n)
+            upcoming = sessions.next_event(tx, now)
+        metrics.CYCLE.observe(time.perf_counter() - started)
+        return CycleResult(actions, upcoming)
+
+    @staticmethod
+    def _due(last: datetime | None, every: timedelta, now: datetime) -> bool:
+        return last is None or now - last >= every
+
+    def _sleep_for(self, result: CycleResult | None) -> float:
+        wait = self.cadence.interval.total_seconds()
+        if result is not None and result.next_event is not None:
+            until = (result.next_event - self.clock()).total_seconds()
+            wait = min(wait, max(until, 0.0) + 0.05)
+        return wait
+
+    def run(self, stop: threading.Event) -> None:
+        """Stand by until this process is the leader, then cycle until `stop` is set."""
+        leader = Leadership(self.db.engine)
+        try:
+            while not stop.is_set():
+                if not leader.try_acquire():
+                    metrics.LEADER.set(0)
+                    stop.wait(self.cadence.standby_poll.total_seconds())
+                    continue
+                metrics.LEADER.set(1)
+                log.info("this reconciler is now the leader")
+                self._lead(leader, stop)
+                metrics.LEADER.set(0)
+        finally:
+            leader.close()
+
+    def _lead(self, leader: Leadership, stop: threading.Event) -> None:
+        while not stop.is_set() and leader.still_leader():
+            result: CycleResult | None = None
+            try:
+                result = self.cycle()
+                wait = self._sleep_for(result)
+            except Transient as exc:
+                log.warning("cluster unavailable, retrying in %.0f s: %s", exc.retry_after, exc)
+                wait = min(exc.retry_after, self.cadence.interval.total_seconds())
+            except KubeError as exc:
+                log.error("cycle failed: %s", exc)
+                wait = self.cadence.interval.total_seconds()
+            try:
+                leader.wait(wait)  # a NOTIFY from the API ends the wait early
+            except Exception:
+                log.warning("lost the leader connection; standing by")
+                leader.close()
+                return
