@@ -1,0 +1,322 @@
+"""A session's objects on the real control plane, applied through KubeCluster.
+
+What the builders promise only the API server can confirm: server-side apply of every step is
+accepted and a second apply changes nothing; the quota refuses the other GPU kind and admits the
+booked one; LimitRange fills in a bare pod; Pod Security refuses a privileged pod; the workspace
+schedules with its claims bound and turns Ready; deleting the namespace removes everything but
+the retained artifact volume, which garbage collection finds by label. Also the adapter's error
+translation against real answers.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from kube_manifests import GPU, MIG, NODE, assert_gone, pod
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from berth.config import load_pool_file
+from berth.domain.reservation import Mode
+from berth.domain.session import (
+    SessionConfig,
+    SessionInput,
+    SessionSpec,
+    build,
+    known_gpu_resources,
+)
+from berth.kube.adapter import KubeCluster
+from berth.kube.cluster import ObjectRef
+from berth.kube.errors import NotFound, Terminal, Transient
+from berth.kube.manifests import MANAGED_SELECTOR, session_selector, session_steps
+from conftest import POOL_FILE, Sim, eventually
+
+pytestmark = pytest.mark.kube
+
+GIB = 2**30
+
+
+def session_spec(mode: Mode = Mode.INTERACTIVE, units: int = 2) -> SessionSpec:
+    pools = load_pool_file(POOL_FILE)
+    request = SessionInput(
+        reservation_id=uuid.uuid4(),
+        owner="alice@example.org",
+        pool="c845a",
+        start=datetime(2030, 1, 7, 9, tzinfo=UTC),
+        end=datetime(2030, 1, 7, 17, tzinfo=UTC),
+        gpu_kind="mig-1g.24gb",
+        gpu_count=units,
+        mode=mode,
+        cpu_millicores=32_000,
+        memory_bytes=192 * GIB,
+    )
+    # Small claims: the sim's volumes are hostPath directories that are never written.
+    cfg = SessionConfig(home_bytes=GIB, data_bytes=2 * GIB, models_bytes=3 * GIB)
+    return build(request, pools[0], cfg, known_gpu_resources(pools))
+
+
+def provision(cluster: KubeCluster, spec: SessionSpec) -> list[dict[str, Any]]:
+    """Apply every step in order; the objects applied."""
+    applied: list[dict[str, Any]] = []
+    for _, objects in session_steps(spec, openshift=cluster.is_openshift(), password="s3cret"):
+        cluster.apply(objects)
+        applied += objects
+    return applied
+
+
+def remove(cluster: KubeCluster, spec: SessionSpec) -> None:
+    """Tear a session down as the reconciler and its garbage collection would."""
+    cluster.delete_namespace(spec.namespace)
+    eventually(lambda: _namespace_gone(cluster, spec.namespace), timeout=120)
+    for ref in cluster.cluster_scoped(session_selector(spec.reservation_id)):
+        cluster.delete(ref)
+
+
+def _namespace_gone(cluster: KubeCluster, name: str) -> None:
+    """Pass once the namespace is gone; fail (for `eventually` to retry) while it exists."""
+    try:
+        cluster.get("v1", "Namespace", name)
+    except NotFound:
+        return
+    raise AssertionError(f"namespace {name} still exists")
+
+
+def _versions(cluster: KubeCluster, objects: list[dict[str, Any]]) -> dict[str, str]:
+    out = {}
+    for o in objects:
+        meta = o["metadata"]
+        found = cluster.get(o["apiVersion"], o["kind"], meta["name"], meta.get("namespace"))
+        out[f"{o['kind']}/{meta['name']}"] = found["metadata"]["resourceVersion"]
+    return out
+
+
+@pytest.fixture(scope="module")
+def cluster(sim: Sim) -> Iterator[KubeCluster]:
+    with KubeCluster.from_kubeconfig(str(sim.kubeconfig)) as kube:
+        yield kube
+
+
+@pytest.fixture(scope="module")
+def session(cluster: KubeCluster) -> Iterator[tuple[SessionSpec, list[dict[str, Any]]]]:
+    """One interactive session of 2 MIG slices, provisioned and Ready, shared by this module."""
+    spec = session_spec()
+    applied = provision(cluster, spec)
+    try:
+        eventually(lambda: _assert(cluster.workspace_ready(spec.namespace)), timeout=120)
+        yield spec, applied
+    finally:
+        remove(cluster, spec)
+
+
+def _assert(condition: bool) -> None:
+    assert condition
+
+
+def test_workspace_schedules_on_the_pool_node_with_its_claims_bound(
+    session: tuple[SessionSpec, list[dict[str, Any]]], core: client.CoreV1Api
+) -> None:
+    spec, _ = session
+    (workspace,) = core.list_namespaced_pod(
+        spec.namespace, label_selector="app.kubernetes.io/name=workspace"
+    ).items
+    assert workspace.spec.node_name == NODE
+    assert {c.type: c.status for c in workspace.status.conditions}["Ready"] == "True"
+    limits = workspace.spec.containers[0].resources.limits
+    assert limits == {"cpu": "4", "memory": "16Gi", MIG: "1"}
+    claims = {
+        c.metadata.name: (c.status.phase, c.status.capacity["storage"])
+        for c in core.list_namespaced_persistent_volume_claim(spec.namespace).items
+    }
+    assert claims == {
+        "home": ("Bound", "1Gi"),
+        "data": ("Bound", "2Gi"),
+        "models": ("Bound", "3Gi"),
+        "artifacts": ("Bound", "1Gi"),
+    }
+
+
+def test_second_apply_of_every_step_changes_nothing(
+    session: tuple[SessionSpec, list[dict[str, Any]]],
+    cluster: KubeCluster,
+    core: client.CoreV1Api,
+) -> None:
+    spec, applied = session
+
+    def quota_settled() -> None:  # the quota controller writes status as pods come and go
+        used = core.read_namespaced_resource_quota("berth-quota", spec.namespace).status.used
+        assert used[f"requests.{MIG}"] == "1"
+
+    eventually(quota_settled)
+    before = _versions(cluster, applied)
+    requests = cluster.requests
+    provision(cluster, spec)
+    assert cluster.requests - requests == len(applied)  # discovery is cached: one PATCH each
+    assert _versions(cluster, applied) == before
+
+
+def test_quota_refuses_the_other_gpu_kind_and_admits_a_booked_slot(
+    session: tuple[SessionSpec, list[dict[str, Any]]], core: client.CoreV1Api
+) -> None:
+    spec, _ = session
+    with pytest.raises(ApiException) as refused:
+        core.create_namespaced_pod(spec.namespace, pod("whole-gpu", {GPU: "1"}))
+    assert refused.value.status == 403
+    assert f"exceeded quota: berth-quota, requested: requests.{GPU}=1" in refused.value.body
+
+    core.create_namespaced_pod(spec.namespace, pod("mig-slot", {MIG: "1"}))
+    too_many = pod("too-many-slots", {MIG: "3"})  # the workspace and mig-slot hold 2 of 4
+    with pytest.raises(ApiException) as over:
+        core.create_namespaced_pod(spec.namespace, too_many)
+    assert f"requests.{MIG}" in over.value.body
+    core.delete_namespaced_pod("mig-slot", spec.namespace)
+
+
+def test_a_bare_pod_gets_the_limitrange_defaults(
+    session: tuple[SessionSpec, list[dict[str, Any]]], core: client.CoreV1Api
+) -> None:
+    spec, _ = session
+    core.create_namespaced_pod(spec.namespace, pod("bare"))
+    resources = core.read_namespaced_pod("bare", spec.namespace).spec.containers[0].resources
+    assert resources.requests == {"cpu": "1", "memory": "2Gi"}
+    assert resources.limits == {"cpu": "2", "memory": "4Gi"}
+    core.delete_namespaced_pod("bare", spec.namespace)
+
+
+def test_pod_security_refuses_privileged_and_host_path_pods(
+    session: tuple[SessionSpec, list[dict[str, Any]]], core: client.CoreV1Api
+) -> None:
+    spec, _ = session
+    privileged = pod("privileged")
+    privileged["spec"]["containers"][0]["securityContext"] = {"privileged": True}
+    host = pod("host", volumes=[{"name": "root", "hostPath": {"path": "/"}}])
+    for manifest in (privileged, host):
+        with pytest.raises(ApiException) as refused:
+            core.create_namespaced_pod(spec.namespace, manifest)
+        assert refused.value.status == 403
+        assert 'violates PodSecurity "baseline:latest"' in json.loads(refused.value.body)["message"]
+
+
+def test_the_session_is_listed_by_its_labels(
+    session: tuple[SessionSpec, list[dict[str, Any]]], cluster: KubeCluster
+) -> None:
+    spec, _ = session
+    found = {ns.name: ns for ns in cluster.namespaces(MANAGED_SELECTOR)}
+    assert found[spec.namespace].phase == "Active"
+    assert spec.labels.items() <= found[spec.namespace].labels.items()
+    refs = cluster.cluster_scoped(session_selector(spec.reservation_id))
+    assert [(r.kind, r.name) for r in refs] == [("PersistentVolume", f"{spec.namespace}-artifacts")]
+
+
+def test_deleting_the_namespace_removes_everything_but_the_labelled_cache_volume(
+    cluster: KubeCluster, core: client.CoreV1Api
+) -> None:
+    spec = session_spec(Mode.INFERENCE, units=1)
+    provision(cluster, spec)
+    eventually(lambda: _assert(cluster.workspace_ready(spec.namespace)), timeout=120)
+    workspace = core.list_namespaced_pod(spec.namespace).items[0]
+    assert MIG not in workspace.spec.containers[0].resources.limits
+    volumes = {
+        c.metadata.name: c.spec.volume_name
+        for c in core.list_namespaced_persistent_volume_claim(spec.namespace).items
+    }
+
+    cluster.delete_namespace(spec.namespace)
+    cluster.delete_namespace(spec.namespace)  # again, while Terminating: still fine
+    eventually(lambda: _namespace_gone(cluster, spec.namespace), timeout=120)
+    cluster.delete_namespace(spec.namespace)  # and once gone
+
+    for claim in ("home", "data", "models"):  # provisioned volumes go with their claims
+        name = volumes[claim]
+        eventually(
+            lambda name=name: assert_gone(lambda: core.read_persistent_volume(name), name),
+            timeout=60,
+        )
+    artifacts = core.read_persistent_volume(volumes["artifacts"])  # retained: the node's files
+    assert artifacts.status.phase == "Released"
+    (ref,) = cluster.cluster_scoped(session_selector(spec.reservation_id))
+    cluster.delete(ref)
+    cluster.delete(ref)  # already gone is success
+    eventually(lambda: assert_gone(lambda: core.read_persistent_volume(ref.name), ref.name))
+
+
+def test_a_namespace_stuck_terminating_is_unblocked(
+    cluster: KubeCluster, core: client.CoreV1Api
+) -> None:
+    name = f"t-stuck-{uuid.uuid4().hex[:8]}"
+    core.create_namespace(
+        {
+            "metadata": {"name": name, "labels": {"berth.io/test": name}},
+            "spec": {"finalizers": ["example.org/never-done"]},
+        }
+    )
+    cluster.delete_namespace(name)
+
+    def stuck() -> None:
+        (info,) = cluster.namespaces(f"berth.io/test={name}")
+        assert info.phase == "Terminating"
+        assert info.deleting_since is not None
+        assert info.finalizers == ("example.org/never-done",)
+
+    eventually(stuck)
+    cluster.clear_namespace_finalizers(name)
+    eventually(lambda: _namespace_gone(cluster, name))
+    cluster.clear_namespace_finalizers(name)  # gone already: nothing to do
+
+
+def test_errors_are_translated(cluster: KubeCluster) -> None:
+    assert cluster.is_openshift() is False
+    with pytest.raises(Terminal, match="422"):
+        cluster.apply(
+            [
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {"name": "Bad_Name", "namespace": "default"},
+                }
+            ]
+        )
+    with pytest.raises(Terminal, match="not served"):
+        cluster.apply(
+            [
+                {
+                    "apiVersion": "route.openshift.io/v1",
+                    "kind": "Route",
+                    "metadata": {"name": "x", "namespace": "default"},
+                }
+            ]
+        )
+    with pytest.raises(NotFound):
+        cluster.apply(
+            [
+                {
+                    "apiVersion": "v1",
+                    "kind": "ConfigMap",
+                    "metadata": {"name": "c", "namespace": "no-such-namespace"},
+                }
+            ]
+        )
+    with pytest.raises(NotFound):
+        cluster.get("v1", "ConfigMap", "missing", "default")
+    cluster.delete_namespace("no-such-namespace")
+    cluster.delete(ObjectRef("rbac.authorization.k8s.io/v1", "ClusterRole", "no-such-role"))
+    assert cluster.workspace_ready("no-such-namespace") is False
+
+
+def test_a_cluster_at_a_dead_port_is_transient(sim: Sim) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    configuration = client.Configuration()
+    configuration.host = f"https://127.0.0.1:{port}"
+    configuration.retries = False
+    with KubeCluster(client.ApiClient(configuration), timeout=(1.0, 1.0)) as dead:
+        with pytest.raises(Transient) as err:
+            dead.namespaces(MANAGED_SELECTOR)
+        assert err.value.retry_after == 5.0
+        assert dead.requests == 1
