@@ -14,7 +14,6 @@ import { SignInPage } from "./pages/SignInPage";
 const CalendarPage = lazy(() => import("./pages/CalendarPage"));
 const AdminPage = lazy(() => import("./pages/AdminPage"));
 
-
 const TITLES: Record<string, string> = Object.fromEntries(PAGES.map((p) => [p.path, p.label]));
 
 function Page({ path, isAdmin }: { path: string; isAdmin: boolean }) {
@@ -48,7 +47,11 @@ export function App() {
   }, [path, state.status]);
 
   if (state.status === "loading") {
-    return <p className="loading" role="status">Loading…</p>;
+    return (
+      <p className="loading" role="status">
+        Loading…
+      </p>
+    );
   }
   if (state.status === "signedOut") return <SignInPage />;
   return (

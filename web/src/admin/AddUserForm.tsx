@@ -3,6 +3,7 @@ import { useState, type FormEvent } from "react";
 import { api } from "../api/client";
 import type { Role } from "../api/types";
 import { ErrorNote } from "../components/ErrorNote";
+import { Field } from "../components/Field";
 
 export function AddUserForm({ onAdded }: { onAdded: () => void }) {
   const [username, setUsername] = useState("");
@@ -31,19 +32,34 @@ export function AddUserForm({ onAdded }: { onAdded: () => void }) {
       <h3 id="add-user-title">Add a user</h3>
       <label htmlFor="new-username">
         Username
-        <input id="new-username" required minLength={2} maxLength={32} autoComplete="off" value={username} onChange={(e) => setUsername(e.target.value)} />
+        <input
+          id="new-username"
+          required
+          minLength={2}
+          maxLength={32}
+          autoComplete="off"
+          value={username}
+          onChange={(e) => setUsername(e.target.value)}
+        />
       </label>
       <label htmlFor="new-password">
         Password
-        <input id="new-password" type="password" required minLength={8} autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} />
+        <input
+          id="new-password"
+          type="password"
+          required
+          minLength={8}
+          autoComplete="new-password"
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+        />
       </label>
-      <label htmlFor="new-role">
-        Role
+      <Field id="new-role" label="Role">
         <select id="new-role" value={role} onChange={(e) => setRole(e.target.value as Role)}>
           <option value="user">user</option>
           <option value="admin">admin</option>
         </select>
-      </label>
+      </Field>
       <button type="submit" className="primary">
         Add user
       </button>

@@ -24,7 +24,12 @@ export function AuditAdmin() {
 
   const load = async (beforeId?: number) => {
     try {
-      const page = await api.audit({ actor: filters.actor || undefined, action: filters.action || undefined, before_id: beforeId, limit: PAGE });
+      const page = await api.audit({
+        actor: filters.actor || undefined,
+        action: filters.action || undefined,
+        before_id: beforeId,
+        limit: PAGE,
+      });
       setRows((old) => (beforeId ? [...old, ...page] : page));
       setMore(page.length === PAGE);
       setError(null);
@@ -47,7 +52,12 @@ export function AuditAdmin() {
         </label>
         <label htmlFor="a-action">
           Action
-          <input id="a-action" placeholder="reservation.create" value={action} onChange={(e) => setAction(e.target.value)} />
+          <input
+            id="a-action"
+            placeholder="reservation.create"
+            value={action}
+            onChange={(e) => setAction(e.target.value)}
+          />
         </label>
       </form>
       <ErrorNote error={error} />

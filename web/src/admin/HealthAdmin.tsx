@@ -14,7 +14,8 @@ export function HealthAdmin() {
       {h && (
         <>
           <p>
-            API readiness: <span className={h.status === "ok" ? "badge badge-active" : "badge badge-failed"}>{h.status}</span>{" "}
+            API readiness:{" "}
+            <span className={h.status === "ok" ? "badge badge-active" : "badge badge-failed"}>{h.status}</span>{" "}
             <span className="muted">checked {fmtStamp(h.at)}, every 15 s</span>
           </p>
           <table>

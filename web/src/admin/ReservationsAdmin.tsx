@@ -4,6 +4,7 @@ import { api } from "../api/client";
 import { STATUSES, type Status } from "../api/types";
 import { CancelButton } from "../components/CancelButton";
 import { ErrorNote } from "../components/ErrorNote";
+import { Field } from "../components/Field";
 import { StatusBadge } from "../components/StatusBadge";
 import { fmtRange, fromLocalInput, toUtcIso } from "../lib/time";
 import { useLoad } from "../lib/useLoad";
@@ -33,8 +34,7 @@ export function ReservationsAdmin() {
     <section aria-labelledby="adm-res-title">
       <h2 id="adm-res-title">All reservations</h2>
       <form className="inline-form" onSubmit={(e) => e.preventDefault()} aria-label="Filters">
-        <label htmlFor="f-status">
-          Status
+        <Field id="f-status" label="Status">
           <select id="f-status" value={status} onChange={(e) => setStatus(e.target.value as Status | "")}>
             <option value="">any</option>
             {STATUSES.map((s) => (
@@ -43,7 +43,7 @@ export function ReservationsAdmin() {
               </option>
             ))}
           </select>
-        </label>
+        </Field>
         <label htmlFor="f-owner">
           Owner
           <input id="f-owner" value={owner} onChange={(e) => setOwner(e.target.value)} />
@@ -97,7 +97,11 @@ export function ReservationsAdmin() {
                   {r.cpu} / {r.memory}
                 </td>
                 <td>{r.reason ?? ""}</td>
-                <td>{(r.status === "APPROVED" || r.status === "ACTIVE") && <CancelButton reservation={r} onDone={list.reload} />}</td>
+                <td>
+                  {(r.status === "APPROVED" || r.status === "ACTIVE") && (
+                    <CancelButton reservation={r} onDone={list.reload} />
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>

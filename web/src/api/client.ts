@@ -30,8 +30,9 @@ export const api = {
   calendar: (from: string, to: string, pool?: string) =>
     request<CalendarEntry[]>("GET", `${V1}/calendar`, { query: { from, to, pool } }),
 
-  reservations: (q: { mine?: boolean; status?: Status[]; pool?: string; from?: string; to?: string; limit?: number } = {}) =>
-    request<Reservation[]>("GET", `${V1}/reservations`, { query: q }),
+  reservations: (
+    q: { mine?: boolean; status?: Status[]; pool?: string; from?: string; to?: string; limit?: number } = {},
+  ) => request<Reservation[]>("GET", `${V1}/reservations`, { query: q }),
   book: (body: ReservationCreate) => request<Reservation>("POST", `${V1}/reservations`, { body }),
   cancel: (id: string, reason?: string) =>
     request<Reservation>("POST", `${V1}/reservations/${id}/cancel`, {

@@ -8,7 +8,8 @@ export function BookedPanel({ reservation }: { reservation: Reservation }) {
     <div className="booked" role="status">
       <h2>Booked</h2>
       <p>
-        {reservation.gpu.count} × {reservation.gpu.kind} in {reservation.pool}, {fmtRange(reservation.start, reservation.end)} ({reservation.mode}).
+        {reservation.gpu.count} × {reservation.gpu.kind} in {reservation.pool},{" "}
+        {fmtRange(reservation.start, reservation.end)} ({reservation.mode}).
       </p>
       <p className="row-actions">
         <Link className="button" href={`/calendar?date=${encodeURIComponent(reservation.start)}`}>

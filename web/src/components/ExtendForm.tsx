@@ -5,7 +5,13 @@ import type { Reservation } from "../api/types";
 import { fromLocalInput, GRID_MINUTES, HOUR_MS, toLocalInput, toUtcIso } from "../lib/time";
 import { ErrorNote } from "./ErrorNote";
 
-export function ExtendForm({ reservation, onDone }: { reservation: Reservation; onDone: (r: Reservation | null) => void }) {
+export function ExtendForm({
+  reservation,
+  onDone,
+}: {
+  reservation: Reservation;
+  onDone: (r: Reservation | null) => void;
+}) {
   const [end, setEnd] = useState(() => toLocalInput(new Date(Date.parse(reservation.end) + HOUR_MS)));
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
@@ -29,7 +35,13 @@ export function ExtendForm({ reservation, onDone }: { reservation: Reservation; 
     <form className="inline-form extend" onSubmit={submit} noValidate>
       <label htmlFor={id}>
         New end
-        <input id={id} type="datetime-local" step={GRID_MINUTES * 60} value={end} onChange={(e) => setEnd(e.target.value)} />
+        <input
+          id={id}
+          type="datetime-local"
+          step={GRID_MINUTES * 60}
+          value={end}
+          onChange={(e) => setEnd(e.target.value)}
+        />
       </label>
       <button type="submit" className="primary" disabled={busy}>
         Extend

@@ -3,7 +3,7 @@ import { useEffect, useState } from "react";
 import { api } from "../api/client";
 import { messageOf } from "../api/problem";
 import { checkFit, minFree, type Demand, type Shortfall } from "../lib/fit";
-import { fmtAmount, resourceLabel } from "../lib/quantity";
+import { fmtAmount } from "../lib/quantity";
 import { fmtRange, toUtcIso } from "../lib/time";
 import { useDebounced } from "../lib/useDebounced";
 
@@ -57,7 +57,8 @@ export function FitCheck({ request }: { request: FitRequest | null }) {
 
   let body = null;
   if (!request) body = <span className="muted">Choose a window to check whether it fits.</span>;
-  else if (!result || result.state === "checking" || settled !== key) body = <span className="muted">Checking availability…</span>;
+  else if (!result || result.state === "checking" || settled !== key)
+    body = <span className="muted">Checking availability…</span>;
   else if (result.state === "fits")
     body = (
       <span className="fit-ok">
@@ -68,7 +69,8 @@ export function FitCheck({ request }: { request: FitRequest | null }) {
     const s = result.shortfall;
     body = (
       <span className="fit-short">
-        ✗ Does not fit: {resourceLabel(s.resource)} has {fmtAmount(s.resource, s.free)} free, {fmtAmount(s.resource, s.asked)} asked, {fmtRange(s.start, s.end)}. Booking it will be refused with the nearest slot that fits.
+        ✗ Does not fit: {fmtAmount(s.resource, s.free)} free, {fmtAmount(s.resource, s.asked)} asked,{" "}
+        {fmtRange(s.start, s.end)}. Booking it will be refused with the nearest slot that fits.
       </span>
     );
   } else body = <span className="error">Could not check: {result.message}</span>;

@@ -33,7 +33,14 @@ export function FreeSlots({ pool, availability, now }: { pool: Pool; availabilit
     <section aria-labelledby="slots-title" className="card">
       <h2 id="slots-title">Next free slots</h2>
       <form className="inline-form" onSubmit={(e) => e.preventDefault()}>
-        <GpuRequestFields kinds={pool.kinds} kind={kind} count={count} onKind={setKind} onCount={setCount} idPrefix="slots" />
+        <GpuRequestFields
+          kinds={pool.kinds}
+          kind={kind}
+          count={count}
+          onKind={setKind}
+          onCount={setCount}
+          idPrefix="slots"
+        />
         <label htmlFor="slots-hours">
           Hours
           <input

@@ -1,5 +1,6 @@
 // Pick a GPU kind of the pool and how many units: the choices come from the pool itself.
 import type { GpuKind } from "../api/types";
+import { Field } from "./Field";
 
 interface Props {
   kinds: GpuKind[];
@@ -14,8 +15,7 @@ export function GpuRequestFields({ kinds, kind, count, onKind, onCount, idPrefix
   const selected = kinds.find((k) => k.name === kind);
   return (
     <>
-      <label htmlFor={`${idPrefix}-kind`}>
-        GPU kind
+      <Field id={`${idPrefix}-kind`} label="GPU kind">
         <select id={`${idPrefix}-kind`} value={kind} onChange={(e) => onKind(e.target.value)}>
           {kinds.map((k) => (
             <option key={k.name} value={k.name}>
@@ -23,7 +23,7 @@ export function GpuRequestFields({ kinds, kind, count, onKind, onCount, idPrefix
             </option>
           ))}
         </select>
-      </label>
+      </Field>
       <label htmlFor={`${idPrefix}-count`}>
         Count
         <input

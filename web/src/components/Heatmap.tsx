@@ -1,7 +1,7 @@
 // Free capacity per resource over time, one row per GPU kind, CPU and memory: read at a glance.
 import type { Availability } from "../api/types";
 import { minFree } from "../lib/fit";
-import { fmtAmount, resourceLabel } from "../lib/quantity";
+import { fmtAmount, fmtGiB, resourceLabel } from "../lib/quantity";
 import { fmtDateTime, fmtTime } from "../lib/time";
 
 interface Props {
@@ -11,6 +11,12 @@ interface Props {
 }
 
 const dayLabel = new Intl.DateTimeFormat(undefined, { weekday: "short", day: "numeric" });
+
+function capacityText(resource: string, cap: number): string {
+  if (resource === "cpu") return `${cap} cores`;
+  if (resource === "memory_bytes") return fmtGiB(cap);
+  return cap === 1 ? "1 unit" : `${cap} units`;
+}
 
 function cellColor(fraction: number): string {
   if (fraction <= 0) return "var(--full)";
@@ -52,7 +58,7 @@ export function Heatmap({ availability, rows, bucketMs }: Props) {
           return [
             <div key={`${resource}-label`} className="hm-label">
               <strong>{resourceLabel(resource)}</strong>
-              <span className="muted"> {fmtAmount(resource, cap).replace(` × ${resource}`, " units")}</span>
+              <span className="muted"> {capacityText(resource, cap)}</span>
             </div>,
             ...buckets.map((b) => {
               const free = b.free[resource] ?? 0;
@@ -80,7 +86,9 @@ export function Heatmap({ availability, rows, bucketMs }: Props) {
         <span>
           <i style={{ background: cellColor(1) }} /> all free
         </span>
-        <span className="muted">Each cell shows the least free amount in its {Math.round(bucketMs / 3_600_000)} h; hover for numbers.</span>
+        <span className="muted">
+          Each cell shows the least free amount in its {Math.round(bucketMs / 3_600_000)} h; hover for numbers.
+        </span>
       </figcaption>
     </figure>
   );

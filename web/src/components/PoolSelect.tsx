@@ -1,9 +1,19 @@
 import type { Pool } from "../api/types";
+import { Field } from "./Field";
 
-export function PoolSelect({ pools, value, onChange, id = "pool" }: { pools: Pool[]; value: string; onChange: (pool: string) => void; id?: string }) {
+export function PoolSelect({
+  pools,
+  value,
+  onChange,
+  id = "pool",
+}: {
+  pools: Pool[];
+  value: string;
+  onChange: (pool: string) => void;
+  id?: string;
+}) {
   return (
-    <label htmlFor={id}>
-      Pool
+    <Field id={id} label="Pool">
       <select id={id} value={value} onChange={(e) => onChange(e.target.value)}>
         {pools.map((p) => (
           <option key={p.name} value={p.name}>
@@ -11,6 +21,6 @@ export function PoolSelect({ pools, value, onChange, id = "pool" }: { pools: Poo
           </option>
         ))}
       </select>
-    </label>
+    </Field>
   );
 }

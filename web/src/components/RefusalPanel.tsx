@@ -17,7 +17,8 @@ export function RefusalPanel({ problem, onUseSuggestion }: Props) {
       <p>{problem.detail}</p>
       {s && (
         <p>
-          <strong>{resourceLabel(s.resource)}</strong>: {fmtAmount(s.resource, s.free)} free, {fmtAmount(s.resource, s.asked)} asked, {fmtRange(s.start, s.end)}.
+          Short of <strong>{resourceLabel(s.resource)}</strong>: {fmtAmount(s.resource, s.free)} free,{" "}
+          {fmtAmount(s.resource, s.asked)} asked, {fmtRange(s.start, s.end)}.
         </p>
       )}
       {problem.errors && problem.errors.length > 0 && !s && (

@@ -8,7 +8,15 @@ import { ExtendForm } from "./ExtendForm";
 import { StatusBadge } from "./StatusBadge";
 import { WorkspacePanel } from "./WorkspacePanel";
 
-export function ReservationCard({ reservation: r, now, onChange }: { reservation: Reservation; now: Date; onChange: () => void }) {
+export function ReservationCard({
+  reservation: r,
+  now,
+  onChange,
+}: {
+  reservation: Reservation;
+  now: Date;
+  onChange: () => void;
+}) {
   const [extending, setExtending] = useState(false);
   const live = r.status === "APPROVED" || r.status === "ACTIVE";
   const titleId = `res-${r.id}`;

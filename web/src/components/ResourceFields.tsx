@@ -8,12 +8,29 @@ interface Props {
   onMemory: (v: string | null) => void;
 }
 
-function Field(props: { id: string; label: string; value: number; min: number; step: number; fallback: number; unit: string; onChange: (v: string | null) => void }) {
+function Field(props: {
+  id: string;
+  label: string;
+  value: number;
+  min: number;
+  step: number;
+  fallback: number;
+  unit: string;
+  onChange: (v: string | null) => void;
+}) {
   const { id, label, value, min, step, fallback, unit, onChange } = props;
   return (
     <div className="field">
       <label htmlFor={id}>{label}</label>
-      <input id={id} type="number" min={min} step={step} value={Number.isNaN(value) ? "" : value} onChange={(e) => onChange(e.target.value)} aria-describedby={`${id}-help`} />
+      <input
+        id={id}
+        type="number"
+        min={min}
+        step={step}
+        value={Number.isNaN(value) ? "" : value}
+        onChange={(e) => onChange(e.target.value)}
+        aria-describedby={`${id}-help`}
+      />
       <span id={`${id}-help`} className="help">
         Default for this request: {fallback}
         {unit}
@@ -30,8 +47,26 @@ function Field(props: { id: string; label: string; value: number; min: number; s
 export function ResourceFields({ cpu, memoryGiB, defaultCpu, defaultMemoryGiB, onCpu, onMemory }: Props) {
   return (
     <div className="grid2">
-      <Field id="book-cpu" label="CPU cores" value={cpu} min={0.5} step={0.5} fallback={defaultCpu} unit="" onChange={onCpu} />
-      <Field id="book-memory" label="Memory (GiB)" value={memoryGiB} min={1} step={1} fallback={defaultMemoryGiB} unit=" GiB" onChange={onMemory} />
+      <Field
+        id="book-cpu"
+        label="CPU cores"
+        value={cpu}
+        min={0.5}
+        step={0.5}
+        fallback={defaultCpu}
+        unit=""
+        onChange={onCpu}
+      />
+      <Field
+        id="book-memory"
+        label="Memory (GiB)"
+        value={memoryGiB}
+        min={1}
+        step={1}
+        fallback={defaultMemoryGiB}
+        unit=" GiB"
+        onChange={onMemory}
+      />
     </div>
   );
 }

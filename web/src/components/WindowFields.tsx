@@ -20,11 +20,23 @@ export function WindowFields({ start, end, onChange }: Props) {
       <div className="grid2">
         <label htmlFor="book-start">
           Start
-          <input id="book-start" type="datetime-local" step={GRID_MINUTES * 60} value={start} onChange={(e) => onChange(e.target.value, end)} />
+          <input
+            id="book-start"
+            type="datetime-local"
+            step={GRID_MINUTES * 60}
+            value={start}
+            onChange={(e) => onChange(e.target.value, end)}
+          />
         </label>
         <label htmlFor="book-end">
           End
-          <input id="book-end" type="datetime-local" step={GRID_MINUTES * 60} value={end} onChange={(e) => onChange(start, e.target.value)} />
+          <input
+            id="book-end"
+            type="datetime-local"
+            step={GRID_MINUTES * 60}
+            value={end}
+            onChange={(e) => onChange(start, e.target.value)}
+          />
         </label>
       </div>
       <div className="chips" role="group" aria-label="Quick choices">

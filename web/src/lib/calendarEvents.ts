@@ -13,7 +13,7 @@ export interface CalendarEvent {
 
 export function toEvent(e: CalendarEntry): CalendarEvent {
   const what = `${e.gpu.count} × ${e.gpu.kind}`;
-  const who = e.mine ? "Mine" : e.owner ?? "Busy";
+  const who = e.mine ? "Mine" : (e.owner ?? "Busy");
   const done = e.status === "COMPLETED" ? " (ended)" : "";
   return {
     id: e.id ?? undefined,

@@ -32,7 +32,7 @@ export function fmtCores(cores: number): string {
 /** A resource amount as a person reads it: GPU units, cores, or GiB. */
 export function fmtAmount(resource: string, amount: number): string {
   if (resource === "cpu") return fmtCores(amount);
-  if (resource === "memory_bytes" || resource === "memory") return fmtGiB(amount);
+  if (resource === "memory_bytes" || resource === "memory") return `${fmtGiB(amount)} memory`;
   return `${amount} × ${resource}`;
 }
 

@@ -23,8 +23,7 @@ const pad = (n: number) => String(n).padStart(2, "0");
 /** Value for <input type="datetime-local"> in local time. */
 export function toLocalInput(d: Date): string {
   return (
-    `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}` +
-    `T${pad(d.getHours())}:${pad(d.getMinutes())}`
+    `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}` + `T${pad(d.getHours())}:${pad(d.getMinutes())}`
   );
 }
 

@@ -2,6 +2,7 @@
 import { useMemo, useState } from "react";
 import { api } from "../api/client";
 import { ErrorNote } from "../components/ErrorNote";
+import { Field } from "../components/Field";
 import { FreeSlots } from "../components/FreeSlots";
 import { Heatmap } from "../components/Heatmap";
 import { PoolSelect } from "../components/PoolSelect";
@@ -38,8 +39,7 @@ export function AvailabilityPage() {
       <ErrorNote error={pools.error ?? avail.error} />
       <form className="inline-form" onSubmit={(e) => e.preventDefault()}>
         {pools.data && pool && <PoolSelect pools={pools.data} value={pool.name} onChange={setPoolName} />}
-        <label htmlFor="avail-range">
-          Window
+        <Field id="avail-range" label="Window">
           <select id="avail-range" value={rangeIndex} onChange={(e) => setRangeIndex(Number(e.target.value))}>
             {RANGES.map((r, i) => (
               <option key={r.label} value={i}>
@@ -47,7 +47,7 @@ export function AvailabilityPage() {
               </option>
             ))}
           </select>
-        </label>
+        </Field>
       </form>
       {pool && avail.data ? (
         <>

@@ -64,50 +64,74 @@ function BookForm({ pools }: { pools: Pool[] }) {
 
   const fitRequest =
     r.body && r.start && r.end && kind
-      ? { pool: draft.pool, kind: kind.name, demand: { [kind.name]: draft.count, cpu: r.cpu, memory_bytes: r.memoryGiB * 2 ** 30 }, start: r.start, end: r.end }
+      ? {
+          pool: draft.pool,
+          kind: kind.name,
+          demand: { [kind.name]: draft.count, cpu: r.cpu, memory_bytes: r.memoryGiB * 2 ** 30 },
+          start: r.start,
+          end: r.end,
+        }
       : null;
 
   return (
-    <form className="book-form card" onSubmit={submit} noValidate aria-describedby="book-problems">
-      <div className="grid2">
-        <PoolSelect pools={pools} value={draft.pool} onChange={(p) => update({ pool: p, kind: pools.find((x) => x.name === p)?.kinds[0]?.name ?? "", count: 1 })} id="book-pool" />
-      </div>
-      <div className="grid2">
-        <GpuRequestFields kinds={pool?.kinds ?? []} kind={draft.kind} count={draft.count} onKind={(k) => update({ kind: k, count: 1 })} onCount={(c) => update({ count: c })} idPrefix="book" />
-      </div>
-      <ModeField value={draft.mode} onChange={(mode) => update({ mode })} />
-      <ResourceFields
-        cpu={r.cpu}
-        memoryGiB={r.memoryGiB}
-        defaultCpu={defaults.cpu}
-        defaultMemoryGiB={defaults.memoryBytes / 2 ** 30}
-        onCpu={(cpu) => update({ cpu })}
-        onMemory={(memoryGiB) => update({ memoryGiB })}
-      />
-      <WindowFields start={draft.start} end={draft.end} onChange={(start, end) => update({ start, end })} />
-      <div id="book-problems">
-        {r.problems.length > 0 && (
-          <ul className="problems">
-            {r.problems.map((p) => (
-              <li key={p}>{p}</li>
-            ))}
-          </ul>
-        )}
-      </div>
-      <FitCheck request={fitRequest} />
-      <ErrorNote error={error} />
-      {refusal && (
-        <RefusalPanel
-          problem={refusal}
-          onUseSuggestion={(start, end) => update({ start: toLocalInput(new Date(start)), end: toLocalInput(new Date(end)) })}
+    <form className="book-layout" onSubmit={submit} noValidate aria-describedby="book-problems">
+      <div className="book-form card">
+        <div className="grid2">
+          <PoolSelect
+            pools={pools}
+            value={draft.pool}
+            onChange={(p) => update({ pool: p, kind: pools.find((x) => x.name === p)?.kinds[0]?.name ?? "", count: 1 })}
+            id="book-pool"
+          />
+        </div>
+        <div className="grid2">
+          <GpuRequestFields
+            kinds={pool?.kinds ?? []}
+            kind={draft.kind}
+            count={draft.count}
+            onKind={(k) => update({ kind: k, count: 1 })}
+            onCount={(c) => update({ count: c })}
+            idPrefix="book"
+          />
+        </div>
+        <ModeField value={draft.mode} onChange={(mode) => update({ mode })} />
+        <ResourceFields
+          cpu={r.cpu}
+          memoryGiB={r.memoryGiB}
+          defaultCpu={defaults.cpu}
+          defaultMemoryGiB={defaults.memoryBytes / 2 ** 30}
+          onCpu={(cpu) => update({ cpu })}
+          onMemory={(memoryGiB) => update({ memoryGiB })}
         />
-      )}
-      {booked && <BookedPanel reservation={booked} />}
-      <div className="actions">
-        <button type="submit" className="primary" disabled={busy || !r.body}>
-          {busy ? "Booking…" : "Book"}
-        </button>
+        <WindowFields start={draft.start} end={draft.end} onChange={(start, end) => update({ start, end })} />
       </div>
+      <aside className="book-side" aria-label="Check and book">
+        <div id="book-problems">
+          {r.problems.length > 0 && (
+            <ul className="problems">
+              {r.problems.map((p) => (
+                <li key={p}>{p}</li>
+              ))}
+            </ul>
+          )}
+        </div>
+        <FitCheck request={fitRequest} />
+        <ErrorNote error={error} />
+        {refusal && (
+          <RefusalPanel
+            problem={refusal}
+            onUseSuggestion={(start, end) =>
+              update({ start: toLocalInput(new Date(start)), end: toLocalInput(new Date(end)) })
+            }
+          />
+        )}
+        {booked && <BookedPanel reservation={booked} />}
+        <div className="actions">
+          <button type="submit" className="primary" disabled={busy || !r.body}>
+            {busy ? "Booking…" : "Book"}
+          </button>
+        </div>
+      </aside>
     </form>
   );
 }

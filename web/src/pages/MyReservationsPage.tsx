@@ -14,7 +14,10 @@ export function MyReservationsPage() {
   const now = useNow(1000);
   const all = list.data ?? [];
   const live = all.filter(isLive);
-  const past = all.filter((r) => !isLive(r)).reverse().slice(0, 30);
+  const past = all
+    .filter((r) => !isLive(r))
+    .reverse()
+    .slice(0, 30);
 
   return (
     <section aria-labelledby="mine-title">
@@ -24,7 +27,8 @@ export function MyReservationsPage() {
       <h2>Upcoming and active</h2>
       {list.data && live.length === 0 && (
         <p>
-          Nothing booked. <Link href="/book">Book GPU capacity</Link> or look at the <Link href="/availability">availability</Link>.
+          Nothing booked. <Link href="/book">Book GPU capacity</Link> or look at the{" "}
+          <Link href="/availability">availability</Link>.
         </p>
       )}
       <div className="cards">

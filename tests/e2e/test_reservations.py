@@ -1,0 +1,59 @@
+"""My reservations: status, countdown, the workspace placeholder, extend and cancel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import book, iso, local_input, sign_in, tomorrow_at
+
+pytestmark = pytest.mark.e2e
+
+
+def test_extend_then_cancel_with_confirmation(
+    page: Page,
+    server: str,
+    make_user: Callable[..., str],
+    api_as: Callable[[str], httpx.Client],
+    shoot: Callable[[Page, str], None],
+) -> None:
+    make_user("alice")
+    alice = api_as("alice")
+    book(alice, tomorrow_at(10), tomorrow_at(12), "mig-1g.24gb", 1)
+    book(alice, tomorrow_at(14), tomorrow_at(15), "gpu", 1)
+    sign_in(page, server, "alice")
+    page.get_by_role("link", name="My reservations").click()
+
+    card = page.get_by_role("article").filter(has_text="1 × mig-1g.24gb")
+    expect(card).to_contain_text("Approved")
+    expect(card).to_contain_text("starts in")
+    expect(card).to_contain_text("Waiting for workspace")
+    shoot(page, "my-reservations")
+
+    card.get_by_role("button", name="Extend").click()
+    card.get_by_label("New end").fill(local_input(tomorrow_at(13)))
+    card.get_by_role("button", name="Extend").click()
+    expect(card.get_by_label("New end")).to_have_count(0)
+    expect(card).to_contain_text("13:00")
+
+    card.get_by_role("button", name="Cancel").click()
+    dialog = page.get_by_role("dialog", name="Cancel this reservation?")
+    expect(dialog).to_be_visible()
+    dialog.get_by_role("button", name="Keep it").click()
+    expect(dialog).to_be_hidden()
+    expect(card).to_contain_text("Approved")
+
+    card.get_by_role("button", name="Cancel").click()
+    dialog.get_by_role("button", name="Cancel reservation").click()
+    expect(dialog).to_be_hidden()
+    history = page.get_by_role("article").filter(has_text="1 × mig-1g.24gb")
+    expect(history).to_contain_text("Canceled")
+    expect(history.get_by_role("button", name="Cancel")).to_have_count(0)
+
+    got = {r["gpu"]["kind"]: r for r in alice.get("/api/v1/reservations").json()}
+    assert got["mig-1g.24gb"]["status"] == "CANCELED"
+    assert got["mig-1g.24gb"]["end"] == iso(tomorrow_at(13))
+    assert got["gpu"]["status"] == "APPROVED"
