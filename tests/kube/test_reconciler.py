@@ -331,3 +331,45 @@ def test_a_second_reconciler_stands_by(db: Database) -> None:
     finally:
         first.close()
         second.close()
+
+
+def test_a_booking_wakes_the_running_reconciler_at_once(
+    db: Database, kube: KubeCluster, eventually: Callable[..., Any]
+) -> None:
+    """The loop sleeps for its full interval unless NOTIFY (sent by the booking) wakes it."""
+    import threading
+
+    from berth.reconciler.loop import Cadence
+
+    rec = Reconciler(db, kube, SessionConfig(), cadence=Cadence(interval=timedelta(hours=1)))
+    stop = threading.Event()
+    runner = threading.Thread(target=rec.run, args=(stop,))
+    runner.start()
+    try:
+        eventually(lambda: _assert_leader(), timeout=30)
+        rid = book(db, Clock())  # a window from now: the reconciler must not wait an hour
+        eventually(lambda: _assert_status(db, rid, "ACTIVE"), timeout=60, interval=0.5)
+        with db.transaction() as tx:
+            reservations.cancel(tx, users.principal(users.get(tx, "alice")), rid, datetime.now(UTC))
+        eventually(lambda: _assert_phase(db, rid, "tearing_down"), timeout=60, interval=0.5)
+    finally:
+        stop.set()
+        runner.join(30)
+    assert not runner.is_alive()
+
+
+def _assert_leader() -> None:
+    from berth.reconciler import metrics
+
+    assert metrics.LEADER._value.get() == 1
+
+
+def _assert_status(db: Database, rid: uuid.UUID, want: str) -> None:
+    assert status_of(db, rid) == want
+
+
+def _assert_phase(db: Database, rid: uuid.UUID, want: str) -> None:
+    with db.transaction() as tx:
+        ws = sessions.workspace(tx, rid)
+    assert ws is not None
+    assert ws.phase == want

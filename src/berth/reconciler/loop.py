@@ -20,7 +20,7 @@ from berth.kube.cluster import Cluster
 from berth.kube.errors import KubeError, Transient
 from berth.reconciler import metrics
 from berth.reconciler.executor import Executor, leftovers
-from berth.reconciler.plan import Action, Limits, garbage, plan
+from berth.reconciler.plan import Action, CheckReady, Limits, Provision, garbage, plan
 from berth.store import maintenance, sessions
 from berth.store.db import Database
 from berth.store.leader import Leadership
@@ -40,6 +40,7 @@ class Cadence:
     gc_interval: timedelta = timedelta(minutes=5)
     upkeep_interval: timedelta = timedelta(hours=1)
     standby_poll: timedelta = timedelta(seconds=5)
+    ready_poll: timedelta = timedelta(seconds=2)  # while a workspace is starting
     audit_retention: timedelta = timedelta(days=365)
 
 
@@ -47,6 +48,11 @@ class Cadence:
 class CycleResult:
     actions: list[Action]
     next_event: datetime | None
+
+    @property
+    def busy(self) -> bool:
+        """Sessions are coming up: their readiness is worth polling soon."""
+        return any(isinstance(a, Provision | CheckReady) for a in self.actions)
 
 
 class Reconciler:
@@ -103,6 +109,8 @@ class Reconciler:
 
     def _sleep_for(self, result: CycleResult | None) -> float:
         wait = self.cadence.interval.total_seconds()
+        if result is not None and result.busy:
+            wait = min(wait, self.cadence.ready_poll.total_seconds())
         if result is not None and result.next_event is not None:
             until = (result.next_event - self.clock()).total_seconds()
             wait = min(wait, max(until, 0.0) + 0.05)
@@ -137,8 +145,17 @@ class Reconciler:
                 log.error("cycle failed: %s", exc)
                 wait = self.cadence.interval.total_seconds()
             try:
-                leader.wait(wait)  # a NOTIFY from the API ends the wait early
+                self._wait(leader, stop, wait)
             except Exception:
                 log.warning("lost the leader connection; standing by")
                 leader.close()
+                return
+
+    @staticmethod
+    def _wait(leader: Leadership, stop: threading.Event, seconds: float) -> None:
+        """Sleep up to `seconds`; a NOTIFY from the API or `stop` ends it early."""
+        deadline = time.monotonic() + seconds
+        while not stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0 or leader.wait(min(left, 1.0)):
                 return
