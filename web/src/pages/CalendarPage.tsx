@@ -18,6 +18,8 @@ import { toUtcIso } from "../lib/time";
 import { usePools } from "../lib/usePools";
 
 const PLUGINS = [timeGridPlugin, interactionPlugin, classicTheme];
+// Own reservations are placed first, so on a crowded day they are never folded into "+N more".
+const EVENT_ORDER = "-mine,start,-duration,title";
 const TOOLBAR = { start: "prev,next today", center: "title", end: "timeGridWeek,timeGridDay" };
 
 export default function CalendarPage() {
@@ -97,6 +99,7 @@ export default function CalendarPage() {
         scrollTime="08:00:00"
         height="calc(100vh - 15rem)"
         eventMaxStack={4}
+        eventOrder={EVENT_ORDER}
         events={events}
         select={select}
         eventClick={click}
