@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from berth.domain.reservation import Status
@@ -47,21 +48,43 @@ def backoff(attempts: int) -> timedelta:
 
 
 class Executor:
-    def __init__(self, db: Database, cluster: Cluster, cfg: SessionConfig, limits: Limits) -> None:
+    def __init__(
+        self, db: Database, cluster: Cluster, cfg: SessionConfig, limits: Limits, workers: int = 8
+    ) -> None:
         self.db, self.cluster, self.cfg, self.limits = db, cluster, cfg, limits
+        self.workers = workers
 
     def run(self, actions: list[Action], now: datetime) -> None:
+        """Stops and repairs one by one, in order; then starts side by side.
+
+        Sessions are independent of each other, and provisioning one is a chain of round trips,
+        so a hundred windows opening at once are worked on by `workers` threads.
+        """
+        starts = [a for a in actions if isinstance(a, Provision | CheckReady)]
         for action in actions:
-            metrics.ACTIONS.labels(kind=type(action).__name__).inc()
-            try:
-                self._one(action, now)
-            except Transient as exc:
-                metrics.ERRORS.labels(kind="transient").inc()
-                log.warning("cluster unavailable during %s: %s", type(action).__name__, exc)
-                raise  # the rest of this cycle would fail the same way; retry next cycle
-            except KubeError as exc:
-                metrics.ERRORS.labels(kind=type(exc).__name__.lower()).inc()
-                log.error("%s failed: %s", action, exc)
+            if not isinstance(action, Provision | CheckReady):
+                self._guarded(action, now)
+        if len(starts) <= 1 or self.workers <= 1:
+            for action in starts:
+                self._guarded(action, now)
+            return
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="provision") as pool:
+            futures = [pool.submit(self._guarded, a, now) for a in starts]
+        errors = [e for f in futures if (e := f.exception()) is not None]
+        if errors:
+            raise errors[0]  # every failure is already recorded; one is enough to back off
+
+    def _guarded(self, action: Action, now: datetime) -> None:
+        metrics.ACTIONS.labels(kind=type(action).__name__).inc()
+        try:
+            self._one(action, now)
+        except Transient as exc:
+            metrics.ERRORS.labels(kind="transient").inc()
+            log.warning("cluster unavailable during %s: %s", type(action).__name__, exc)
+            raise  # the rest of this cycle would fail the same way; retry next cycle
+        except KubeError as exc:
+            metrics.ERRORS.labels(kind=type(exc).__name__.lower()).inc()
+            log.error("%s failed: %s", action, exc)
 
     def _one(self, action: Action, now: datetime) -> None:
         if isinstance(action, Teardown):

@@ -1,0 +1,197 @@
+"""The reconciler on `berth sim`: sessions opening at once, start lag, and the idle cycle.
+
+Prints: the time for `--burst` reservations whose windows open at the same instant to all become
+ACTIVE; start lag (window start to ACTIVE) p50/p99; then, with `--sessions` ACTIVE sessions,
+the idle cycle's duration and its Kubernetes API requests (which must not grow with the number
+of sessions beyond list calls), and the control plane's memory.
+
+Everything runs on this 2-core machine: PostgreSQL, the API-less reconciler, etcd, the
+apiserver, controller-manager, scheduler and kwok.
+
+    .venv/bin/python bench/reconcile.py [--burst 100] [--sessions 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from rich.progress import Progress
+from sqlalchemy import text
+
+from berth.config import load_pool_file
+from berth.domain.policy import BookingPolicy
+from berth.domain.reservation import Mode, Request
+from berth.domain.session import SessionConfig
+from berth.kube.adapter import KubeCluster
+from berth.reconciler.loop import Cadence, Reconciler
+from berth.sim import cluster as sim
+from berth.sim.state import Paths
+from berth.store import bootstrap, reservations, users
+from berth.store.db import Database
+from berth.store.embedded import running
+
+NODES = 20
+POOL_FILE = "pools:\n  - name: bench\n    nodes:\n" + "".join(
+    f"""      - name: bench-{i:02d}
+        cpu: 128
+        memory: 2Ti
+        storage_class: local
+        gpus: [{", ".join(f"{{index: {g}, model: A100, memory: 80Gi, mig: {{profile: 1g.10gb, count: 7}}, replicas: 1}}" for g in range(8))}]
+"""
+    for i in range(NODES)
+)
+POLICY = BookingPolicy(grid=timedelta(minutes=1), max_concurrent_per_user=10**6)
+
+
+def book_many(db: Database, who: users.Principal, n: int, start: datetime, now: datetime) -> None:
+    end = (start + timedelta(hours=3)).replace(second=0, microsecond=0)
+    with db.transaction() as tx:
+        for _ in range(n):
+            req = Request("bench", start, end, "mig-1g.10gb", 1, Mode.INFERENCE, 1000, 2 * 2**30)
+            reservations.book(tx, who, req, POLICY, now)
+
+
+def count_active(db: Database) -> int:
+    with db.transaction() as tx:
+        return int(
+            tx.execute(text("SELECT count(*) FROM reservations WHERE status = 'ACTIVE'")).scalar()
+            or 0
+        )
+
+
+def wait_active(db: Database, target: int, label: str, timeout: float) -> None:
+    with Progress() as progress:
+        task = progress.add_task(label, total=target)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            n = count_active(db)
+            progress.update(task, completed=n)
+            if n >= target:
+                return
+            time.sleep(0.5)
+    raise SystemExit(
+        f"only {count_active(db)} of {target} sessions became ACTIVE in {timeout:.0f}s"
+    )
+
+
+def rss_mib(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024
+
+
+def pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument("--burst", type=int, default=100)
+    ap.add_argument("--sessions", type=int, default=1000)
+    ap.add_argument("--idle-cycles", type=int, default=20)
+    args = ap.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="berth-bench-rec-") as tmp:
+        pool_path = Path(tmp) / "pools.yaml"
+        pool_path.write_text(POOL_FILE)
+        state_dir = Path(tmp) / "sim"
+        t0 = time.monotonic()
+        state = sim.up(pool_path, 1, state_dir=state_dir)
+        print(f"sim with {NODES} nodes ready in {time.monotonic() - t0:.1f}s")
+        try:
+            with running(Path(tmp) / "pgdata") as url:
+                db = Database(url, pool_size=5)
+                bootstrap.prepare(db, load_pool_file(pool_path))
+                with db.transaction() as tx:
+                    who = users.principal(
+                        users.create(tx, "bench", "bench-password", "admin", actor="bench")
+                    )
+                kube = KubeCluster.from_kubeconfig(str(Paths(state_dir).kubeconfig))
+                rec = Reconciler(
+                    db, kube, SessionConfig(), cadence=Cadence(interval=timedelta(seconds=30))
+                )
+                stop = threading.Event()
+                runner = threading.Thread(target=rec.run, args=(stop,))
+                runner.start()
+                try:
+                    now = datetime.now(UTC)
+                    opens = (now + timedelta(minutes=1)).replace(second=0, microsecond=0)
+                    if (opens - now).total_seconds() < 20:
+                        opens += timedelta(minutes=1)
+                    book_many(db, who, args.burst, opens, now)
+                    print(f"{args.burst} reservations open at {opens:%H:%M:%S}; waiting")
+                    wait_active(db, args.burst, f"{args.burst} opening at once", 600)
+                    all_active = datetime.now(UTC)
+                    with db.transaction() as tx:
+                        lags = [
+                            float(x)
+                            for x in tx.execute(
+                                text(
+                                    "SELECT extract(epoch FROM s.ready_at - r.start_at) FROM sessions s JOIN reservations r ON r.id = s.reservation_id"
+                                )
+                            ).scalars()
+                        ]
+                    print(
+                        f"{args.burst} sessions opening at once: all ACTIVE {(all_active - opens).total_seconds():.1f}s after the window opened"
+                    )
+                    print(
+                        f"start lag: p50 {statistics.median(lags):.1f}s, p99 {pct(lags, 0.99):.1f}s, max {max(lags):.1f}s"
+                    )
+
+                    rest = args.sessions - args.burst
+                    t1 = time.monotonic()
+                    book_many(db, who, rest, datetime.now(UTC), datetime.now(UTC))
+                    wait_active(db, args.sessions, f"up to {args.sessions} ACTIVE", 3600)
+                    took = time.monotonic() - t1
+                    print(
+                        f"{rest} more sessions provisioned in {took:.0f}s ({rest / took:.1f} sessions/s)"
+                    )
+                finally:
+                    stop.set()
+                    runner.join(60)
+
+                durations, requests = [], []
+                for _ in range(args.idle_cycles):
+                    before = kube.requests
+                    started = time.perf_counter()
+                    result = rec.cycle(gc=False)
+                    durations.append(time.perf_counter() - started)
+                    requests.append(kube.requests - before)
+                    assert not result.actions, result.actions
+                before = kube.requests
+                started = time.perf_counter()
+                rec.cycle(gc=True)
+                gc_time, gc_requests = time.perf_counter() - started, kube.requests - before
+                print(
+                    f"idle cycle with {count_active(db)} ACTIVE sessions: p50 {1000 * statistics.median(durations):.0f} ms, "
+                    f"max {1000 * max(durations):.0f} ms, Kubernetes API requests per cycle: {statistics.median(requests):.0f}"
+                )
+                print(
+                    f"garbage-collection cycle: {1000 * gc_time:.0f} ms, {gc_requests} API requests"
+                )
+                print(
+                    f"control plane RSS with {args.sessions} sessions: {rss_mib(list(state.pids.values())):.0f} MiB"
+                )
+                kube.close()
+                db.dispose()
+        finally:
+            sim.down(state_dir)
+
+
+if __name__ == "__main__":
+    main()
