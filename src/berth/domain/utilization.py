@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from berth.domain.pool import Pool
+
 
 @dataclass(frozen=True)
 class GpuInterval:
@@ -77,3 +79,31 @@ def measured_utilization(
     if b > a * (1 + 1e-9):
         raise ValueError(f"booked {b:.2f} GPU-hours exceed the {a:.2f} available")
     return MeasuredUtilization(start, end, b, a, min(1.0, b / a))
+
+
+def pool_utilization(
+    pool: Pool, booked: Iterable[Booked], start: datetime, end: datetime
+) -> MeasuredUtilization:
+    """Measured utilization of a pool: its bookings against its physical GPUs.
+
+    A unit of a MIG kind is the fraction of a GPU its slice is (1/4 for a 1g.24gb of four),
+    so the result is in whole-GPU hours whatever the pool's layout.
+    """
+    fraction: dict[str, float] = {}
+    gpus = 0
+    for node in pool.nodes:
+        for gpu in node.gpus:
+            gpus += 1
+            fraction.setdefault(gpu.kind, 1.0 / gpu.units)
+    intervals = [GpuInterval(b.start, b.end, b.count * fraction.get(b.kind, 0.0)) for b in booked]
+    return measured_utilization(intervals, [GpuInterval(start, end, float(gpus))], start, end)
+
+
+@dataclass(frozen=True)
+class Booked:
+    """A reservation as utilization sees it: `count` units of `kind` over [start, end)."""
+
+    start: datetime
+    end: datetime
+    kind: str
+    count: int

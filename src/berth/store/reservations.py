@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, select, text
 
-from berth.domain import capacity
+from berth.domain import capacity, utilization
 from berth.domain.policy import BookingPolicy, PolicyError, check_concurrency
 from berth.domain.pool import CPU, MEMORY, Pool
 from berth.domain.quantity import format_bytes, format_millicores
@@ -359,3 +359,12 @@ def owner_name(tx: Tx, row: Reservation) -> str:
 
 def session_of(tx: Tx, row: Reservation) -> SessionRow | None:
     return tx.get(SessionRow, row.id)
+
+
+def booked(tx: Tx, pool: str, since: datetime, until: datetime) -> list[utilization.Booked]:
+    """Reservations that held capacity in a window (live or completed), for utilization."""
+    held = [Status.APPROVED.value, Status.ACTIVE.value, Status.COMPLETED.value]
+    q = select(
+        Reservation.start_at, Reservation.end_at, Reservation.gpu_kind, Reservation.gpu_count
+    ).where(Reservation.pool == pool, Reservation.status.in_(held), _overlap(since, until))
+    return [utilization.Booked(s, e, k, n) for s, e, k, n in tx.execute(q)]
