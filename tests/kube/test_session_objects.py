@@ -264,6 +264,13 @@ def test_a_namespace_stuck_terminating_is_unblocked(
         assert info.finalizers == ("example.org/never-done",)
 
     eventually(stuck)
+    config_map = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "c", "namespace": name},
+    }
+    with pytest.raises(Transient, match="being terminated"):  # passes once it is gone
+        cluster.apply([config_map])
     cluster.clear_namespace_finalizers(name)
     eventually(lambda: _namespace_gone(cluster, name))
     cluster.clear_namespace_finalizers(name)  # gone already: nothing to do

@@ -104,6 +104,9 @@ class KubeCluster:
                 raise Terminal(
                     f"no kubeconfig ({err}) and not in a cluster ({in_cluster})"
                 ) from in_cluster
+        # One retry covers a pooled connection the server closed meanwhile; anything longer is
+        # the reconciler's to retry with its backoff, not a cycle stalled inside urllib3.
+        configuration.retries = 1
         return cls(client.ApiClient(configuration))
 
     def close(self) -> None:
