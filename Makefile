@@ -7,8 +7,8 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test install lint typecheck unit bench clean sim-build ui chromium
 
-run: install ui
-	$(BIN)/berth up
+run: install ui sim-build
+	$(BIN)/berth up --sim
 
 test: install lint sim-build ui chromium
 	$(BIN)/pytest
