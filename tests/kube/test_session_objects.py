@@ -15,6 +15,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -327,3 +328,8 @@ def test_a_cluster_at_a_dead_port_is_transient(sim: Sim) -> None:
             dead.namespaces(MANAGED_SELECTOR)
         assert err.value.retry_after == 5.0
         assert dead.requests == 1
+
+
+def test_a_missing_kubeconfig_is_terminal(tmp_path: Path) -> None:
+    with pytest.raises(Terminal, match="kubeconfig"):
+        KubeCluster.from_kubeconfig(str(tmp_path / "missing"))
