@@ -104,7 +104,8 @@ def console() -> Console:
 
 
 @pytest.fixture
-def page(browser: Browser, console: Console) -> Iterator[Page]:
+def page(browser: Browser, console: Console, server: str) -> Iterator[Page]:
+    """A fresh browser context; it closes before the server stops, so no request hangs in the air."""
     context = browser.new_context(viewport=LAPTOP, timezone_id=TIMEZONE, locale="en-GB")
     context.set_default_timeout(15_000)
     pg = context.new_page()

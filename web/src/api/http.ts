@@ -1,6 +1,13 @@
 // One fetch wrapper: same-origin cookie session, JSON in and out, problems as ApiError.
 import { ApiError, type Problem } from "./problem";
 
+let onUnauthorized: (() => void) | null = null;
+
+/** Called when a request is refused as unauthenticated (the session expired or was revoked). */
+export function setUnauthorizedHandler(handler: (() => void) | null): void {
+  onUnauthorized = handler;
+}
+
 type Query = Record<string, string | number | boolean | string[] | undefined | null>;
 
 function withQuery(path: string, query?: Query): string {
@@ -37,6 +44,7 @@ export async function request<T>(
   }
   if (!res.ok && !(options.okStatuses ?? []).includes(res.status)) {
     const body = (data ?? {}) as Partial<Problem>;
+    if (res.status === 401 && !path.endsWith("/auth/login")) onUnauthorized?.();
     throw new ApiError({ ...body, status: res.status, detail: body.detail ?? res.statusText });
   }
   return data as T;

@@ -1,6 +1,7 @@
 // Who is signed in. The session is an httpOnly cookie, so the UI asks the API (/me).
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { api } from "../api/client";
+import { setUnauthorizedHandler } from "../api/http";
 import { ApiError } from "../api/problem";
 import type { User } from "../api/types";
 
@@ -16,6 +17,11 @@ const AuthContext = createContext<Auth | null>(null);
 
 export function AuthProvider({ children }: { children: ReactNode }) {
   const [state, setState] = useState<State>({ status: "loading" });
+
+  useEffect(() => {
+    setUnauthorizedHandler(() => setState({ status: "signedOut" }));
+    return () => setUnauthorizedHandler(null);
+  }, []);
 
   useEffect(() => {
     api.me().then(

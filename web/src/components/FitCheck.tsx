@@ -21,8 +21,11 @@ type Result =
   | { state: "short"; shortfall: Shortfall }
   | { state: "error"; message: string };
 
-export function FitCheck({ request }: { request: FitRequest | null }) {
-  const key = request ? JSON.stringify({ ...request, start: request.start.getTime(), end: request.end.getTime() }) : "";
+/** `generation` changes when the pool's bookings may have changed (after booking): check anew. */
+export function FitCheck({ request, generation = 0 }: { request: FitRequest | null; generation?: number }) {
+  const key = request
+    ? JSON.stringify({ ...request, start: request.start.getTime(), end: request.end.getTime(), generation })
+    : "";
   const settled = useDebounced(key, 300);
   const [result, setResult] = useState<Result | null>(null);
 

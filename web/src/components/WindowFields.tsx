@@ -1,5 +1,5 @@
 // Start and end of a booking in local time, on the 15-minute grid, with quick lengths.
-import { fromLocalInput, GRID_MINUTES, HOUR_MS, toLocalInput } from "../lib/time";
+import { ceilToGrid, fromLocalInput, GRID_MINUTES, HOUR_MS, toLocalInput } from "../lib/time";
 
 interface Props {
   start: string;
@@ -12,7 +12,15 @@ const LENGTHS = [1, 2, 4, 8, 24];
 export function WindowFields({ start, end, onChange }: Props) {
   const setLength = (hours: number) => {
     const s = fromLocalInput(start);
-    if (s) onChange(start, toLocalInput(new Date(s.getTime() + hours * HOUR_MS)));
+    if (s) onChange(start, toLocalInput(ceilToGrid(new Date(s.getTime() + hours * HOUR_MS))));
+  };
+  // Moving the start keeps the length, as in any calendar; the end stays on the grid.
+  const moveStart = (value: string) => {
+    const s0 = fromLocalInput(start);
+    const e0 = fromLocalInput(end);
+    const s1 = fromLocalInput(value);
+    if (!s0 || !e0 || !s1 || e0 <= s0) return onChange(value, end);
+    onChange(value, toLocalInput(ceilToGrid(new Date(s1.getTime() + (e0.getTime() - s0.getTime())))));
   };
   return (
     <fieldset className="window">
@@ -25,7 +33,7 @@ export function WindowFields({ start, end, onChange }: Props) {
             type="datetime-local"
             step={GRID_MINUTES * 60}
             value={start}
-            onChange={(e) => onChange(e.target.value, end)}
+            onChange={(e) => moveStart(e.target.value)}
           />
         </label>
         <label htmlFor="book-end">
@@ -39,8 +47,8 @@ export function WindowFields({ start, end, onChange }: Props) {
           />
         </label>
       </div>
-      <div className="chips" role="group" aria-label="Quick choices">
-        <button type="button" onClick={() => onChange(toLocalInput(new Date()), end)}>
+      <div className="chips" role="group" aria-label="Quick choices: start now, or a length from the start">
+        <button type="button" onClick={() => moveStart(toLocalInput(new Date()))}>
           Start now
         </button>
         {LENGTHS.map((h) => (

@@ -35,6 +35,7 @@ function BookForm({ pools }: { pools: Pool[] }) {
   const [refusal, setRefusal] = useState<Problem | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [booked, setBooked] = useState<Reservation | null>(null);
+  const [generation, setGeneration] = useState(0);
 
   const pool = pools.find((p) => p.name === draft.pool);
   const kind = pool?.kinds.find((k) => k.name === draft.kind);
@@ -54,6 +55,7 @@ function BookForm({ pools }: { pools: Pool[] }) {
     setRefusal(null);
     try {
       setBooked(await api.book(r.body));
+      setGeneration((g) => g + 1);
     } catch (err) {
       if (err instanceof ApiError && err.status === 409) setRefusal(err.problem);
       else setError(err);
@@ -115,7 +117,7 @@ function BookForm({ pools }: { pools: Pool[] }) {
             </ul>
           )}
         </div>
-        <FitCheck request={fitRequest} />
+        {!booked && <FitCheck request={fitRequest} generation={generation} />}
         <ErrorNote error={error} />
         {refusal && (
           <RefusalPanel
@@ -127,7 +129,7 @@ function BookForm({ pools }: { pools: Pool[] }) {
         )}
         {booked && <BookedPanel reservation={booked} />}
         <div className="actions">
-          <button type="submit" className="primary" disabled={busy || !r.body}>
+          <button type="submit" className="primary" disabled={busy || !r.body || booked !== null}>
             {busy ? "Booking…" : "Book"}
           </button>
         </div>

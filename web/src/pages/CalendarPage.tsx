@@ -102,6 +102,7 @@ export default function CalendarPage() {
         eventOrder={EVENT_ORDER}
         events={events}
         select={select}
+        selectAllow={(span) => span.end.getTime() > Date.now()}
         eventClick={click}
       />
     </section>
