@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from berth.domain.reservation import Status
+from berth.store import reservations
+from berth.store.db import Database
 from tests.e2e.conftest import book, iso, local_input, sign_in, tomorrow_at
 
 pytestmark = pytest.mark.e2e
@@ -57,3 +62,37 @@ def test_extend_then_cancel_with_confirmation(
     assert got["mig-1g.24gb"]["status"] == "CANCELED"
     assert got["mig-1g.24gb"]["end"] == iso(tomorrow_at(13))
     assert got["gpu"]["status"] == "APPROVED"
+
+
+def test_active_sessions_count_down_to_their_end_and_failures_show_their_reason(
+    page: Page,
+    server: str,
+    db: Database,
+    make_user: Callable[..., str],
+    api_as: Callable[[str], httpx.Client],
+) -> None:
+    make_user("alice")
+    alice = api_as("alice")
+    now = datetime.now(UTC)
+    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=2)
+    running = book(alice, now, end, "mig-1g.24gb", 1)
+    broken = book(alice, now, end, "gpu", 1)
+    with db.transaction() as tx:  # what the reconciler will do
+        for r in (running, broken):
+            reservations.set_status(tx, uuid.UUID(r["id"]), Status.ACTIVE, now)
+        reservations.set_status(
+            tx, uuid.UUID(broken["id"]), Status.FAILED, now, "workspace image could not be pulled"
+        )
+    sign_in(page, server, "alice")
+    page.get_by_role("link", name="My reservations").click()
+
+    active = page.get_by_role("article").filter(has_text="1 × mig-1g.24gb")
+    expect(active).to_contain_text("Active")
+    expect(active).to_contain_text("ends in")
+    expect(active).to_contain_text("Waiting for workspace")
+    expect(active.get_by_role("button", name="End now")).to_be_visible()
+
+    failed = page.get_by_role("article").filter(has_text="1 × gpu")
+    expect(failed).to_contain_text("Failed")
+    expect(failed).to_contain_text("workspace image could not be pulled")
+    expect(failed.get_by_role("button")).to_have_count(0)

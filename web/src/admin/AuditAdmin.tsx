@@ -77,7 +77,7 @@ export function AuditAdmin() {
           <tbody>
             {rows.map((r) => (
               <tr key={r.id}>
-                <td>{fmtStamp(r.at)}</td>
+                <td className="nowrap">{fmtStamp(r.at)}</td>
                 <td>{r.actor}</td>
                 <td>
                   <code>{r.action}</code>

@@ -87,10 +87,10 @@ export function ReservationsAdmin() {
                 <td>
                   <StatusBadge status={r.status} />
                 </td>
-                <td>
+                <td className="nowrap">
                   {r.gpu.count} × {r.gpu.kind}
                 </td>
-                <td>{fmtRange(r.start, r.end)}</td>
+                <td className="nowrap">{fmtRange(r.start, r.end)}</td>
                 <td>{r.pool}</td>
                 <td>{r.mode}</td>
                 <td>
