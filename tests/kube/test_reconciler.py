@@ -52,6 +52,26 @@ def kube(sim: Any) -> Iterator[KubeCluster]:
         yield c
 
 
+@pytest.fixture(autouse=True)
+def no_sessions_left(kube: KubeCluster, core: client.CoreV1Api) -> Iterator[None]:
+    """Each test leaves the node as it found it: its sessions' namespaces and volumes gone, so
+    no workspace of this file holds a GPU slot another test counts on."""
+    yield
+    selector = "app.kubernetes.io/managed-by=berth"
+    for ns in kube.namespaces(selector):
+        kube.delete_namespace(ns.name)
+    for ref in kube.cluster_scoped(selector):
+        kube.delete(ref)
+
+    def all_gone() -> None:
+        left = core.list_namespace(label_selector=selector).items
+        assert not left, [n.metadata.name for n in left]
+
+    from conftest import eventually
+
+    eventually(all_gone, timeout=120)
+
+
 def make_reconciler(db: Database, cluster: Any, clock: Clock) -> Reconciler:
     return Reconciler(db, cluster, SessionConfig(), limits=Limits(max_attempts=3), clock=clock)
 

@@ -16,7 +16,7 @@ from berth.domain.reservation import Status
 from berth.domain.session import SessionConfig, build, known_gpu_resources
 from berth.kube.cluster import Cluster, ObjectRef
 from berth.kube.errors import KubeError, Transient
-from berth.kube.manifests import session_steps
+from berth.kube.manifests import session_selector, session_steps
 from berth.reconciler import metrics
 from berth.reconciler.plan import (
     WAITING,
@@ -89,6 +89,7 @@ class Executor:
     def _one(self, action: Action, now: datetime) -> None:
         if isinstance(action, Teardown):
             self.cluster.delete_namespace(action.namespace)
+            self._delete_cluster_scoped(action.reservation_id)
             with self.db.transaction() as tx:
                 sessions.finish(tx, action.reservation_id, action.final, action.reason, now)
                 sessions.set_phase(tx, action.reservation_id, "tearing_down", now)
@@ -102,6 +103,9 @@ class Executor:
                 sessions.finish(tx, action.reservation_id, Status.FAILED, action.reason, now)
                 sessions.set_phase(tx, action.reservation_id, "failed", now)
         elif isinstance(action, Recreate):
+            # the session's cluster-scoped objects (its artifact volume) still point at the
+            # deleted namespace's claims; they are made anew with it
+            self._delete_cluster_scoped(action.reservation_id)
             with self.db.transaction() as tx:
                 sessions.recreate(tx, action.reservation_id, now)
         elif isinstance(action, Provision):
@@ -114,6 +118,10 @@ class Executor:
         elif isinstance(action, Unstick):
             log.warning("namespace %s stuck terminating; clearing its finalizers", action.namespace)
             self.cluster.clear_namespace_finalizers(action.namespace)
+
+    def _delete_cluster_scoped(self, rid: uuid.UUID) -> None:
+        for ref in self.cluster.cluster_scoped(session_selector(str(rid))):
+            self.cluster.delete(ref)
 
     def _provision(self, w: Work, now: datetime) -> None:
         rid, ns = w.reservation.reservation_id, w.namespace
