@@ -107,7 +107,7 @@ def test_disabled_user_loses_access_and_last_admin_is_kept(
 
 def test_health_ready_metrics_and_openapi(client: TestClient) -> None:
     assert client.get("/healthz").json()["status"] == "ok"
-    assert client.get("/readyz").json()["checks"] == {"database": "ok"}
+    assert client.get("/readyz").json()["checks"] == {"database": "ok", "schema": "ok"}
     client.get("/api/v1/me")
     assert "berth_http_request_seconds" in client.get("/metrics").text
     spec = client.get("/api/v1/openapi.json").json()

@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from berth.api import schemas
 from berth.api.deps import DB
+from berth.store import migrate
 
 router = APIRouter(tags=["health"])
 
@@ -20,11 +21,13 @@ def healthz() -> schemas.Health:
 
 @router.get("/readyz", operation_id="readyz", responses={503: {"model": schemas.Health}})
 def readyz(db: DB) -> Response:
-    """Ready when PostgreSQL answers."""
-    ok = db.ping()
-    body = schemas.Health(
-        status="ok" if ok else "unavailable", checks={"database": "ok" if ok else "unreachable"}
-    )
+    """Ready when PostgreSQL answers and its schema is the one this code expects."""
+    checks = {"database": "ok" if db.ping() else "unreachable"}
+    if checks["database"] == "ok":
+        current, head = migrate.current(db.engine), migrate.head()
+        checks["schema"] = "ok" if current == head else f"at {current}, expected {head}"
+    ok = all(v == "ok" for v in checks.values())
+    body = schemas.Health(status="ok" if ok else "unavailable", checks=checks)
     return JSONResponse(body.model_dump(), status_code=200 if ok else 503)
 
 
