@@ -181,6 +181,7 @@ def _reconciler(db: Database, settings: Settings, found: clusters.Found) -> Reco
             interval=timedelta(seconds=settings.reconcile_interval),
             audit_retention=timedelta(days=settings.audit_retention_days),
         ),
+        source=found.source,
     )
 
 

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from berth.api.deps import clock
+from berth.store.db import Database
 from tests.api.conftest import Headers
 
 
@@ -115,3 +116,32 @@ def test_health_ready_metrics_and_openapi(client: TestClient) -> None:
         op["operationId"] for p in spec["paths"].values() for op in p.values()
     }
     assert client.get("/api/v1/nope").status_code == 404
+
+
+def test_status_reports_the_reconciler_heartbeat(
+    client: TestClient, alice: Headers, db: Database, now: datetime
+) -> None:
+    from berth.store import heartbeats
+
+    assert client.get("/api/v1/status", headers=alice).json()["reconciler"]["state"] == "never seen"
+    with db.transaction() as tx:
+        heartbeats.beat(
+            tx,
+            "reconciler",
+            now - timedelta(seconds=5),
+            {"cluster": "berth sim", "interval_seconds": 30, "sessions": {"ready": 2}},
+        )
+    running = client.get("/api/v1/status", headers=alice).json()["reconciler"]
+    assert (running["state"], running["age_seconds"], running["details"]["cluster"]) == (
+        "running",
+        5.0,
+        "berth sim",
+    )
+    with db.transaction() as tx:
+        heartbeats.beat(tx, "reconciler", now - timedelta(minutes=5), {"interval_seconds": 30})
+    assert client.get("/api/v1/status", headers=alice).json()["reconciler"]["state"] == "stale"
+    with db.transaction() as tx:
+        heartbeats.beat(
+            tx, "reconciler", now, {"interval_seconds": 30, "error": "cluster unavailable"}
+        )
+    assert client.get("/api/v1/status", headers=alice).json()["reconciler"]["state"] == "failing"

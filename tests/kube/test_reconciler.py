@@ -26,7 +26,7 @@ from berth.kube.cluster import Manifest
 from berth.kube.errors import Transient
 from berth.reconciler.loop import Reconciler
 from berth.reconciler.plan import Limits
-from berth.store import reservations, sessions, users
+from berth.store import heartbeats, reservations, sessions, users
 from berth.store.db import Database
 from berth.store.leader import Leadership
 
@@ -146,8 +146,11 @@ def test_open_window_becomes_active_with_every_object_then_completes(
 
     with db.transaction() as tx:
         ws = sessions.workspace(tx, rid)
+        (beat,) = heartbeats.all_beats(tx)
     assert ws is not None
     assert ws.url == f"https://{ns}.berth.localhost/"
+    assert beat.component == "reconciler"
+    assert beat.details["sessions"] == {"ready": 1}
 
     with pytest.raises(ApiException) as refused:
         core.create_namespaced_pod(

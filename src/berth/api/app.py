@@ -12,7 +12,17 @@ from fastapi.staticfiles import StaticFiles
 from berth import __version__
 from berth.api import problems
 from berth.api.metrics import MetricsMiddleware
-from berth.api.routes import audit, auth, calendar, health, pools, reservations, tokenomics, users
+from berth.api.routes import (
+    audit,
+    auth,
+    calendar,
+    health,
+    pools,
+    reservations,
+    status,
+    tokenomics,
+    users,
+)
 from berth.config import Settings
 from berth.store.db import Database
 
@@ -38,7 +48,7 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     app.add_middleware(MetricsMiddleware)
 
     v1 = APIRouter(prefix="/api/v1")
-    for module in (auth, users, pools, reservations, calendar, audit, tokenomics):
+    for module in (auth, users, pools, reservations, calendar, audit, tokenomics, status):
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(health.router)

@@ -21,7 +21,7 @@ from berth.kube.errors import KubeError, Transient
 from berth.reconciler import metrics
 from berth.reconciler.executor import Executor, leftovers
 from berth.reconciler.plan import Action, CheckReady, Limits, Provision, garbage, plan
-from berth.store import maintenance, sessions
+from berth.store import heartbeats, maintenance, sessions
 from berth.store.db import Database
 from berth.store.leader import Leadership
 
@@ -65,8 +65,9 @@ class Reconciler:
         limits: Limits | None = None,
         cadence: Cadence | None = None,
         clock: Callable[[], datetime] = utcnow,
+        source: str = "a cluster",
     ) -> None:
-        self.db, self.cluster, self.clock = db, cluster, clock
+        self.db, self.cluster, self.clock, self.source = db, cluster, clock, source
         self.limits = limits or Limits()
         self.cadence = cadence or Cadence()
         self.executor = Executor(db, cluster, cfg, self.limits)
@@ -96,12 +97,41 @@ class Reconciler:
         if self._due(self._last_upkeep, self.cadence.upkeep_interval, now):
             maintenance.run(self.db, now, self.cadence.audit_retention)
             self._last_upkeep = now
+        took = time.perf_counter() - started
         with self.db.transaction() as tx:
-            for phase, n in sessions.phase_counts(tx).items():
+            phases = sessions.phase_counts(tx)
+            for phase, n in phases.items():
                 metrics.SESSIONS.labels(phase=phase).set(n)
             upcoming = sessions.next_event(tx, now)
-        metrics.CYCLE.observe(time.perf_counter() - started)
+            heartbeats.beat(
+                tx,
+                "reconciler",
+                now,
+                {
+                    "cluster": self.source,
+                    "cycle_seconds": round(took, 3),
+                    "actions": len(actions),
+                    "sessions": phases,
+                    "next_event": upcoming.isoformat() if upcoming else None,
+                    "interval_seconds": self.cadence.interval.total_seconds(),
+                },
+            )
+        metrics.CYCLE.observe(took)
         return CycleResult(actions, upcoming)
+
+    def report_failure(self, error: str) -> None:
+        """A cycle that could not reach the cluster still tells the portal so."""
+        with self.db.transaction() as tx:
+            heartbeats.beat(
+                tx,
+                "reconciler",
+                self.clock(),
+                {
+                    "cluster": self.source,
+                    "error": error[:500],
+                    "interval_seconds": self.cadence.interval.total_seconds(),
+                },
+            )
 
     @staticmethod
     def _due(last: datetime | None, every: timedelta, now: datetime) -> bool:
@@ -140,9 +170,11 @@ class Reconciler:
                 wait = self._sleep_for(result)
             except Transient as exc:
                 log.warning("cluster unavailable, retrying in %.0f s: %s", exc.retry_after, exc)
+                self.report_failure(f"cluster unavailable: {exc}")
                 wait = min(exc.retry_after, self.cadence.interval.total_seconds())
             except KubeError as exc:
                 log.error("cycle failed: %s", exc)
+                self.report_failure(f"{type(exc).__name__}: {exc}")
                 wait = self.cadence.interval.total_seconds()
             try:
                 self._wait(leader, stop, wait)

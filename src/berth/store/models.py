@@ -164,3 +164,14 @@ class SessionRow(Base):
         ),
         Index("sessions_open", "phase", postgresql_where=text("phase <> 'gone'")),
     )
+
+
+class Heartbeat(Base):
+    """What a background component last reported: the reconciler writes one every cycle, so the
+    API (which never talks to Kubernetes) can say whether the control plane is alive."""
+
+    __tablename__ = "heartbeats"
+
+    component: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))

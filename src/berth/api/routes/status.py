@@ -1,0 +1,50 @@
+"""The platform's own health as the database knows it: is the reconciler alive, which cluster
+does it drive, how many sessions are in each phase. The API never asks Kubernetes itself."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from berth.api.deps import DB, Now, User
+from berth.store import heartbeats
+
+router = APIRouter(tags=["status"])
+
+
+class ComponentStatus(BaseModel):
+    state: Literal["running", "failing", "stale", "never seen"]
+    last_seen: datetime | None = None
+    age_seconds: float | None = None
+    details: dict[str, Any] = {}
+
+
+class PlatformStatus(BaseModel):
+    reconciler: ComponentStatus
+
+
+def _reconciler(at: datetime | None, details: dict[str, Any], now: datetime) -> ComponentStatus:
+    if at is None:
+        return ComponentStatus(state="never seen")
+    age = (now - at).total_seconds()
+    interval = float(details.get("interval_seconds", 30))
+    if age > 3 * interval + 30:  # missed several cycles (a cycle may wait a whole interval)
+        state: Literal["running", "failing", "stale"] = "stale"
+    elif "error" in details:
+        state = "failing"
+    else:
+        state = "running"
+    return ComponentStatus(state=state, last_seen=at, age_seconds=round(age, 1), details=details)
+
+
+@router.get("/status", operation_id="getStatus")
+def status(_: User, db: DB, now: Now) -> PlatformStatus:
+    with db.transaction() as tx:
+        beats = {b.component: b for b in heartbeats.all_beats(tx)}
+    rec = beats.get("reconciler")
+    return PlatformStatus(
+        reconciler=_reconciler(rec.at if rec else None, rec.details if rec else {}, now)
+    )
