@@ -114,7 +114,10 @@ def test_selecting_a_range_on_the_calendar_starts_a_booking(
     make_user("alice")
     sign_in(page, server, "alice")
     page.goto(f"{server}/calendar?date={iso(tomorrow_at(12))}")
-    page.get_by_role("tab", name="Day view").click()
+    page.get_by_role("button", name="Day", exact=True).click()
+    expect(page.get_by_role("button", name="Day", exact=True)).to_have_attribute(
+        "aria-pressed", "true"
+    )
     slot = page.locator('[data-time="14:00:00"]').last
     slot.scroll_into_view_if_needed()
     box = slot.bounding_box()

@@ -65,3 +65,13 @@ def test_keyboard_only_sign_in_and_navigation(
     expect(page.get_by_role("link", name="Calendar")).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", name="Calendar")).to_be_visible()
+
+    # The calendar's own controls and its scrolling hours are reachable by keyboard.
+    title = page.locator(".cal-toolbar h2")
+    expect(title).not_to_have_text("")
+    before = title.text_content()
+    page.get_by_role("button", name="Next week").focus()
+    page.keyboard.press("Enter")
+    expect(title).not_to_have_text(before or "")
+    page.get_by_role("region", name="Calendar hours").focus()
+    expect(page.get_by_role("region", name="Calendar hours")).to_be_focused()
