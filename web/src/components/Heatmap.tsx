@@ -38,6 +38,9 @@ export function Heatmap({ availability, rows, bucketMs }: Props) {
     if (last && last.label === label) last.span += 1;
     else days.push({ label, span: 1 });
   }
+  // Hour ticks where they fit: every 6 h for hourly cells, every 12 h for 3-hour cells.
+  const bucketHours = bucketMs / 3_600_000;
+  const tickEvery = bucketHours <= 1 ? 6 : bucketHours <= 3 ? 12 : 0;
   const columns = `minmax(6.5rem, 9rem) repeat(${buckets.length}, minmax(3px, 1fr))`;
   return (
     <figure className="heatmap">
@@ -53,6 +56,16 @@ export function Heatmap({ availability, rows, bucketMs }: Props) {
             {d.span >= 3 ? d.label : ""}
           </div>
         ))}
+        {tickEvery > 0 && <div className="hm-corner" />}
+        {tickEvery > 0 &&
+          buckets.map((b) => {
+            const hour = new Date(b.start).getHours();
+            return (
+              <div key={`tick-${b.start}`} className="hm-tick">
+                {hour % tickEvery === 0 && hour !== 0 ? String(hour).padStart(2, "0") : ""}
+              </div>
+            );
+          })}
         {rows.map((resource) => {
           const cap = availability.capacity[resource] ?? 0;
           return [

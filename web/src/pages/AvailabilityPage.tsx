@@ -6,7 +6,7 @@ import { Field } from "../components/Field";
 import { FreeSlots } from "../components/FreeSlots";
 import { Heatmap } from "../components/Heatmap";
 import { PoolSelect } from "../components/PoolSelect";
-import { floorToGrid, HOUR_MS, toUtcIso } from "../lib/time";
+import { HOUR_MS, toUtcIso } from "../lib/time";
 import { useLoad } from "../lib/useLoad";
 import { usePools } from "../lib/usePools";
 
@@ -22,10 +22,12 @@ export function AvailabilityPage() {
   const [rangeIndex, setRangeIndex] = useState(1);
   const pool = pools.data?.find((p) => p.name === poolName) ?? pools.data?.[0];
   const range = RANGES[rangeIndex]!;
+  // Cells start on local bucket boundaries (00:00, 03:00, ...), so days and hours line up.
   const span = useMemo(() => {
-    const start = floorToGrid(new Date(), HOUR_MS);
+    const start = new Date();
+    start.setHours(start.getHours() - (start.getHours() % range.bucketHours), 0, 0, 0);
     return { start, end: new Date(start.getTime() + range.hours * HOUR_MS) };
-  }, [range.hours]);
+  }, [range.hours, range.bucketHours]);
   const avail = useLoad(
     () => (pool ? api.availability(pool.name, toUtcIso(span.start), toUtcIso(span.end)) : Promise.resolve(undefined)),
     [pool?.name, span],
