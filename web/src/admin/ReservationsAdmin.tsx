@@ -4,12 +4,15 @@ import { api } from "../api/client";
 import { STATUSES, type Status } from "../api/types";
 import { CancelButton } from "../components/CancelButton";
 import { ErrorNote } from "../components/ErrorNote";
+import { PoolSelect } from "../components/PoolSelect";
 import { Field } from "../components/Field";
 import { StatusBadge } from "../components/StatusBadge";
 import { fmtRange, fromLocalInput, toUtcIso } from "../lib/time";
 import { useLoad } from "../lib/useLoad";
+import { usePools } from "../lib/usePools";
 
 export function ReservationsAdmin() {
+  const pools = usePools();
   const [status, setStatus] = useState<Status | "">("");
   const [pool, setPool] = useState("");
   const [owner, setOwner] = useState("");
@@ -48,10 +51,7 @@ export function ReservationsAdmin() {
           Owner
           <input id="f-owner" value={owner} onChange={(e) => setOwner(e.target.value)} />
         </label>
-        <label htmlFor="f-pool">
-          Pool
-          <input id="f-pool" value={pool} onChange={(e) => setPool(e.target.value)} />
-        </label>
+        {pools.data && <PoolSelect pools={pools.data} value={pool} onChange={setPool} id="f-pool" allLabel="any" />}
         <label htmlFor="f-from">
           From
           <input id="f-from" type="datetime-local" value={from} onChange={(e) => setFrom(e.target.value)} />

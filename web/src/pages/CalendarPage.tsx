@@ -95,12 +95,7 @@ export default function CalendarPage() {
       <h1 id="cal-title">Calendar</h1>
       <div className="toolbar-row">
         {pools.data && pools.data.length > 1 && (
-          <PoolSelect
-            pools={[{ name: "", kinds: [], cpu: 0, memory: "", memory_bytes: 0, nodes: [] }, ...pools.data]}
-            value={pool}
-            onChange={setPool}
-            id="cal-pool"
-          />
+          <PoolSelect pools={pools.data} value={pool} onChange={setPool} id="cal-pool" allLabel="All pools" />
         )}
         <p className="legend" aria-label="Legend">
           <span>
