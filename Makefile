@@ -11,6 +11,7 @@ run: install ui sim-build
 	$(BIN)/berth up --sim
 
 test: install lint sim-build ui chromium
+	npm test --prefix web
 	$(BIN)/pytest
 
 # Builds the local Kubernetes control plane once (Go module proxy), then reuses the cache.
