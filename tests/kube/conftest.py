@@ -2,8 +2,8 @@
 
 The sim starts in a temporary state folder on free ports, so a developer's own `berth sim up`
 keeps running beside it. Binaries come from the shared cache (built first when missing, as on a
-fresh CI machine). Each test gets a fresh namespace whose deletion is awaited, so one test's
-pods never hold GPU slots another test counts on.
+fresh CI machine). Each test gets a fresh namespace; at teardown it is deleted and its pods are
+awaited, so one test's pods never hold GPU slots another test counts on.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from kube_manifests import assert_gone
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 
@@ -113,6 +112,13 @@ def namespace(core: client.CoreV1Api) -> Iterator[str]:
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
     eventually(lambda: core.read_namespaced_service_account("default", name))
     yield name
+    # Pods are what hold GPU slots. Deleting them at once and waiting only for them keeps tests
+    # isolated without paying the namespace controller's own pacing (5-10 s per namespace);
+    # test_namespace_deletion.py checks that a namespace deletion completes.
+    core.delete_collection_namespaced_pod(name, grace_period_seconds=0)
     core.delete_namespace(name)
 
-    eventually(lambda: assert_gone(lambda: core.read_namespace(name), name), timeout=90)
+    def no_pods_left() -> None:
+        assert not core.list_namespaced_pod(name).items, f"pods left in {name}"
+
+    eventually(no_pods_left, timeout=90)

@@ -54,8 +54,12 @@ class BuildError(RuntimeError):
     """A go command failed; the message carries the tail of its output."""
 
 
+# Where the official Go tarball installs; a non-login shell (CI, make) may not have it on PATH.
+_GO_FALLBACK = Path("/usr/local/go/bin/go")
+
+
 def _go() -> str:
-    go = shutil.which("go")
+    go = shutil.which("go") or (str(_GO_FALLBACK) if _GO_FALLBACK.is_file() else None)
     if go is None:
         raise BuildError("the `go` command is not on PATH; install Go 1.26 or newer")
     return go

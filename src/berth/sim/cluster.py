@@ -83,7 +83,10 @@ def down(state_dir: Path | None = None) -> bool:
         if name in state.pids
     ]
     was_running = any(processes.alive(pid, markers) for pid, markers in procs)
-    processes.stop(procs)
+    # One at a time, clients first: an apiserver whose etcd vanished mid-shutdown keeps retrying
+    # until it is killed, while one stopped before its etcd exits in about a second.
+    for proc in procs:
+        processes.stop([proc], timeout=10)
     paths.state_file.unlink(missing_ok=True)
     return was_running
 

@@ -4,6 +4,8 @@ Every listener is on 127.0.0.1 and a free port, so several sims (a developer's a
 run's) coexist. The controller-manager runs its default controller set (`*`): namespace
 deletion, quota, service accounts, role aggregation, node lifecycle and the volume binder all
 behave as on a real cluster; the ones that need a cloud or a kubelet simply find nothing to do.
+Client rate limits of the controller-manager and scheduler are raised (as kwokctl does): at the
+defaults, lifting the initial not-ready taint off 100 new nodes alone took 20 s.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from berth.sim.state import Paths
 from berth.sim.versions import CacheLayout
 
 SERVICE_CIDR = "10.0.0.0/24"
+CLIENT_RATE = ("--kube-api-qps=1000", "--kube-api-burst=2000")
 POD_CIDR = "10.244.0.0/16"
 CONTEXT = "berth-sim"
 PROVISIONER_MODULE = "berth.sim.provisioner"
@@ -102,6 +105,7 @@ def controller_manager(cache: CacheLayout, paths: Paths, pki: Pki, port: int) ->
         f"--secure-port={port}",
         f"--cert-dir={paths.run / 'controller-manager'}",
         "--leader-elect=false",
+        *CLIENT_RATE,
         "--controllers=*",
         f"--service-account-private-key-file={pki.sa_key}",
         f"--root-ca-file={pki.ca_cert}",
@@ -122,6 +126,7 @@ def scheduler(cache: CacheLayout, paths: Paths, port: int) -> list[str]:
         f"--secure-port={port}",
         f"--cert-dir={paths.run / 'scheduler'}",
         "--leader-elect=false",
+        *CLIENT_RATE,
         "--profiling=false",
         "--v=1",
     ]
