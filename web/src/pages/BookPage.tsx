@@ -4,6 +4,7 @@ import { api } from "../api/client";
 import { ApiError, type Problem } from "../api/problem";
 import type { Pool, Reservation } from "../api/types";
 import { BookedPanel } from "../components/BookedPanel";
+import { BookingSummary } from "../components/BookingSummary";
 import { ErrorNote } from "../components/ErrorNote";
 import { FitCheck } from "../components/FitCheck";
 import { GpuRequestFields } from "../components/GpuRequestFields";
@@ -108,6 +109,15 @@ function BookForm({ pools }: { pools: Pool[] }) {
         <WindowFields start={draft.start} end={draft.end} onChange={(start, end) => update({ start, end })} />
       </div>
       <aside className="book-side" aria-label="Check and book">
+        <BookingSummary
+          kind={draft.kind}
+          count={draft.count}
+          mode={draft.mode}
+          cpu={r.cpu}
+          memoryGiB={r.memoryGiB}
+          start={r.start}
+          end={r.end}
+        />
         <div id="book-problems">
           {r.problems.length > 0 && (
             <ul className="problems">
