@@ -24,15 +24,26 @@ class NotReady(TimeoutError):
     """The sim did not become ready in time; the message names what was missing."""
 
 
-def wait_for(what: str, check: Callable[[], bool], timeout: float, interval: float = 0.2) -> None:
+def wait_for(
+    what: str,
+    check: Callable[[], bool],
+    timeout: float,
+    interval: float = 0.2,
+    hold: float = 0.0,
+) -> None:
+    """Poll `check` until it is true and has stayed true for `hold` seconds."""
     deadline = time.monotonic() + timeout
     last_error = ""
+    since: float | None = None
     while time.monotonic() < deadline:
         try:
-            if check():
-                return
+            ok = check()
         except ApiError as err:
-            last_error = f" (last error: {err})"
+            ok, last_error = False, f" (last error: {err})"
+        now = time.monotonic()
+        since = (since or now) if ok else None
+        if since is not None and now - since >= hold:
+            return
         time.sleep(interval)
     raise NotReady(f"timed out after {timeout:.0f}s waiting for {what}{last_error}")
 
@@ -97,17 +108,28 @@ def wait_until_ready(
     """Wait for every readiness fact in turn; `guard` runs before each check and may raise
     (the sim uses it to report a component that died instead of timing out)."""
     deadline = time.monotonic() + timeout
-    checks: list[tuple[str, Callable[[], bool]]] = [
-        ("the default/default service account", lambda: default_service_account(api)),
-        ("rules in ClusterRole admin", lambda: admin_role_aggregated(api)),
-        ("a ResourceQuota status from the quota controller", lambda: quota_controller_running(api)),
-        (f"{len(node_names)} node(s) Ready and untainted", lambda: nodes_ready(api, node_names)),
+    # The node check must hold for a second: the node-lifecycle controller may still put its
+    # not-ready taint on a node it first saw before kwok reported it Ready.
+    checks: list[tuple[str, Callable[[], bool], float]] = [
+        ("the default/default service account", lambda: default_service_account(api), 0.0),
+        ("rules in ClusterRole admin", lambda: admin_role_aggregated(api), 0.0),
+        (
+            "a ResourceQuota status from the quota controller",
+            lambda: quota_controller_running(api),
+            0.0,
+        ),
+        (
+            f"{len(node_names)} node(s) Ready and untainted",
+            lambda: nodes_ready(api, node_names),
+            1.0,
+        ),
     ]
-    for what, check in checks:
+    for what, check, hold in checks:
         on_step(what)
 
         def guarded(check: Callable[[], bool] = check) -> bool:
             guard()
             return check()
 
-        wait_for(what, guarded, max(1.0, deadline - time.monotonic()), interval=0.25)
+        left = max(1.0, deadline - time.monotonic())
+        wait_for(what, guarded, left, interval=0.25, hold=hold)
