@@ -47,6 +47,9 @@ def test_admin_sees_another_users_booking_and_the_audit_entries(
     page.get_by_role("tab", name="Health").click()
     expect(page.get_by_role("tabpanel")).to_contain_text("database")
     expect(page.get_by_role("tabpanel")).to_contain_text("ok")
+    # No reconciler runs in this test: the API says so, and so does the page.
+    expect(page.get_by_role("tabpanel")).to_contain_text("Reconciler")
+    expect(page.get_by_role("tabpanel")).to_contain_text("never seen")
 
 
 def test_admin_adds_disables_and_promotes_users(

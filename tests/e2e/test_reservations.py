@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from berth.domain.reservation import Status
-from berth.store import reservations
+from berth.store import reservations, sessions
 from berth.store.db import Database
 from tests.e2e.conftest import book, iso, local_input, sign_in, tomorrow_at
 
@@ -96,3 +96,39 @@ def test_active_sessions_count_down_to_their_end_and_failures_show_their_reason(
     expect(failed).to_contain_text("Failed")
     expect(failed).to_contain_text("workspace image could not be pulled")
     expect(failed.get_by_role("button")).to_have_count(0)
+
+
+def test_the_workspace_link_and_password_appear_once_it_is_ready(
+    page: Page,
+    server: str,
+    db: Database,
+    make_user: Callable[..., str],
+    api_as: Callable[[str], httpx.Client],
+    shoot: Callable[[Page, str], None],
+) -> None:
+    make_user("alice")
+    now = datetime.now(UTC)
+    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=2)
+    rid = uuid.UUID(book(api_as("alice"), now, end, "mig-1g.24gb", 1)["id"])
+    sign_in(page, server, "alice")
+    page.get_by_role("link", name="My reservations").click()
+    card = page.get_by_role("article").filter(has_text="1 × mig-1g.24gb")
+    expect(card).to_contain_text("Waiting for workspace")
+
+    with db.transaction() as tx:  # the reconciler's steps, as it records them
+        password = sessions.start(tx, rid, "berth-e2e", now)
+        sessions.record_step(tx, rid, "quota", now)
+    page.reload()
+    expect(card).to_contain_text("Preparing your workspace")
+    expect(card).to_contain_text("step: quota")
+
+    with db.transaction() as tx:
+        sessions.mark_ready(tx, rid, "https://berth-e2e.apps.example", now)
+    page.reload()
+    expect(card).to_contain_text("Active")
+    link = card.get_by_role("link", name="Open workspace")
+    expect(link).to_have_attribute("href", "https://berth-e2e.apps.example")
+    expect(card).not_to_contain_text(password)  # only on request
+    card.get_by_role("button", name="Show password").click()
+    expect(card.locator("code")).to_have_text(password)
+    shoot(page, "workspace-ready")

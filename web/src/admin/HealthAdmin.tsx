@@ -1,6 +1,8 @@
-// Health as the API reports it (/readyz): each check by name. Nothing here is inferred.
+// Health as the API reports it: /readyz (each check by name) and the reconciler's heartbeat
+// from /api/v1/status. Nothing here is inferred.
 import { api } from "../api/client";
 import { ErrorNote } from "../components/ErrorNote";
+import { ReconcilerStatus } from "./ReconcilerStatus";
 import { fmtStamp } from "../lib/time";
 import { useLoad } from "../lib/useLoad";
 
@@ -35,7 +37,7 @@ export function HealthAdmin() {
               ))}
             </tbody>
           </table>
-          <p className="help">The reconciler and cluster report here once the API exposes their status in /readyz.</p>
+          <ReconcilerStatus />
         </>
       )}
     </section>

@@ -5,6 +5,7 @@ import type {
   Availability,
   CalendarEntry,
   Health,
+  PlatformStatus,
   Pool,
   Reservation,
   ReservationCreate,
@@ -12,6 +13,7 @@ import type {
   User,
   UserCreate,
   UserUpdate,
+  Workspace,
 } from "./types";
 
 const V1 = "/api/v1";
@@ -34,6 +36,7 @@ export const api = {
     q: { mine?: boolean; status?: Status[]; pool?: string; from?: string; to?: string; limit?: number } = {},
   ) => request<Reservation[]>("GET", `${V1}/reservations`, { query: q }),
   book: (body: ReservationCreate) => request<Reservation>("POST", `${V1}/reservations`, { body }),
+  workspace: (id: string) => request<Workspace>("GET", `${V1}/reservations/${id}/workspace`),
   cancel: (id: string, reason?: string) =>
     request<Reservation>("POST", `${V1}/reservations/${id}/cancel`, {
       body: reason ? { reason } : {},
@@ -48,5 +51,6 @@ export const api = {
   audit: (q: { actor?: string; action?: string; before_id?: number; limit?: number } = {}) =>
     request<AuditEntry[]>("GET", `${V1}/audit`, { query: q }),
 
+  status: () => request<PlatformStatus>("GET", `${V1}/status`),
   readyz: () => request<Health>("GET", "/readyz", { okStatuses: [503] }),
 };

@@ -236,6 +236,164 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reservations/{reservation_id}/workspace": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Workspace
+         * @description The workspace of your reservation: phase, and URL and password once it is ready.
+         */
+        get: operations["getWorkspace"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Status */
+        get: operations["getStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tokenomics/breakeven": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Breakeven
+         * @description The utilization at which on-prem $/Mtok equals each API's price (or never).
+         */
+        post: operations["tokenomicsBreakeven"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tokenomics/cost": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cost
+         * @description Annual cost by component, tokens per year, $/Mtok blended, by class, input and output.
+         */
+        post: operations["tokenomicsCost"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tokenomics/curve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Curve
+         * @description $/Mtok across utilization with API price lines and break-even points, for a chart.
+         */
+        post: operations["tokenomicsCurve"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tokenomics/scenarios/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Scenario
+         * @description A built-in scenario (`c845a`, `fleet`): the defaults a form starts from.
+         */
+        get: operations["tokenomicsScenario"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tokenomics/size": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Size
+         * @description GPUs and servers a token demand needs; what a budget buys; the installed fleet's verdict.
+         */
+        post: operations["tokenomicsSize"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/tokenomics/utilization": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Utilization
+         * @description Booked GPU-hours over available GPU-hours of a pool in [from, to) (MIG slices as
+         *     fractions of a GPU): the utilization the model can run on instead of a guess.
+         */
+        get: operations["tokenomicsUtilization"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users": {
         parameters: {
             query?: never;
@@ -300,7 +458,7 @@ export interface paths {
         };
         /**
          * Readyz
-         * @description Ready when PostgreSQL answers.
+         * @description Ready when PostgreSQL answers and its schema is the one this code expects.
          */
         get: operations["readyz"];
         put?: never;
@@ -315,6 +473,25 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * ApiSpec
+         * @description A cloud API's list prices, $/Mtok; `model_class` compares it with that class only.
+         */
+        ApiSpec: {
+            /** Input Price */
+            input_price: number;
+            /** Model Class */
+            model_class?: string | null;
+            /** Name */
+            name: string;
+            /** Output Price */
+            output_price: number;
+            /**
+             * Source
+             * @default
+             */
+            source: string;
+        };
         /** AuditPublic */
         AuditPublic: {
             /** Action */
@@ -383,6 +560,97 @@ export interface components {
              */
             start: string;
             status: components["schemas"]["Status"];
+        };
+        /** ComponentStatus */
+        ComponentStatus: {
+            /** Age Seconds */
+            age_seconds?: number | null;
+            /**
+             * Details
+             * @default {}
+             */
+            details: {
+                [key: string]: unknown;
+            };
+            /** Last Seen */
+            last_seen?: string | null;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "running" | "failing" | "stale" | "never seen";
+        };
+        /**
+         * CostSpec
+         * @description Finance terms and running costs; rates are fractions per year, money in dollars.
+         */
+        CostSpec: {
+            /**
+             * Cost Of Capital
+             * @default 0
+             */
+            cost_of_capital: number;
+            /** Electricity Price */
+            electricity_price: number;
+            /**
+             * Facility Per Server
+             * @default 0
+             */
+            facility_per_server: number;
+            /** Life Years */
+            life_years: number;
+            /**
+             * Maintenance Rate
+             * @default 0
+             */
+            maintenance_rate: number;
+            /** Pue */
+            pue: number;
+            /**
+             * Software Per Gpu
+             * @default 0
+             */
+            software_per_gpu: number;
+            /**
+             * Software Per Server
+             * @default 0
+             */
+            software_per_server: number;
+            /**
+             * Staff Cost Per Fte
+             * @default 0
+             */
+            staff_cost_per_fte: number;
+            /**
+             * Staff Fte
+             * @default 0
+             */
+            staff_fte: number;
+        };
+        /**
+         * DemandSpec
+         * @description Tokens (input and output) per day wanted from one model class.
+         */
+        DemandSpec: {
+            /** Model */
+            model: string;
+            /** Tokens Per Day */
+            tokens_per_day: number;
+        };
+        /**
+         * FleetSpec
+         * @description How many servers serve tokens; spares from `redundancy` come on top.
+         */
+        FleetSpec: {
+            /**
+             * @default {
+             *       "n_plus": 0,
+             *       "percent": 0
+             *     }
+             */
+            redundancy: components["schemas"]["RedundancySpec"];
+            /** Servers */
+            servers: number;
         };
         /** GpuKindPublic */
         GpuKindPublic: {
@@ -488,6 +756,26 @@ export interface components {
          * @enum {string}
          */
         Mode: "interactive" | "inference";
+        /**
+         * ModelClassSpec
+         * @description A model class: its share of requests, its replica's GPUs, throughput and request size.
+         */
+        ModelClassSpec: {
+            /** Gpus */
+            gpus?: number | null;
+            /** Input Tokens */
+            input_tokens: number;
+            /** Mig Slices */
+            mig_slices?: number | null;
+            /** Name */
+            name: string;
+            /** Output Tokens */
+            output_tokens: number;
+            /** Output Tokens Per S */
+            output_tokens_per_s: number;
+            /** Share */
+            share: number;
+        };
         /** NodePublic */
         NodePublic: {
             /** Cpu */
@@ -500,6 +788,10 @@ export interface components {
             name: string;
             /** Storage Class */
             storage_class: string;
+        };
+        /** PlatformStatus */
+        PlatformStatus: {
+            reconciler: components["schemas"]["ComponentStatus"];
         };
         /** PoolPublic */
         PoolPublic: {
@@ -515,6 +807,22 @@ export interface components {
             name: string;
             /** Nodes */
             nodes: components["schemas"]["NodePublic"][];
+        };
+        /**
+         * RedundancySpec
+         * @description N+k spares, or a percentage of the serving servers (rounded up) — one of the two.
+         */
+        RedundancySpec: {
+            /**
+             * N Plus
+             * @default 0
+             */
+            n_plus: number;
+            /**
+             * Percent
+             * @default 0
+             */
+            percent: number;
         };
         /** ReservationCancel */
         ReservationCancel: {
@@ -586,6 +894,11 @@ export interface components {
             mode: components["schemas"]["Mode"];
             /** Owner */
             owner: string;
+            /**
+             * Phase
+             * @description Session phase: provisioning, ready, tearing_down, gone, failed
+             */
+            phase?: string | null;
             /** Pool */
             pool: string;
             /** Reason */
@@ -601,6 +914,80 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+            /** Workspace Url */
+            workspace_url?: string | null;
+        };
+        /**
+         * Scenario
+         * @description A whole tokenomics scenario: hardware, costs, utilization, workload, APIs, sizing.
+         */
+        Scenario: {
+            /**
+             * Apis
+             * @default []
+             */
+            apis: components["schemas"]["ApiSpec"][];
+            costs: components["schemas"]["CostSpec"];
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            fleet: components["schemas"]["FleetSpec"];
+            /** Name */
+            name: string;
+            /**
+             * Practical Ceiling
+             * @default 0.85
+             */
+            practical_ceiling: number;
+            server: components["schemas"]["ServerSpec"];
+            sizing?: components["schemas"]["SizingSpec"] | null;
+            /** Utilization */
+            utilization: number;
+            workload: components["schemas"]["WorkloadSpec"];
+        };
+        /**
+         * ServerSpec
+         * @description One server model: prices in dollars, power in watts at the wall.
+         */
+        ServerSpec: {
+            /**
+             * Gpu Model
+             * @default
+             */
+            gpu_model: string;
+            /** Gpu Price */
+            gpu_price: number;
+            /** Gpus */
+            gpus: number;
+            /** Idle Watts */
+            idle_watts: number;
+            /** Load Watts */
+            load_watts: number;
+            /** Mig Slices Per Gpu */
+            mig_slices_per_gpu?: number | null;
+            /**
+             * Model
+             * @default
+             */
+            model: string;
+            /** Platform Price */
+            platform_price: number;
+        };
+        /**
+         * SizingSpec
+         * @description Token demand, its peakiness and the fleet's target peak utilization; a budget maybe.
+         */
+        SizingSpec: {
+            /** Budget Per Year */
+            budget_per_year?: number | null;
+            /** Demand */
+            demand: components["schemas"]["DemandSpec"][];
+            /** Peak To Average */
+            peak_to_average: number;
+            /** Target Peak Utilization */
+            target_peak_utilization: number;
         };
         /**
          * Status
@@ -681,6 +1068,21 @@ export interface components {
             /** Revoked */
             revoked: boolean;
         };
+        /** TokenomicsRequest */
+        TokenomicsRequest: {
+            /**
+             * Api
+             * @description breakeven: the API to headline
+             */
+            api?: string | null;
+            /** @description A whole scenario; omitted: the reference C845A */
+            scenario?: components["schemas"]["Scenario"] | null;
+            /**
+             * Utilization
+             * @description Overrides the scenario's utilization
+             */
+            utilization?: number | null;
+        };
         /** UserCreate */
         UserCreate: {
             /** Password */
@@ -723,6 +1125,27 @@ export interface components {
             /** Role */
             role?: ("admin" | "user") | null;
         };
+        /** Utilization */
+        Utilization: {
+            /** Available Gpu Hours */
+            available_gpu_hours: number;
+            /** Booked Gpu Hours */
+            booked_gpu_hours: number;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Pool */
+            pool: string;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /** Utilization */
+            utilization: number;
+        };
         /** ValidationError */
         ValidationError: {
             /** Context */
@@ -735,6 +1158,47 @@ export interface components {
             msg: string;
             /** Error Type */
             type: string;
+        };
+        /**
+         * WorkloadSpec
+         * @description The traffic mix; shares of requests must add up to 1.
+         */
+        WorkloadSpec: {
+            /** Classes */
+            classes: components["schemas"]["ModelClassSpec"][];
+            /**
+             * Output Input Cost Ratio
+             * @default 4
+             */
+            output_input_cost_ratio: number;
+        };
+        /**
+         * WorkspacePublic
+         * @description The session behind a reservation; URL and password only once the workspace is ready.
+         */
+        WorkspacePublic: {
+            /**
+             * Attempts
+             * @default 0
+             */
+            attempts: number;
+            /** Last Error */
+            last_error?: string | null;
+            /** Namespace */
+            namespace: string | null;
+            /** Password */
+            password?: string | null;
+            /**
+             * Phase
+             * @description waiting (not started), provisioning, ready, tearing_down, ...
+             */
+            phase: string;
+            /** Ready At */
+            ready_at?: string | null;
+            /** Step */
+            step?: string | null;
+            /** Url */
+            url?: string | null;
         };
     };
     responses: never;
@@ -1178,6 +1642,261 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ReservationPublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    getWorkspace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                reservation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspacePublic"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    getStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlatformStatus"];
+                };
+            };
+        };
+    };
+    tokenomicsBreakeven: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenomicsRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    tokenomicsCost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenomicsRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    tokenomicsCurve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenomicsRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    tokenomicsScenario: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Scenario"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    tokenomicsSize: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenomicsRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    tokenomicsUtilization: {
+        parameters: {
+            query: {
+                pool: string;
+                from: string;
+                to: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Utilization"];
                 };
             };
             /** @description Validation Error */

@@ -1,9 +1,28 @@
-// Where the workspace will be. Its URL and credentials come from the reconciler once it has
-// provisioned the session; until the API reports them, this says so instead of inventing any.
+// Where the workspace is: waiting for the window, being prepared (step, last error), ready with
+// its link and password, or being removed. Everything shown comes from the API; nothing invented.
 import type { Reservation } from "../api/types";
+import { api } from "../api/client";
+import { useLoad } from "../lib/useLoad";
+import { WorkspaceCredentials } from "./WorkspaceCredentials";
 
-export function WorkspacePanel({ reservation }: { reservation: Reservation }) {
-  const r = reservation;
+function Preparing({ reservation }: { reservation: Reservation }) {
+  // The list carries only the phase; the step and the last error come from the workspace call.
+  const ws = useLoad(() => api.workspace(reservation.id), [reservation.id, reservation.updated_at], 5_000);
+  const step = ws.data?.step;
+  const error = ws.data?.last_error;
+  return (
+    <div className="workspace waiting" role="note">
+      <p>
+        <span className="spinner" aria-hidden="true" /> Preparing your workspace
+        {step ? <span className="muted"> — step: {step}</span> : null}
+        {ws.data && ws.data.attempts > 0 ? <span className="muted"> (attempt {ws.data.attempts + 1})</span> : null}
+      </p>
+      {error && <p className="error">Last error: {error}</p>}
+    </div>
+  );
+}
+
+export function WorkspacePanel({ reservation: r }: { reservation: Reservation }) {
   if (r.status === "FAILED") {
     return <p className="workspace failed">Failed: {r.reason ?? "no reason recorded"}</p>;
   }
@@ -11,13 +30,32 @@ export function WorkspacePanel({ reservation }: { reservation: Reservation }) {
     return <p className="workspace muted">Canceled{r.reason ? `: ${r.reason}` : ""}</p>;
   }
   if (r.status !== "APPROVED" && r.status !== "ACTIVE") return null;
+  if (r.phase === "ready" && r.workspace_url) {
+    return (
+      <div className="workspace ready">
+        <p>
+          Workspace ready:{" "}
+          <a href={r.workspace_url} target="_blank" rel="noreferrer">
+            Open workspace
+          </a>{" "}
+          <span className="muted">({r.workspace_url})</span>
+        </p>
+        <WorkspaceCredentials reservationId={r.id} />
+      </div>
+    );
+  }
+  if (r.phase === "provisioning") return <Preparing reservation={r} />;
+  if (r.phase === "tearing_down" || r.phase === "gone") {
+    return <p className="workspace muted">The workspace is being removed.</p>;
+  }
+  if (r.phase === "failed") return <Preparing reservation={r} />;
   return (
     <p className="workspace waiting" role="note">
       <span className="spinner" aria-hidden="true" /> Waiting for workspace
       <span className="muted">
         {r.status === "APPROVED"
           ? " — the link and credentials appear here when the window opens and the workspace is ready."
-          : " — the workspace is being prepared; the link and credentials appear here when it is ready."}
+          : " — the link and credentials appear here when the workspace is ready."}
       </span>
     </p>
   );

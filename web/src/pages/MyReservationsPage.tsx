@@ -1,4 +1,5 @@
 // My reservations: live ones first with countdowns and actions, then the history.
+import { useEffect, useState } from "react";
 import { api } from "../api/client";
 import type { Reservation } from "../api/types";
 import { ErrorNote } from "../components/ErrorNote";
@@ -10,10 +11,16 @@ import { useNow } from "../lib/useNow";
 const isLive = (r: Reservation) => r.status === "APPROVED" || r.status === "ACTIVE";
 
 export function MyReservationsPage() {
-  const list = useLoad(() => api.reservations({ mine: true, limit: 1000 }), [], 15_000);
+  const [fast, setFast] = useState(false);
+  // Poll faster while a workspace is being prepared or a window has opened without one.
+  const list = useLoad(() => api.reservations({ mine: true, limit: 1000 }), [], fast ? 5_000 : 15_000);
   const now = useNow(1000);
   const all = list.data ?? [];
   const live = all.filter(isLive);
+  const waiting = live.some(
+    (r) => r.phase === "provisioning" || (r.phase !== "ready" && Date.parse(r.start) <= now.getTime()),
+  );
+  useEffect(() => setFast(waiting), [waiting]);
   const past = all
     .filter((r) => !isLive(r))
     .reverse()

@@ -1,0 +1,67 @@
+// The reconciler as the API knows it (GET /api/v1/status): alive or not, which cluster, sessions.
+import { api } from "../api/client";
+import type { ComponentStatus } from "../api/types";
+import { ErrorNote } from "../components/ErrorNote";
+import { fmtDuration, fmtStamp } from "../lib/time";
+import { useLoad } from "../lib/useLoad";
+
+const BADGE: Record<ComponentStatus["state"], string> = {
+  running: "badge badge-active",
+  failing: "badge badge-failed",
+  stale: "badge badge-canceled",
+  "never seen": "badge badge-completed",
+};
+
+function detail(details: Record<string, unknown>, key: string): string | null {
+  const v = details[key];
+  if (v === undefined || v === null) return null;
+  return typeof v === "string" ? v : JSON.stringify(v);
+}
+
+export function ReconcilerStatus() {
+  const status = useLoad(() => api.status(), [], 15_000);
+  const rec = status.data?.reconciler;
+  if (!rec) return <ErrorNote error={status.error} />;
+  const d = (rec.details ?? {}) as Record<string, unknown>;
+  const sessions = d.sessions as Record<string, number> | undefined;
+  const rows: [string, string | null][] = [
+    ["Cluster", detail(d, "cluster")],
+    [
+      "Last cycle",
+      rec.last_seen ? `${fmtStamp(rec.last_seen)} (${fmtDuration((rec.age_seconds ?? 0) * 1000)} ago)` : null,
+    ],
+    ["Cycle time", d.cycle_seconds !== undefined ? `${detail(d, "cycle_seconds")} s` : null],
+    [
+      "Sessions",
+      sessions
+        ? Object.entries(sessions)
+            .map(([phase, n]) => `${n} ${phase}`)
+            .join(", ") || "none"
+        : null,
+    ],
+    ["Next start or end", d.next_event ? fmtStamp(String(d.next_event)) : null],
+    ["Error", detail(d, "error")],
+  ];
+  return (
+    <>
+      <h3>Reconciler</h3>
+      <p>
+        <span className={BADGE[rec.state]}>{rec.state}</span>
+      </p>
+      <table>
+        <caption className="sr-only">Reconciler status</caption>
+        <tbody>
+          {rows
+            .filter(([, v]) => v !== null)
+            .map(([k, v]) => (
+              <tr key={k}>
+                <th scope="row">{k}</th>
+                <td className="wrap">{v}</td>
+              </tr>
+            ))}
+        </tbody>
+      </table>
+      <ErrorNote error={status.error} />
+    </>
+  );
+}
