@@ -105,6 +105,14 @@ class Reservation(Base):
             postgresql_where=text(LIVE_STATUSES_SQL),
         ),
         Index("reservations_owner_start", "owner_id", "start_at"),
+        # The per-user limit asks "live reservations of this user overlapping this window".
+        Index(
+            "reservations_live_owner_overlap",
+            "owner_id",
+            text("tstzrange(start_at, end_at, '[)')"),
+            postgresql_using="gist",
+            postgresql_where=text(LIVE_STATUSES_SQL),
+        ),
         # The reconciler asks "which approved ones have started" and "which active ones ended".
         Index(
             "reservations_approved_start",
