@@ -199,10 +199,11 @@ def main() -> None:
             db = Database(url)
             bootstrap.prepare(db, load_pool_file(pool_path))
             with db.transaction() as tx:
-                admin = users.create(tx, "bench", "bench-password", "admin", actor="bench")
+                # a plain user, so every booking also runs the per-user limit query
+                bencher = users.create(tx, "bench", "bench-password", "user", actor="bench")
                 token, _ = tokens.issue(
                     tx,
-                    users.principal(admin),
+                    users.principal(bencher),
                     kind="api",
                     name="bench",
                     lifetime=timedelta(days=1),
@@ -214,6 +215,7 @@ def main() -> None:
                 "BERTH_DATABASE_URL": url,
                 "BERTH_POOL_FILE": str(pool_path),
                 "BERTH_HORIZON_DAYS": str(SPAN_DAYS + 30),
+                "BERTH_MAX_CONCURRENT_PER_USER": str(10**9),
                 "BERTH_DATA_DIR": tmp,
             }
             server = subprocess.Popen(
@@ -241,7 +243,7 @@ def main() -> None:
                     f"{'accepted':>8} {'refused':>7} {'other':>5}"
                 )
                 for size in sizes:
-                    seed(db, size, admin.id)
+                    seed(db, size, bencher.id)
                     for c in clients:
                         r = run_load(port, token, c, args.requests, seed_=size + c)
                         print(
