@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -184,7 +185,7 @@ def _start(
     paths: Paths,
     cache: CacheLayout,
     pool_file: Path | None,
-    manifests: list[dict[str, object]],
+    manifests: list[dict[str, Any]],
     classes: list[str],
     on_step: Step,
     timeout: float,
@@ -241,9 +242,9 @@ def _start(
         for name in classes:
             api.create("/apis/storage.k8s.io/v1/storageclasses", storage_class(name))
         for manifest in manifests:
-            api.create("/api/v1/nodes", dict(manifest))
+            api.create("/api/v1/nodes", manifest)
 
-        names = {str(m["metadata"]["name"]) for m in manifests}  # type: ignore[index]
+        names = {str(m["metadata"]["name"]) for m in manifests}
         readiness.wait_until_ready(api, names, left(), on_step, guard=runner.check_alive)
     runner.check_alive()
     state.ready_seconds = round(time.monotonic() - began, 2)
