@@ -14,7 +14,9 @@ apiserver, controller-manager, scheduler and kwok.
 from __future__ import annotations
 
 import argparse
+import signal
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -105,6 +107,8 @@ def main() -> None:
     ap.add_argument("--sessions", type=int, default=1000)
     ap.add_argument("--idle-cycles", type=int, default=20)
     args = ap.parse_args()
+    # a SIGTERM unwinds like Ctrl-C, so the sim and PostgreSQL started here are stopped
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
     with tempfile.TemporaryDirectory(prefix="berth-bench-rec-") as tmp:
         pool_path = Path(tmp) / "pools.yaml"

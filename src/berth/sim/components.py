@@ -16,7 +16,7 @@ from berth.sim.pki import Pki
 from berth.sim.state import Paths
 from berth.sim.versions import CacheLayout
 
-SERVICE_CIDR = "10.0.0.0/24"
+SERVICE_CIDR = "10.96.0.0/16"  # room for a Service per session at bench scale (1,000+)
 CLIENT_RATE = ("--kube-api-qps=1000", "--kube-api-burst=2000")
 POD_CIDR = "10.244.0.0/16"
 CONTEXT = "berth-sim"

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-SERVICE_IP = "10.0.0.1"
+SERVICE_IP = "10.96.0.1"  # the first address of components.SERVICE_CIDR
 _VALID = dt.timedelta(days=3650)
 
 
