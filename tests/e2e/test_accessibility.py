@@ -20,6 +20,7 @@ PAGES = {
     "/calendar": "Calendar",
     "/book": "Book GPU capacity",
     "/reservations": "My reservations",
+    "/tokenomics": "Tokenomics",
     "/admin": "Admin",
 }
 RUN = """() => axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa']}})

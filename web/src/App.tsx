@@ -10,8 +10,10 @@ import { MyReservationsPage } from "./pages/MyReservationsPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { SignInPage } from "./pages/SignInPage";
 
-// The calendar and admin pages carry the heavy parts (FullCalendar); they load on first visit.
+// The calendar, tokenomics and admin pages carry the heavy parts (FullCalendar, recharts); they
+// load on first visit.
 const CalendarPage = lazy(() => import("./pages/CalendarPage"));
+const TokenomicsPage = lazy(() => import("./pages/TokenomicsPage"));
 const AdminPage = lazy(() => import("./pages/AdminPage"));
 
 const TITLES: Record<string, string> = Object.fromEntries(PAGES.map((p) => [p.path, p.label]));
@@ -26,6 +28,8 @@ function Page({ path, isAdmin }: { path: string; isAdmin: boolean }) {
       return <BookPage />;
     case "/reservations":
       return <MyReservationsPage />;
+    case "/tokenomics":
+      return <TokenomicsPage />;
     case "/admin":
       return isAdmin ? <AdminPage /> : <NotFoundPage />;
     default:

@@ -4,5 +4,6 @@ export const PAGES = [
   { path: "/calendar", label: "Calendar", admin: false },
   { path: "/book", label: "Book", admin: false },
   { path: "/reservations", label: "My reservations", admin: false },
+  { path: "/tokenomics", label: "Tokenomics", admin: false },
   { path: "/admin", label: "Admin", admin: true },
 ] as const;

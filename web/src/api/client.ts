@@ -4,15 +4,22 @@ import type {
   AuditEntry,
   Availability,
   CalendarEntry,
+  BreakevenReport,
+  CostReport,
+  CurveReport,
   Health,
   PlatformStatus,
+  Policy,
   Pool,
   Reservation,
   ReservationCreate,
+  Scenario,
   Status,
+  TokenomicsRequest,
   User,
   UserCreate,
   UserUpdate,
+  Utilization,
   Workspace,
 } from "./types";
 
@@ -24,6 +31,7 @@ export const api = {
     request<{ user: User }>("POST", `${V1}/auth/login`, { body: { username, password } }),
   logout: () => request<void>("POST", `${V1}/auth/logout`),
 
+  policy: () => request<Policy>("GET", `${V1}/policy`),
   pools: () => request<Pool[]>("GET", `${V1}/pools`),
   availability: (pool: string, start: string, end: string) =>
     request<Availability>("GET", `${V1}/pools/${encodeURIComponent(pool)}/availability`, {
@@ -50,6 +58,14 @@ export const api = {
     request<User>("PATCH", `${V1}/users/${encodeURIComponent(username)}`, { body }),
   audit: (q: { actor?: string; action?: string; before_id?: number; limit?: number } = {}) =>
     request<AuditEntry[]>("GET", `${V1}/audit`, { query: q }),
+
+  scenario: (name: string) => request<Scenario>("GET", `${V1}/tokenomics/scenarios/${encodeURIComponent(name)}`),
+  tokenomicsCost: (body: TokenomicsRequest) => request<CostReport>("POST", `${V1}/tokenomics/cost`, { body }),
+  tokenomicsCurve: (body: TokenomicsRequest) => request<CurveReport>("POST", `${V1}/tokenomics/curve`, { body }),
+  tokenomicsBreakeven: (body: TokenomicsRequest) =>
+    request<BreakevenReport>("POST", `${V1}/tokenomics/breakeven`, { body }),
+  utilization: (pool: string, from: string, to: string) =>
+    request<Utilization>("GET", `${V1}/tokenomics/utilization`, { query: { pool, from, to } }),
 
   status: () => request<PlatformStatus>("GET", `${V1}/status`),
   readyz: () => request<Health>("GET", "/readyz", { okStatuses: [503] }),

@@ -127,6 +127,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Policy
+         * @description The booking rules the server enforces (the BERTH_GRID_MINUTES ... settings).
+         */
+        get: operations["getPolicy"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/pools": {
         parameters: {
             query?: never;
@@ -793,6 +813,34 @@ export interface components {
         PlatformStatus: {
             reconciler: components["schemas"]["ComponentStatus"];
         };
+        /** Policy */
+        Policy: {
+            /**
+             * Grid Minutes
+             * @description Starts and ends fall on this grid (minutes)
+             */
+            grid_minutes: number;
+            /**
+             * Horizon Days
+             * @description How far ahead a reservation may start (days)
+             */
+            horizon_days: number;
+            /**
+             * Max Concurrent Per User
+             * @description Overlapping reservations a user may hold (admins are not limited)
+             */
+            max_concurrent_per_user: number;
+            /**
+             * Max Length Hours
+             * @description The longest reservation (hours)
+             */
+            max_length_hours: number;
+            /**
+             * Min Length Minutes
+             * @description The shortest reservation (minutes)
+             */
+            min_length_minutes: number;
+        };
         /** PoolPublic */
         PoolPublic: {
             /** Cpu */
@@ -1427,6 +1475,26 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserPublic"];
+                };
+            };
+        };
+    };
+    getPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Policy"];
                 };
             };
         };

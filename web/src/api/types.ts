@@ -19,7 +19,75 @@ export type Workspace = S["WorkspacePublic"];
 export type PlatformStatus = S["PlatformStatus"];
 export type ComponentStatus = S["ComponentStatus"];
 export type Status = S["Status"];
+export type Policy = S["Policy"];
+export type Scenario = S["Scenario"];
+export type ModelClassSpec = S["ModelClassSpec"];
+export type TokenomicsRequest = S["TokenomicsRequest"];
+export type Utilization = S["Utilization"];
 export type Mode = S["Mode"];
 export type Role = User["role"];
 
 export const STATUSES: Status[] = ["APPROVED", "ACTIVE", "COMPLETED", "CANCELED", "FAILED"];
+
+// The tokenomics reports are plain dicts in the API (berth/tokenomics_report.py, one shape for
+// the CLI, the API and this UI), so OpenAPI has no schema for them; these mirror that module.
+
+export interface Prices {
+  cost_per_mtok: number;
+  input_price_per_mtok: number;
+  output_price_per_mtok: number;
+}
+
+export interface ClassCost extends Prices {
+  name: string;
+  tokens_per_year: number;
+  gpu_time_share: number;
+  annual_cost: number;
+}
+
+/** Annual cost by component, in dollars; the keys in the order the API lists them. */
+export type Breakdown = Record<string, number>;
+
+export interface CostFields extends Prices {
+  utilization: number;
+  annual_cost: number;
+  breakdown: Breakdown;
+  capital_expenditure: number;
+  servers: number;
+  spare_servers: number;
+  serving_gpus: number;
+  tokens_per_year: number;
+  input_tokens_per_year: number;
+  output_tokens_per_year: number;
+  classes: ClassCost[];
+}
+
+export interface CostReport extends CostFields {
+  scenario: string;
+  unit_cost_80_vs_40: number;
+  sensitivity: { utilization: number; annual_cost: number; tokens_per_year: number; cost_per_mtok: number }[];
+}
+
+export interface BreakEven {
+  api: string;
+  model_class: string | null;
+  api_price_per_mtok: number;
+  breakeven_utilization: number | null;
+  required_utilization: number | null;
+  verdict: string;
+}
+
+export interface BreakevenReport extends CostFields, BreakEven {
+  scenario: string;
+  practical_ceiling: number;
+  apis: BreakEven[];
+}
+
+export interface CurveReport {
+  scenario: string;
+  utilization: number;
+  practical_ceiling: number;
+  utilizations: number[];
+  curves: Record<string, number[]>;
+  apis: BreakEven[];
+}

@@ -51,6 +51,11 @@ describe("initialDraft", () => {
     expect(d.start).toBe(toLocalInput(new Date("2030-01-07T08:15:00Z")));
     expect(d.end).toBe(toLocalInput(new Date("2030-01-07T10:15:00Z")));
   });
+
+  it("uses the server's grid when it is not 15 minutes", () => {
+    const d = initialDraft([pool], new URLSearchParams(), new Date("2030-01-07T08:05:00Z"), 30 * 60_000);
+    expect(d.start).toBe(toLocalInput(new Date("2030-01-07T08:30:00Z")));
+  });
 });
 
 describe("resolve", () => {

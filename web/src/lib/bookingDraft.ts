@@ -1,7 +1,7 @@
 // The booking form's state and how it becomes a request body; pure, no React.
 import type { Mode, Pool, ReservationCreate } from "../api/types";
 import { defaultsFor } from "./usePools";
-import { ceilToGrid, fromLocalInput, HOUR_MS, toLocalInput, toUtcIso } from "./time";
+import { ceilToGrid, fromLocalInput, GRID_MS, HOUR_MS, toLocalInput, toUtcIso } from "./time";
 
 export interface Draft {
   pool: string;
@@ -14,12 +14,14 @@ export interface Draft {
   end: string;
 }
 
-export function initialDraft(pools: Pool[], query: URLSearchParams, now: Date): Draft {
+/** The form's first state: the query's choices, else the first pool and kind, two hours from
+ *  the next grid point (`gridMs`: the server's booking grid). */
+export function initialDraft(pools: Pool[], query: URLSearchParams, now: Date, gridMs = GRID_MS): Draft {
   const pool = pools.find((p) => p.name === query.get("pool")) ?? pools[0];
   const kind = pool?.kinds.find((k) => k.name === query.get("kind")) ?? pool?.kinds[0];
   const qStart = query.get("start");
   const qEnd = query.get("end");
-  const start = qStart ? new Date(qStart) : ceilToGrid(now);
+  const start = qStart ? new Date(qStart) : ceilToGrid(now, gridMs);
   const end = qEnd ? new Date(qEnd) : new Date(start.getTime() + 2 * HOUR_MS);
   return {
     pool: pool?.name ?? "",

@@ -2,7 +2,7 @@
 import { useState, type FormEvent } from "react";
 import { api } from "../api/client";
 import { ApiError, type Problem } from "../api/problem";
-import type { Pool, Reservation } from "../api/types";
+import type { Policy, Pool, Reservation } from "../api/types";
 import { BookedPanel } from "../components/BookedPanel";
 import { BookingSummary } from "../components/BookingSummary";
 import { ErrorNote } from "../components/ErrorNote";
@@ -16,22 +16,29 @@ import { WindowFields } from "../components/WindowFields";
 import { initialDraft, resolve, type Draft } from "../lib/bookingDraft";
 import { useLocation } from "../lib/router";
 import { toLocalInput } from "../lib/time";
+import { usePolicy } from "../lib/usePolicy";
 import { defaultsFor, usePools } from "../lib/usePools";
 
 export function BookPage() {
   const pools = usePools();
+  const policy = usePolicy();
+  const error = pools.error ?? policy.error;
   return (
     <section aria-labelledby="book-title">
       <h1 id="book-title">Book GPU capacity</h1>
-      <ErrorNote error={pools.error} />
-      {pools.data ? <BookForm pools={pools.data} /> : !pools.error && <p role="status">Loading…</p>}
+      <ErrorNote error={error} />
+      {pools.data && policy.data ? (
+        <BookForm pools={pools.data} policy={policy.data} />
+      ) : (
+        !error && <p role="status">Loading…</p>
+      )}
     </section>
   );
 }
 
-function BookForm({ pools }: { pools: Pool[] }) {
+function BookForm({ pools, policy }: { pools: Pool[]; policy: Policy }) {
   const { query } = useLocation();
-  const [draft, setDraft] = useState<Draft>(() => initialDraft(pools, query, new Date()));
+  const [draft, setDraft] = useState<Draft>(() => initialDraft(pools, query, new Date(), policy.grid_minutes * 60_000));
   const [busy, setBusy] = useState(false);
   const [refusal, setRefusal] = useState<Problem | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -106,7 +113,12 @@ function BookForm({ pools }: { pools: Pool[] }) {
           onCpu={(cpu) => update({ cpu })}
           onMemory={(memoryGiB) => update({ memoryGiB })}
         />
-        <WindowFields start={draft.start} end={draft.end} onChange={(start, end) => update({ start, end })} />
+        <WindowFields
+          start={draft.start}
+          end={draft.end}
+          onChange={(start, end) => update({ start, end })}
+          policy={policy}
+        />
       </div>
       <aside className="book-side" aria-label="Check and book">
         <BookingSummary
