@@ -1,7 +1,7 @@
 // Tokenomics: the cost of owning GPUs as dollars per million tokens. A built-in scenario's
-// figures fill the form; every change is sent (debounced) to the API, which checks it and
+// figures fill the form (the scenario picker stays put while another loads, so focus does too); every change is sent (debounced) to the API, which checks it and
 // answers with the cost, the curve against utilization and the break-even against cloud APIs.
-import { useMemo, useState, type ReactNode } from "react";
+import { useMemo, useState } from "react";
 import { api } from "../api/client";
 import { ApiError } from "../api/problem";
 import type { Scenario } from "../api/types";
@@ -33,23 +33,23 @@ export default function TokenomicsPage() {
         cloud API. The defaults are estimates listed with their sources in <code>docs/tokenomics.md</code>: put in your
         own quote, tariff and benchmark.
       </p>
+      <div className="inline-form tk-picker">
+        <Field id="tk-scenario" label="Scenario">
+          <select id="tk-scenario" value={name} onChange={(e) => setName(e.target.value)}>
+            {SCENARIOS.map((s) => (
+              <option key={s.name} value={s.name}>
+                {s.label}
+              </option>
+            ))}
+          </select>
+        </Field>
+        {scenario.data?.name === name && scenario.data.description && (
+          <p className="help">{scenario.data.description}</p>
+        )}
+      </div>
       <ErrorNote error={scenario.error} />
       {scenario.data && scenario.data.name === name ? (
-        <TokenomicsForm
-          key={name}
-          scenario={scenario.data}
-          scenarioPicker={
-            <Field id="tk-scenario" label="Scenario">
-              <select id="tk-scenario" value={name} onChange={(e) => setName(e.target.value)}>
-                {SCENARIOS.map((s) => (
-                  <option key={s.name} value={s.name}>
-                    {s.label}
-                  </option>
-                ))}
-              </select>
-            </Field>
-          }
-        />
+        <TokenomicsForm key={name} scenario={scenario.data} />
       ) : (
         !scenario.error && <p role="status">Loading…</p>
       )}
@@ -57,7 +57,7 @@ export default function TokenomicsPage() {
   );
 }
 
-function TokenomicsForm({ scenario, scenarioPicker }: { scenario: Scenario; scenarioPicker: ReactNode }) {
+function TokenomicsForm({ scenario }: { scenario: Scenario }) {
   const [edits, setEdits] = useState<Edits>({});
   const built = useMemo(() => buildRequest(scenario, edits), [scenario, edits]);
   const body = useDebounced(built.body, 400);
@@ -73,8 +73,6 @@ function TokenomicsForm({ scenario, scenarioPicker }: { scenario: Scenario; scen
   return (
     <div className="tk-layout">
       <form className="card tk-form" aria-label="Scenario inputs" noValidate onSubmit={(e) => e.preventDefault()}>
-        {scenarioPicker}
-        {scenario.description && <p className="help">{scenario.description}</p>}
         <fieldset className="tk-group">
           <legend>Utilization</legend>
           <NumberField
