@@ -21,6 +21,7 @@ from berth.config import Settings, load_pool_file
 from berth.store import bootstrap, pools
 from berth.store.db import Database
 from berth.store.embedded import running
+from berth.store.models import Base
 
 TEST_DB = "berth_test"
 
@@ -63,7 +64,8 @@ def migrated(database_url: str) -> Iterator[Database]:
 def db(migrated: Database) -> Database:
     """The test database, emptied and re-seeded with the demo pool."""
     with migrated.transaction() as tx:
-        tx.execute(text("TRUNCATE audit_log, reservations, api_tokens, users, pools CASCADE"))
+        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)  # every table, always
+        tx.execute(text(f"TRUNCATE {tables} CASCADE"))
         pools.sync(tx, load_pool_file())
     return migrated
 
