@@ -10,13 +10,16 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import uvicorn
 from sqlalchemy import create_engine, make_url, text
 
+from berth.api.app import create_app
 from berth.config import Settings, load_pool_file
 from berth.store import bootstrap, pools
 from berth.store.db import Database
@@ -79,3 +82,20 @@ def settings(tmp_path: Path) -> Settings:
 def now() -> datetime:
     """A fixed 'now' on a Monday morning, well in the future so no real clock interferes."""
     return datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def server(db: Database, settings: Settings) -> Iterator[str]:
+    """The real app (API + built UI) on a free port, in a thread, on the test database."""
+    config = uvicorn.Config(create_app(settings, db), host="127.0.0.1", port=0, log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    while not srv.started:
+        thread.join(0.05)
+        assert thread.is_alive(), "the server did not start"
+    port = srv.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(10)
+    assert not thread.is_alive()

@@ -7,36 +7,16 @@ at no instant do live reservations exceed the pool's capacity of any resource.
 from __future__ import annotations
 
 import random
-import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pytest
-import uvicorn
 
-from berth.api.app import create_app
-from berth.config import Settings, load_pool_file
+from berth.config import load_pool_file
 from berth.domain.capacity import peak_usage
 from berth.store import users
 from berth.store.db import Database
 from berth.store.reservations import live_overlapping
-
-
-@pytest.fixture
-def server(db: Database, settings: Settings) -> Iterator[str]:
-    config = uvicorn.Config(create_app(settings, db), host="127.0.0.1", port=0, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    while not srv.started:
-        thread.join(0.05)
-    port = srv.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
-    assert not thread.is_alive()
 
 
 def test_concurrent_bookings_never_exceed_capacity(server: str, db: Database) -> None:

@@ -10,7 +10,6 @@ Screenshots go to $BERTH_SCREENSHOTS when set (docs/screenshots is made that way
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,11 +18,9 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, ConsoleMessage, Page, ViewportSize, sync_playwright
 
-from berth.api.app import create_app, ui_dir
-from berth.config import Settings
+from berth.api.app import ui_dir
 from berth.store import users
 from berth.store.db import Database
 
@@ -54,23 +51,6 @@ def browser() -> Iterator[Browser]:
         b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         yield b
         b.close()
-
-
-@pytest.fixture
-def server(db: Database, settings: Settings) -> Iterator[str]:
-    """The real app (API + built UI) on a free port, in a thread, on the test database."""
-    config = uvicorn.Config(create_app(settings, db), host="127.0.0.1", port=0, log_level="warning")
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    while not srv.started:
-        thread.join(0.05)
-        assert thread.is_alive(), "the server did not start"
-    port = srv.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
-    assert not thread.is_alive()
 
 
 @dataclass
