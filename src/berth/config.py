@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     session_hours: float = Field(default=12, gt=0)  # login session lifetime
     token_days: int = Field(default=90, ge=1)  # default API token lifetime
     audit_retention_days: int = Field(default=365, ge=1)
+    login_max_failures: int = Field(default=10, ge=1)  # per name and address, 15 minutes
     secure_cookies: bool = False  # set behind TLS
     reconcile_interval: float = Field(default=30, gt=0)  # seconds between cycles
     max_attempts: int = Field(default=5, ge=1)  # provisioning attempts before FAILED

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from berth.api.deps import clock
+from berth.config import Settings
 from berth.store.db import Database
 from tests.api.conftest import Headers
 
@@ -150,3 +151,17 @@ def test_status_reports_the_reconciler_heartbeat(
 def test_large_answers_are_gzipped(client: TestClient) -> None:
     r = client.get("/api/v1/openapi.json", headers={"Accept-Encoding": "gzip"})
     assert r.headers["content-encoding"] == "gzip"
+
+
+def test_repeated_wrong_passwords_are_slowed_at_their_source(
+    client: TestClient, alice: Headers, settings: Settings
+) -> None:
+    wrong = {"username": "alice", "password": "not-her-password"}
+    for _ in range(settings.login_max_failures):
+        assert client.post("/api/v1/auth/login", json=wrong).status_code == 401
+    right = {"username": "alice", "password": "pw-alice-long"}
+    r = client.post("/api/v1/auth/login", json=right)
+    assert r.status_code == 429
+    assert r.headers["retry-after"] == "900"
+    assert "too many wrong passwords" in r.json()["detail"]
+    assert client.get("/api/v1/me", headers=alice).status_code == 200  # sessions stay valid

@@ -29,16 +29,21 @@ _TITLES = {
     405: "Method not allowed",
     409: "Conflict",
     422: "Invalid request",
+    429: "Too many requests",
     500: "Internal error",
 }
 
 
-def problem(status: int, detail: str, **extra: Any) -> JSONResponse:
+def problem(
+    status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     body = {"type": "about:blank", "title": _TITLES.get(status, "Error"), "status": status}
     body["detail"] = detail
     body.update(extra)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+    headers = dict(headers or {})
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers or None)
 
 
 def _store_error(_: Request, exc: Exception) -> JSONResponse:
@@ -78,7 +83,7 @@ def _validation(_: Request, exc: Exception) -> JSONResponse:
 
 def _http(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    return problem(exc.status_code, str(exc.detail))
+    return problem(exc.status_code, str(exc.detail), headers=getattr(exc, "headers", None))
 
 
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from berth.store.db import Tx
 from berth.store.models import AuditEntry
@@ -53,3 +53,21 @@ def prune(tx: Tx, older_than: datetime) -> int:
     """Delete entries older than the retention cut-off; return how many went."""
     result = tx.execute(delete(AuditEntry).where(AuditEntry.at < older_than))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def recent(tx: Tx, *, actor: str, action: str, client: str | None, within: timedelta) -> int:
+    """How many `action` entries `actor` made from `client` in the last `within`.
+
+    Measured on the database clock, the one audit times are written with.
+    """
+    q = (
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(
+            AuditEntry.at > func.now() - within,
+            AuditEntry.actor == actor,
+            AuditEntry.action == action,
+            AuditEntry.client.is_(None) if client is None else AuditEntry.client == client,
+        )
+    )
+    return int(tx.scalar(q) or 0)

@@ -13,6 +13,8 @@ from berth.store.models import ApiToken
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
+LOCKOUT = timedelta(minutes=15)
+
 
 @router.post("/login", operation_id="login")
 def login(
@@ -23,11 +25,26 @@ def login(
     now: Now,
     client: Client,
 ) -> schemas.LoginResponse:
-    """Check a password; set the session cookie and return the same token for API use."""
+    """Check a password; set the session cookie and return the same token for API use.
+
+    After `login_max_failures` wrong passwords for one name from one address within 15
+    minutes, that address gets 429 for the name until the window has passed: guessing is
+    slowed where it comes from, and the user can still sign in from elsewhere.
+    """
+    name = body.username.lower()[:64]
+    with db.transaction() as tx:
+        failures = audit.recent(
+            tx, actor=name, action="auth.login_failed", client=client, within=LOCKOUT
+        )
+    if failures >= settings.login_max_failures:
+        raise HTTPException(
+            429,
+            "too many wrong passwords for this user from your address; try again in 15 minutes",
+            headers={"Retry-After": str(int(LOCKOUT.total_seconds()))},
+        )
     with db.transaction() as tx:
         user = users.authenticate(tx, body.username, body.password)
         if user is None:
-            name = body.username.lower()[:64]
             audit.record(tx, name, "auth.login_failed", f"user:{name}", {}, client)
     if user is None:
         raise HTTPException(401, "wrong username or password, or the account is disabled")
