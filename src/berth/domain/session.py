@@ -97,7 +97,12 @@ class SessionSpec:
 
     @property
     def url(self) -> str:
-        return f"https://{self.namespace}.{self.config.ingress_domain}/"
+        return workspace_url(self.namespace, self.config)
+
+
+def workspace_url(namespace: str, cfg: SessionConfig) -> str:
+    """Where the Ingress (or Route) of a session's workspace answers."""
+    return f"https://{namespace}.{cfg.ingress_domain}/"
 
 
 def namespace_name(reservation_id: uuid.UUID) -> str:

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from berth.domain.reservation import Status
-from berth.domain.session import SessionConfig, build, known_gpu_resources
+from berth.domain.session import SessionConfig, build, known_gpu_resources, workspace_url
 from berth.kube.cluster import Cluster, ObjectRef
 from berth.kube.errors import KubeError, Transient
 from berth.kube.manifests import session_selector, session_steps
@@ -160,11 +160,7 @@ class Executor:
 
     def _check_ready(self, w: Work, now: datetime) -> None:
         if self.cluster.workspace_ready(w.namespace):
-            with self.db.transaction() as tx:
-                pool = pools.get(tx, w.reservation.pool)
-                gpu_resources = known_gpu_resources(pools.list_all(tx))
-            spec = build(w.reservation, pool, self.cfg, gpu_resources)
-            self._ready(w.reservation.reservation_id, spec.url, now)
+            self._ready(w.reservation.reservation_id, workspace_url(w.namespace, self.cfg), now)
 
     def _ready(self, rid: uuid.UUID, url: str, now: datetime) -> None:
         with self.db.transaction() as tx:
