@@ -176,7 +176,10 @@ def _reconciler(db: Database, settings: Settings, found: clusters.Found) -> Reco
         db,
         found.cluster,
         settings.session_config(),
-        limits=Limits(max_attempts=settings.max_attempts),
+        limits=Limits(
+            max_attempts=settings.max_attempts,
+            ready_timeout=timedelta(seconds=settings.ready_timeout),
+        ),
         cadence=Cadence(
             interval=timedelta(seconds=settings.reconcile_interval),
             audit_retention=timedelta(days=settings.audit_retention_days),

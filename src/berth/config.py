@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     secure_cookies: bool = False  # set behind TLS
     reconcile_interval: float = Field(default=30, gt=0)  # seconds between cycles
     max_attempts: int = Field(default=5, ge=1)  # provisioning attempts before FAILED
+    # seconds a workspace may take to become ready after its objects are applied (image pulls
+    # included) before it is diagnosed and the attempt counts
+    ready_timeout: float = Field(default=600, gt=0)
     kubeconfig: Path | None = None  # unset: $KUBECONFIG / ~/.kube/config, or a running sim
     kube_context: str | None = None
 

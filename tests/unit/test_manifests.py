@@ -18,10 +18,9 @@ from typing import Any
 import pytest
 
 from berth.config import load_pool_file
-from berth.domain.reservation import Mode
+from berth.domain.reservation import Mode, Reserved
 from berth.domain.session import (
     SessionConfig,
-    SessionInput,
     SessionSpec,
     build,
     known_gpu_resources,
@@ -46,7 +45,7 @@ def make_spec(
     cfg: SessionConfig | None = None,
 ) -> SessionSpec:
     pools = load_pool_file(POOL_FILE)
-    request = SessionInput(
+    request = Reserved(
         reservation_id=RID,
         owner="alice@example.com",
         pool="c845a",

@@ -5,24 +5,31 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from berth.domain.reservation import Mode, Status
-from berth.domain.session import SessionInput, namespace_name
-from berth.kube.cluster import NamespaceInfo
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from berth.domain.reservation import Mode, Reserved, Status
+from berth.domain.session import LABEL_RESERVATION, SessionState, Work, namespace_name
+from berth.kube.cluster import NamespaceInfo, ObjectRef
+from berth.kube.manifests.storage import artifacts_volume_for
 from berth.reconciler.plan import (
     WAITING,
     CheckReady,
+    DeleteLeftover,
     DeleteOrphan,
+    Diagnose,
     Fail,
     Finish,
     Limits,
     Provision,
     Recreate,
+    Repair,
     Teardown,
     Unstick,
+    found_reservations,
     garbage,
     plan,
 )
-from berth.store.sessions import SessionState, Work
 
 NOW = datetime(2030, 1, 7, 12, 0, tzinfo=UTC)
 LIMITS = Limits(
@@ -34,17 +41,17 @@ def work(
     status: Status, start_h: float = -1, end_h: float = 2, session: SessionState | None = None
 ) -> Work:
     rid = uuid.uuid4()
-    r = SessionInput(
-        rid,
-        "alice",
-        "c845a",
-        NOW + timedelta(hours=start_h),
-        NOW + timedelta(hours=end_h),
-        "gpu",
-        1,
-        Mode.INTERACTIVE,
-        1000,
-        2**30,
+    r = Reserved(
+        reservation_id=rid,
+        owner="alice",
+        pool="c845a",
+        start=NOW + timedelta(hours=start_h),
+        end=NOW + timedelta(hours=end_h),
+        gpu_kind="gpu",
+        gpu_count=1,
+        mode=Mode.INTERACTIVE,
+        cpu_millicores=1000,
+        memory_bytes=2**30,
     )
     return Work(r, status, session)
 
@@ -55,8 +62,10 @@ def state(
     attempts: int = 0,
     retry: datetime | None = None,
     updated: datetime = NOW,
+    error: str | None = None,
 ) -> SessionState:
-    return SessionState("ns", phase, step, attempts, retry, updated, NOW - timedelta(hours=1))
+    started = NOW - timedelta(hours=1)
+    return SessionState("ns", phase, step, attempts, retry, updated, started, error)
 
 
 def ns(name: str, phase: str = "Active", since: datetime | None = None) -> NamespaceInfo:
@@ -94,11 +103,34 @@ def test_canceled_session_is_torn_down_and_marked_gone_once_the_namespace_is_abs
     ]
 
 
-def test_waiting_for_the_workspace_checks_readiness_then_times_out() -> None:
+def test_waiting_for_the_workspace_checks_readiness_until_its_deadline_then_diagnoses() -> None:
+    deadline = NOW + timedelta(minutes=9)
+    w = work(Status.APPROVED, session=state(step=WAITING, retry=deadline))
+    assert plan([w], {w.namespace: ns(w.namespace)}, {}, NOW, LIMITS) == [CheckReady(w)]
+    at = deadline
+    assert plan([w], {w.namespace: ns(w.namespace)}, {}, at, LIMITS) == [Diagnose(w)]
+
+
+def test_a_wait_recorded_without_a_deadline_ends_ready_timeout_after_it_began() -> None:
     w = work(Status.APPROVED, session=state(step=WAITING, updated=NOW - timedelta(minutes=1)))
     assert plan([w], {w.namespace: ns(w.namespace)}, {}, NOW, LIMITS) == [CheckReady(w)]
     late = work(Status.APPROVED, session=state(step=WAITING, updated=NOW - timedelta(minutes=11)))
-    assert plan([late], {late.namespace: ns(late.namespace)}, {}, NOW, LIMITS) == [Provision(late)]
+    assert plan([late], {late.namespace: ns(late.namespace)}, {}, NOW, LIMITS) == [Diagnose(late)]
+
+
+def test_a_diagnosed_session_backs_off_then_is_applied_again() -> None:
+    retry = NOW + timedelta(seconds=5)
+    w = work(Status.APPROVED, session=state(step=None, attempts=1, retry=retry))
+    assert plan([w], {w.namespace: ns(w.namespace)}, {}, NOW, LIMITS) == []
+    assert plan([w], {w.namespace: ns(w.namespace)}, {}, retry, LIMITS) == [Provision(w)]
+
+
+def test_giving_up_names_the_last_diagnosis() -> None:
+    why = "pod workspace-1 cannot be scheduled: 0/2 nodes are available"
+    w = work(Status.APPROVED, session=state(attempts=3, error=why))
+    (action,) = plan([w], {}, {}, NOW, LIMITS)
+    assert isinstance(action, Fail)
+    assert action.reason == f"gave up after 3 failed attempts: {why}"
 
 
 def test_backoff_is_respected_and_attempts_are_bounded() -> None:
@@ -124,15 +156,72 @@ def test_order_is_stop_then_repair_then_start() -> None:
     assert [type(a) for a in actions] == [Teardown, Fail, Provision]
 
 
-def test_garbage_deletes_unowned_and_unsticks_long_terminating() -> None:
-    owned = {"berth-aaa": uuid.uuid4()}
+def labelled(rid: uuid.UUID) -> dict[str, str]:
+    return {LABEL_RESERVATION: str(rid)}
+
+
+def volume(rid: uuid.UUID, name: str | None = None) -> ObjectRef:
+    name = name or artifacts_volume_for(namespace_name(rid))
+    return ObjectRef("v1", "PersistentVolume", name, labels=labelled(rid))
+
+
+def test_garbage_deletes_unkept_and_unsticks_long_terminating() -> None:
+    kept, gone, stuck, going = (uuid.uuid4() for _ in range(4))
     observed = {
-        "berth-aaa": ns("berth-aaa"),
-        "berth-bbb": ns("berth-bbb"),
-        "berth-ccc": ns("berth-ccc", "Terminating", NOW - timedelta(minutes=30)),
-        "berth-ddd": ns("berth-ddd", "Terminating", NOW - timedelta(minutes=1)),
+        namespace_name(kept): ns(namespace_name(kept)),
+        namespace_name(gone): ns(namespace_name(gone)),
+        namespace_name(stuck): ns(
+            namespace_name(stuck), "Terminating", NOW - timedelta(minutes=30)
+        ),
+        namespace_name(going): ns(namespace_name(going), "Terminating", NOW - timedelta(minutes=1)),
     }
-    assert garbage(observed, owned, NOW, LIMITS) == [
-        DeleteOrphan("berth-bbb"),
-        Unstick("berth-ccc"),
-    ]
+    assert set(garbage(observed, [], {kept}, {}, NOW, LIMITS)) == {
+        DeleteOrphan(namespace_name(gone)),
+        Unstick(namespace_name(stuck)),
+    }
+
+
+def test_garbage_keeps_every_object_of_a_kept_reservation_and_deletes_the_rest() -> None:
+    kept, gone = uuid.uuid4(), uuid.uuid4()
+    unlabelled = ObjectRef("rbac.authorization.k8s.io/v1", "ClusterRole", "x", labels={})
+    scoped = [volume(kept), volume(gone), unlabelled]
+    actions = garbage({}, scoped, {kept}, {}, NOW, LIMITS)
+    assert actions == [DeleteLeftover(unlabelled), DeleteLeftover(volume(gone))]
+
+
+def test_found_reservations_reads_the_labels_of_namespaces_and_cluster_scoped_objects() -> None:
+    a, b = uuid.uuid4(), uuid.uuid4()
+    observed = {"berth-x": NamespaceInfo("berth-x", labelled(a), "Active")}
+    bad = ObjectRef("v1", "PersistentVolume", "y", labels={LABEL_RESERVATION: "not-a-uuid"})
+    assert found_reservations(observed, [volume(b), bad]) == {a, b}
+
+
+def test_a_ready_session_whose_artifact_volume_vanished_is_repaired() -> None:
+    rid = uuid.uuid4()
+    name = namespace_name(rid)
+    observed = {name: ns(name)}
+    (action,) = garbage(observed, [], {rid}, {name: rid}, NOW, LIMITS)
+    assert action == Repair(rid, f"PersistentVolume {artifacts_volume_for(name)}")
+    assert garbage(observed, [volume(rid)], {rid}, {name: rid}, NOW, LIMITS) == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    kept=st.sets(st.uuids(), max_size=8),
+    others=st.sets(st.uuids(), max_size=8),
+)
+def test_garbage_never_touches_a_kept_reservation(
+    kept: set[uuid.UUID], others: set[uuid.UUID]
+) -> None:
+    """Whatever mix of objects is found, nothing of a kept reservation is deleted."""
+    everything = kept | others
+    observed = {
+        namespace_name(r): NamespaceInfo(namespace_name(r), labelled(r), "Active")
+        for r in everything
+    }
+    scoped = [volume(r) for r in everything]
+    actions = garbage(observed, scoped, kept, {}, NOW, LIMITS)
+    deleted_ns = {a.namespace for a in actions if isinstance(a, DeleteOrphan)}
+    deleted_refs = {a.ref.name for a in actions if isinstance(a, DeleteLeftover)}
+    assert deleted_ns == {namespace_name(r) for r in others - kept}
+    assert deleted_refs == {artifacts_volume_for(namespace_name(r)) for r in others - kept}

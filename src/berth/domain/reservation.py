@@ -7,6 +7,7 @@ in one place whatever path asked for it.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -98,6 +99,14 @@ class Accepted:
 
     def booking(self) -> Booking:
         return Booking(self.start, self.end, self.demand())
+
+
+@dataclass(frozen=True)
+class Reserved(Accepted):
+    """An accepted booking as stored: its terms, its id and who holds it (a session's input)."""
+
+    reservation_id: uuid.UUID
+    owner: str
 
 
 def demand(kind: str, count: int, cpu_millicores: int, memory_bytes: int) -> dict[str, int]:

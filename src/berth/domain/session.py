@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from berth.domain.pool import WHOLE_GPU, Pool, kube_resource
-from berth.domain.reservation import Mode
+from berth.domain.reservation import Mode, Reserved, Status
 
 NAMESPACE_PREFIX = "berth-"
 MANAGED_BY = ("app.kubernetes.io/managed-by", "berth")
@@ -44,22 +44,6 @@ class SessionConfig:
     # Pod and service CIDRs, excluded from the "outside the cluster" egress rule: some CNIs
     # match pod addresses against ipBlocks too.
     cluster_networks: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class SessionInput:
-    """The fields of a reservation a session depends on."""
-
-    reservation_id: uuid.UUID
-    owner: str
-    pool: str
-    start: datetime
-    end: datetime
-    gpu_kind: str
-    gpu_count: int
-    mode: Mode
-    cpu_millicores: int
-    memory_bytes: int
 
 
 @dataclass(frozen=True)
@@ -124,9 +108,7 @@ def known_gpu_resources(pools: list[Pool]) -> set[str]:
     return found
 
 
-def build(
-    r: SessionInput, pool: Pool, cfg: SessionConfig, all_gpu_resources: set[str]
-) -> SessionSpec:
+def build(r: Reserved, pool: Pool, cfg: SessionConfig, all_gpu_resources: set[str]) -> SessionSpec:
     kind = pool.kinds()[r.gpu_kind]
     slots = r.gpu_count * kind.replicas
     gpu_quota = {res: 0 for res in all_gpu_resources}
@@ -168,3 +150,30 @@ def build(
         ),
         config=cfg,
     )
+
+
+@dataclass(frozen=True)
+class SessionState:
+    """Where a reservation's session stands, as the reconciler last recorded it."""
+
+    namespace: str
+    phase: str  # provisioning | ready | tearing_down | gone | failed
+    step: str | None  # the last provisioning step applied
+    attempts: int  # failed attempts that count towards the limit
+    next_attempt_at: datetime | None  # backing off until; while waiting: the wait's deadline
+    updated_at: datetime
+    started_at: datetime
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class Work:
+    """A reservation the reconciler must look at, with its session so far (if any)."""
+
+    reservation: Reserved
+    status: Status
+    session: SessionState | None
+
+    @property
+    def namespace(self) -> str:
+        return namespace_name(self.reservation.reservation_id)

@@ -24,9 +24,10 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
-from berth.kube.cluster import Manifest, NamespaceInfo, ObjectRef
+from berth.kube import diagnosis
+from berth.kube.cluster import Manifest, NamespaceInfo, ObjectRef, WorkspaceState
 from berth.kube.errors import Conflict, NotFound, Terminal
-from berth.kube.manifests.common import FIELD_MANAGER, WORKSPACE
+from berth.kube.manifests.common import APP_LABEL, FIELD_MANAGER, WORKSPACE
 from berth.kube.translate import translate, unreachable
 
 APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
@@ -229,15 +230,41 @@ class KubeCluster:
             for item in listing.get("items", [])
         ]
 
-    def workspace_ready(self, namespace: str) -> bool:
-        """True when the workspace Deployment has an available replica; False when missing."""
+    def workspace_state(self, namespace: str) -> WorkspaceState:
         try:
             found = self._call(
                 "GET", f"/apis/apps/v1/namespaces/{namespace}/deployments/{WORKSPACE}"
             )
         except NotFound:
-            return False
-        return int((found.get("status") or {}).get("availableReplicas") or 0) >= 1
+            return WorkspaceState(False, "the workspace Deployment does not exist")
+        return diagnosis.deployment_state(found)
+
+    def diagnose_workspace(self, namespace: str) -> str:
+        base = f"/api/v1/namespaces/{namespace}"
+        pods = self._call(
+            "GET", f"{base}/pods", query={"labelSelector": f"{APP_LABEL}={WORKSPACE}"}
+        )
+        claims = self._call("GET", f"{base}/persistentvolumeclaims")
+        events = self._call("GET", f"{base}/events", query={"fieldSelector": "type=Warning"})
+        try:
+            deployment = self._call(
+                "GET", f"/apis/apps/v1/namespaces/{namespace}/deployments/{WORKSPACE}"
+            )
+        except NotFound:
+            deployment = None
+        return diagnosis.explain(
+            deployment,
+            pods.get("items", []),
+            claims.get("items", []),
+            events.get("items", []),
+        )
+
+    def uid(self, ref: ObjectRef) -> str | None:
+        try:
+            found = self.get(ref.api_version, ref.kind, ref.name, ref.namespace)
+        except NotFound:
+            return None
+        return str(found["metadata"]["uid"])
 
     def cluster_scoped(self, selector: str) -> list[ObjectRef]:
         kinds = list(CLUSTER_SCOPED_KINDS)

@@ -32,6 +32,14 @@ class ObjectRef:
     labels: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class WorkspaceState:
+    """The workspace Deployment as one read shows it."""
+
+    ready: bool
+    reason: str | None = None  # why not (yet), when the Deployment says so
+
+
 class Cluster(Protocol):
     def apply(self, objects: Sequence[Manifest]) -> None:
         """Server-side apply each object (field manager `berth`, forced), in order."""
@@ -42,8 +50,15 @@ class Cluster(Protocol):
     def namespaces(self, selector: str) -> list[NamespaceInfo]:
         """Namespaces matching a label selector (one list call)."""
 
-    def workspace_ready(self, namespace: str) -> bool:
-        """True when the session's `workspace` Deployment has an available replica."""
+    def workspace_state(self, namespace: str) -> WorkspaceState:
+        """Ready when the session's `workspace` Deployment has an available replica (one read)."""
+
+    def diagnose_workspace(self, namespace: str) -> str:
+        """Why the workspace is not ready, in one line: the pods' conditions and container
+        states, the claims' phases and the namespace's latest warning events."""
+
+    def uid(self, ref: ObjectRef) -> str | None:
+        """The uid of an object, None when it does not exist."""
 
     def cluster_scoped(self, selector: str) -> list[ObjectRef]:
         """Berth-labelled cluster-scoped objects (ClusterRoles, ClusterRoleBindings, PVs)."""

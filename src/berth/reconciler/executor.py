@@ -1,8 +1,10 @@
 """Apply the plan's actions: the cluster first, then the database, one short transaction each.
 
 Order matters for crash safety. A session row exists before anything is created in the
-cluster, so a namespace is never unowned; a namespace is deleted before its reservation is
-marked, so a crash in between repeats the (idempotent) delete rather than leaving it behind.
+cluster, so a namespace is never unowned (and garbage collection, which reads the database
+after listing the cluster, never mistakes a session being provisioned for a leftover); a
+namespace is deleted before its reservation is marked, so a crash in between repeats the
+(idempotent) delete rather than leaving it behind.
 """
 
 from __future__ import annotations
@@ -13,38 +15,40 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from berth.domain.reservation import Status
-from berth.domain.session import SessionConfig, build, known_gpu_resources, workspace_url
+from berth.domain.session import SessionConfig, Work, build, known_gpu_resources, workspace_url
 from berth.kube.cluster import Cluster, ObjectRef
 from berth.kube.errors import KubeError, Transient
 from berth.kube.manifests import session_selector, session_steps
+from berth.kube.manifests.common import ARTIFACTS
 from berth.reconciler import metrics
 from berth.reconciler.plan import (
     WAITING,
     Action,
     CheckReady,
+    DeleteLeftover,
     DeleteOrphan,
+    Diagnose,
     Fail,
     Finish,
     Limits,
     Provision,
     Recreate,
+    Repair,
     Teardown,
     Unstick,
 )
 from berth.store import pools, sessions
 from berth.store.db import Database
-from berth.store.sessions import Work
 
 log = logging.getLogger("berth.reconciler")
-
-
-def _now(_: int) -> timedelta:
-    return timedelta(0)
 
 
 def backoff(attempts: int) -> timedelta:
     """5 s, 10 s, 20 s ... at most 5 minutes."""
     return timedelta(seconds=min(5 * 2 ** max(attempts - 1, 0), 300))
+
+
+STARTS = (Provision, CheckReady, Diagnose)  # per session, independent: worked on side by side
 
 
 class Executor:
@@ -60,9 +64,9 @@ class Executor:
         Sessions are independent of each other, and provisioning one is a chain of round trips,
         so a hundred windows opening at once are worked on by `workers` threads.
         """
-        starts = [a for a in actions if isinstance(a, Provision | CheckReady)]
+        starts = [a for a in actions if isinstance(a, STARTS)]
         for action in actions:
-            if not isinstance(action, Provision | CheckReady):
+            if not isinstance(action, STARTS):
                 self._guarded(action, now)
         if len(starts) <= 1 or self.workers <= 1:
             for action in starts:
@@ -108,13 +112,26 @@ class Executor:
             self._delete_cluster_scoped(action.reservation_id)
             with self.db.transaction() as tx:
                 sessions.recreate(tx, action.reservation_id, now)
+        elif isinstance(action, Repair):
+            log.warning(
+                "reservation %s lost its %s; applying it again",
+                action.reservation_id,
+                action.missing,
+            )
+            with self.db.transaction() as tx:
+                sessions.repair(tx, action.reservation_id, action.missing, now)
         elif isinstance(action, Provision):
             self._provision(action.work, now)
         elif isinstance(action, CheckReady):
             self._check_ready(action.work, now)
+        elif isinstance(action, Diagnose):
+            self._diagnose(action.work, now)
         elif isinstance(action, DeleteOrphan):
             log.info("deleting orphaned namespace %s", action.namespace)
             self.cluster.delete_namespace(action.namespace)
+        elif isinstance(action, DeleteLeftover):
+            log.info("deleting leftover %s %s", action.ref.kind, action.ref.name)
+            self.cluster.delete(action.ref)
         elif isinstance(action, Unstick):
             log.warning("namespace %s stuck terminating; clearing its finalizers", action.namespace)
             self.cluster.clear_namespace_finalizers(action.namespace)
@@ -129,20 +146,28 @@ class Executor:
             password = sessions.start(tx, rid, ns, now)
             pool = pools.get(tx, w.reservation.pool)
             gpu_resources = known_gpu_resources(pools.list_all(tx))
-            if w.session is not None and w.session.step == WAITING:
-                # re-applying because the workspace did not become ready in time
-                message = f"workspace not ready after {self.limits.ready_timeout}"
-                sessions.record_error(tx, rid, message, counts=True, retry_in=_now, now=now)
         spec = build(w.reservation, pool, self.cfg, gpu_resources)
-        steps = session_steps(spec, openshift=self.cluster.is_openshift(), password=password)
         try:
+            # a first attempt creates the claim; later ones keep (or restore) the volume's binding
+            claim_uid = None
+            if w.session is not None:
+                claim_uid = self.cluster.uid(
+                    ObjectRef("v1", "PersistentVolumeClaim", ARTIFACTS, ns)
+                )
+            steps = session_steps(
+                spec,
+                openshift=self.cluster.is_openshift(),
+                password=password,
+                artifacts_claim_uid=claim_uid,
+            )
             for name, objects in steps:
                 self.cluster.apply(objects)
                 with self.db.transaction() as tx:
                     sessions.record_step(tx, rid, name, now)
             with self.db.transaction() as tx:
-                sessions.record_step(tx, rid, WAITING, now)
-            if self.cluster.workspace_ready(ns):
+                deadline = now + self.limits.ready_timeout
+                sessions.record_step(tx, rid, WAITING, now, deadline=deadline)
+            if self.cluster.workspace_state(ns).ready:
                 self._ready(rid, spec.url, now)
         except Transient as exc:
             with self.db.transaction() as tx:
@@ -159,8 +184,34 @@ class Executor:
             raise
 
     def _check_ready(self, w: Work, now: datetime) -> None:
-        if self.cluster.workspace_ready(w.namespace):
-            self._ready(w.reservation.reservation_id, workspace_url(w.namespace, self.cfg), now)
+        rid = w.reservation.reservation_id
+        state = self.cluster.workspace_state(w.namespace)
+        if state.ready:
+            self._ready(rid, workspace_url(w.namespace, self.cfg), now)
+        elif state.reason is not None and (
+            w.session is None or w.session.last_error != state.reason
+        ):
+            with self.db.transaction() as tx:  # shown to the owner while the wait goes on
+                sessions.note(tx, rid, state.reason)
+
+    def _diagnose(self, w: Work, now: datetime) -> None:
+        """The wait's budget is spent: say why, count the attempt, re-apply after a backoff."""
+        rid = w.reservation.reservation_id
+        if self.cluster.workspace_state(w.namespace).ready:
+            self._ready(rid, workspace_url(w.namespace, self.cfg), now)
+            return
+        try:
+            why = self.cluster.diagnose_workspace(w.namespace)
+        except Transient:
+            raise
+        except KubeError as exc:
+            why = f"could not be diagnosed ({exc})"
+        minutes = self.limits.ready_timeout.total_seconds() / 60
+        message = f"workspace not ready {minutes:g} min after its objects were applied: {why}"
+        log.warning("reservation %s: %s", rid, message)
+        with self.db.transaction() as tx:
+            sessions.record_error(tx, rid, message, counts=True, retry_in=backoff, now=now)
+            sessions.record_step(tx, rid, None, now)
 
     def _ready(self, rid: uuid.UUID, url: str, now: datetime) -> None:
         with self.db.transaction() as tx:
@@ -168,16 +219,3 @@ class Executor:
         if lag is not None:
             metrics.START_LAG.observe(max(lag, 0.0))
             log.info("reservation %s is ACTIVE (start lag %.1f s)", rid, lag)
-
-
-def leftovers(cluster: Cluster, selector: str, owned: set[uuid.UUID]) -> list[ObjectRef]:
-    """Berth-labelled cluster-scoped objects whose reservation no longer owns anything."""
-    found = []
-    for ref in cluster.cluster_scoped(selector):
-        rid = ref.labels.get("berth.io/reservation")
-        try:
-            if rid is None or uuid.UUID(rid) not in owned:
-                found.append(ref)
-        except ValueError:
-            found.append(ref)
-    return found

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,8 +20,22 @@ from berth.domain.session import MANAGED_BY, SessionConfig
 from berth.kube.cluster import Cluster
 from berth.kube.errors import KubeError, Transient
 from berth.reconciler import metrics
-from berth.reconciler.executor import Executor, leftovers
-from berth.reconciler.plan import Action, CheckReady, Limits, Provision, garbage, plan
+from berth.reconciler.executor import STARTS, Executor
+from berth.reconciler.plan import (
+    Action,
+    CheckReady,
+    Diagnose,
+    Fail,
+    Finish,
+    Limits,
+    Provision,
+    Recreate,
+    Repair,
+    Teardown,
+    found_reservations,
+    garbage,
+    plan,
+)
 from berth.store import heartbeats, maintenance, sessions
 from berth.store.db import Database
 from berth.store.leader import Leadership
@@ -28,6 +43,17 @@ from berth.store.leader import Leadership
 log = logging.getLogger("berth.reconciler")
 
 SELECTOR = f"{MANAGED_BY[0]}={MANAGED_BY[1]}"
+
+
+def touched(actions: list[Action]) -> set[uuid.UUID]:
+    """The reservations a cycle's actions were about."""
+    found = set()
+    for a in actions:
+        if isinstance(a, Provision | CheckReady | Diagnose):
+            found.add(a.work.reservation.reservation_id)
+        elif isinstance(a, Teardown | Finish | Fail | Recreate | Repair):
+            found.add(a.reservation_id)
+    return found
 
 
 def utcnow() -> datetime:
@@ -52,7 +78,7 @@ class CycleResult:
     @property
     def busy(self) -> bool:
         """Sessions are coming up: their readiness is worth polling soon."""
-        return any(isinstance(a, Provision | CheckReady) for a in self.actions)
+        return any(isinstance(a, STARTS) for a in self.actions)
 
 
 class Reconciler:
@@ -83,16 +109,13 @@ class Reconciler:
             ready = sessions.ready_namespaces(tx)
         observed = {ns.name: ns for ns in self.cluster.namespaces(SELECTOR)}
         actions = plan(work, observed, ready, now, self.limits)
+        self.executor.run(actions, now)
         due_gc = gc if gc is not None else self._due(self._last_gc, self.cadence.gc_interval, now)
         if due_gc:
-            with self.db.transaction() as tx:
-                owned = sessions.open_namespaces(tx)
-            actions += garbage(observed, owned, now, self.limits)
-        self.executor.run(actions, now)
-        if due_gc:
-            for ref in leftovers(self.cluster, SELECTOR, set(owned.values())):
-                log.info("deleting leftover %s %s", ref.kind, ref.name)
-                self.cluster.delete(ref)
+            # after the cycle's own work, never beside it, and sparing what it just touched
+            collected = self.collect_garbage(now, busy=touched(actions))
+            self.executor.run(collected, now)
+            actions += collected
             self._last_gc = now
         if self._due(self._last_upkeep, self.cadence.upkeep_interval, now):
             maintenance.run(self.db, now, self.cadence.audit_retention)
@@ -118,6 +141,16 @@ class Reconciler:
             )
         metrics.CYCLE.observe(took)
         return CycleResult(actions, upcoming)
+
+    def collect_garbage(self, now: datetime, busy: set[uuid.UUID]) -> list[Action]:
+        """Plan the sweep from one consistent view: the cluster is listed first, then the
+        database is asked about exactly the reservations found there (see plan.garbage)."""
+        observed = {ns.name: ns for ns in self.cluster.namespaces(SELECTOR)}
+        scoped = self.cluster.cluster_scoped(SELECTOR)
+        with self.db.transaction() as tx:
+            keep = sessions.kept(tx, found_reservations(observed, scoped)) | busy
+            ready = sessions.ready_namespaces(tx)
+        return garbage(observed, scoped, keep, ready, now, self.limits)
 
     def report_failure(self, error: str) -> None:
         """A cycle that could not reach the cluster still tells the portal so."""

@@ -1,19 +1,26 @@
 """Decide purely, act separately: desired state (database) + observed state (cluster) -> actions.
 
 `plan()` reads no clock and calls nothing; given the same inputs it gives the same actions, in
-DESIGN.md's order: stop what must stop, repair, start what may start. The executor applies them.
+the order of docs/architecture.md: stop what must stop, repair, start what may start. The
+executor applies them. `garbage()` is the slower sweep, decided the same way.
+
+Every wait has a budget. After its steps are applied a session waits for its workspace until a
+deadline (`next_attempt_at`, set when the wait began); past it the workspace is diagnosed, the
+attempt counts, and everything is applied again. After `max_attempts` the reservation FAILS
+with the last diagnosis as its reason, which its owner sees in the portal.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from berth.domain.reservation import LIVE, Status
-from berth.kube.cluster import NamespaceInfo
-from berth.store.sessions import Work
+from berth.domain.session import LABEL_RESERVATION, Work, namespace_name
+from berth.kube.cluster import NamespaceInfo, ObjectRef
+from berth.kube.manifests.storage import artifacts_volume_for
 
 WAITING = "workspace-wait"  # every step applied; waiting for the workspace to become ready
 
@@ -47,6 +54,15 @@ class Provision:
 
 @dataclass(frozen=True)
 class CheckReady:
+    """Within the wait's budget: is the workspace ready yet?"""
+
+    work: Work
+
+
+@dataclass(frozen=True)
+class Diagnose:
+    """The wait's budget is spent: find out why, count the attempt, apply everything again."""
+
     work: Work
 
 
@@ -64,8 +80,23 @@ class Recreate:
 
 
 @dataclass(frozen=True)
+class Repair:
+    """An ACTIVE session lost a cluster-scoped piece (its artifact volume): apply it again."""
+
+    reservation_id: uuid.UUID
+    missing: str
+
+
+@dataclass(frozen=True)
 class DeleteOrphan:
     namespace: str
+
+
+@dataclass(frozen=True)
+class DeleteLeftover:
+    """A Berth-labelled cluster-scoped object whose reservation keeps nothing any more."""
+
+    ref: ObjectRef
 
 
 @dataclass(frozen=True)
@@ -73,7 +104,19 @@ class Unstick:
     namespace: str
 
 
-Action = Teardown | Finish | Provision | CheckReady | Fail | Recreate | DeleteOrphan | Unstick
+Action = (
+    Teardown
+    | Finish
+    | Provision
+    | CheckReady
+    | Diagnose
+    | Fail
+    | Recreate
+    | Repair
+    | DeleteOrphan
+    | DeleteLeftover
+    | Unstick
+)
 
 
 @dataclass(frozen=True)
@@ -119,18 +162,18 @@ def plan(
         # live, window open
         s = w.session
         if s is not None and s.attempts >= limits.max_attempts:
-            repairs.append(Fail(rid, f"provisioning failed {s.attempts} times; see last error"))
+            last = s.last_error or "no error was recorded"
+            repairs.append(Fail(rid, f"gave up after {s.attempts} failed attempts: {last}"))
             continue
-        if s is not None and s.next_attempt_at is not None and s.next_attempt_at > now:
-            continue  # backing off
         if terminating:
             continue  # an earlier namespace of this session is still going away
         if s is not None and s.step == WAITING and present:
-            if now - s.updated_at > limits.ready_timeout:
-                starts.append(Provision(w))  # re-apply; the executor counts the timeout
-            else:
-                starts.append(CheckReady(w))
+            # a wait recorded before deadlines were stored ends ready_timeout after it began
+            deadline = s.next_attempt_at or s.updated_at + limits.ready_timeout
+            starts.append(Diagnose(w) if now >= deadline else CheckReady(w))
             continue
+        if s is not None and s.next_attempt_at is not None and s.next_attempt_at > now:
+            continue  # backing off
         starts.append(Provision(w))
     handled = {w.reservation.reservation_id for w in work}
     for ns, rid in sorted(ready.items()):
@@ -139,19 +182,58 @@ def plan(
     return stops + repairs + starts
 
 
+def reservation_of(labels: Mapping[str, str]) -> uuid.UUID | None:
+    """The reservation an object belongs to, from its label; None when absent or malformed."""
+    try:
+        return uuid.UUID(labels[LABEL_RESERVATION])
+    except (KeyError, ValueError):
+        return None
+
+
+def found_reservations(
+    observed: Mapping[str, NamespaceInfo], scoped: Sequence[ObjectRef]
+) -> set[uuid.UUID]:
+    """Every reservation that has something in the cluster: the ones GC must ask about."""
+    labels = [info.labels for info in observed.values()] + [ref.labels for ref in scoped]
+    return {rid for rid in map(reservation_of, labels) if rid is not None}
+
+
 def garbage(
     observed: Mapping[str, NamespaceInfo],
-    owned: Mapping[str, uuid.UUID],
+    scoped: Sequence[ObjectRef],
+    keep: Collection[uuid.UUID],
+    ready: Mapping[str, uuid.UUID],
     now: datetime,
     limits: Limits,
 ) -> list[Action]:
-    """The slower sweep: managed namespaces nobody owns, and namespaces stuck terminating."""
+    """The slower sweep, from one consistent view.
+
+    `observed` and `scoped` were listed from the cluster *before* `keep` was read from the
+    database. A session row is committed before anything of its session is created, so every
+    object listed belongs to a reservation that `keep` already knows about if it is still
+    wanted: GC never deletes what a session being provisioned has just made. `keep` holds every
+    reservation that is live or whose session is not gone, whatever its phase, and every
+    reservation the current cycle acted on.
+
+    Besides deleting, the sweep notices ready sessions whose artifact volume is missing from
+    `scoped`, and repairs them.
+    """
     actions: list[Action] = []
+    kept_namespaces = {namespace_name(rid) for rid in keep}
     for name, info in sorted(observed.items()):
         if info.phase == "Terminating":
             since = info.deleting_since
             if since is not None and now - since > limits.stuck_after:
                 actions.append(Unstick(name))
-        elif name not in owned:
+        elif name not in kept_namespaces:
             actions.append(DeleteOrphan(name))
+    for ref in sorted(scoped, key=lambda r: (r.kind, r.name)):
+        rid = reservation_of(ref.labels)
+        if rid is None or rid not in keep:
+            actions.append(DeleteLeftover(ref))
+    present = {ref.name for ref in scoped if ref.kind == "PersistentVolume"}
+    for ns, rid in sorted(ready.items()):
+        volume = artifacts_volume_for(ns)
+        if ns in observed and volume not in present:
+            actions.append(Repair(rid, f"PersistentVolume {volume}"))
     return actions

@@ -11,44 +11,19 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, or_, select
 
-from berth.domain.reservation import LIVE, Mode, Status, transition
-from berth.domain.session import SessionInput, namespace_name
+from berth.domain.reservation import LIVE, Mode, Reserved, Status, transition
+from berth.domain.session import SessionState, Work
 from berth.store import audit
 from berth.store.db import Tx
 from berth.store.models import Reservation, SessionRow, User
 
 
-@dataclass(frozen=True)
-class SessionState:
-    namespace: str
-    phase: str
-    step: str | None
-    attempts: int
-    next_attempt_at: datetime | None
-    updated_at: datetime
-    started_at: datetime
-
-
-@dataclass(frozen=True)
-class Work:
-    """A reservation the reconciler must look at, with its session so far (if any)."""
-
-    reservation: SessionInput
-    status: Status
-    session: SessionState | None
-
-    @property
-    def namespace(self) -> str:
-        return namespace_name(self.reservation.reservation_id)
-
-
-def _input(r: Reservation, owner: str) -> SessionInput:
-    return SessionInput(
+def _input(r: Reservation, owner: str) -> Reserved:
+    return Reserved(
         reservation_id=r.id,
         owner=owner,
         pool=r.pool,
@@ -73,6 +48,7 @@ def _state(s: SessionRow | None) -> SessionState | None:
         next_attempt_at=s.next_attempt_at,
         updated_at=s.updated_at,
         started_at=s.started_at,
+        last_error=s.last_error,
     )
 
 
@@ -100,15 +76,23 @@ def pending_work(tx: Tx, now: datetime) -> list[Work]:
     return [Work(_input(r, u), Status(r.status), _state(s)) for r, u, s in tx.execute(q)]
 
 
+def kept(tx: Tx, candidates: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of `candidates` garbage collection must keep: the reservation is live, or its
+    session is not gone (whatever its phase)."""
+    if not candidates:
+        return set()
+    live = select(Reservation.id).where(
+        Reservation.id.in_(candidates), Reservation.status.in_([s.value for s in LIVE])
+    )
+    open_sessions = select(SessionRow.reservation_id).where(
+        SessionRow.reservation_id.in_(candidates), SessionRow.phase != "gone"
+    )
+    return set(tx.scalars(live.union(open_sessions)))
+
+
 def ready_namespaces(tx: Tx) -> dict[str, uuid.UUID]:
     """Namespaces of ACTIVE sessions, to notice one deleted behind Berth's back."""
     q = select(SessionRow.namespace, SessionRow.reservation_id).where(SessionRow.phase == "ready")
-    return {ns: rid for ns, rid in tx.execute(q)}
-
-
-def open_namespaces(tx: Tx) -> dict[str, uuid.UUID]:
-    """Every namespace Berth still owns (not yet gone): the garbage collector keeps these."""
-    q = select(SessionRow.namespace, SessionRow.reservation_id).where(SessionRow.phase != "gone")
     return {ns: rid for ns, rid in tx.execute(q)}
 
 
@@ -165,11 +149,32 @@ def recreate(tx: Tx, rid: uuid.UUID, now: datetime) -> None:
         audit.record(tx, "reconciler", "session.recreate", f"reservation:{rid}", {})
 
 
-def record_step(tx: Tx, rid: uuid.UUID, step: str, now: datetime) -> None:
+def repair(tx: Tx, rid: uuid.UUID, missing: str, now: datetime) -> None:
+    """A ready session lost a piece outside its namespace: provision it again (idempotent)."""
+    row = _row(tx, rid)
+    if row is not None and row.phase == "ready":
+        row.phase, row.step, row.updated_at = "provisioning", None, now
+        row.last_error = f"repairing: {missing} was missing"
+        audit.record(tx, "reconciler", "session.repair", f"reservation:{rid}", {"missing": missing})
+
+
+def record_step(
+    tx: Tx, rid: uuid.UUID, step: str | None, now: datetime, *, deadline: datetime | None = None
+) -> None:
+    """The last step applied (None: start over). A `deadline` ends the wait that follows."""
     row = _row(tx, rid)
     if row is not None:
         row.step = step
         row.updated_at = now
+        if deadline is not None:
+            row.next_attempt_at = deadline
+
+
+def note(tx: Tx, rid: uuid.UUID, message: str) -> None:
+    """Why the workspace is not ready yet, while its wait goes on (counts as no attempt)."""
+    row = _row(tx, rid)
+    if row is not None:
+        row.last_error = message[:2000]
 
 
 def record_error(

@@ -33,8 +33,13 @@ __all__ = [
 ]
 
 
-def session_steps(spec: SessionSpec, *, openshift: bool, password: str) -> list[Step]:
-    """Every object of a session namespace, grouped into ordered provisioning steps."""
+def session_steps(
+    spec: SessionSpec, *, openshift: bool, password: str, artifacts_claim_uid: str | None = None
+) -> list[Step]:
+    """Every object of a session namespace, grouped into ordered provisioning steps.
+
+    `artifacts_claim_uid`: the uid of the session's artifact claim when it already exists, so
+    that re-applying the pre-bound volume keeps (or restores) its binding."""
     steps: list[Step] = [
         ("namespace", [namespace.namespace(spec)]),
         ("rbac", [namespace.service_account(spec), namespace.admin_binding(spec)]),
@@ -44,7 +49,7 @@ def session_steps(spec: SessionSpec, *, openshift: bool, password: str) -> list[
             "network",
             [network.ingress_policy(spec, openshift=openshift), network.egress_policy(spec)],
         ),
-        ("storage", storage.volumes(spec)),
+        ("storage", storage.volumes(spec, artifacts_claim_uid)),
         (
             "workspace",
             [

@@ -37,11 +37,27 @@ def claim(spec: SessionSpec, name: str, size: int) -> Obj:
     )
 
 
+def artifacts_volume_for(namespace: str) -> str:
+    return f"{namespace}-{ARTIFACTS}"
+
+
 def artifacts_volume_name(spec: SessionSpec) -> str:
-    return f"{spec.namespace}-{ARTIFACTS}"
+    return artifacts_volume_for(spec.namespace)
 
 
-def artifacts_volume(spec: SessionSpec) -> Obj:
+def artifacts_volume(spec: SessionSpec, claim_uid: str | None = None) -> Obj:
+    """The pre-bound volume. `claimRef` is atomic for server-side apply: applying it without the
+    uid the PV controller wrote would unbind a bound claim, so a re-apply names the claim's uid
+    (`claim_uid`, read from the cluster) once the claim exists. That is also the repair of a
+    claim whose volume was deleted: the volume comes back pointing at the very same claim."""
+    claim_ref = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "namespace": spec.namespace,
+        "name": ARTIFACTS,
+    }
+    if claim_uid is not None:
+        claim_ref["uid"] = claim_uid
     return obj(
         "v1",
         "PersistentVolume",
@@ -54,12 +70,7 @@ def artifacts_volume(spec: SessionSpec) -> Obj:
             "volumeMode": "Filesystem",
             "hostPath": {"path": spec.config.artifact_cache_path, "type": "DirectoryOrCreate"},
             "nodeAffinity": {"required": node_terms(spec)},
-            "claimRef": {
-                "apiVersion": "v1",
-                "kind": "PersistentVolumeClaim",
-                "namespace": spec.namespace,
-                "name": ARTIFACTS,
-            },
+            "claimRef": claim_ref,
         },
     )
 
@@ -78,6 +89,6 @@ def artifacts_claim(spec: SessionSpec) -> Obj:
     )
 
 
-def volumes(spec: SessionSpec) -> list[Obj]:
+def volumes(spec: SessionSpec, artifacts_claim_uid: str | None = None) -> list[Obj]:
     claims = [claim(spec, name, size) for name, size in claim_sizes(spec).items()]
-    return [*claims, artifacts_volume(spec), artifacts_claim(spec)]
+    return [*claims, artifacts_volume(spec, artifacts_claim_uid), artifacts_claim(spec)]
