@@ -1,7 +1,7 @@
 """The utilization at which owned GPUs cost what a cloud API charges per token.
 
 "Is buying cheaper than renting tokens?" has no yes/no answer: it depends on how busy the
-GPUs are. Because the annual cost is linear in utilization (A = F + V·u, see tokenomics.py)
+GPUs are. Because the annual cost is linear in utilization (A = F + V·u, see model.py)
 and tokens are proportional to it (K = K1·u), the crossing point has a closed form:
 
     on-prem $/Mtok   c(u) = (F + V·u) / (K1·u) · 10^6
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from berth.domain.tokenomics import MILLION, Fleet, Workload, annual_cost, tokens_per_year
+from berth.tokenomics.model import MILLION, Fleet, Workload, annual_cost, tokens_per_year
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 A cost model fed a utilization of 1.3 or model shares that add up to 0.9 still prints a
 number, and that number ends up in a budget. So every scenario passes through these pydantic
 models, which refuse such input with `file:line: field: message` (berth.yamlfile), and only
-then becomes the domain's plain dataclasses. The same models serve as the request bodies of
+then becomes the model's plain dataclasses. The same models serve as the request bodies of
 the tokenomics API routes, so a file and an HTTP request are checked by one set of rules.
 """
 
@@ -18,9 +18,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from berth.domain.breakeven import CloudApi
-from berth.domain.sizing import ClassDemand, Demand
-from berth.domain.tokenomics import (
+from berth.tokenomics.breakeven import CloudApi
+from berth.tokenomics.model import (
     Costs,
     Fleet,
     ModelClass,
@@ -28,6 +27,7 @@ from berth.domain.tokenomics import (
     Server,
     Workload,
 )
+from berth.tokenomics.sizing import ClassDemand, Demand
 from berth.yamlfile import FileError, load_model, load_model_text
 
 BUILTIN = ("c845a", "fleet")
@@ -181,7 +181,7 @@ class SizingSpec(_Spec):
 
 @dataclass(frozen=True)
 class ScenarioInputs:
-    """A checked scenario as the domain's dataclasses."""
+    """A checked scenario as the model's dataclasses."""
 
     name: str
     fleet: Fleet
@@ -245,7 +245,7 @@ class Scenario(_Spec):
         return Scenario.model_validate({**self.model_dump(), "utilization": utilization})
 
     def to_domain(self) -> ScenarioInputs:
-        """The domain's view of this scenario (every figure already checked)."""
+        """The model's view of this scenario (every figure already checked)."""
         s, c = self.server, self.costs
         fleet = Fleet(
             server=Server(s.gpus, s.gpu_price, s.platform_price, s.idle_watts, s.load_watts),
@@ -310,7 +310,7 @@ def load_builtin(name: str = REFERENCE) -> Scenario:
     """One of the scenarios shipped with Berth (`c845a`, the reference, or `fleet`)."""
     if name not in BUILTIN:
         raise ValueError(f"no built-in scenario {name!r} (there are: {', '.join(BUILTIN)})")
-    resource = resources.files("berth").joinpath("scenarios", f"{name}.yaml")
+    resource = resources.files("berth.tokenomics").joinpath("scenarios", f"{name}.yaml")
     return load_scenario_text(resource.read_text(encoding="utf-8"), f"scenarios/{name}.yaml")
 
 
