@@ -73,19 +73,11 @@ def break_even(fleet: Fleet, workload: Workload, api: CloudApi, ceiling: float =
     price = blended_price(api, n_in, n_out)
     revenue_at_full = price * (n_in + n_out) / MILLION
     margin = revenue_at_full - share * variable
-    if margin <= 0:
-        return BreakEven(
-            api=api.name,
-            model_class=api.model_class,
-            api_price_per_mtok=price,
-            utilization=None,
-            required_utilization=None,
-            ceiling=ceiling,
-            reason="never: the energy a token needs already costs more than the API price",
-        )
-    needed = share * fixed / margin
-    reason = None
-    if needed > ceiling:
+    needed = share * fixed / margin if margin > 0 else None
+    reason: str | None = None
+    if needed is None:
+        reason = "never: the energy a token needs already costs more than the API price"
+    elif needed > ceiling:
         reason = (
             f"never: needs {needed:.0%} utilization, above the practical ceiling of {ceiling:.0%}"
         )

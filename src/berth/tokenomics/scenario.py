@@ -9,6 +9,8 @@ the tokenomics API routes, so a file and an HTTP request are checked by one set 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -224,13 +226,14 @@ class Scenario(_Spec):
                     msg = f"more than the {slices} slices of one GPU"
                     problems.append(((*where, "mig_slices"), msg, c.mig_slices))
         names = {c.name for c in self.workload.classes}
+        known = f"(classes: {', '.join(sorted(names))})"
         for i, a in enumerate(self.apis):
             if a.model_class is not None and a.model_class not in names:
-                msg = f"unknown model class {a.model_class!r} (classes: {', '.join(sorted(names))})"
+                msg = f"unknown model class {a.model_class!r} {known}"
                 problems.append((("apis", i, "model_class"), msg, a.model_class))
         for i, d in enumerate(self.sizing.demand if self.sizing else []):
             if d.model not in names:
-                msg = f"unknown model class {d.model!r} (classes: {', '.join(sorted(names))})"
+                msg = f"unknown model class {d.model!r} {known}"
                 problems.append((("sizing", "demand", i, "model"), msg, d.model))
         if self.sizing and not any(d.tokens_per_day > 0 for d in self.sizing.demand):
             problems.append((("sizing", "demand"), "asks for no tokens", 0))
@@ -314,21 +317,25 @@ def load_builtin(name: str = REFERENCE) -> Scenario:
     return load_scenario_text(resource.read_text(encoding="utf-8"), f"scenarios/{name}.yaml")
 
 
+@contextmanager
+def _yaml_errors_as_file_error(path: str) -> Iterator[None]:
+    # berth.yamlfile lets PyYAML errors through for an empty value (`key:`); keep them
+    # a FileError so callers show one clear message instead of a traceback.
+    try:
+        yield
+    except yaml.YAMLError as exc:
+        raise FileError(path, [f"0: not valid YAML: {exc}"]) from exc
+
+
 def load_scenario_text(text: str, path: str = "<string>") -> Scenario:
     """A scenario from text in memory (an upload, a test); raises FileError naming the line."""
-    try:
+    with _yaml_errors_as_file_error(path):
         return load_model_text(Scenario, text, path)
-    except yaml.YAMLError as exc:
-        # berth.yamlfile lets PyYAML errors through for an empty value (`key:`); keep them
-        # a FileError so callers show one clear message instead of a traceback.
-        raise FileError(path, [f"0: not valid YAML: {exc}"]) from exc
 
 
 def load_scenario(path: Path | None = None) -> Scenario:
     """The scenario in `path`, or the reference C845A one; raises FileError naming the line."""
     if path is None:
         return load_builtin(REFERENCE)
-    try:
+    with _yaml_errors_as_file_error(str(path)):
         return load_model(Scenario, path)
-    except yaml.YAMLError as exc:
-        raise FileError(str(path), [f"0: not valid YAML: {exc}"]) from exc
