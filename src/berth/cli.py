@@ -23,7 +23,7 @@ from berth.sim.cli import app as sim_app
 from berth.sim.cli import up as sim_up
 from berth.store import bootstrap
 from berth.store.db import Database, Opened
-from berth.tokenomics_cli import app as tokenomics_app
+from berth.tokenomics.cli import app as tokenomics_app
 from berth.yamlfile import FileError
 
 app = typer.Typer(

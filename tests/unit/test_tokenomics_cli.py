@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from berth.tokenomics_cli import app
+from berth.tokenomics.cli import app
 
-REFERENCE = resources.files("berth").joinpath("scenarios", "c845a.yaml").read_text("utf-8")
+REFERENCE = (
+    resources.files("berth.tokenomics").joinpath("scenarios", "c845a.yaml").read_text("utf-8")
+)
 runner = CliRunner()
 
 
@@ -64,7 +66,9 @@ def test_size_json_has_the_fleet_and_the_verdict() -> None:
     assert data["installed"]["verdict"] == "right-sized"
     assert data["servers"] == 1
     assert data["budget"]["servers"] == 1
-    fleet = run_json("size", "--scenario", str(resources.files("berth") / "scenarios/fleet.yaml"))
+    fleet = run_json(
+        "size", "--scenario", str(resources.files("berth.tokenomics") / "scenarios/fleet.yaml")
+    )
     assert fleet["installed"]["verdict"] == "over-provisioned"
 
 

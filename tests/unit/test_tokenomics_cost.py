@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from berth.domain.tokenomics import (
+from berth.tokenomics.model import (
     SECONDS_PER_YEAR,
     Costs,
     Fleet,

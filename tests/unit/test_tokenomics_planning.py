@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from berth.domain.breakeven import CloudApi, blended_price, break_even
-from berth.domain.sizing import ClassDemand, Demand, budget_capacity, judge, size
-from berth.domain.tokenomics import (
+from berth.domain.utilization import GpuInterval, gpu_hours, measured_utilization
+from berth.tokenomics.breakeven import CloudApi, blended_price, break_even
+from berth.tokenomics.model import (
     SECONDS_PER_YEAR,
     Costs,
     Fleet,
@@ -19,7 +19,7 @@ from berth.domain.tokenomics import (
     Workload,
     cost,
 )
-from berth.domain.utilization import GpuInterval, gpu_hours, measured_utilization
+from berth.tokenomics.sizing import ClassDemand, Demand, budget_capacity, judge, size
 
 # The same hand-checked fleet as test_tokenomics_cost: one $10,000 GPU, 100/500 W, 5 years at
 # 0 %, 10 % maintenance, $500/GPU/year, $0.10/kWh, PUE 1.5 -> A(u) = 3,631.40 + 525.60 u.

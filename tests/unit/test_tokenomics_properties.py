@@ -8,9 +8,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from berth.domain.breakeven import CloudApi, break_even
-from berth.domain.sizing import ClassDemand, Demand, size
-from berth.domain.tokenomics import (
+from berth.tokenomics.breakeven import CloudApi, break_even
+from berth.tokenomics.model import (
     MILLION,
     Costs,
     Fleet,
@@ -21,6 +20,7 @@ from berth.domain.tokenomics import (
     annual_cost,
     cost,
 )
+from berth.tokenomics.sizing import ClassDemand, Demand, size
 
 money = st.floats(min_value=1.0, max_value=200_000.0)
 watts = st.floats(min_value=0.0, max_value=10_000.0)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from berth.scenario import (
+from berth.tokenomics.scenario import (
     BUILTIN,
     Scenario,
     load_builtin,
@@ -18,7 +18,9 @@ from berth.scenario import (
 )
 from berth.yamlfile import FileError
 
-REFERENCE = resources.files("berth").joinpath("scenarios", "c845a.yaml").read_text("utf-8")
+REFERENCE = (
+    resources.files("berth.tokenomics").joinpath("scenarios", "c845a.yaml").read_text("utf-8")
+)
 
 
 def line_of(text: str, needle: str) -> int:

@@ -11,6 +11,10 @@ reservations and the capacity of a pool and the model runs on the measured figur
 A MIG slice counts as its fraction of a physical GPU (a 1g.24gb slice of four is 0.25), so
 whole-GPU and MIG bookings add up in one unit. Booked time is an upper bound on serving
 time: a booked GPU may sit idle inside its window.
+
+This is booking arithmetic over a pool, so it lives in the domain rather than in
+berth.tokenomics: the store builds its `Booked` rows (store.reservations.booked) and the store
+depends on the domain only. The cost model takes the result as a plain float.
 """
 
 from __future__ import annotations

@@ -10,16 +10,16 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from berth.api.deps import DB, User
 from berth.domain.utilization import pool_utilization
-from berth.scenario import BUILTIN, Scenario, load_builtin
 from berth.store import pools, reservations
 from berth.store.errors import Invalid, NotFound
-from berth.tokenomics_report import (
+from berth.tokenomics.report import (
     ReportError,
     breakeven_report,
     cost_report,
     curve_report,
     size_report,
 )
+from berth.tokenomics.scenario import BUILTIN, Scenario, load_builtin
 
 router = APIRouter(prefix="/tokenomics", tags=["tokenomics"])
 

@@ -2,7 +2,7 @@
 
 `berth tokenomics ... --json`, `POST /api/v1/tokenomics/...` and the portal's chart must
 agree to the cent and to the key, so they all take their figures from these functions
-instead of each walking the domain's dataclasses in its own way. A route is then a one-line
+instead of each walking the model's dataclasses in its own way. A route is then a one-line
 call: validate the body as a `Scenario`, return `cost_report(body)`.
 """
 
@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from berth.domain.breakeven import BreakEven, break_even
-from berth.domain.sizing import budget_capacity, judge, size
-from berth.domain.tokenomics import (
+from berth.tokenomics.breakeven import BreakEven, break_even
+from berth.tokenomics.model import (
     CostResult,
     Prices,
     default_utilizations,
     sensitivity,
     unit_cost_ratio,
 )
-from berth.domain.tokenomics import cost as domain_cost
-from berth.scenario import Scenario, ScenarioInputs
+from berth.tokenomics.model import cost as model_cost
+from berth.tokenomics.scenario import Scenario, ScenarioInputs
+from berth.tokenomics.sizing import budget_capacity, judge, size
 
 Report = dict[str, Any]
 
@@ -66,7 +66,7 @@ def _cost_fields(r: CostResult) -> Report:
 def cost_report(scenario: Scenario) -> Report:
     """Annual cost by component, tokens, $/Mtok (blended, in/out, per class), sensitivity."""
     s = scenario.to_domain()
-    result = domain_cost(s.fleet, s.workload, s.utilization)
+    result = model_cost(s.fleet, s.workload, s.utilization)
     return {
         "scenario": s.name,
         **_cost_fields(result),
@@ -112,7 +112,7 @@ def breakeven_report(scenario: Scenario, api: str | None = None) -> Report:
         raise ReportError(f"no API named {api!r} in the scenario (there are: {', '.join(names)})")
     points = _break_evens(s)
     primary = points[names.index(api) if api is not None else 0]
-    result = domain_cost(s.fleet, s.workload, s.utilization)
+    result = model_cost(s.fleet, s.workload, s.utilization)
     return {
         "scenario": s.name,
         **_cost_fields(result),
@@ -182,7 +182,7 @@ def curve_report(scenario: Scenario) -> Report:
     break-even point: what the CLI's --plot and the portal's chart draw."""
     s = scenario.to_domain()
     grid = default_utilizations(0.025)
-    results = [domain_cost(s.fleet, s.workload, u) for u in grid]
+    results = [model_cost(s.fleet, s.workload, u) for u in grid]
     curves: dict[str, list[float]] = {"blended": [r.cost_per_mtok for r in results]}
     for i, m in enumerate(s.workload.classes):
         curves[m.name] = [r.classes[i].prices.blended for r in results]

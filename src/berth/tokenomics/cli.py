@@ -1,7 +1,7 @@
 """`berth tokenomics`: the cost model at a terminal, for people who justify GPU spend.
 
 The commands read a scenario file (or the reference C845A one), compute through
-berth.tokenomics_report — the same figures the API returns — and print rich tables, JSON
+berth.tokenomics.report — the same figures the API returns — and print rich tables, JSON
 for scripts, or a chart. A bad scenario is the user's input, not a bug: it gets the
 file:line: field: message list and exit code 2, never a traceback.
 """
@@ -18,14 +18,14 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from berth.scenario import Scenario, load_scenario
-from berth.tokenomics_report import (
+from berth.tokenomics.report import (
     Report,
     breakeven_report,
     cost_report,
     curve_report,
     size_report,
 )
+from berth.tokenomics.scenario import Scenario, load_scenario
 from berth.yamlfile import FileError
 
 app = typer.Typer(
@@ -86,10 +86,10 @@ def _run(
     scenario = _load(scenario_path, utilization)
     try:
         report = build(scenario)
-    except ValueError as exc:  # ReportError, or a domain refusal
+    except ValueError as exc:  # ReportError, or a refusal of the model
         raise _fail(str(exc)) from None
     if plot is not None:
-        from berth.tokenomics_plot import plot_curve
+        from berth.tokenomics.plot import plot_curve
 
         try:
             plot_curve(curve_report(scenario), plot)

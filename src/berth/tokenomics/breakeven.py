@@ -1,7 +1,7 @@
 """The utilization at which owned GPUs cost what a cloud API charges per token.
 
 "Is buying cheaper than renting tokens?" has no yes/no answer: it depends on how busy the
-GPUs are. Because the annual cost is linear in utilization (A = F + V·u, see tokenomics.py)
+GPUs are. Because the annual cost is linear in utilization (A = F + V·u, see model.py)
 and tokens are proportional to it (K = K1·u), the crossing point has a closed form:
 
     on-prem $/Mtok   c(u) = (F + V·u) / (K1·u) · 10^6
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from berth.domain.tokenomics import MILLION, Fleet, Workload, annual_cost, tokens_per_year
+from berth.tokenomics.model import MILLION, Fleet, Workload, annual_cost, tokens_per_year
 
 
 @dataclass(frozen=True)
@@ -73,19 +73,11 @@ def break_even(fleet: Fleet, workload: Workload, api: CloudApi, ceiling: float =
     price = blended_price(api, n_in, n_out)
     revenue_at_full = price * (n_in + n_out) / MILLION
     margin = revenue_at_full - share * variable
-    if margin <= 0:
-        return BreakEven(
-            api=api.name,
-            model_class=api.model_class,
-            api_price_per_mtok=price,
-            utilization=None,
-            required_utilization=None,
-            ceiling=ceiling,
-            reason="never: the energy a token needs already costs more than the API price",
-        )
-    needed = share * fixed / margin
-    reason = None
-    if needed > ceiling:
+    needed = share * fixed / margin if margin > 0 else None
+    reason: str | None = None
+    if needed is None:
+        reason = "never: the energy a token needs already costs more than the API price"
+    elif needed > ceiling:
         reason = (
             f"never: needs {needed:.0%} utilization, above the practical ceiling of {ceiling:.0%}"
         )

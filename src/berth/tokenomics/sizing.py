@@ -2,7 +2,7 @@
 
 Costing asks "what does this fleet cost per token?"; planning asks the converse questions —
 how much hardware a demand needs, what a budget buys, and whether the fleet already
-installed is too big or too small. They share tokenomics.py's formulas, so a sizing costed
+installed is too big or too small. They share model.py's formulas, so a sizing costed
 at the utilization it implies gives back the demand and the same annual cost.
 
 Formulas (class i: demand D_i tokens/year, replica capacity C_i = T_i (I_i + O_i) / O_i
@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from berth.domain.tokenomics import (
+from berth.tokenomics.model import (
     SECONDS_PER_YEAR,
     CostResult,
     Fleet,

@@ -13,7 +13,7 @@ from typing import Any
 
 
 def plot_curve(curve: dict[str, Any], path: Path) -> None:
-    """Write `curve` (tokenomics_report.curve_report) as a PNG chart to `path`."""
+    """Write `curve` (report.curve_report) as a PNG chart to `path`."""
     import matplotlib
 
     matplotlib.use("Agg")

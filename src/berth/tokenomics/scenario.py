@@ -3,12 +3,14 @@
 A cost model fed a utilization of 1.3 or model shares that add up to 0.9 still prints a
 number, and that number ends up in a budget. So every scenario passes through these pydantic
 models, which refuse such input with `file:line: field: message` (berth.yamlfile), and only
-then becomes the domain's plain dataclasses. The same models serve as the request bodies of
+then becomes the model's plain dataclasses. The same models serve as the request bodies of
 the tokenomics API routes, so a file and an HTTP request are checked by one set of rules.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -18,9 +20,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from berth.domain.breakeven import CloudApi
-from berth.domain.sizing import ClassDemand, Demand
-from berth.domain.tokenomics import (
+from berth.tokenomics.breakeven import CloudApi
+from berth.tokenomics.model import (
     Costs,
     Fleet,
     ModelClass,
@@ -28,6 +29,7 @@ from berth.domain.tokenomics import (
     Server,
     Workload,
 )
+from berth.tokenomics.sizing import ClassDemand, Demand
 from berth.yamlfile import FileError, load_model, load_model_text
 
 BUILTIN = ("c845a", "fleet")
@@ -181,7 +183,7 @@ class SizingSpec(_Spec):
 
 @dataclass(frozen=True)
 class ScenarioInputs:
-    """A checked scenario as the domain's dataclasses."""
+    """A checked scenario as the model's dataclasses."""
 
     name: str
     fleet: Fleet
@@ -224,13 +226,14 @@ class Scenario(_Spec):
                     msg = f"more than the {slices} slices of one GPU"
                     problems.append(((*where, "mig_slices"), msg, c.mig_slices))
         names = {c.name for c in self.workload.classes}
+        known = f"(classes: {', '.join(sorted(names))})"
         for i, a in enumerate(self.apis):
             if a.model_class is not None and a.model_class not in names:
-                msg = f"unknown model class {a.model_class!r} (classes: {', '.join(sorted(names))})"
+                msg = f"unknown model class {a.model_class!r} {known}"
                 problems.append((("apis", i, "model_class"), msg, a.model_class))
         for i, d in enumerate(self.sizing.demand if self.sizing else []):
             if d.model not in names:
-                msg = f"unknown model class {d.model!r} (classes: {', '.join(sorted(names))})"
+                msg = f"unknown model class {d.model!r} {known}"
                 problems.append((("sizing", "demand", i, "model"), msg, d.model))
         if self.sizing and not any(d.tokens_per_day > 0 for d in self.sizing.demand):
             problems.append((("sizing", "demand"), "asks for no tokens", 0))
@@ -245,7 +248,7 @@ class Scenario(_Spec):
         return Scenario.model_validate({**self.model_dump(), "utilization": utilization})
 
     def to_domain(self) -> ScenarioInputs:
-        """The domain's view of this scenario (every figure already checked)."""
+        """The model's view of this scenario (every figure already checked)."""
         s, c = self.server, self.costs
         fleet = Fleet(
             server=Server(s.gpus, s.gpu_price, s.platform_price, s.idle_watts, s.load_watts),
@@ -310,25 +313,29 @@ def load_builtin(name: str = REFERENCE) -> Scenario:
     """One of the scenarios shipped with Berth (`c845a`, the reference, or `fleet`)."""
     if name not in BUILTIN:
         raise ValueError(f"no built-in scenario {name!r} (there are: {', '.join(BUILTIN)})")
-    resource = resources.files("berth").joinpath("scenarios", f"{name}.yaml")
+    resource = resources.files("berth.tokenomics").joinpath("scenarios", f"{name}.yaml")
     return load_scenario_text(resource.read_text(encoding="utf-8"), f"scenarios/{name}.yaml")
+
+
+@contextmanager
+def _yaml_errors_as_file_error(path: str) -> Iterator[None]:
+    # berth.yamlfile lets PyYAML errors through for an empty value (`key:`); keep them
+    # a FileError so callers show one clear message instead of a traceback.
+    try:
+        yield
+    except yaml.YAMLError as exc:
+        raise FileError(path, [f"0: not valid YAML: {exc}"]) from exc
 
 
 def load_scenario_text(text: str, path: str = "<string>") -> Scenario:
     """A scenario from text in memory (an upload, a test); raises FileError naming the line."""
-    try:
+    with _yaml_errors_as_file_error(path):
         return load_model_text(Scenario, text, path)
-    except yaml.YAMLError as exc:
-        # berth.yamlfile lets PyYAML errors through for an empty value (`key:`); keep them
-        # a FileError so callers show one clear message instead of a traceback.
-        raise FileError(path, [f"0: not valid YAML: {exc}"]) from exc
 
 
 def load_scenario(path: Path | None = None) -> Scenario:
     """The scenario in `path`, or the reference C845A one; raises FileError naming the line."""
     if path is None:
         return load_builtin(REFERENCE)
-    try:
+    with _yaml_errors_as_file_error(str(path)):
         return load_model(Scenario, path)
-    except yaml.YAMLError as exc:
-        raise FileError(str(path), [f"0: not valid YAML: {exc}"]) from exc
