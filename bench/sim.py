@@ -1,6 +1,6 @@
 """Start-up time and memory of `berth sim` for a few node counts.
 
-The scale claims of DESIGN.md ("100+ GPU nodes") are measured on the sim, so its own cost must
+Berth's scale claims ("100+ GPU nodes", docs/benchmarks.md) are measured on the sim, so its own cost must
 be known first: how long until it is really ready and how much memory the control plane holds.
 Each run starts a fresh sim in a temporary folder, waits `--settle` seconds after ready (so the
 first heartbeats and controller resyncs are in the figure), sums the RSS of every component,

@@ -24,10 +24,9 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from berth.config import load_pool_file
-from berth.domain.reservation import Mode
+from berth.domain.reservation import Mode, Reserved
 from berth.domain.session import (
     SessionConfig,
-    SessionInput,
     SessionSpec,
     build,
     known_gpu_resources,
@@ -45,7 +44,7 @@ GIB = 2**30
 
 def session_spec(mode: Mode = Mode.INTERACTIVE, units: int = 2) -> SessionSpec:
     pools = load_pool_file(POOL_FILE)
-    request = SessionInput(
+    request = Reserved(
         reservation_id=uuid.uuid4(),
         owner="alice@example.org",
         pool="c845a",
@@ -109,7 +108,7 @@ def session(cluster: KubeCluster) -> Iterator[tuple[SessionSpec, list[dict[str, 
     spec = session_spec()
     applied = provision(cluster, spec)
     try:
-        eventually(lambda: _assert(cluster.workspace_ready(spec.namespace)), timeout=120)
+        eventually(lambda: _assert(cluster.workspace_state(spec.namespace).ready), timeout=120)
         yield spec, applied
     finally:
         remove(cluster, spec)
@@ -219,7 +218,7 @@ def test_deleting_the_namespace_removes_everything_but_the_labelled_cache_volume
 ) -> None:
     spec = session_spec(Mode.INFERENCE, units=1)
     provision(cluster, spec)
-    eventually(lambda: _assert(cluster.workspace_ready(spec.namespace)), timeout=120)
+    eventually(lambda: _assert(cluster.workspace_state(spec.namespace).ready), timeout=120)
     workspace = core.list_namespaced_pod(spec.namespace).items[0]
     assert MIG not in workspace.spec.containers[0].resources.limits
     volumes = {
@@ -313,7 +312,7 @@ def test_errors_are_translated(cluster: KubeCluster) -> None:
         cluster.get("v1", "ConfigMap", "missing", "default")
     cluster.delete_namespace("no-such-namespace")
     cluster.delete(ObjectRef("rbac.authorization.k8s.io/v1", "ClusterRole", "no-such-role"))
-    assert cluster.workspace_ready("no-such-namespace") is False
+    assert cluster.workspace_state("no-such-namespace").ready is False
 
 
 def test_a_cluster_at_a_dead_port_is_transient(sim: Sim) -> None:

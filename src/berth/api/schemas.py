@@ -205,6 +205,12 @@ class WorkspacePublic(BaseModel):
     last_error: str | None = None
     attempts: int = 0
     ready_at: datetime | None = None
+    next_check_at: datetime | None = Field(
+        default=None,
+        description="While provisioning: when the reconciler retries (after an error) or, "
+        "while it waits for the workspace (step workspace-wait), when that wait's budget ends "
+        "and the workspace is diagnosed",
+    )
 
 
 class CalendarEntry(BaseModel):

@@ -114,4 +114,5 @@ def workspace(row: Reservation, session: SessionRow | None) -> schemas.Workspace
         last_error=session.last_error,
         attempts=session.attempts,
         ready_at=session.ready_at,
+        next_check_at=session.next_attempt_at if session.phase == "provisioning" else None,
     )

@@ -1,7 +1,7 @@
 """Database upkeep: drop long-dead tokens, prune the audit log past its retention.
 
-DESIGN.md gives this to the reconciler's cycle (step 4); `berth up` also runs it hourly so a
-portal without a cluster still keeps its tables bounded.
+The reconciler's cycle runs this hourly (docs/reconciler.md, "A cycle", step 4); `berth up`
+also runs it hourly so a portal without a cluster still keeps its tables bounded.
 """
 
 from __future__ import annotations
