@@ -13,9 +13,10 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kubernetes import client
@@ -26,6 +27,7 @@ from berth.domain.policy import BookingPolicy
 from berth.domain.reservation import Mode, Request
 from berth.domain.session import SessionConfig, namespace_name
 from berth.kube.adapter import KubeCluster
+from berth.kube.cluster import Manifest
 from berth.kube.manifests.storage import artifacts_volume_for
 from berth.reconciler.loop import Reconciler
 from berth.reconciler.plan import Limits
@@ -315,6 +317,64 @@ def _namespace_gone(core: client.CoreV1Api, ns: str) -> None:
     assert ns not in names
 
 
+class WithoutVolumes:
+    """Applies everything but PersistentVolumes: the state the old GC left behind when it
+    deleted a session's volume before the claim was bound."""
+
+    def __init__(self, real: KubeCluster) -> None:
+        self.real = real
+
+    def apply(self, objects: Sequence[Manifest]) -> None:
+        self.real.apply([o for o in objects if o["kind"] != "PersistentVolume"])
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+def test_a_claim_whose_volume_vanished_before_binding_is_diagnosed_and_provisioned_again(
+    fault_db: Database, kube: KubeCluster, core: client.CoreV1Api
+) -> None:
+    (rid,) = book_many(fault_db, 1)
+    clock = Clock()
+    limits = Limits(max_attempts=3, ready_timeout=timedelta(seconds=30))
+    Reconciler(fault_db, WithoutVolumes(kube), SessionConfig(), limits=limits, clock=clock).cycle()
+    ns = namespace_name(rid)
+
+    def unbound() -> None:
+        claim = core.read_namespaced_persistent_volume_claim("artifacts", ns)
+        assert claim.status.phase == "Pending"
+
+    eventually(unbound, timeout=30)
+    rec = Reconciler(fault_db, kube, SessionConfig(), limits=limits, clock=clock)
+    clock.now += timedelta(seconds=31)  # past the wait's deadline
+    rec.cycle()
+    with fault_db.transaction() as tx:
+        diagnosed = sessions.workspace(tx, rid)
+    assert diagnosed is not None
+    assert diagnosed.attempts == 1
+    assert diagnosed.last_error is not None
+    assert "claim artifacts is unbound" in diagnosed.last_error
+    clock.now += timedelta(seconds=6)  # past the backoff: everything is applied again
+
+    def active() -> None:
+        rec.cycle()
+        assert_all_active_and_whole(fault_db, core, [rid])
+
+    eventually(active, timeout=120, interval=0.5)
+    with fault_db.transaction() as tx:
+        row = sessions.workspace(tx, rid)
+        events = tx.execute(
+            text(
+                "SELECT count(*) FROM audit_log WHERE action = 'reservation.active' AND target = :t"
+            ),
+            {"t": f"reservation:{rid}"},
+        ).scalar_one()
+    assert row is not None
+    assert row.attempts == 1  # one diagnosed wait
+    assert row.last_error is None  # cleared when ready
+    assert events == 1
+
+
 def test_a_claim_that_lost_its_volume_is_repaired_and_its_workspace_restarts(
     fault_db: Database, kube: KubeCluster, core: client.CoreV1Api
 ) -> None:
@@ -327,10 +387,10 @@ def test_a_claim_that_lost_its_volume_is_repaired_and_its_workspace_restarts(
         assert_all_active_and_whole(fault_db, core, [rid])
 
     eventually(active, timeout=120, interval=0.5)
-    # what the old garbage collector did, made certain: the volume goes while its claim is bound
+    # a bound volume deleted (it waits on its pv-protection finalizer), and an admin forcing it
     volume = artifacts_volume_for(ns)
-    core.patch_persistent_volume(volume, {"metadata": {"finalizers": None}})
     core.delete_persistent_volume(volume)
+    core.patch_persistent_volume(volume, [{"op": "remove", "path": "/metadata/finalizers"}])
 
     def lost() -> None:
         claim = core.read_namespaced_persistent_volume_claim("artifacts", ns)

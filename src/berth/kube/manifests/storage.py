@@ -46,10 +46,11 @@ def artifacts_volume_name(spec: SessionSpec) -> str:
 
 
 def artifacts_volume(spec: SessionSpec, claim_uid: str | None = None) -> Obj:
-    """The pre-bound volume. `claimRef` is atomic for server-side apply: applying it without the
-    uid the PV controller wrote would unbind a bound claim, so a re-apply names the claim's uid
-    (`claim_uid`, read from the cluster) once the claim exists. That is also the repair of a
-    claim whose volume was deleted: the volume comes back pointing at the very same claim."""
+    """The pre-bound volume. Once the claim exists a re-apply names its uid (`claim_uid`, read
+    from the cluster): that is the repair of a claim whose volume was deleted. A claim that
+    was bound to a deleted volume is `Lost`, and the PV controller binds it again only to a
+    volume whose `claimRef` carries its uid; without the uid the new volume stays `Available`
+    and the claim `Lost` for good (both checked on the sim)."""
     claim_ref = {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
