@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from berth import clusters
+from berth.cli import clusters
 from berth.config import Settings, load_pool_file
 from berth.reconciler.loop import Cadence, Reconciler
 from berth.reconciler.plan import Limits
