@@ -38,6 +38,17 @@ ORDER = (
 )
 
 
+# Every listener of the sim, each on a free port of 127.0.0.1.
+LISTENERS = (
+    "etcd",
+    "etcd-peer",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kwok",
+)
+
+
 class SimError(RuntimeError):
     """The sim cannot start or a component died."""
 
@@ -103,9 +114,14 @@ def _log_tail(paths: Paths, name: str, lines: int = 20) -> str:
 class _Runner:
     """Starts components into one state and checks they stay alive while waiting."""
 
-    def __init__(self, paths: Paths, state: SimState) -> None:
+    def __init__(self, paths: Paths, state: SimState, deadline: float) -> None:
         self.paths = paths
         self.state = state
+        self.deadline = deadline
+
+    def left(self) -> float:
+        """Seconds until the deadline of `up` (at least one, so a last check still runs)."""
+        return max(1.0, self.deadline - time.monotonic())
 
     def start(self, name: str, argv: list[str], marker: str | None = None) -> None:
         """Spawn one component; `marker` (default argv[0]) identifies it in /proc later."""
@@ -120,12 +136,14 @@ class _Runner:
                     f"{name} exited; end of {self.paths.log(name)}:\n{_log_tail(self.paths, name)}"
                 )
 
-    def guarded(self, check: Callable[[], bool]) -> Callable[[], bool]:
-        def run() -> bool:
+    def wait_for(self, what: str, check: Callable[[], bool]) -> None:
+        """Wait until `check` holds, failing early if a started component has died."""
+
+        def guarded() -> bool:
             self.check_alive()
             return check()
 
-        return run
+        readiness.wait_for(what, guarded, self.left())
 
 
 def _etcd_ready(port: int) -> bool:
@@ -191,62 +209,76 @@ def _start(
     timeout: float,
     began: float,
 ) -> SimState:
+    """Start the components in dependency order, add the pool's objects, wait until ready."""
     keys = pki.create(paths.pki)
-    etcd_port, peer_port, api_port, kcm_port, sched_port, kwok_port = free_ports(6)
-    server = f"https://127.0.0.1:{api_port}"
-    paths.kubeconfig.write_text(components.kubeconfig(server, keys))
-    state = SimState(
-        server=server,
-        ports={
-            "etcd": etcd_port,
-            "etcd-peer": peer_port,
-            "kube-apiserver": api_port,
-            "kube-controller-manager": kcm_port,
-            "kube-scheduler": sched_port,
-            "kwok": kwok_port,
-        },
-        pool_file=str(pool_file or demo_pool_path()),
-        nodes=len(manifests),
-        storage_classes=classes,
-        started_at=time.time(),
-    )
-    runner = _Runner(paths, state)
-    deadline = began + timeout
-
-    def left() -> float:
-        return max(1.0, deadline - time.monotonic())
+    state = _new_state(paths, keys, pool_file, len(manifests), classes)
+    runner = _Runner(paths, state, deadline=began + timeout)
+    ports = state.ports
 
     on_step("etcd")
-    runner.start("etcd", components.etcd(cache, paths, etcd_port, peer_port))
-    readiness.wait_for("etcd /readyz", runner.guarded(lambda: _etcd_ready(etcd_port)), left())
+    runner.start("etcd", components.etcd(cache, paths, ports["etcd"], ports["etcd-peer"]))
+    runner.wait_for("etcd /readyz", lambda: _etcd_ready(ports["etcd"]))
 
     on_step("kube-apiserver")
-    runner.start("kube-apiserver", components.apiserver(cache, paths, keys, api_port, etcd_port))
-    with ApiClient(server, keys.ca_cert, keys.admin_cert, keys.admin_key) as api:
-        readiness.wait_for("kube-apiserver /readyz", runner.guarded(api.ready), left())
+    runner.start(
+        "kube-apiserver",
+        components.apiserver(cache, paths, keys, ports["kube-apiserver"], ports["etcd"]),
+    )
+    with ApiClient(state.server, keys.ca_cert, keys.admin_cert, keys.admin_key) as api:
+        runner.wait_for("kube-apiserver /readyz", api.ready)
 
         on_step("controller-manager, scheduler, kwok, volume provisioner")
-        runner.start(
-            "kube-controller-manager",
-            components.controller_manager(cache, paths, keys, kcm_port),
-        )
-        runner.start("kube-scheduler", components.scheduler(cache, paths, sched_port))
-        runner.start("kwok", components.kwok(cache, paths, kwok_port))
-        runner.start(
-            "provisioner",
-            components.provisioner(sys.executable, paths),
-            marker=components.PROVISIONER_MODULE,
-        )
+        _start_controllers(runner, cache, keys)
 
         on_step(f"{len(classes)} StorageClass(es), {len(manifests)} node(s)")
-        for name in classes:
-            api.create("/apis/storage.k8s.io/v1/storageclasses", storage_class(name))
-        for manifest in manifests:
-            api.create("/api/v1/nodes", manifest)
+        _create_cluster_objects(api, classes, manifests)
 
         names = {str(m["metadata"]["name"]) for m in manifests}
-        readiness.wait_until_ready(api, names, left(), on_step, guard=runner.check_alive)
+        readiness.wait_until_ready(api, names, runner.left(), on_step, guard=runner.check_alive)
     runner.check_alive()
     state.ready_seconds = round(time.monotonic() - began, 2)
     state.save(paths)
     return state
+
+
+def _new_state(
+    paths: Paths, keys: pki.Pki, pool_file: Path | None, node_count: int, classes: list[str]
+) -> SimState:
+    """A free port for every listener, and the admin kubeconfig for the API server's one."""
+    ports = dict(zip(LISTENERS, free_ports(len(LISTENERS)), strict=True))
+    server = f"https://127.0.0.1:{ports['kube-apiserver']}"
+    paths.kubeconfig.write_text(components.kubeconfig(server, keys))
+    return SimState(
+        server=server,
+        ports=ports,
+        pool_file=str(pool_file or demo_pool_path()),
+        nodes=node_count,
+        storage_classes=classes,
+        started_at=time.time(),
+    )
+
+
+def _start_controllers(runner: _Runner, cache: CacheLayout, keys: pki.Pki) -> None:
+    """Everything that only watches the API server; each waits for its objects by itself."""
+    paths, ports = runner.paths, runner.state.ports
+    runner.start(
+        "kube-controller-manager",
+        components.controller_manager(cache, paths, keys, ports["kube-controller-manager"]),
+    )
+    runner.start("kube-scheduler", components.scheduler(cache, paths, ports["kube-scheduler"]))
+    runner.start("kwok", components.kwok(cache, paths, ports["kwok"]))
+    runner.start(
+        "provisioner",
+        components.provisioner(sys.executable, paths),
+        marker=components.PROVISIONER_MODULE,
+    )
+
+
+def _create_cluster_objects(
+    api: ApiClient, classes: list[str], manifests: list[dict[str, Any]]
+) -> None:
+    """The pool's StorageClasses and its fake GPU Nodes."""
+    for name in classes:
+        api.create("/apis/storage.k8s.io/v1/storageclasses", storage_class(name))
+    for manifest in manifests:
+        api.create("/api/v1/nodes", manifest)

@@ -21,6 +21,7 @@ from berth.domain.pool import CPU, MEMORY, Pool
 from berth.domain.quantity import format_bytes, format_millicores
 from berth.domain.reservation import (
     LIVE,
+    Accepted,
     Request,
     RequestError,
     Status,
@@ -127,31 +128,56 @@ def book(
     now: datetime,
     client: str | None = None,
 ) -> Reservation:
+    """Book `req` for `who` in one transaction (see the module's docstring for the order)."""
     pool = pools.get(tx, req.pool)
     try:
         accepted = validate_request(req, pool, policy, now)
     except RequestError as exc:
-        raise Invalid(exc.field, f"{exc.field}: {exc.message}") from exc
+        raise _invalid(exc) from exc
     _lock_user_then_pool(tx, who.id, pool.name)
-    if not who.is_admin:  # admins are exempt from the limit: skip the count
-        mine = tx.scalar(
-            select(func.count())
-            .select_from(Reservation)
-            .where(
-                Reservation.owner_id == who.id,
-                Reservation.status.in_(_LIVE),
-                _overlap(accepted.start, accepted.end),
-            )
+    _check_user_limit(tx, who, policy, accepted)
+    _check_capacity(tx, pool, policy, accepted, now)
+    row = _insert(tx, who, pool, accepted, now)
+    _audit_created(tx, who, row, accepted, client)
+    _notify(tx, row.id)
+    return row
+
+
+def _invalid(exc: RequestError) -> Invalid:
+    return Invalid(exc.field, f"{exc.field}: {exc.message}")
+
+
+def _check_user_limit(tx: Tx, who: Principal, policy: BookingPolicy, accepted: Accepted) -> None:
+    """Refuse (409) a booking past the limit of live reservations a user may hold at once."""
+    if who.is_admin:  # admins are exempt from the limit: skip the count
+        return
+    mine = tx.scalar(
+        select(func.count())
+        .select_from(Reservation)
+        .where(
+            Reservation.owner_id == who.id,
+            Reservation.status.in_(_LIVE),
+            _overlap(accepted.start, accepted.end),
         )
-        try:
-            check_concurrency(policy, int(mine or 0), is_admin=False)
-        except PolicyError as exc:
-            raise Conflict(str(exc)) from exc
+    )
+    try:
+        check_concurrency(policy, int(mine or 0), is_admin=False)
+    except PolicyError as exc:
+        raise Conflict(str(exc)) from exc
+
+
+def _check_capacity(
+    tx: Tx, pool: Pool, policy: BookingPolicy, accepted: Accepted, now: datetime
+) -> None:
+    """Refuse (with the nearest slot that fits) a booking the pool cannot hold."""
     existing = live_overlapping(tx, pool.name, accepted.start, accepted.end)
     booking = accepted.booking()
     shortage = capacity.fits(pool.capacity(), existing, booking)
     if shortage is not None:
         raise _refusal(tx, pool, policy, booking, shortage, now)
+
+
+def _insert(tx: Tx, who: Principal, pool: Pool, accepted: Accepted, now: datetime) -> Reservation:
     row = Reservation(
         id=uuid.uuid4(),
         pool=pool.name,
@@ -169,13 +195,19 @@ def book(
     )
     tx.add(row)
     tx.flush()
+    return row
+
+
+def _audit_created(
+    tx: Tx, who: Principal, row: Reservation, accepted: Accepted, client: str | None
+) -> None:
     audit.record(
         tx,
         who.username,
         "reservation.create",
         f"reservation:{row.id}",
         {
-            "pool": pool.name,
+            "pool": row.pool,
             "start": accepted.start.isoformat(),
             "end": accepted.end.isoformat(),
             "gpu": f"{accepted.gpu_count} x {accepted.gpu_kind}",
@@ -183,8 +215,6 @@ def book(
         },
         client,
     )
-    _notify(tx, row.id)
-    return row
 
 
 def _owned(tx: Tx, who: Principal, reservation_id: uuid.UUID, *, lock: bool) -> Reservation:
@@ -248,7 +278,7 @@ def extend(
     try:
         validate_window(row.start_at, new_end, policy, now, new=False)
     except RequestError as exc:
-        raise Invalid(exc.field, f"{exc.field}: {exc.message}") from exc
+        raise _invalid(exc) from exc
     pool = pools.get(tx, row.pool)
     existing = live_overlapping(tx, pool.name, row.end_at, new_end, exclude=row.id)
     demand = {row.gpu_kind: row.gpu_count, CPU: row.cpu_millicores, MEMORY: row.memory_bytes}

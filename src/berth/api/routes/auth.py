@@ -8,8 +8,11 @@ from fastapi import APIRouter, HTTPException, Request, Response
 
 from berth.api import schemas
 from berth.api.deps import DB, SESSION_COOKIE, Client, Config, Now, User, presented_token
+from berth.config import Settings
 from berth.store import audit, tokens, users
+from berth.store.db import Database
 from berth.store.models import ApiToken
+from berth.store.models import User as UserRow
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -32,22 +35,8 @@ def login(
     slowed where it comes from, and the user can still sign in from elsewhere.
     """
     name = body.username.lower()[:64]
-    with db.transaction() as tx:
-        failures = audit.recent(
-            tx, actor=name, action="auth.login_failed", client=client, within=LOCKOUT
-        )
-    if failures >= settings.login_max_failures:
-        raise HTTPException(
-            429,
-            "too many wrong passwords for this user from your address; try again in 15 minutes",
-            headers={"Retry-After": str(int(LOCKOUT.total_seconds()))},
-        )
-    with db.transaction() as tx:
-        user = users.authenticate(tx, body.username, body.password)
-        if user is None:
-            audit.record(tx, name, "auth.login_failed", f"user:{name}", {}, client)
-    if user is None:
-        raise HTTPException(401, "wrong username or password, or the account is disabled")
+    _refuse_locked_out(db, settings, name, client)
+    user = _authenticate(db, body, name, client)
     lifetime = timedelta(hours=settings.session_hours)
     with db.transaction() as tx:
         secret, row = tokens.issue(
@@ -59,6 +48,44 @@ def login(
             now=now,
             client=client,
         )
+    _set_session_cookie(response, secret, lifetime, settings)
+    return schemas.LoginResponse(
+        token=secret,
+        expires_at=row.expires_at,
+        user=schemas.UserPublic(username=user.username, role=user.role),
+    )
+
+
+def _refuse_locked_out(db: Database, settings: Settings, name: str, client: str | None) -> None:
+    """429 when this address has had too many wrong passwords for `name` within LOCKOUT."""
+    with db.transaction() as tx:
+        failures = audit.recent(
+            tx, actor=name, action="auth.login_failed", client=client, within=LOCKOUT
+        )
+    if failures >= settings.login_max_failures:
+        raise HTTPException(
+            429,
+            "too many wrong passwords for this user from your address; try again in 15 minutes",
+            headers={"Retry-After": str(int(LOCKOUT.total_seconds()))},
+        )
+
+
+def _authenticate(
+    db: Database, body: schemas.LoginRequest, name: str, client: str | None
+) -> UserRow:
+    """The user, or 401; a wrong password is audited (committed) before the 401 is raised."""
+    with db.transaction() as tx:
+        user = users.authenticate(tx, body.username, body.password)
+        if user is None:
+            audit.record(tx, name, "auth.login_failed", f"user:{name}", {}, client)
+    if user is None:
+        raise HTTPException(401, "wrong username or password, or the account is disabled")
+    return user
+
+
+def _set_session_cookie(
+    response: Response, secret: str, lifetime: timedelta, settings: Settings
+) -> None:
     response.set_cookie(
         SESSION_COOKIE,
         secret,
@@ -67,11 +94,6 @@ def login(
         samesite="strict",
         secure=settings.secure_cookies,
         path="/",
-    )
-    return schemas.LoginResponse(
-        token=secret,
-        expires_at=row.expires_at,
-        user=schemas.UserPublic(username=user.username, role=user.role),
     )
 
 

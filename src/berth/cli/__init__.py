@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from berth import clusters
+from berth.cli import clusters
 from berth.config import Settings, load_pool_file
 from berth.reconciler.loop import Cadence, Reconciler
 from berth.reconciler.plan import Limits
@@ -134,30 +134,11 @@ def up(
     settings = Settings()
     where = settings.database_url or f"embedded PostgreSQL in {settings.data_dir / 'pgdata'}"
     typer.echo(f"database: {where}")
-    started_sim = False
     with database(settings) as db:
-        password = bootstrap.ensure_admin(db)
-        if password:
-            typer.secho(
-                f"created user 'admin' with password: {password}  (shown once; keep it)",
-                fg=typer.colors.GREEN,
-            )
-        found = clusters.find(settings)
-        if found is None and sim:
-            sim_up(pool_file=settings.pool_file, nodes=1)
-            started_sim = True
-            found = clusters.find(settings)
+        _ensure_admin(db)
+        found, started_sim = _find_cluster(settings, start_sim=sim)
         stop = threading.Event()
-        if found is not None:
-            typer.echo(f"reconciler: driving {found.source}")
-            work = threading.Thread(target=_reconciler(db, settings, found).run, args=(stop,))
-        else:  # the reconciler does database upkeep; without one, a plain loop does
-            work = threading.Thread(target=_upkeep_loop, args=(db, settings, stop), daemon=True)
-            typer.secho(
-                "reconciler: no reachable cluster; sessions will not start. "
-                "Run `berth sim up` (a local control plane) or set BERTH_KUBECONFIG.",
-                fg=typer.colors.YELLOW,
-            )
+        work = _background_work(db, settings, found, stop)
         work.start()
         typer.echo(f"Berth is at http://{host}:{port}/  (API docs: /api/docs)")
         try:
@@ -165,10 +146,48 @@ def up(
         finally:
             stop.set()
             work.join(30)
-            if found is not None:
-                found.cluster.close()
-            if started_sim:
-                sim_cluster.down()
+            _release_cluster(found, started_sim)
+
+
+def _ensure_admin(db: Database) -> None:
+    """Create the admin on first start and show its password, once."""
+    password = bootstrap.ensure_admin(db)
+    if password:
+        typer.secho(
+            f"created user 'admin' with password: {password}  (shown once; keep it)",
+            fg=typer.colors.GREEN,
+        )
+
+
+def _find_cluster(settings: Settings, *, start_sim: bool) -> tuple[clusters.Found | None, bool]:
+    """The cluster to drive, and whether a `berth sim` was started for it (none answered)."""
+    found = clusters.find(settings)
+    if found is not None or not start_sim:
+        return found, False
+    sim_up(pool_file=settings.pool_file, nodes=1)
+    return clusters.find(settings), True
+
+
+def _background_work(
+    db: Database, settings: Settings, found: clusters.Found | None, stop: threading.Event
+) -> threading.Thread:
+    """The reconciler when a cluster answers; else a plain loop for the upkeep it would do."""
+    if found is not None:
+        typer.echo(f"reconciler: driving {found.source}")
+        return threading.Thread(target=_reconciler(db, settings, found).run, args=(stop,))
+    typer.secho(
+        "reconciler: no reachable cluster; sessions will not start. "
+        "Run `berth sim up` (a local control plane) or set BERTH_KUBECONFIG.",
+        fg=typer.colors.YELLOW,
+    )
+    return threading.Thread(target=_upkeep_loop, args=(db, settings, stop), daemon=True)
+
+
+def _release_cluster(found: clusters.Found | None, started_sim: bool) -> None:
+    if found is not None:
+        found.cluster.close()
+    if started_sim:
+        sim_cluster.down()
 
 
 def _reconciler(db: Database, settings: Settings, found: clusters.Found) -> Reconciler:

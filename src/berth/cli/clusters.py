@@ -3,6 +3,10 @@
 In order: the kubeconfig named in settings; a running `berth sim`; the default kubeconfig
 ($KUBECONFIG or ~/.kube/config) or the in-cluster service account. A cluster counts only if
 it answers.
+
+The reconciler is handed a cluster; choosing one is the CLI's job, and only the CLI may know of
+`berth sim` (a developer's tool): the check for a running sim imports `berth.sim` only when it
+is reached, so this module does not need the sim to be installed.
 """
 
 from __future__ import annotations
@@ -13,9 +17,6 @@ from pathlib import Path
 from berth.config import Settings
 from berth.kube.adapter import KubeCluster
 from berth.kube.errors import KubeError
-from berth.sim import cluster as sim
-from berth.sim.state import Paths
-from berth.sim.versions import default_state_dir
 
 
 @dataclass
@@ -34,6 +35,11 @@ def _reachable(c: KubeCluster) -> bool:
 
 
 def sim_kubeconfig() -> Path | None:
+    """The kubeconfig of a running `berth sim`; None when none runs."""
+    from berth.sim import cluster as sim
+    from berth.sim.state import Paths
+    from berth.sim.versions import default_state_dir
+
     status = sim.status()
     if status is None or not status.running:
         return None
