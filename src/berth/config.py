@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # seconds a workspace may take to become ready after its objects are applied (image pulls
     # included) before it is diagnosed and the attempt counts
     ready_timeout: float = Field(default=600, gt=0)
+    # seconds a reachable, healthy cluster may keep answering one session's requests with 5xx
+    # (e.g. a broken admission webhook) before the reservation FAILS; an outage FAILS nothing
+    server_error_budget: float = Field(default=900, gt=0)
     kubeconfig: Path | None = None  # unset: $KUBECONFIG / ~/.kube/config, or a running sim
     kube_context: str | None = None
 

@@ -419,3 +419,83 @@ def test_a_claim_that_lost_its_volume_is_repaired_and_its_workspace_restarts(
             {"t": f"reservation:{rid}"},
         ).scalar_one()
     assert audit == 1
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_session_the_healthy_cluster_keeps_refusing_with_5xx_fails_after_its_budget(
+    fault_db: Database, kube: KubeCluster, api: client.ApiClient, core: client.CoreV1Api
+) -> None:
+    """A broken admission webhook for one namespace: the API server answers 500 to that
+    session's writes while /readyz is fine. That session FAILS after the time budget with the
+    server's message; its neighbour opens; no attempt is counted meanwhile."""
+    broken, fine = book_many(fault_db, 2)
+    hook = f"berth-test-broken-{uuid.uuid4().hex[:6]}"
+    admission = client.AdmissionregistrationV1Api(api)
+    admission.create_validating_webhook_configuration(
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "ValidatingWebhookConfiguration",
+            "metadata": {"name": hook},
+            "webhooks": [
+                {
+                    "name": "broken.berth.test",
+                    "clientConfig": {"url": f"https://127.0.0.1:{_closed_port()}/validate"},
+                    "rules": [
+                        {
+                            "apiGroups": [""],
+                            "apiVersions": ["v1"],
+                            "resources": ["serviceaccounts"],
+                            "operations": ["CREATE", "UPDATE"],
+                        }
+                    ],
+                    "namespaceSelector": {"matchLabels": {"berth.io/reservation": str(broken)}},
+                    "failurePolicy": "Fail",
+                    "sideEffects": "None",
+                    "admissionReviewVersions": ["v1"],
+                    "timeoutSeconds": 2,
+                }
+            ],
+        }
+    )
+    try:
+        clock = Clock()
+        limits = Limits(max_attempts=3, server_error_budget=timedelta(seconds=60))
+        rec = Reconciler(fault_db, kube, SessionConfig(), limits=limits, clock=clock)
+
+        def neighbour_active() -> None:
+            rec.cycle()
+            assert statuses(fault_db, [fine]) == {fine: "ACTIVE"}
+
+        eventually(neighbour_active, timeout=120, interval=0.5)
+        with fault_db.transaction() as tx:
+            row = sessions.workspace(tx, broken)
+        assert row is not None
+        assert row.attempts == 0
+        assert row.failing_since is not None
+        assert row.last_error is not None
+        print("last error:", row.last_error)
+        assert "HTTP 500" in row.last_error
+        assert "webhook" in row.last_error
+
+        def failed() -> None:
+            clock.now += timedelta(seconds=61)
+            rec.cycle()
+            assert statuses(fault_db, [broken]) == {broken: "FAILED"}
+
+        eventually(failed, timeout=60, interval=0.5)
+        with fault_db.transaction() as tx:
+            reason = tx.execute(
+                text("SELECT reason FROM reservations WHERE id = :i"), {"i": broken}
+            ).scalar_one()
+        print("reason:", reason)
+        assert reason.startswith("the cluster failed this session's requests for ")
+        assert statuses(fault_db, [fine]) == {fine: "ACTIVE"}
+    finally:
+        admission.delete_validating_webhook_configuration(hook)

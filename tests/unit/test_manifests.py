@@ -25,7 +25,7 @@ from berth.domain.session import (
     build,
     known_gpu_resources,
 )
-from berth.kube.errors import Conflict, NotFound, Terminal, Transient
+from berth.kube.errors import Conflict, NotFound, ServerError, Terminal, Transient
 from berth.kube.manifests import STEP_NAMES, cluster_leftovers_selector, session_steps
 from berth.kube.translate import translate
 
@@ -395,8 +395,8 @@ def _status(code: int, reason: str, causes: list[str] | None = None) -> bytes:
         (404, {}, None, NotFound, None),
         (409, {}, None, Conflict, None),
         (429, {"Retry-After": "7"}, None, Transient, 7.0),
-        (503, {}, None, Transient, 5.0),
-        (500, {"retry-after": "soon"}, None, Transient, 5.0),
+        (503, {}, None, ServerError, 5.0),
+        (500, {"retry-after": "soon"}, None, ServerError, 5.0),
         (400, {}, None, Terminal, None),
         (403, {}, None, Terminal, None),
         (403, {}, ["NamespaceTerminating"], Transient, 5.0),

@@ -63,9 +63,10 @@ def state(
     retry: datetime | None = None,
     updated: datetime = NOW,
     error: str | None = None,
+    failing_since: datetime | None = None,
 ) -> SessionState:
     started = NOW - timedelta(hours=1)
-    return SessionState("ns", phase, step, attempts, retry, updated, started, error)
+    return SessionState("ns", phase, step, attempts, retry, updated, started, error, failing_since)
 
 
 def ns(name: str, phase: str = "Active", since: datetime | None = None) -> NamespaceInfo:
@@ -139,6 +140,22 @@ def test_backoff_is_respected_and_attempts_are_bounded() -> None:
     exhausted = work(Status.APPROVED, session=state(attempts=3))
     (action,) = plan([exhausted], {}, {}, NOW, LIMITS)
     assert isinstance(action, Fail)
+
+
+def test_server_errors_of_one_session_fail_it_only_after_their_time_budget() -> None:
+    limits = Limits(server_error_budget=timedelta(minutes=15))
+    why = "the cluster answered: PATCH ...: HTTP 500: failed calling webhook"
+    early = state(retry=NOW, error=why, failing_since=NOW - timedelta(minutes=14))
+    w = work(Status.APPROVED, session=early)
+    assert plan([w], {}, {}, NOW, limits) == [Provision(w)]  # retried, no attempt counted
+    late = work(
+        Status.APPROVED, session=state(error=why, failing_since=NOW - timedelta(minutes=15))
+    )
+    (action,) = plan([late], {}, {}, NOW, limits)
+    assert action == Fail(
+        late.reservation.reservation_id,
+        f"the cluster failed this session's requests for 15 min: {why}",
+    )
 
 
 def test_a_vanished_active_namespace_is_recreated() -> None:

@@ -198,6 +198,7 @@ def _reconciler(db: Database, settings: Settings, found: clusters.Found) -> Reco
         limits=Limits(
             max_attempts=settings.max_attempts,
             ready_timeout=timedelta(seconds=settings.ready_timeout),
+            server_error_budget=timedelta(seconds=settings.server_error_budget),
         ),
         cadence=Cadence(
             interval=timedelta(seconds=settings.reconcile_interval),

@@ -164,6 +164,7 @@ class SessionState:
     updated_at: datetime
     started_at: datetime
     last_error: str | None = None
+    failing_since: datetime | None = None  # the cluster has answered 5xx for this session since
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from kubernetes.config.config_exception import ConfigException
 
 from berth.kube import diagnosis
 from berth.kube.cluster import Manifest, NamespaceInfo, ObjectRef, WorkspaceState
-from berth.kube.errors import Conflict, NotFound, Terminal
+from berth.kube.errors import Conflict, KubeError, NotFound, Terminal
 from berth.kube.manifests.common import APP_LABEL, FIELD_MANAGER, WORKSPACE
 from berth.kube.translate import translate, unreachable
 
@@ -129,8 +129,10 @@ class KubeCluster:
         query: Mapping[str, str] | None = None,
         body: Any = None,
         content_type: str | None = None,
+        parse: bool = True,
     ) -> Any:
-        """One HTTP request; the parsed JSON answer, or a berth.kube.errors exception."""
+        """One HTTP request; the parsed JSON answer (the raw bytes with `parse=False`), or a
+        berth.kube.errors exception."""
         what = f"{method} {path}"
         headers = {"Accept": "application/json"}
         if content_type is not None:
@@ -158,6 +160,8 @@ class KubeCluster:
             raise unreachable(err, what) from err
         if response.status >= 300:
             raise translate(response.status, dict(response.headers), data, what)
+        if not parse:
+            return data
         return json.loads(data) if data else None
 
     # -- discovery -------------------------------------------------------------------------
@@ -300,6 +304,13 @@ class KubeCluster:
             self._call("PUT", f"/api/v1/namespaces/{name}/finalize", body=current)
         except NotFound:
             pass
+
+    def healthy(self) -> bool:
+        try:
+            self._call("GET", "/readyz", parse=False)
+        except KubeError:
+            return False
+        return True
 
     def is_openshift(self) -> bool:
         if self._openshift is None:

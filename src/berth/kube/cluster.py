@@ -69,5 +69,8 @@ class Cluster(Protocol):
     def clear_namespace_finalizers(self, name: str) -> None:
         """Unblock a namespace stuck in Terminating by emptying spec.finalizers."""
 
+    def healthy(self) -> bool:
+        """True when the API server says it is ready (`/readyz`, which checks etcd too)."""
+
     def is_openshift(self) -> bool:
         """True when the route.openshift.io API group is served."""

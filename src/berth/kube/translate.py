@@ -12,10 +12,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from berth.kube.errors import Conflict, KubeError, NotFound, Terminal, Transient
+from berth.kube.errors import Conflict, KubeError, NotFound, ServerError, Terminal, Transient
 
 DEFAULT_RETRY_AFTER = 5.0
-_TRANSIENT_STATUSES = {429, 500, 502, 503, 504}
+_TRANSIENT_STATUSES = {429}  # and every 5xx, as ServerError
 
 
 def retry_after(headers: Mapping[str, str] | None) -> float:
@@ -60,7 +60,9 @@ def translate(
         return NotFound(message)
     if status == 409:
         return Conflict(message)
-    if status in _TRANSIENT_STATUSES or status >= 500:
+    if status >= 500:
+        return ServerError(message, retry_after(headers))
+    if status in _TRANSIENT_STATUSES:
         return Transient(message, retry_after(headers))
     if status == 403 and "NamespaceTerminating" in _causes(parsed):
         return Transient(message, DEFAULT_RETRY_AFTER)

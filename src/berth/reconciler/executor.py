@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from berth.domain.reservation import Status
 from berth.domain.session import SessionConfig, Work, build, known_gpu_resources, workspace_url
 from berth.kube.cluster import Cluster, ObjectRef
-from berth.kube.errors import KubeError, Transient
+from berth.kube.errors import KubeError, ServerError, Transient
 from berth.kube.manifests import session_selector, session_steps
 from berth.kube.manifests.common import ARTIFACTS
 from berth.reconciler import metrics
@@ -92,8 +92,11 @@ class Executor:
 
     def _one(self, action: Action, now: datetime) -> None:
         if isinstance(action, Teardown):
-            self.cluster.delete_namespace(action.namespace)
+            # cluster-scoped objects first: a crash after the namespace's deletion leaves a plan
+            # that only Finishes, so nothing after it would come back for them (a bound volume
+            # waits on its claim, which goes with the namespace)
             self._delete_cluster_scoped(action.reservation_id)
+            self.cluster.delete_namespace(action.namespace)
             with self.db.transaction() as tx:
                 sessions.finish(tx, action.reservation_id, action.final, action.reason, now)
                 sessions.set_phase(tx, action.reservation_id, "tearing_down", now)
@@ -169,19 +172,30 @@ class Executor:
                 sessions.record_step(tx, rid, WAITING, now, deadline=deadline)
             if self.cluster.workspace_state(ns).ready:
                 self._ready(rid, spec.url, now)
+        except ServerError as exc:
+            if self.cluster.healthy():  # the cluster is up: this session's requests fail
+                with self.db.transaction() as tx:
+                    message = f"the cluster answered: {exc}"
+                    wait = timedelta(seconds=max(exc.retry_after, 5.0))
+                    sessions.record_server_error(tx, rid, message, retry_in=wait, now=now)
+                raise KubeError(message) from exc  # logged; other sessions go on
+            self._unavailable(rid, exc, now)
+            raise
         except Transient as exc:
-            with self.db.transaction() as tx:
-                message = f"cluster unavailable: {exc}"
-                wait = timedelta(seconds=exc.retry_after)
-                sessions.record_error(
-                    tx, rid, message, counts=False, retry_in=lambda _: wait, now=now
-                )
+            self._unavailable(rid, exc, now)
             raise
         except KubeError as exc:
             with self.db.transaction() as tx:
                 message = f"{type(exc).__name__}: {exc}"
                 sessions.record_error(tx, rid, message, counts=True, retry_in=backoff, now=now)
             raise
+
+    def _unavailable(self, rid: uuid.UUID, exc: Transient, now: datetime) -> None:
+        """The cluster is down or overloaded: retry after its hint, counting no attempt."""
+        wait = timedelta(seconds=exc.retry_after)
+        with self.db.transaction() as tx:
+            message = f"cluster unavailable: {exc}"
+            sessions.record_error(tx, rid, message, counts=False, retry_in=lambda _: wait, now=now)
 
     def _check_ready(self, w: Work, now: datetime) -> None:
         rid = w.reservation.reservation_id

@@ -123,6 +123,8 @@ Action = (
 class Limits:
     max_attempts: int = 5
     ready_timeout: timedelta = timedelta(minutes=10)
+    # how long a healthy cluster may keep answering one session's requests with 5xx
+    server_error_budget: timedelta = timedelta(minutes=15)
     stuck_after: timedelta = timedelta(minutes=10)
 
 
@@ -164,6 +166,13 @@ def plan(
         if s is not None and s.attempts >= limits.max_attempts:
             last = s.last_error or "no error was recorded"
             repairs.append(Fail(rid, f"gave up after {s.attempts} failed attempts: {last}"))
+            continue
+        failing = now - s.failing_since if s is not None and s.failing_since else None
+        if s is not None and failing is not None and failing >= limits.server_error_budget:
+            minutes = failing.total_seconds() / 60
+            last = s.last_error or "no error was recorded"
+            why = f"the cluster failed this session's requests for {minutes:.0f} min: {last}"
+            repairs.append(Fail(rid, why))
             continue
         if terminating:
             continue  # an earlier namespace of this session is still going away

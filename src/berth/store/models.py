@@ -158,6 +158,8 @@ class SessionRow(Base):
     step: Mapped[str | None] = mapped_column(String(32))
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # since when the (otherwise healthy) cluster has answered this session's requests with 5xx
+    failing_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)
     password: Mapped[str] = mapped_column(Text)

@@ -49,6 +49,7 @@ def _state(s: SessionRow | None) -> SessionState | None:
         updated_at=s.updated_at,
         started_at=s.started_at,
         last_error=s.last_error,
+        failing_since=s.failing_since,
     )
 
 
@@ -166,8 +167,23 @@ def record_step(
     if row is not None:
         row.step = step
         row.updated_at = now
+        row.failing_since = None  # a step went through
         if deadline is not None:
             row.next_attempt_at = deadline
+
+
+def record_server_error(
+    tx: Tx, rid: uuid.UUID, error: str, *, retry_in: timedelta, now: datetime
+) -> None:
+    """The healthy cluster answered 5xx to this session: no attempt counts, but the time does
+    (from the first such answer in a row, until a step goes through)."""
+    row = _row(tx, rid)
+    if row is not None:
+        if row.failing_since is None:
+            row.failing_since = now
+        row.last_error = error[:2000]
+        row.next_attempt_at = now + retry_in
+        row.updated_at = now
 
 
 def note(tx: Tx, rid: uuid.UUID, message: str) -> None:
@@ -205,6 +221,7 @@ def mark_ready(tx: Tx, rid: uuid.UUID, url: str, now: datetime) -> float | None:
     if row is None or res is None:
         return None
     row.phase, row.url, row.next_attempt_at, row.last_error = "ready", url, None, None
+    row.failing_since = None
     row.step, row.updated_at = "ready", now
     if row.ready_at is None:
         row.ready_at = now
