@@ -1,15 +1,8 @@
 // The workload mix: per model class its share of requests, throughput and request size; then
 // the output:input cost ratio and the practical ceiling for break-even.
 import type { Scenario } from "../api/types";
-import { NumberField } from "../components/NumberField";
-import { CLASS_FIELDS, fieldId, OTHER_FIELDS, valueOf, type Edits } from "../lib/tokenomics";
-
-interface Props {
-  scenario: Scenario;
-  edits: Edits;
-  errors: Record<string, string>;
-  onEdit: (path: string, text: string) => void;
-}
+import { CLASS_FIELDS, fieldId, OTHER_FIELDS, valueOf } from "../lib/tokenomics";
+import { FieldGrid, type ScenarioFormProps } from "./FieldGrid";
 
 function replica(c: Scenario["workload"]["classes"][number], slicesPerGpu: number | null | undefined): string {
   if (c.mig_slices != null)
@@ -17,7 +10,8 @@ function replica(c: Scenario["workload"]["classes"][number], slicesPerGpu: numbe
   return `${c.gpus} GPU${c.gpus === 1 ? "" : "s"}`;
 }
 
-export function WorkloadFields({ scenario, edits, errors, onEdit }: Props) {
+export function WorkloadFields(props: ScenarioFormProps) {
+  const { scenario, edits, errors, onEdit } = props;
   const classes = scenario.workload.classes;
   const tableError = errors["workload.classes"];
   return (
@@ -75,19 +69,7 @@ export function WorkloadFields({ scenario, edits, errors, onEdit }: Props) {
       </div>
       {tableError && <p className="field-error">{tableError}</p>}
       <p className="help">Shares are of requests and must add up to 1; throughput is at full batch.</p>
-      <div className="grid2">
-        {OTHER_FIELDS.map((f) => (
-          <NumberField
-            key={f.path}
-            id={fieldId(f.path)}
-            label={f.label}
-            help={f.help}
-            value={valueOf(scenario, edits, f.path)}
-            error={errors[f.path]}
-            onChange={(text) => onEdit(f.path, text)}
-          />
-        ))}
-      </div>
+      <FieldGrid fields={OTHER_FIELDS} {...props} />
     </fieldset>
   );
 }
