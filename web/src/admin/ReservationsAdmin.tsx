@@ -6,7 +6,7 @@ import { CancelButton } from "../components/CancelButton";
 import { DataTable, type Column } from "../components/DataTable";
 import { ErrorNote } from "../components/ErrorNote";
 import { PoolSelect } from "../components/PoolSelect";
-import { Field } from "../components/Field";
+import { SelectField } from "../components/SelectField";
 import { StatusBadge } from "../components/StatusBadge";
 import { fmtRange, fromLocalInput, toUtcIso } from "../lib/time";
 import { useLoad } from "../lib/useLoad";
@@ -54,16 +54,13 @@ export function ReservationsAdmin() {
     <section aria-labelledby="adm-res-title">
       <h2 id="adm-res-title">All reservations</h2>
       <form className="inline-form" onSubmit={(e) => e.preventDefault()} aria-label="Filters">
-        <Field id="f-status" label="Status">
-          <select id="f-status" value={status} onChange={(e) => setStatus(e.target.value as Status | "")}>
-            <option value="">any</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </Field>
+        <SelectField
+          id="f-status"
+          label="Status"
+          value={status}
+          choices={[{ value: "", label: "any" }, ...STATUSES.map((s) => ({ value: s, label: s }))]}
+          onChange={setStatus}
+        />
         <label htmlFor="f-owner">
           Owner
           <input id="f-owner" value={owner} onChange={(e) => setOwner(e.target.value)} />
