@@ -36,11 +36,26 @@ export function ReservationsAdmin() {
   const columns: Column<Reservation>[] = [
     { header: "Owner", cell: (r) => r.owner },
     { header: "Status", cell: (r) => <StatusBadge status={r.status} /> },
-    { header: "GPU", cell: (r) => `${r.gpu.count} × ${r.gpu.kind}`, cellClassName: "nowrap" },
+    {
+      header: "GPU",
+      cell: (r) => (
+        <>
+          {r.gpu.count} × {r.gpu.kind}
+        </>
+      ),
+      cellClassName: "nowrap",
+    },
     { header: "When", cell: (r) => fmtRange(r.start, r.end), cellClassName: "nowrap" },
     { header: "Pool", cell: (r) => r.pool },
     { header: "Mode", cell: (r) => r.mode },
-    { header: "CPU / memory", cell: (r) => `${r.cpu} / ${r.memory}` },
+    {
+      header: "CPU / memory",
+      cell: (r) => (
+        <>
+          {r.cpu} / {r.memory}
+        </>
+      ),
+    },
     { header: "Reason", cell: (r) => r.reason ?? "" },
     {
       header: "Actions",

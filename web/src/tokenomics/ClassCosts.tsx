@@ -13,7 +13,11 @@ const COLUMNS: Column<ClassCost>[] = [
   { header: "$/Mtok", cell: (c) => perMtok(c.cost_per_mtok), className: "num" },
   {
     header: "Input / output",
-    cell: (c) => `${perMtok(c.input_price_per_mtok)} / ${perMtok(c.output_price_per_mtok)}`,
+    cell: (c) => (
+      <>
+        {perMtok(c.input_price_per_mtok)} / {perMtok(c.output_price_per_mtok)}
+      </>
+    ),
     className: "num",
   },
 ];
