@@ -3,7 +3,12 @@ import { useState, type FormEvent } from "react";
 import { api } from "../api/client";
 import type { Role } from "../api/types";
 import { ErrorNote } from "../components/ErrorNote";
-import { Field } from "../components/Field";
+import { SelectField, type Choice } from "../components/SelectField";
+
+const ROLES: Choice<Role>[] = [
+  { value: "user", label: "user" },
+  { value: "admin", label: "admin" },
+];
 
 export function AddUserForm({ onAdded }: { onAdded: () => void }) {
   const [username, setUsername] = useState("");
@@ -54,12 +59,7 @@ export function AddUserForm({ onAdded }: { onAdded: () => void }) {
           onChange={(e) => setPassword(e.target.value)}
         />
       </label>
-      <Field id="new-role" label="Role">
-        <select id="new-role" value={role} onChange={(e) => setRole(e.target.value as Role)}>
-          <option value="user">user</option>
-          <option value="admin">admin</option>
-        </select>
-      </Field>
+      <SelectField id="new-role" label="Role" value={role} choices={ROLES} onChange={setRole} />
       <button type="submit" className="primary">
         Add user
       </button>

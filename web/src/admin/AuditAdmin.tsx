@@ -2,6 +2,7 @@
 import { useEffect, useState } from "react";
 import { api } from "../api/client";
 import type { AuditEntry } from "../api/types";
+import { DataTable, type Column } from "../components/DataTable";
 import { ErrorNote } from "../components/ErrorNote";
 import { fmtStamp } from "../lib/time";
 import { useDebounced } from "../lib/useDebounced";
@@ -13,6 +14,15 @@ function details(d: Record<string, unknown>): string {
     .map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
     .join(", ");
 }
+
+const COLUMNS: Column<AuditEntry>[] = [
+  { header: "When", cell: (r) => fmtStamp(r.at), cellClassName: "nowrap" },
+  { header: "Actor", cell: (r) => r.actor },
+  { header: "Action", cell: (r) => <code>{r.action}</code> },
+  { header: "Target", cell: (r) => r.target, cellClassName: "wrap" },
+  { header: "Details", cell: (r) => details(r.details), cellClassName: "wrap" },
+  { header: "Client", cell: (r) => r.client ?? "" },
+];
 
 export function AuditAdmin() {
   const [actor, setActor] = useState("");
@@ -61,35 +71,13 @@ export function AuditAdmin() {
         </label>
       </form>
       <ErrorNote error={error} />
-      <div className="table-wrap">
-        <table className="audit">
-          <caption className="sr-only">Audit entries, newest first</caption>
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">Actor</th>
-              <th scope="col">Action</th>
-              <th scope="col">Target</th>
-              <th scope="col">Details</th>
-              <th scope="col">Client</th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((r) => (
-              <tr key={r.id}>
-                <td className="nowrap">{fmtStamp(r.at)}</td>
-                <td>{r.actor}</td>
-                <td>
-                  <code>{r.action}</code>
-                </td>
-                <td className="wrap">{r.target}</td>
-                <td className="wrap">{details(r.details)}</td>
-                <td>{r.client ?? ""}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        className="audit"
+        caption="Audit entries, newest first"
+        columns={COLUMNS}
+        rows={rows}
+        rowKey={(r) => r.id}
+      />
       {more && (
         <button type="button" onClick={() => void load(rows[rows.length - 1]?.id)}>
           Load older entries

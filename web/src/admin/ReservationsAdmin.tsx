@@ -1,11 +1,12 @@
 // Every reservation, filtered by status, pool, owner and time.
 import { useState } from "react";
 import { api } from "../api/client";
-import { STATUSES, type Status } from "../api/types";
+import { STATUSES, type Reservation, type Status } from "../api/types";
 import { CancelButton } from "../components/CancelButton";
+import { DataTable, type Column } from "../components/DataTable";
 import { ErrorNote } from "../components/ErrorNote";
 import { PoolSelect } from "../components/PoolSelect";
-import { Field } from "../components/Field";
+import { SelectField } from "../components/SelectField";
 import { StatusBadge } from "../components/StatusBadge";
 import { fmtRange, fromLocalInput, toUtcIso } from "../lib/time";
 import { useLoad } from "../lib/useLoad";
@@ -32,21 +33,49 @@ export function ReservationsAdmin() {
     [status, pool, from, to],
   );
   const rows = (list.data ?? []).filter((r) => !owner || r.owner.toLowerCase().includes(owner.toLowerCase()));
+  const columns: Column<Reservation>[] = [
+    { header: "Owner", cell: (r) => r.owner },
+    { header: "Status", cell: (r) => <StatusBadge status={r.status} /> },
+    {
+      header: "GPU",
+      cell: (r) => (
+        <>
+          {r.gpu.count} × {r.gpu.kind}
+        </>
+      ),
+      cellClassName: "nowrap",
+    },
+    { header: "When", cell: (r) => fmtRange(r.start, r.end), cellClassName: "nowrap" },
+    { header: "Pool", cell: (r) => r.pool },
+    { header: "Mode", cell: (r) => r.mode },
+    {
+      header: "CPU / memory",
+      cell: (r) => (
+        <>
+          {r.cpu} / {r.memory}
+        </>
+      ),
+    },
+    { header: "Reason", cell: (r) => r.reason ?? "" },
+    {
+      header: "Actions",
+      srOnlyHeader: true,
+      cell: (r) =>
+        (r.status === "APPROVED" || r.status === "ACTIVE") && <CancelButton reservation={r} onDone={list.reload} />,
+    },
+  ];
 
   return (
     <section aria-labelledby="adm-res-title">
       <h2 id="adm-res-title">All reservations</h2>
       <form className="inline-form" onSubmit={(e) => e.preventDefault()} aria-label="Filters">
-        <Field id="f-status" label="Status">
-          <select id="f-status" value={status} onChange={(e) => setStatus(e.target.value as Status | "")}>
-            <option value="">any</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </Field>
+        <SelectField
+          id="f-status"
+          label="Status"
+          value={status}
+          choices={[{ value: "", label: "any" }, ...STATUSES.map((s) => ({ value: s, label: s }))]}
+          onChange={setStatus}
+        />
         <label htmlFor="f-owner">
           Owner
           <input id="f-owner" value={owner} onChange={(e) => setOwner(e.target.value)} />
@@ -62,52 +91,13 @@ export function ReservationsAdmin() {
         </label>
       </form>
       <ErrorNote error={list.error} />
-      <div className="table-wrap">
-        <table>
-          <caption className="sr-only">Reservations matching the filters</caption>
-          <thead>
-            <tr>
-              <th scope="col">Owner</th>
-              <th scope="col">Status</th>
-              <th scope="col">GPU</th>
-              <th scope="col">When</th>
-              <th scope="col">Pool</th>
-              <th scope="col">Mode</th>
-              <th scope="col">CPU / memory</th>
-              <th scope="col">Reason</th>
-              <th scope="col">
-                <span className="sr-only">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map((r) => (
-              <tr key={r.id}>
-                <td>{r.owner}</td>
-                <td>
-                  <StatusBadge status={r.status} />
-                </td>
-                <td className="nowrap">
-                  {r.gpu.count} × {r.gpu.kind}
-                </td>
-                <td className="nowrap">{fmtRange(r.start, r.end)}</td>
-                <td>{r.pool}</td>
-                <td>{r.mode}</td>
-                <td>
-                  {r.cpu} / {r.memory}
-                </td>
-                <td>{r.reason ?? ""}</td>
-                <td>
-                  {(r.status === "APPROVED" || r.status === "ACTIVE") && (
-                    <CancelButton reservation={r} onDone={list.reload} />
-                  )}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-        {list.data && rows.length === 0 && <p>No reservations match.</p>}
-      </div>
+      <DataTable
+        caption="Reservations matching the filters"
+        columns={columns}
+        rows={rows}
+        rowKey={(r) => r.id}
+        empty={list.data && "No reservations match."}
+      />
     </section>
   );
 }

@@ -1,6 +1,6 @@
 // Pick a GPU kind of the pool and how many units: the choices come from the pool itself.
 import type { GpuKind } from "../api/types";
-import { Field } from "./Field";
+import { SelectField } from "./SelectField";
 
 interface Props {
   kinds: GpuKind[];
@@ -15,15 +15,16 @@ export function GpuRequestFields({ kinds, kind, count, onKind, onCount, idPrefix
   const selected = kinds.find((k) => k.name === kind);
   return (
     <>
-      <Field id={`${idPrefix}-kind`} label="GPU kind">
-        <select id={`${idPrefix}-kind`} value={kind} onChange={(e) => onKind(e.target.value)}>
-          {kinds.map((k) => (
-            <option key={k.name} value={k.name}>
-              {k.name} — {k.model}, {k.memory} ({k.units} in pool)
-            </option>
-          ))}
-        </select>
-      </Field>
+      <SelectField
+        id={`${idPrefix}-kind`}
+        label="GPU kind"
+        value={kind}
+        choices={kinds.map((k) => ({
+          value: k.name,
+          label: `${k.name} — ${k.model}, ${k.memory} (${k.units} in pool)`,
+        }))}
+        onChange={onKind}
+      />
       <label htmlFor={`${idPrefix}-count`}>
         Count
         <input

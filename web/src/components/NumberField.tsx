@@ -1,5 +1,7 @@
 // A number typed as text (inputmode decimal), so "1." or "" while typing is never rewritten;
 // its help and its error are tied to it for screen readers.
+import { Field } from "./Field";
+
 interface Props {
   id: string;
   label: string;
@@ -12,8 +14,7 @@ interface Props {
 export function NumberField({ id, label, value, onChange, help, error }: Props) {
   const described = [help ? `${id}-help` : "", error ? `${id}-error` : ""].filter(Boolean).join(" ");
   return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
+    <Field id={id} label={label}>
       <input
         id={id}
         type="text"
@@ -35,6 +36,6 @@ export function NumberField({ id, label, value, onChange, help, error }: Props) 
           {error}
         </span>
       )}
-    </div>
+    </Field>
   );
 }

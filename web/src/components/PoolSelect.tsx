@@ -1,6 +1,6 @@
 // Choose a pool; `allLabel` adds a first choice (value "") meaning every pool.
 import type { Pool } from "../api/types";
-import { Field } from "./Field";
+import { SelectField } from "./SelectField";
 
 interface Props {
   pools: Pool[];
@@ -11,16 +11,7 @@ interface Props {
 }
 
 export function PoolSelect({ pools, value, onChange, id = "pool", allLabel }: Props) {
-  return (
-    <Field id={id} label="Pool">
-      <select id={id} value={value} onChange={(e) => onChange(e.target.value)}>
-        {allLabel !== undefined && <option value="">{allLabel}</option>}
-        {pools.map((p) => (
-          <option key={p.name} value={p.name}>
-            {p.name}
-          </option>
-        ))}
-      </select>
-    </Field>
-  );
+  const choices = pools.map((p) => ({ value: p.name, label: p.name }));
+  if (allLabel !== undefined) choices.unshift({ value: "", label: allLabel });
+  return <SelectField id={id} label="Pool" value={value} choices={choices} onChange={onChange} />;
 }

@@ -1,4 +1,6 @@
 // CPU and memory for a booking; empty means the kind's per-unit defaults times the count.
+import { Field } from "./Field";
+
 interface Props {
   cpu: number;
   memoryGiB: number;
@@ -8,7 +10,7 @@ interface Props {
   onMemory: (v: string | null) => void;
 }
 
-function Field(props: {
+function AmountField(props: {
   id: string;
   label: string;
   value: number;
@@ -20,8 +22,7 @@ function Field(props: {
 }) {
   const { id, label, value, min, step, fallback, unit, onChange } = props;
   return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
+    <Field id={id} label={label}>
       <input
         id={id}
         type="number"
@@ -40,14 +41,14 @@ function Field(props: {
           Use the default {label.toLowerCase()}
         </button>
       )}
-    </div>
+    </Field>
   );
 }
 
 export function ResourceFields({ cpu, memoryGiB, defaultCpu, defaultMemoryGiB, onCpu, onMemory }: Props) {
   return (
     <div className="grid2">
-      <Field
+      <AmountField
         id="book-cpu"
         label="CPU cores"
         value={cpu}
@@ -57,7 +58,7 @@ export function ResourceFields({ cpu, memoryGiB, defaultCpu, defaultMemoryGiB, o
         unit=""
         onChange={onCpu}
       />
-      <Field
+      <AmountField
         id="book-memory"
         label="Memory (GiB)"
         value={memoryGiB}

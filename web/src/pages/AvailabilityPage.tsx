@@ -2,10 +2,10 @@
 import { useMemo, useState } from "react";
 import { api } from "../api/client";
 import { ErrorNote } from "../components/ErrorNote";
-import { Field } from "../components/Field";
 import { FreeSlots } from "../components/FreeSlots";
 import { Heatmap } from "../components/Heatmap";
 import { PoolSelect } from "../components/PoolSelect";
+import { SelectField } from "../components/SelectField";
 import { HOUR_MS, toUtcIso } from "../lib/time";
 import { useLoad } from "../lib/useLoad";
 import { usePools } from "../lib/usePools";
@@ -41,15 +41,13 @@ export function AvailabilityPage() {
       <ErrorNote error={pools.error ?? avail.error} />
       <form className="inline-form" onSubmit={(e) => e.preventDefault()}>
         {pools.data && pool && <PoolSelect pools={pools.data} value={pool.name} onChange={setPoolName} />}
-        <Field id="avail-range" label="Window">
-          <select id="avail-range" value={rangeIndex} onChange={(e) => setRangeIndex(Number(e.target.value))}>
-            {RANGES.map((r, i) => (
-              <option key={r.label} value={i}>
-                {r.label}
-              </option>
-            ))}
-          </select>
-        </Field>
+        <SelectField
+          id="avail-range"
+          label="Window"
+          value={String(rangeIndex)}
+          choices={RANGES.map((r, i) => ({ value: String(i), label: r.label }))}
+          onChange={(v) => setRangeIndex(Number(v))}
+        />
       </form>
       {pool && avail.data ? (
         <>

@@ -6,8 +6,8 @@ import { api } from "../api/client";
 import { ApiError } from "../api/problem";
 import type { Scenario } from "../api/types";
 import { ErrorNote } from "../components/ErrorNote";
-import { Field } from "../components/Field";
 import { NumberField } from "../components/NumberField";
+import { SelectField } from "../components/SelectField";
 import { buildRequest, fieldErrors, fieldId, SCENARIOS, UTILIZATION, valueOf, type Edits } from "../lib/tokenomics";
 import { useDebounced } from "../lib/useDebounced";
 import { useLoad } from "../lib/useLoad";
@@ -34,15 +34,13 @@ export default function TokenomicsPage() {
         own quote, tariff and benchmark.
       </p>
       <div className="inline-form tk-picker">
-        <Field id="tk-scenario" label="Scenario">
-          <select id="tk-scenario" value={name} onChange={(e) => setName(e.target.value)}>
-            {SCENARIOS.map((s) => (
-              <option key={s.name} value={s.name}>
-                {s.label}
-              </option>
-            ))}
-          </select>
-        </Field>
+        <SelectField
+          id="tk-scenario"
+          label="Scenario"
+          value={name}
+          choices={SCENARIOS.map((s) => ({ value: s.name, label: s.label }))}
+          onChange={setName}
+        />
         {scenario.data?.name === name && scenario.data.description && (
           <p className="help">{scenario.data.description}</p>
         )}

@@ -1,51 +1,42 @@
 // Annual cost by component, each with its share drawn as a bar.
 import type { CostReport } from "../api/types";
+import { DataTable, type Column } from "../components/DataTable";
 import { COMPONENTS, pct, usd } from "../lib/tokenomics";
 
+interface Line {
+  key: string;
+  label: string;
+  amount: number;
+  share: number;
+  bar: boolean;
+}
+
+const COLUMNS: Column<Line>[] = [
+  { header: "Component", cell: (l) => l.label, rowHeader: true },
+  { header: "$ per year", cell: (l) => usd(l.amount), className: "num" },
+  { header: "Share", cell: (l) => pct(l.share), className: "num" },
+  {
+    header: "",
+    key: "bar",
+    decorative: true,
+    className: "tk-bar-col",
+    cell: (l) => l.bar && <span className="tk-bar" style={{ width: `${l.share * 100}%` }} />,
+  },
+];
+
 export function CostBreakdown({ cost }: { cost: CostReport }) {
-  const rows = Object.entries(cost.breakdown);
+  const lines = Object.entries(cost.breakdown).map(([key, amount]) => ({
+    key,
+    label: COMPONENTS[key] ?? key,
+    amount,
+    share: cost.annual_cost > 0 ? amount / cost.annual_cost : 0,
+    bar: true,
+  }));
+  const total = { key: "total", label: "Total", amount: cost.annual_cost, share: 1, bar: false };
   return (
     <section aria-labelledby="tk-breakdown-title">
       <h2 id="tk-breakdown-title">Annual cost by component</h2>
-      <div className="table-wrap">
-        <table className="tk-breakdown">
-          <thead>
-            <tr>
-              <th scope="col">Component</th>
-              <th scope="col" className="num">
-                $ per year
-              </th>
-              <th scope="col" className="num">
-                Share
-              </th>
-              <th scope="col" aria-hidden="true" className="tk-bar-col"></th>
-            </tr>
-          </thead>
-          <tbody>
-            {rows.map(([key, amount]) => {
-              const share = cost.annual_cost > 0 ? amount / cost.annual_cost : 0;
-              return (
-                <tr key={key}>
-                  <th scope="row">{COMPONENTS[key] ?? key}</th>
-                  <td className="num">{usd(amount)}</td>
-                  <td className="num">{pct(share)}</td>
-                  <td aria-hidden="true" className="tk-bar-col">
-                    <span className="tk-bar" style={{ width: `${share * 100}%` }} />
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-          <tfoot>
-            <tr>
-              <th scope="row">Total</th>
-              <td className="num">{usd(cost.annual_cost)}</td>
-              <td className="num">100.0%</td>
-              <td aria-hidden="true" className="tk-bar-col"></td>
-            </tr>
-          </tfoot>
-        </table>
-      </div>
+      <DataTable className="tk-breakdown" columns={COLUMNS} rows={lines} foot={[total]} rowKey={(l) => l.key} />
     </section>
   );
 }

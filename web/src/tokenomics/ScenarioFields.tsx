@@ -1,34 +1,14 @@
 // The scenario's hardware, finance and running-cost figures, one labelled field each.
-import type { Scenario } from "../api/types";
-import { NumberField } from "../components/NumberField";
-import { fieldId, GROUPS, valueOf, type Edits } from "../lib/tokenomics";
+import { GROUPS } from "../lib/tokenomics";
+import { FieldGrid, type ScenarioFormProps } from "./FieldGrid";
 
-interface Props {
-  scenario: Scenario;
-  edits: Edits;
-  errors: Record<string, string>;
-  onEdit: (path: string, text: string) => void;
-}
-
-export function ScenarioFields({ scenario, edits, errors, onEdit }: Props) {
+export function ScenarioFields(props: ScenarioFormProps) {
   return (
     <>
       {GROUPS.map((g) => (
         <fieldset key={g.legend} className="tk-group">
           <legend>{g.legend}</legend>
-          <div className="grid2">
-            {g.fields.map((f) => (
-              <NumberField
-                key={f.path}
-                id={fieldId(f.path)}
-                label={f.label}
-                help={f.help}
-                value={valueOf(scenario, edits, f.path)}
-                error={errors[f.path]}
-                onChange={(text) => onEdit(f.path, text)}
-              />
-            ))}
-          </div>
+          <FieldGrid fields={g.fields} {...props} />
         </fieldset>
       ))}
     </>
