@@ -11,6 +11,7 @@ run: install ui sim-build
 	$(BIN)/berth up --sim
 
 test: install lint sim-build ui chromium
+	npm run format:check --prefix web
 	npm test --prefix web
 	$(BIN)/pytest
 

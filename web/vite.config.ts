@@ -1,4 +1,4 @@
-// The UI builds into the Python package, which serves it at / (one container, see DESIGN.md).
+// The UI builds into the Python package, which serves it at / (one container; see docs/architecture.md).
 // In development, `npm run dev` proxies the API to a backend started with `berth up --port 8020`.
 import react from "@vitejs/plugin-react";
 import { defineConfig } from "vite";

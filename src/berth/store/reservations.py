@@ -367,7 +367,7 @@ def availability(
 def set_status(
     tx: Tx, reservation_id: uuid.UUID, target: Status, now: datetime, reason: str | None = None
 ) -> Reservation:
-    """For the reconciler: move a reservation along DESIGN.md's state machine."""
+    """For the reconciler: move a reservation along the state machine of domain/reservation.py."""
     row = tx.scalar(select(Reservation).where(Reservation.id == reservation_id).with_for_update())
     if row is None:
         raise NotFound(f"no reservation {reservation_id}")

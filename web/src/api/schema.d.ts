@@ -33,6 +33,10 @@ export interface paths {
         /**
          * Login
          * @description Check a password; set the session cookie and return the same token for API use.
+         *
+         *     After `login_max_failures` wrong passwords for one name from one address within 15
+         *     minutes, that address gets 429 for the name until the window has passed: guessing is
+         *     slowed where it comes from, and the user can still sign in from elsewhere.
          */
         post: operations["login"];
         delete?: never;
@@ -1234,6 +1238,11 @@ export interface components {
             last_error?: string | null;
             /** Namespace */
             namespace: string | null;
+            /**
+             * Next Check At
+             * @description While provisioning: when the reconciler retries (after an error) or, while it waits for the workspace (step workspace-wait), when that wait's budget ends and the workspace is diagnosed
+             */
+            next_check_at?: string | null;
             /** Password */
             password?: string | null;
             /**

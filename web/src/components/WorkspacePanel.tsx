@@ -2,14 +2,25 @@
 // its link and password, or being removed. Everything shown comes from the API; nothing invented.
 import type { Reservation } from "../api/types";
 import { api } from "../api/client";
+import { fmtTime } from "../lib/time";
 import { useLoad } from "../lib/useLoad";
 import { WorkspaceCredentials } from "./WorkspaceCredentials";
+
+const WAITING = "workspace-wait"; // the reconciler's step while the workspace starts
 
 function Preparing({ reservation }: { reservation: Reservation }) {
   // The list carries only the phase; the step and the last error come from the workspace call.
   const ws = useLoad(() => api.workspace(reservation.id), [reservation.id, reservation.updated_at], 5_000);
   const step = ws.data?.step;
   const error = ws.data?.last_error;
+  const next = ws.data?.next_check_at;
+  // Every wait has a budget: while the workspace starts, when it is diagnosed if still not
+  // ready; after an error, when the reconciler tries again.
+  const deadline = next
+    ? step === WAITING
+      ? `If it is not ready by ${fmtTime(next)}, it is diagnosed and set up again.`
+      : `Next try at ${fmtTime(next)}.`
+    : null;
   return (
     <div className="workspace waiting" role="note">
       <p>
@@ -17,6 +28,7 @@ function Preparing({ reservation }: { reservation: Reservation }) {
         {step ? <span className="muted"> — step: {step}</span> : null}
         {ws.data && ws.data.attempts > 0 ? <span className="muted"> (attempt {ws.data.attempts + 1})</span> : null}
       </p>
+      {deadline && <p className="muted">{deadline}</p>}
       {error && <p className="error">Last error: {error}</p>}
     </div>
   );
