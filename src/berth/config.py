@@ -7,6 +7,7 @@ strings, line numbers in errors); it converts to the domain's plain dataclasses.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
@@ -97,24 +98,23 @@ class Settings(BaseSettings):
 _Strict = ConfigDict(extra="forbid")
 
 
-def _bytes(v: Any) -> int:
+def _positive(parse: Callable[[Any], int], v: Any) -> int:
+    """A quantity parsed by `parse`, more than 0; errors as pydantic's ValueError."""
     try:
-        n = parse_bytes(v)
+        n = parse(v)
     except QuantityError as exc:
         raise ValueError(str(exc)) from exc
     if n <= 0:
         raise ValueError("must be more than 0")
     return n
+
+
+def _bytes(v: Any) -> int:
+    return _positive(parse_bytes, v)
 
 
 def _millicores(v: Any) -> int:
-    try:
-        n = parse_millicores(v)
-    except QuantityError as exc:
-        raise ValueError(str(exc)) from exc
-    if n <= 0:
-        raise ValueError("must be more than 0")
-    return n
+    return _positive(parse_millicores, v)
 
 
 Name = Annotated[str, Field(pattern=r"^[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?$")]

@@ -13,15 +13,15 @@ from __future__ import annotations
 
 
 class KubeError(Exception):
-    pass
+    """Anything the Cluster port raises."""
 
 
 class NotFound(KubeError):
-    pass
+    """The object is not there (404)."""
 
 
 class Conflict(KubeError):
-    pass
+    """A write lost a race or a field-manager conflict (409)."""
 
 
 class Transient(KubeError):
@@ -31,8 +31,8 @@ class Transient(KubeError):
 
 
 class ServerError(Transient):
-    pass
+    """A 5xx answer: an outage, or a fault of this request (`Cluster.healthy` tells which)."""
 
 
 class Terminal(KubeError):
-    pass
+    """400/403/422: the request itself is wrong."""

@@ -21,21 +21,7 @@ from berth.kube.cluster import Cluster
 from berth.kube.errors import KubeError, Transient
 from berth.reconciler import metrics
 from berth.reconciler.executor import STARTS, Executor
-from berth.reconciler.plan import (
-    Action,
-    CheckReady,
-    Diagnose,
-    Fail,
-    Finish,
-    Limits,
-    Provision,
-    Recreate,
-    Repair,
-    Teardown,
-    found_reservations,
-    garbage,
-    plan,
-)
+from berth.reconciler.plan import Action, Limits, about, found_reservations, garbage, plan
 from berth.store import heartbeats, maintenance, sessions
 from berth.store.db import Database
 from berth.store.leader import Leadership
@@ -43,17 +29,6 @@ from berth.store.leader import Leadership
 log = logging.getLogger("berth.reconciler")
 
 SELECTOR = f"{MANAGED_BY[0]}={MANAGED_BY[1]}"
-
-
-def touched(actions: list[Action]) -> set[uuid.UUID]:
-    """The reservations a cycle's actions were about."""
-    found = set()
-    for a in actions:
-        if isinstance(a, Provision | CheckReady | Diagnose):
-            found.add(a.work.reservation.reservation_id)
-        elif isinstance(a, Teardown | Finish | Fail | Recreate | Repair):
-            found.add(a.reservation_id)
-    return found
 
 
 def utcnow() -> datetime:
@@ -113,7 +88,7 @@ class Reconciler:
         due_gc = gc if gc is not None else self._due(self._last_gc, self.cadence.gc_interval, now)
         if due_gc:
             # after the cycle's own work, never beside it, and sparing what it just touched
-            collected = self.collect_garbage(now, busy=touched(actions))
+            collected = self.collect_garbage(now, busy=about(actions))
             self.executor.run(collected, now)
             actions += collected
             self._last_gc = now

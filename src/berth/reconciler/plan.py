@@ -191,6 +191,17 @@ def plan(
     return stops + repairs + starts
 
 
+def about(actions: Sequence[Action]) -> set[uuid.UUID]:
+    """The reservations some actions are about (GC spares them in the same cycle)."""
+    found = set()
+    for a in actions:
+        if isinstance(a, Provision | CheckReady | Diagnose):
+            found.add(a.work.reservation.reservation_id)
+        elif isinstance(a, Teardown | Finish | Fail | Recreate | Repair):
+            found.add(a.reservation_id)
+    return found
+
+
 def reservation_of(labels: Mapping[str, str]) -> uuid.UUID | None:
     """The reservation an object belongs to, from its label; None when absent or malformed."""
     try:
