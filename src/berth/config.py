@@ -7,7 +7,7 @@ strings, line numbers in errors); it converts to the domain's plain dataclasses.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
@@ -16,11 +16,12 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from berth.domain import mig as dom_mig
 from berth.domain import pool as dom
 from berth.domain.policy import BookingPolicy
 from berth.domain.quantity import QuantityError, parse_bytes, parse_millicores
 from berth.domain.session import SessionConfig
-from berth.yamlfile import FileError, load_model, load_model_text
+from berth.yamlfile import FileError, Loc, line_for, load_model_lines, read_text
 
 
 def default_data_dir() -> Path:
@@ -202,24 +203,65 @@ def _to_domain(f: PoolFile) -> dom.Pool:
     )
 
 
-def _checked(parsed: PoolsFile, path: str) -> list[dom.Pool]:
+def _mig_problems(
+    parsed: PoolsFile, lines: Mapping[Loc, int], path: str
+) -> tuple[list[str], list[str]]:
+    """MIG slices the named GPU model cannot make (errors) and models Berth cannot check
+    (warnings, `path:line: field: message`), from the table in `berth.domain.mig`."""
+    errors: list[str] = []
+    warnings: list[str] = []
+    for p, pool in enumerate(parsed.pools):
+        for n, node in enumerate(pool.nodes):
+            for g, gpu in enumerate(node.gpus):
+                if gpu.mig is None:
+                    continue
+                assert isinstance(gpu.memory, int)  # the validator made it bytes
+                verdict = dom_mig.check(gpu.model, gpu.memory, gpu.mig.profile, gpu.mig.count)
+                at: Loc = ("pools", p, "nodes", n, "gpus", g)
+                if verdict.error is not None and verdict.field is not None:
+                    loc: Loc = (*at, "mig", verdict.field)
+                    field = ".".join(str(part) for part in loc)
+                    errors.append(f"{line_for(loc, lines)}: {field}: {verdict.error}")
+                if verdict.warning is not None:
+                    loc = (*at, "model")
+                    field = ".".join(str(part) for part in loc)
+                    warnings.append(f"{path}:{line_for(loc, lines)}: {field}: {verdict.warning}")
+    return errors, warnings
+
+
+def _checked(text: str, path: str) -> tuple[list[dom.Pool], list[str]]:
+    parsed, lines = load_model_lines(PoolsFile, text, path)
+    errors, warnings = _mig_problems(parsed, lines, path)
+    if errors:
+        raise FileError(path, errors)
     pools = [_to_domain(p) for p in parsed.pools]
     problems = dom.validate_pools(pools)
     if problems:
         raise FileError(path, [f"0: {p}" for p in problems])
-    return pools
+    return pools, warnings
+
+
+def check_pool_file(path: Path | None = None) -> tuple[list[dom.Pool], list[str]]:
+    """Pools from `path` (or the demo pool) and warnings about what could not be checked (a
+    GPU model missing from the MIG table). Raises FileError naming file, line and field."""
+    if path is None:
+        text = resources.files("berth").joinpath("pools/demo.yaml").read_text(encoding="utf-8")
+        return _checked(text, "demo.yaml")
+    return _checked(read_text(path), str(path))
 
 
 def load_pool_file(path: Path | None = None) -> list[dom.Pool]:
     """Pools from `path`, or the demo pool. Raises FileError naming file, line and field."""
-    if path is None:
-        text = resources.files("berth").joinpath("pools/demo.yaml").read_text(encoding="utf-8")
-        return _checked(load_model_text(PoolsFile, text, "demo.yaml"), "demo.yaml")
-    return _checked(load_model(PoolsFile, path), str(path))
+    return check_pool_file(path)[0]
+
+
+def check_pool_text(text: str, path: str = "<string>") -> tuple[list[dom.Pool], list[str]]:
+    """Like check_pool_file, for text already in memory."""
+    return _checked(text, path)
 
 
 def load_pool_text(text: str, path: str = "<string>") -> list[dom.Pool]:
-    return _checked(load_model_text(PoolsFile, text, path), path)
+    return _checked(text, path)[0]
 
 
 def demo_pool_path() -> Path:

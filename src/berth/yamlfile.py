@@ -65,7 +65,7 @@ def parse_yaml(text: str, path: str = "<string>") -> tuple[Any, dict[Loc, int]]:
     return _walk(node, (), lines), lines
 
 
-def _line_for(loc: Loc, lines: Mapping[Loc, int]) -> int:
+def line_for(loc: Loc, lines: Mapping[Loc, int]) -> int:
     """The line of the deepest part of `loc` in the file (a missing field: its parent)."""
     for end in range(len(loc), -1, -1):
         if loc[:end] in lines:
@@ -82,21 +82,31 @@ def validate(model: type[M], data: Any, lines: Mapping[Loc, int], path: str) -> 
         for err in exc.errors(include_url=False):
             loc = tuple(err["loc"])
             field = ".".join(str(p) for p in loc) or "(top level)"
-            problems.append(f"{_line_for(loc, lines)}: {field}: {err['msg']}")
+            problems.append(f"{line_for(loc, lines)}: {field}: {err['msg']}")
         raise FileError(path, problems) from exc
+
+
+def read_text(path: Path) -> str:
+    """The file's text; FileError if it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FileError(str(path), [f"0: cannot read: {exc.strerror}"]) from exc
 
 
 def load_model(model: type[M], path: Path) -> M:
     """Read `path` and validate it as `model`; raise FileError naming the file, line and field."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise FileError(str(path), [f"0: cannot read: {exc.strerror}"]) from exc
-    data, lines = parse_yaml(text, str(path))
-    return validate(model, data, lines, str(path))
+    return load_model_text(model, read_text(path), str(path))
 
 
 def load_model_text(model: type[M], text: str, path: str = "<string>") -> M:
     """Like load_model, for text already in memory (an upload, a test)."""
+    return load_model_lines(model, text, path)[0]
+
+
+def load_model_lines(
+    model: type[M], text: str, path: str = "<string>"
+) -> tuple[M, Mapping[Loc, int]]:
+    """Like load_model_text, with the map from value path to line for checks made afterwards."""
     data, lines = parse_yaml(text, path)
-    return validate(model, data, lines, path)
+    return validate(model, data, lines, path), lines

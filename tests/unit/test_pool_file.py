@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from berth.config import load_pool_file, load_pool_text
+from berth.config import (
+    MigFile,
+    check_pool_file,
+    check_pool_text,
+    load_pool_file,
+    load_pool_text,
+)
+from berth.domain.mig import MIG_MODELS
 from berth.domain.pool import kube_resource
 from berth.domain.quantity import QuantityError, format_bytes, parse_bytes, parse_millicores
 from berth.yamlfile import FileError
@@ -108,3 +115,100 @@ def test_a_key_without_a_value_is_a_field_error_not_a_crash() -> None:
     text = "pools:\n  - name: a\n    nodes:\n      - name: n\n        cpu:\n        memory: 1Gi\n        storage_class: x\n"
     with pytest.raises(FileError, match=re.escape("<string>:5: pools.0.nodes.0.cpu")):
         load_pool_text(text)
+
+
+# ---- MIG profiles the GPU model offers (berth.domain.mig) ------------------------------------
+
+
+def _one_gpu(gpu: str) -> str:
+    return (
+        "pools:\n  - name: a\n    nodes:\n      - name: n\n        cpu: 8\n        memory: 64Gi\n"
+        f"        storage_class: x\n        gpus:\n          - {gpu}\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("gpu", "expected"),
+    [
+        (
+            "{index: 0, model: H100, memory: 80Gi, mig: {profile: 1g.24gb, count: 4}}",
+            "<string>:9: pools.0.nodes.0.gpus.0.mig.profile: H100 80GB offers no MIG profile 1g.24gb",
+        ),
+        (
+            "{index: 0, model: RTX PRO 6000 Blackwell, memory: 96Gi, mig: {profile: 1g.24gb, count: 5}}",
+            "<string>:9: pools.0.nodes.0.gpus.0.mig.count: RTX PRO 6000 Blackwell 96GB holds at most 4 x 1g.24gb, not 5",
+        ),
+        (
+            "{index: 0, model: RTX PRO 6000 Blackwell, memory: 96Gi, mig: {profile: 3g.72gb, count: 1}}",
+            "mig.profile: RTX PRO 6000 Blackwell 96GB offers no MIG profile 3g.72gb; it offers 1g.24gb (x4), 2g.48gb (x2), 4g.96gb (x1)",
+        ),
+        (
+            "{index: 0, model: A100, memory: 40Gi, mig: {profile: 1g.10gb, count: 7}}",
+            "mig.count: A100 40GB holds at most 4 x 1g.10gb, not 7",
+        ),
+        (
+            "{index: 0, model: NVIDIA A100-SXM4-80GB, memory: 80Gi, mig: {profile: 1g.5gb, count: 7}}",
+            "mig.profile: A100 80GB offers no MIG profile 1g.5gb",
+        ),
+        (
+            "{index: 0, model: H200 NVL, memory: 141Gi, mig: {profile: 3g.71gb, count: 3}}",
+            "mig.count: H200 141GB holds at most 2 x 3g.71gb, not 3",
+        ),
+    ],
+)
+def test_mig_profiles_the_model_does_not_offer_are_refused(gpu: str, expected: str) -> None:
+    with pytest.raises(FileError) as err:
+        load_pool_text(_one_gpu(gpu))
+    assert expected in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "gpu",
+    [
+        "{index: 0, model: RTX PRO 6000 Blackwell, memory: 96Gi, mig: {profile: 2g.48gb, count: 2}}",
+        "{index: 0, model: H100, memory: 80Gi, mig: {profile: 1g.10gb, count: 7}}",
+        "{index: 0, model: NVIDIA H100 NVL, memory: 95830Mi, mig: {profile: 1g.24gb, count: 4}}",
+        "{index: 0, model: H100, memory: 96Gi, mig: {profile: 3g.48gb, count: 2}}",
+        "{index: 0, model: H200, memory: 141Gi, mig: {profile: 1g.18gb, count: 7}}",
+        "{index: 0, model: A100-PCIE-40GB, memory: 40Gi, mig: {profile: 7g.40gb, count: 1}}",
+        "{index: 0, model: A30, memory: 24Gi, mig: {profile: 2g.12gb, count: 2}}",
+    ],
+)
+def test_mig_profiles_the_model_offers_pass_without_warning(gpu: str) -> None:
+    pools, warnings = check_pool_text(_one_gpu(gpu))
+    assert warnings == []
+    assert len(pools) == 1
+
+
+def test_an_unknown_model_is_accepted_with_a_warning_naming_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "pools.yaml"
+    path.write_text(
+        _one_gpu("{index: 0, model: L40S, memory: 48Gi, mig: {profile: 1g.12gb, count: 4}}")
+    )
+    (pool,), warnings = check_pool_file(path)
+    assert pool.kinds()["mig-1g.12gb"].units == 4
+    assert warnings == [
+        f"{path}:9: pools.0.nodes.0.gpus.0.model: GPU model 'L40S' is not in Berth's MIG table; "
+        "profile 1g.12gb x4 is not checked"
+    ]
+    # a known family at a size the table does not have is not guessed either
+    path.write_text(
+        _one_gpu("{index: 0, model: H100, memory: 64Gi, mig: {profile: 1g.24gb, count: 4}}")
+    )
+    assert "known sizes: [80, 94, 96] GB" in check_pool_file(path)[1][0]
+
+
+def test_whole_gpus_are_not_looked_up() -> None:
+    _, warnings = check_pool_text(_one_gpu("{index: 0, model: L40S, memory: 48Gi}"))
+    assert warnings == []
+
+
+def test_the_table_is_sane() -> None:
+    for row in MIG_MODELS:
+        assert all(PROFILE.fullmatch(p) and 1 <= n <= 7 for p, n in row.profiles.items()), row
+        assert f"{max(int(p.split('g.')[0]) for p in row.profiles)}g.{row.memory_gb}gb" in (
+            row.profiles
+        ), row  # the widest profile holds the whole memory
+
+
+PROFILE = re.compile(MigFile.model_fields["profile"].metadata[0].pattern)

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from berth.cli import clusters
-from berth.config import Settings, load_pool_file
+from berth.config import Settings, check_pool_file, load_pool_file
 from berth.reconciler.loop import Cadence, Reconciler
 from berth.reconciler.plan import Limits
 from berth.sim import cluster as sim_cluster
@@ -308,11 +308,17 @@ def token_create(
 def check_pools(
     file: Annotated[Path, typer.Argument(help="Pool file to validate", exists=False)],
 ) -> None:
-    """Validate a pool file and print the bookable kinds it yields."""
+    """Validate a pool file and print the bookable kinds it yields.
+
+    MIG profiles are checked against the GPU model's table (berth.domain.mig); a model not in
+    the table is accepted with a warning.
+    """
     try:
-        pool_list = load_pool_file(file)
+        pool_list, warnings = check_pool_file(file)
     except FileError as exc:
         raise fail(str(exc)) from exc
+    for warning in warnings:
+        typer.secho(f"warning: {warning}", err=True, fg=typer.colors.YELLOW)
     for pool in pool_list:
         kinds = ", ".join(
             f"{k.units} x {k.name} ({k.replicas} slots each)" for k in pool.kinds().values()
