@@ -16,6 +16,8 @@ import typer
 
 from berth.cli import clusters
 from berth.config import Settings, check_pool_file, load_pool_file
+from berth.domain.pool import Pool
+from berth.install import gpu_operator
 from berth.reconciler.loop import Cadence, Reconciler
 from berth.reconciler.plan import Limits
 from berth.sim import cluster as sim_cluster
@@ -34,8 +36,12 @@ app = typer.Typer(
 )
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
+render_app = typer.Typer(
+    help="Print install-time configuration derived from the pool file.", no_args_is_help=True
+)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(render_app, name="render")
 app.add_typer(tokenomics_app, name="tokenomics")
 app.add_typer(sim_app, name="sim")
 
@@ -324,3 +330,49 @@ def check_pools(
             f"{k.units} x {k.name} ({k.replicas} slots each)" for k in pool.kinds().values()
         )
         typer.echo(f"{pool.name}: {len(pool.nodes)} node(s); {kinds or 'no GPUs'}")
+
+
+PoolFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--pool-file", help="Pool file (default: BERTH_POOL_FILE, else the demo pool, the C845A)"
+    ),
+]
+
+
+def _pools_for_render(pool_file: Path | None) -> tuple[list[Pool], str]:
+    """The pools to render from, and the file's name; warnings go to standard error."""
+    path = pool_file or Settings().pool_file
+    try:
+        pool_list, warnings = check_pool_file(path)
+    except FileError as exc:
+        raise fail(str(exc)) from exc
+    for warning in warnings:
+        typer.secho(f"warning: {warning}", err=True, fg=typer.colors.YELLOW)
+    return pool_list, str(path) if path else "demo.yaml"
+
+
+@render_app.command("gpu-operator")
+def render_gpu_operator(
+    pool_file: PoolFileOption = None,
+    namespace: Annotated[
+        str, typer.Option(help="The GPU Operator's namespace (OpenShift: nvidia-gpu-operator)")
+    ] = gpu_operator.DEFAULT_NAMESPACE,
+    cluster_policy: Annotated[
+        str, typer.Option(help="The ClusterPolicy's name (OpenShift: gpu-cluster-policy)")
+    ] = gpu_operator.DEFAULT_CLUSTER_POLICY,
+) -> None:
+    """Print the GPU Operator configuration that makes the cluster offer the pool's slots.
+
+    Multi-document YAML: the MIG manager's custom-mig-config (one mig-parted config per node
+    layout, mixed strategy), the device plugin's time-slicing-config (one key per set of
+    replicas) and the ClusterPolicy fields naming both; the node labels as `# RUN: kubectl
+    label ...` lines. See docs/gpu-operator.md.
+    """
+    pool_list, source = _pools_for_render(pool_file)
+    typer.echo(
+        gpu_operator.render(
+            pool_list, namespace=namespace, cluster_policy=cluster_policy, source=source
+        ),
+        nl=False,
+    )
