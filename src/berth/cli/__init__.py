@@ -10,14 +10,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
+from berth import __version__
 from berth.cli import clusters
 from berth.config import Settings, check_pool_file, load_pool_file
 from berth.domain.pool import Pool
-from berth.install import gpu_operator
+from berth.install import gpu_operator, mirror
 from berth.reconciler.loop import Cadence, Reconciler
 from berth.reconciler.plan import Limits
 from berth.sim import cluster as sim_cluster
@@ -376,3 +377,50 @@ def render_gpu_operator(
         ),
         nl=False,
     )
+
+
+@render_app.command("mirror")
+def render_mirror(
+    pool_file: PoolFileOption = None,
+    fmt: Annotated[
+        Literal["yaml", "list"],
+        typer.Option(
+            "--format",
+            help="yaml: an oc-mirror v2 ImageSetConfiguration; list: one image per line (skopeo)",
+        ),
+    ] = "yaml",
+    berth_image: Annotated[
+        str, typer.Option(help="The Berth image you built (repository:tag or @sha256:...)")
+    ] = f"localhost/berth:{__version__}",
+    postgres: Annotated[
+        bool,
+        typer.Option(
+            "--postgres/--no-postgres",
+            help="The install runs its own PostgreSQL (default: the embedded one, no image)",
+        ),
+    ] = False,
+    openshift: Annotated[
+        str, typer.Option(help="OpenShift version: the tag of the operator catalogs")
+    ] = mirror.DEFAULT_OPENSHIFT,
+) -> None:
+    """Print every image an air-gapped install needs, pinned (by digest where one is known).
+
+    The platform (Berth, the workspace image, PostgreSQL with --postgres), the NVIDIA GPU
+    Operator and its operands (the MIG manager only if the pool file has MIG slices), and the
+    inference engines. The list is data: src/berth/install/images.yaml.
+    """
+    if ":" not in berth_image.rpartition("/")[2] and "@" not in berth_image:
+        raise fail(f"--berth-image {berth_image!r}: pin a tag or a digest")
+    pool_list, _ = _pools_for_render(pool_file)
+    data = mirror.load_images()
+    images = mirror.select(
+        data,
+        pool_list,
+        berth_image=berth_image,
+        workspace_image=Settings().workspace_image,
+        postgres=postgres,
+    )
+    if fmt == "list":
+        typer.echo(mirror.image_list(images), nl=False)
+    else:
+        typer.echo(mirror.image_set_configuration(data, images, openshift=openshift), nl=False)
