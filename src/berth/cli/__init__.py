@@ -311,6 +311,17 @@ def token_create(
     typer.echo(f"expires {row.expires_at.isoformat()}", err=True)
 
 
+def _checked_pools(path: Path | None) -> list[Pool]:
+    """The pools of a pool file (None: the demo); errors exit 2, warnings go to stderr."""
+    try:
+        pool_list, warnings = check_pool_file(path)
+    except FileError as exc:
+        raise fail(str(exc)) from exc
+    for warning in warnings:
+        typer.secho(f"warning: {warning}", err=True, fg=typer.colors.YELLOW)
+    return pool_list
+
+
 @app.command("check-pools")
 def check_pools(
     file: Annotated[Path, typer.Argument(help="Pool file to validate", exists=False)],
@@ -320,13 +331,7 @@ def check_pools(
     MIG profiles are checked against the GPU model's table (berth.domain.mig); a model not in
     the table is accepted with a warning.
     """
-    try:
-        pool_list, warnings = check_pool_file(file)
-    except FileError as exc:
-        raise fail(str(exc)) from exc
-    for warning in warnings:
-        typer.secho(f"warning: {warning}", err=True, fg=typer.colors.YELLOW)
-    for pool in pool_list:
+    for pool in _checked_pools(file):
         kinds = ", ".join(
             f"{k.units} x {k.name} ({k.replicas} slots each)" for k in pool.kinds().values()
         )
@@ -342,15 +347,9 @@ PoolFileOption = Annotated[
 
 
 def _pools_for_render(pool_file: Path | None) -> tuple[list[Pool], str]:
-    """The pools to render from, and the file's name; warnings go to standard error."""
+    """The pools to render from (the option, BERTH_POOL_FILE or the demo), and the file's name."""
     path = pool_file or Settings().pool_file
-    try:
-        pool_list, warnings = check_pool_file(path)
-    except FileError as exc:
-        raise fail(str(exc)) from exc
-    for warning in warnings:
-        typer.secho(f"warning: {warning}", err=True, fg=typer.colors.YELLOW)
-    return pool_list, str(path) if path else "demo.yaml"
+    return _checked_pools(path), str(path) if path else "demo.yaml"
 
 
 @render_app.command("gpu-operator")
