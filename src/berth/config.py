@@ -7,6 +7,8 @@ strings, line numbers in errors); it converts to the domain's plain dataclasses.
 
 from __future__ import annotations
 
+import ipaddress
+from dataclasses import dataclass
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
@@ -26,6 +28,46 @@ def default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "berth"
 
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class TrustedProxies:
+    """The peers whose X-Forwarded-* headers are believed: addresses and networks, or anyone.
+
+    Parsed from `BERTH_FORWARDED_ALLOW_IPS`: a comma-separated list of addresses and CIDR
+    networks (`10.0.0.0/8, 127.0.0.1`), or `*` for any peer (only when nothing but the proxy
+    can reach the port). Empty, the default: no one, so only the socket peer counts.
+    """
+
+    networks: tuple[IPNetwork, ...] = ()
+    anyone: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> TrustedProxies:
+        items = [item.strip() for item in text.split(",") if item.strip()]
+        if "*" in items:
+            return cls(anyone=True)
+        networks = []
+        for item in items:
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError as exc:
+                raise ValueError(f"{item!r} is not an IP address or network") from exc
+        return cls(tuple(networks))
+
+    def trusts(self, host: str | None) -> bool:
+        if self.anyone:
+            return True
+        if not host or not self.networks:
+            return False
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:  # a unix socket or a test client's name: not a proxy we know
+            return False
+        return any(address in net for net in self.networks)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BERTH_", extra="ignore")
 
@@ -43,7 +85,9 @@ class Settings(BaseSettings):
     token_days: int = Field(default=90, ge=1)  # default API token lifetime
     audit_retention_days: int = Field(default=365, ge=1)
     login_max_failures: int = Field(default=10, ge=1)  # per name and address, 15 minutes
-    secure_cookies: bool = False  # set behind TLS
+    secure_cookies: bool = False  # force Secure cookies (they are Secure over HTTPS anyway)
+    # proxies whose X-Forwarded-For/-Proto/-Host are believed (see TrustedProxies)
+    forwarded_allow_ips: str = ""
     reconcile_interval: float = Field(default=30, gt=0)  # seconds between cycles
     max_attempts: int = Field(default=5, ge=1)  # provisioning attempts before FAILED
     # seconds a workspace may take to become ready after its objects are applied (image pulls
@@ -63,6 +107,15 @@ class Settings(BaseSettings):
     http_proxy: str = ""
     https_proxy: str = ""
     no_proxy: str = SessionConfig.no_proxy
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _check_proxies(cls, v: str) -> str:
+        TrustedProxies.parse(v)
+        return v
+
+    def trusted_proxies(self) -> TrustedProxies:
+        return TrustedProxies.parse(self.forwarded_allow_ips)
 
     def session_config(self) -> SessionConfig:
         return SessionConfig(

@@ -57,3 +57,19 @@ def test_check_pools_reports_kinds_and_errors(cli_env: CliRunner, tmp_path: Path
     bad = cli_env.invoke(app, ["check-pools", str(broken)])
     assert bad.exit_code == 2
     assert f"{broken}:3: pools.0.nodes" in bad.output
+
+
+def test_serve_leaves_forwarded_headers_to_the_app(
+    cli_env: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uvicorn's proxy handling (which trusts 127.0.0.1 by default) is off; the app decides."""
+    import signal
+
+    import uvicorn
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(signal, "signal", lambda *a: None)
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw))
+    result = cli_env.invoke(app, ["serve", "--port", "0"])
+    assert result.exit_code == 0, result.output
+    assert seen["proxy_headers"] is False

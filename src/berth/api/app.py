@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from berth import __version__
 from berth.api import problems
 from berth.api.metrics import MetricsMiddleware
+from berth.api.proxy import ForwardedHeaders
 from berth.api.routes import (
     audit,
     auth,
@@ -49,6 +50,8 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     problems.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)  # the UI bundle: ~3x smaller
     app.add_middleware(MetricsMiddleware)
+    # added last, so outermost: every layer and route sees the forwarded client and scheme
+    app.add_middleware(ForwardedHeaders, trusted=settings.trusted_proxies())
 
     v1 = APIRouter(prefix="/api/v1")
     for module in (auth, users, pools, reservations, calendar, audit, tokenomics, status, policy):

@@ -104,7 +104,16 @@ def _serve(settings: Settings, db: Database, host: str, port: int) -> None:
     # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit it unwinds our
     # `finally` blocks, so the embedded PostgreSQL is stopped instead of orphaned.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    uvicorn.run(create_app(settings, db), host=host, port=port, log_level="info")
+    # The app believes X-Forwarded-* only from BERTH_FORWARDED_ALLOW_IPS (berth.api.proxy);
+    # uvicorn's own handling would believe 127.0.0.1 (or $FORWARDED_ALLOW_IPS) before it.
+    uvicorn.run(
+        create_app(settings, db),
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=False,
+        server_header=False,
+    )
 
 
 @app.command()
