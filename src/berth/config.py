@@ -85,6 +85,7 @@ class Settings(BaseSettings):
     token_days: int = Field(default=90, ge=1)  # default API token lifetime
     audit_retention_days: int = Field(default=365, ge=1)
     login_max_failures: int = Field(default=10, ge=1)  # per name and address, 15 minutes
+    login_max_failures_per_address: int = Field(default=100, ge=1)  # all names, 15 minutes
     secure_cookies: bool = False  # force Secure cookies (they are Secure over HTTPS anyway)
     # proxies whose X-Forwarded-For/-Proto/-Host are believed (see TrustedProxies)
     forwarded_allow_ips: str = ""

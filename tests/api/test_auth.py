@@ -162,6 +162,6 @@ def test_repeated_wrong_passwords_are_slowed_at_their_source(
     right = {"username": "alice", "password": "pw-alice-long"}
     r = client.post("/api/v1/auth/login", json=right)
     assert r.status_code == 429
-    assert r.headers["retry-after"] == "900"
+    assert 0 < int(r.headers["retry-after"]) <= 900
     assert "too many wrong passwords" in r.json()["detail"]
     assert client.get("/api/v1/me", headers=alice).status_code == 200  # sessions stay valid

@@ -139,6 +139,16 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     client: Mapped[str | None] = mapped_column(String(64))
 
+    __table_args__ = (
+        # sign-in throttling asks "failed sign-ins from this address (for this name) lately"
+        Index(
+            "audit_login_failed_client_at",
+            "client",
+            "at",
+            postgresql_where=text("action = 'auth.login_failed'"),
+        ),
+    )
+
 
 class SessionRow(Base):
     """The runtime side of a reservation: its namespace and how far provisioning has come.

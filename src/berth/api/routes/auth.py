@@ -17,6 +17,7 @@ from berth.store.models import User as UserRow
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 LOCKOUT = timedelta(minutes=15)
+LOGIN_FAILED = "auth.login_failed"
 
 
 @router.post("/login", operation_id="login")
@@ -30,12 +31,15 @@ def login(
 ) -> schemas.LoginResponse:
     """Check a password; set the session cookie and return the same token for API use.
 
-    After `login_max_failures` wrong passwords for one name from one address within 15
-    minutes, that address gets 429 for the name until the window has passed: guessing is
-    slowed where it comes from, and the user can still sign in from elsewhere.
+    Wrong passwords are counted from the audit log over the last 15 minutes, by address:
+    `login_max_failures` for one name from one address, then that address gets 429 for that
+    name (others there, and that name elsewhere, still sign in); `login_max_failures_per_address`
+    for all names from one address, then that address gets 429. `Retry-After` says when the
+    oldest counted failure leaves the window. An unknown name costs the same argon2 verify
+    as a known one, and nothing is kept in memory.
     """
     name = body.username.lower()[:64]
-    _refuse_locked_out(db, settings, name, client)
+    _refuse_throttled(db, settings, name, client)
     user = _authenticate(db, body, name, client)
     lifetime = timedelta(hours=settings.session_hours)
     with db.transaction() as tx:
@@ -56,17 +60,34 @@ def login(
     )
 
 
-def _refuse_locked_out(db: Database, settings: Settings, name: str, client: str | None) -> None:
-    """429 when this address has had too many wrong passwords for `name` within LOCKOUT."""
+def _refuse_throttled(db: Database, settings: Settings, name: str, client: str | None) -> None:
+    """429 while this address has too many recent failures for `name`, or for any name."""
     with db.transaction() as tx:
-        failures = audit.recent(
-            tx, actor=name, action="auth.login_failed", client=client, within=LOCKOUT
+        wait = audit.retry_after(
+            tx,
+            action=LOGIN_FAILED,
+            client=client,
+            within=LOCKOUT,
+            limit=settings.login_max_failures,
+            actor=name,
         )
-    if failures >= settings.login_max_failures:
+        which = "for this user from your address"
+        if wait is None:
+            wait = audit.retry_after(
+                tx,
+                action=LOGIN_FAILED,
+                client=client,
+                within=LOCKOUT,
+                limit=settings.login_max_failures_per_address,
+            )
+            which = "from your address"
+    if wait is not None:
+        minutes = -(-wait // 60)
         raise HTTPException(
             429,
-            "too many wrong passwords for this user from your address; try again in 15 minutes",
-            headers={"Retry-After": str(int(LOCKOUT.total_seconds()))},
+            f"too many wrong passwords {which}; try again in {minutes} minute"
+            + ("s" if minutes != 1 else ""),
+            headers={"Retry-After": str(wait)},
         )
 
 
@@ -77,7 +98,7 @@ def _authenticate(
     with db.transaction() as tx:
         user = users.authenticate(tx, body.username, body.password)
         if user is None:
-            audit.record(tx, name, "auth.login_failed", f"user:{name}", {}, client)
+            audit.record(tx, name, LOGIN_FAILED, f"user:{name}", {}, client)
     if user is None:
         raise HTTPException(401, "wrong username or password, or the account is disabled")
     return user
