@@ -84,9 +84,17 @@ def console() -> Console:
 
 
 @pytest.fixture
-def page(browser: Browser, console: Console, server: str) -> Iterator[Page]:
+def bypass_csp() -> bool:
+    """Pages run under the portal's Content-Security-Policy, so a violation fails the test."""
+    return False
+
+
+@pytest.fixture
+def page(browser: Browser, console: Console, server: str, bypass_csp: bool) -> Iterator[Page]:
     """A fresh browser context; it closes before the server stops, so no request hangs in the air."""
-    context = browser.new_context(viewport=LAPTOP, timezone_id=TIMEZONE, locale="en-GB")
+    context = browser.new_context(
+        viewport=LAPTOP, timezone_id=TIMEZONE, locale="en-GB", bypass_csp=bypass_csp
+    )
     context.set_default_timeout(15_000)
     pg = context.new_page()
     pg.on("console", console.on_console)

@@ -36,19 +36,33 @@ def client_address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def presented_token(request: Request) -> str | None:
-    """A bearer token from the Authorization header, else the session cookie."""
+def bearer_token(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer ...` header, if there is one."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return request.cookies.get(SESSION_COOKIE)
+    return None
+
+
+def presented_token(request: Request) -> str | None:
+    """A bearer token from the Authorization header, else the session cookie."""
+    return bearer_token(request) or request.cookies.get(SESSION_COOKIE)
 
 
 DB = Annotated[Database, Depends(get_db)]
 Config = Annotated[Settings, Depends(get_settings)]
 Now = Annotated[datetime, Depends(clock)]
 Client = Annotated[str | None, Depends(client_address)]
+
+
+def secure_cookies(request: Request, settings: Config) -> bool:
+    """Cookies are Secure when the request came over TLS (directly or via a trusted proxy's
+    X-Forwarded-Proto), or always with BERTH_SECURE_COOKIES."""
+    return settings.secure_cookies or request.url.scheme == "https"
+
+
+SecureCookies = Annotated[bool, Depends(secure_cookies)]
 
 
 def current_user(request: Request, db: DB, now: Now) -> Principal:

@@ -7,7 +7,16 @@ from datetime import timedelta
 from fastapi import APIRouter, HTTPException, Request, Response
 
 from berth.api import schemas
-from berth.api.deps import DB, SESSION_COOKIE, Client, Config, Now, User, presented_token
+from berth.api.deps import (
+    DB,
+    SESSION_COOKIE,
+    Client,
+    Config,
+    Now,
+    SecureCookies,
+    User,
+    presented_token,
+)
 from berth.config import Settings
 from berth.store import audit, tokens, users
 from berth.store.db import Database
@@ -28,6 +37,7 @@ def login(
     settings: Config,
     now: Now,
     client: Client,
+    secure: SecureCookies,
 ) -> schemas.LoginResponse:
     """Check a password; set the session cookie and return the same token for API use.
 
@@ -52,7 +62,7 @@ def login(
             now=now,
             client=client,
         )
-    _set_session_cookie(response, secret, lifetime, settings)
+    _set_session_cookie(response, secret, lifetime, secure)
     return schemas.LoginResponse(
         token=secret,
         expires_at=row.expires_at,
@@ -104,30 +114,36 @@ def _authenticate(
     return user
 
 
-def _set_session_cookie(
-    response: Response, secret: str, lifetime: timedelta, settings: Settings
-) -> None:
+def _set_session_cookie(response: Response, secret: str, lifetime: timedelta, secure: bool) -> None:
     response.set_cookie(
         SESSION_COOKIE,
         secret,
         max_age=int(lifetime.total_seconds()),
         httponly=True,
         samesite="strict",
-        secure=settings.secure_cookies,
+        secure=secure,
         path="/",
     )
 
 
 @router.post("/logout", status_code=204, operation_id="logout")
 def logout(
-    request: Request, response: Response, who: User, db: DB, now: Now, client: Client
+    request: Request,
+    response: Response,
+    who: User,
+    db: DB,
+    now: Now,
+    client: Client,
+    secure: SecureCookies,
 ) -> None:
     secret = presented_token(request)
     with db.transaction() as tx:
         if secret:
             tokens.revoke_secret(tx, secret, now)
         audit.record(tx, who.username, "auth.logout", f"user:{who.username}", {}, client)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    response.delete_cookie(
+        SESSION_COOKIE, path="/", secure=secure, httponly=True, samesite="strict"
+    )
 
 
 def _public(row: ApiToken) -> schemas.TokenPublic:
