@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from berth.domain import pool as dom
@@ -83,6 +83,7 @@ class Settings(BaseSettings):
 
     session_hours: float = Field(default=12, gt=0)  # login session lifetime
     token_days: int = Field(default=90, ge=1)  # default API token lifetime
+    token_max_days: int = Field(default=365, ge=1)  # longest API token lifetime one may ask
     audit_retention_days: int = Field(default=365, ge=1)
     login_max_failures: int = Field(default=10, ge=1)  # per name and address, 15 minutes
     login_max_failures_per_address: int = Field(default=100, ge=1)  # all names, 15 minutes
@@ -108,6 +109,12 @@ class Settings(BaseSettings):
     http_proxy: str = ""
     https_proxy: str = ""
     no_proxy: str = SessionConfig.no_proxy
+
+    @model_validator(mode="after")
+    def _token_days_within_max(self) -> Settings:
+        if self.token_days > self.token_max_days:
+            raise ValueError("BERTH_TOKEN_DAYS must not exceed BERTH_TOKEN_MAX_DAYS")
+        return self
 
     @field_validator("forwarded_allow_ips")
     @classmethod

@@ -27,9 +27,9 @@ def _login_client(
     """Sign in as alice from `peer` with `headers`; the address the audit log recorded."""
     with db.transaction() as tx:
         if not users.list_all(tx):
-            users.create(tx, "alice", "pw-alice-long", "user", actor="test")
+            users.create(tx, "alice", "pw-alice-long-enough", "user", actor="test")
     with TestClient(app, client=peer) as c:
-        body = {"username": "alice", "password": "pw-alice-long"}
+        body = {"username": "alice", "password": "pw-alice-long-enough"}
         assert c.post("/api/v1/auth/login", json=body, headers=headers).status_code == 200
     with db.transaction() as tx:
         (entry,) = audit.query(tx, action="auth.login", limit=1)

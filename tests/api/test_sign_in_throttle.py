@@ -27,7 +27,7 @@ def settings(tmp_path: Path) -> Settings:
 def people(db: Database) -> None:
     with db.transaction() as tx:
         for name in ("alice", "bob"):
-            users.create(tx, name, f"pw-{name}-long", "user", actor="test")
+            users.create(tx, name, f"pw-{name}-long-enough", "user", actor="test")
 
 
 def _from(app: FastAPI, peer: tuple[str, int]) -> Iterator[TestClient]:
@@ -46,7 +46,7 @@ def home(app: FastAPI) -> Iterator[TestClient]:
 
 
 def _login(c: TestClient, name: str, password: str | None = None, **kw: Any) -> int:
-    body = {"username": name, "password": password or f"pw-{name}-long"}
+    body = {"username": name, "password": password or f"pw-{name}-long-enough"}
     return c.post("/api/v1/auth/login", json=body, **kw).status_code
 
 
@@ -61,7 +61,9 @@ def test_locking_out_one_name_locks_out_no_other_and_not_elsewhere(
 ) -> None:
     for _ in range(3):
         assert _login(office, "alice", "guess-guess-guess") == 401
-    r = office.post("/api/v1/auth/login", json={"username": "alice", "password": "pw-alice-long"})
+    r = office.post(
+        "/api/v1/auth/login", json={"username": "alice", "password": "pw-alice-long-enough"}
+    )
     assert r.status_code == 429
     assert "for this user from your address" in r.json()["detail"]
     assert 0 < int(r.headers["retry-after"]) <= 900
@@ -75,7 +77,9 @@ def test_spraying_many_names_from_one_address_hits_the_per_address_cap(
 ) -> None:
     for i in range(8):  # each name stays under its own limit of 3
         assert _login(office, f"name{i}", "guess-guess-guess") == 401
-    r = office.post("/api/v1/auth/login", json={"username": "bob", "password": "pw-bob-long"})
+    r = office.post(
+        "/api/v1/auth/login", json={"username": "bob", "password": "pw-bob-long-enough"}
+    )
     assert r.status_code == 429
     assert "from your address" in r.json()["detail"]
     assert int(r.headers["retry-after"]) > 0

@@ -73,3 +73,23 @@ def test_serve_leaves_forwarded_headers_to_the_app(
     result = cli_env.invoke(app, ["serve", "--port", "0"])
     assert result.exit_code == 0, result.output
     assert seen["proxy_headers"] is False
+
+
+def test_user_add_refuses_a_common_password(cli_env: CliRunner) -> None:
+    result = cli_env.invoke(
+        app, ["user", "add", "erin", "--password-stdin"], input="password1234\n"
+    )
+    assert result.exit_code != 0
+    assert "too common" in result.output
+
+
+def test_token_create_is_capped_by_the_maximum_lifetime(
+    cli_env: CliRunner, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BERTH_TOKEN_MAX_DAYS", "30")
+    monkeypatch.setenv("BERTH_TOKEN_DAYS", "30")
+    with db.transaction() as tx:
+        users.create(tx, "frank", "a-long-enough-password", "user", actor="test")
+    result = cli_env.invoke(app, ["token", "create", "--user", "frank", "--days", "31"])
+    assert result.exit_code != 0
+    assert "at most 30 days" in result.output

@@ -121,7 +121,7 @@ def shoot(tmp_path: Path) -> Callable[[Page, str], None]:
 
 
 def password(name: str) -> str:
-    return f"pw-{name}-long"
+    return f"pw-{name}-long-enough"
 
 
 @pytest.fixture

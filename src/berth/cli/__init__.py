@@ -305,6 +305,7 @@ def token_create(
                     name=name,
                     lifetime=timedelta(days=days),
                     now=datetime.now(UTC),
+                    max_lifetime=timedelta(days=settings.token_max_days),
                 )
         except StoreError as exc:
             raise fail(f"cannot create token: {exc.detail}") from exc

@@ -161,16 +161,26 @@ def _public(row: ApiToken) -> schemas.TokenPublic:
 def create_token(
     body: schemas.TokenCreate, who: User, db: DB, settings: Config, now: Now, client: Client
 ) -> schemas.TokenCreated:
-    days = body.expires_in_days or settings.token_days
+    """Create an API token (shown once).
+
+    It lives `expires_in_days` (default `token_days`, at most `token_max_days`). A request
+    authenticated by an API token cannot create one that outlives it: the default is cut to
+    what that token has left, and a longer `expires_in_days` is refused.
+    """
+    lifetime = timedelta(days=body.expires_in_days or settings.token_days)
+    parent = who.api_token_expires_at
+    if body.expires_in_days is None and parent is not None:
+        lifetime = min(lifetime, parent - now)
     with db.transaction() as tx:
         secret, row = tokens.issue(
             tx,
             who,
             kind="api",
             name=body.name,
-            lifetime=timedelta(days=days),
+            lifetime=lifetime,
             now=now,
             client=client,
+            max_lifetime=timedelta(days=settings.token_max_days),
         )
         public = _public(row)
     return schemas.TokenCreated(token=secret, **public.model_dump())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from berth.api import schemas
-from berth.api.deps import DB, Admin, Client, User
+from berth.api.deps import DB, Admin, Client, Now, User
 from berth.store import users
 from berth.store.models import User as UserRow
 
@@ -44,8 +44,12 @@ def create(body: schemas.UserCreate, who: Admin, db: DB, client: Client) -> sche
 
 @router.patch("/users/{username}", operation_id="updateUser")
 def update(
-    username: str, body: schemas.UserUpdate, who: Admin, db: DB, client: Client
+    username: str, body: schemas.UserUpdate, who: Admin, db: DB, now: Now, client: Client
 ) -> schemas.UserPublic:
+    """Change a user's role, disabled flag or password (admins only).
+
+    A new password or disabling the user revokes all their sessions and API tokens.
+    """
     with db.transaction() as tx:
         user = users.update(
             tx,
@@ -54,6 +58,7 @@ def update(
             disabled=body.disabled,
             password=body.password,
             actor=who.username,
+            now=now,
             client=client,
         )
         return _public(user)
