@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from berth.domain import pool as dom
@@ -22,6 +22,9 @@ from berth.domain.policy import BookingPolicy
 from berth.domain.quantity import QuantityError, parse_bytes, parse_millicores
 from berth.domain.session import SessionConfig
 from berth.yamlfile import FileError, load_model, load_model_text
+
+if TYPE_CHECKING:
+    from berth.store.crypto import SecretBox
 
 
 def default_data_dir() -> Path:
@@ -90,6 +93,10 @@ class Settings(BaseSettings):
     secure_cookies: bool = False  # force Secure cookies (they are Secure over HTTPS anyway)
     # proxies whose X-Forwarded-For/-Proto/-Host are believed (see TrustedProxies)
     forwarded_allow_ips: str = ""
+    # Fernet key(s), comma-separated, the first seals (berth.store.crypto); or a file of them;
+    # neither: data_dir/secret.key, made once with mode 0600
+    secret_key: SecretStr | None = None
+    secret_key_file: Path | None = None
     reconcile_interval: float = Field(default=30, gt=0)  # seconds between cycles
     max_attempts: int = Field(default=5, ge=1)  # provisioning attempts before FAILED
     # seconds a workspace may take to become ready after its objects are applied (image pulls
@@ -124,6 +131,13 @@ class Settings(BaseSettings):
 
     def trusted_proxies(self) -> TrustedProxies:
         return TrustedProxies.parse(self.forwarded_allow_ips)
+
+    def secret_box(self) -> SecretBox:
+        """What seals secrets kept in the database (workspace passwords); see store.crypto."""
+        from berth.store.crypto import load_box
+
+        key = self.secret_key.get_secret_value() if self.secret_key else None
+        return load_box(key, self.secret_key_file, self.data_dir)
 
     def session_config(self) -> SessionConfig:
         return SessionConfig(

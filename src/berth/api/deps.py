@@ -12,6 +12,7 @@ from fastapi import Depends, HTTPException, Request
 
 from berth.config import Settings
 from berth.store import tokens
+from berth.store.crypto import SecretBox
 from berth.store.db import Database
 from berth.store.users import Principal
 
@@ -26,6 +27,17 @@ def get_db(request: Request) -> Database:
 def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def get_box(request: Request) -> SecretBox:
+    """The keys of workspace passwords, loaded on first use (not when the app is built, so
+    rendering the OpenAPI schema makes no key file)."""
+    state = request.app.state
+    if getattr(state, "box", None) is None:
+        settings: Settings = state.settings
+        state.box = settings.secret_box()
+    box: SecretBox = state.box
+    return box
 
 
 def clock() -> datetime:
@@ -54,6 +66,7 @@ DB = Annotated[Database, Depends(get_db)]
 Config = Annotated[Settings, Depends(get_settings)]
 Now = Annotated[datetime, Depends(clock)]
 Client = Annotated[str | None, Depends(client_address)]
+Box = Annotated[SecretBox, Depends(get_box)]
 
 
 def secure_cookies(request: Request, settings: Config) -> bool:

@@ -101,7 +101,10 @@ def step(s: Step) -> schemas.Step:
     return schemas.Step(start=s.start, end=s.end, free=amounts(dict(s.amounts)))
 
 
-def workspace(row: Reservation, session: SessionRow | None) -> schemas.WorkspacePublic:
+def workspace(
+    row: Reservation, session: SessionRow | None, password: str | None = None
+) -> schemas.WorkspacePublic:
+    """The session's state; `password` (opened by the caller, only when asked) once ready."""
     if session is None:
         return schemas.WorkspacePublic(phase="waiting", namespace=None)
     ready = session.phase == "ready"
@@ -110,7 +113,7 @@ def workspace(row: Reservation, session: SessionRow | None) -> schemas.Workspace
         namespace=session.namespace,
         step=session.step,
         url=session.url if ready else None,
-        password=session.password if ready else None,
+        password=password if ready else None,
         last_error=session.last_error,
         attempts=session.attempts,
         ready_at=session.ready_at,

@@ -56,7 +56,7 @@ def database(settings: Settings, *, migrate: bool = True) -> Iterator[Database]:
     db = Database(opened.url)
     try:
         if migrate:
-            bootstrap.prepare(db, pool_list)
+            bootstrap.prepare(db, pool_list, settings.secret_box())
         yield db
     finally:
         db.dispose()
@@ -213,6 +213,7 @@ def _reconciler(db: Database, settings: Settings, found: clusters.Found) -> Reco
             audit_retention=timedelta(days=settings.audit_retention_days),
         ),
         source=found.source,
+        box=settings.secret_box(),
     )
 
 

@@ -44,7 +44,11 @@ export const api = {
     q: { mine?: boolean; status?: Status[]; pool?: string; from?: string; to?: string; limit?: number } = {},
   ) => request<Reservation[]>("GET", `${V1}/reservations`, { query: q }),
   book: (body: ReservationCreate) => request<Reservation>("POST", `${V1}/reservations`, { body }),
-  workspace: (id: string) => request<Workspace>("GET", `${V1}/reservations/${id}/workspace`),
+  /** The workspace's state; its password only when the person asks (`includePassword`). */
+  workspace: (id: string, opts: { includePassword?: boolean } = {}) =>
+    request<Workspace>("GET", `${V1}/reservations/${id}/workspace`, {
+      query: { include_password: opts.includePassword || undefined },
+    }),
   cancel: (id: string, reason?: string) =>
     request<Reservation>("POST", `${V1}/reservations/${id}/cancel`, {
       body: reason ? { reason } : {},

@@ -33,6 +33,13 @@ export interface paths {
         /**
          * Login
          * @description Check a password; set the session cookie and return the same token for API use.
+         *
+         *     Wrong passwords are counted from the audit log over the last 15 minutes, by address:
+         *     `login_max_failures` for one name from one address, then that address gets 429 for that
+         *     name (others there, and that name elsewhere, still sign in); `login_max_failures_per_address`
+         *     for all names from one address, then that address gets 429. `Retry-After` says when the
+         *     oldest counted failure leaves the window. An unknown name costs the same argon2 verify
+         *     as a known one, and nothing is kept in memory.
          */
         post: operations["login"];
         delete?: never;
@@ -68,7 +75,14 @@ export interface paths {
         /** List Tokens */
         get: operations["listTokens"];
         put?: never;
-        /** Create Token */
+        /**
+         * Create Token
+         * @description Create an API token (shown once).
+         *
+         *     It lives `expires_in_days` (default `token_days`, at most `token_max_days`). A request
+         *     authenticated by an API token cannot create one that outlives it: the default is cut to
+         *     what that token has left, and a longer `expires_in_days` is refused.
+         */
         post: operations["createToken"];
         delete?: never;
         options?: never;
@@ -265,7 +279,11 @@ export interface paths {
         };
         /**
          * Workspace
-         * @description The workspace of your reservation: phase, and URL and password once it is ready.
+         * @description The workspace of your reservation: phase, and its URL once it is ready.
+         *
+         *     With `include_password=true`, also the workspace password (ready workspaces only). It is
+         *     kept encrypted and wiped when the session ends; an admin reading someone else's is
+         *     audited (`workspace.password_read`).
          */
         get: operations["getWorkspace"];
         put?: never;
@@ -445,7 +463,12 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Update */
+        /**
+         * Update
+         * @description Change a user's role, disabled flag or password (admins only).
+         *
+         *     A new password or disabling the user revokes all their sessions and API tokens.
+         */
         patch: operations["updateUser"];
         trace?: never;
     };
@@ -1064,7 +1087,10 @@ export interface components {
         };
         /** TokenCreate */
         TokenCreate: {
-            /** Expires In Days */
+            /**
+             * Expires In Days
+             * @description Default: the server's token_days; at most its token_max_days, and never past the expiry of the API token this request is made with
+             */
             expires_in_days?: number | null;
             /** Name */
             name: string;
@@ -1133,7 +1159,10 @@ export interface components {
         };
         /** UserCreate */
         UserCreate: {
-            /** Password */
+            /**
+             * Password
+             * @description At least 12 characters, not a common or easily guessed password
+             */
             password: string;
             /**
              * Role
@@ -1168,7 +1197,10 @@ export interface components {
         UserUpdate: {
             /** Disabled */
             disabled?: boolean | null;
-            /** Password */
+            /**
+             * Password
+             * @description A new password (at least 12 characters, not a common one); revokes the user's sessions and API tokens
+             */
             password?: string | null;
             /** Role */
             role?: ("admin" | "user") | null;
@@ -1234,6 +1266,11 @@ export interface components {
             last_error?: string | null;
             /** Namespace */
             namespace: string | null;
+            /**
+             * Next Check At
+             * @description While provisioning: when the reconciler retries (after an error) or, while it waits for the workspace (step workspace-wait), when that wait's budget ends and the workspace is diagnosed
+             */
+            next_check_at?: string | null;
             /** Password */
             password?: string | null;
             /**
@@ -1725,7 +1762,9 @@ export interface operations {
     };
     getWorkspace: {
         parameters: {
-            query?: never;
+            query?: {
+                include_password?: boolean;
+            };
             header?: never;
             path: {
                 reservation_id: string;
