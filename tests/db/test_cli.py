@@ -93,3 +93,44 @@ def test_token_create_is_capped_by_the_maximum_lifetime(
     result = cli_env.invoke(app, ["token", "create", "--user", "frank", "--days", "31"])
     assert result.exit_code != 0
     assert "at most 30 days" in result.output
+
+
+def test_the_first_admin_password_goes_to_a_private_file_when_not_on_a_terminal(
+    db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+    import stat
+
+    from berth.cli import _ensure_admin
+    from berth.config import Settings
+
+    with db.transaction() as tx:
+        assert users.list_all(tx) == []
+    _ensure_admin(db, Settings(data_dir=tmp_path))
+    out = capsys.readouterr().out
+    path = tmp_path / "admin-password"
+    password = path.read_text().strip()
+    assert str(path) in out
+    assert password not in out
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    with db.transaction() as tx:
+        assert users.authenticate(tx, "admin", password) is not None
+    _ensure_admin(db, Settings(data_dir=tmp_path))  # only the first start makes one
+    assert capsys.readouterr().out == ""
+
+
+def test_the_first_admin_password_is_printed_on_a_terminal(
+    db: Database,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import sys
+
+    from berth.cli import _ensure_admin
+    from berth.config import Settings
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    _ensure_admin(db, Settings(data_dir=tmp_path))
+    assert "created user 'admin' with password: " in capsys.readouterr().out
+    assert not (tmp_path / "admin-password").exists()
