@@ -35,6 +35,16 @@ class UserPublic(BaseModel):
     created_at: datetime | None = None
 
 
+class SessionStatus(BaseModel):
+    """Whether the caller is signed in, and as whom (the UI's first question)."""
+
+    signed_in: bool
+    user: UserPublic | None = None
+    expires_at: datetime | None = Field(
+        default=None, description="When the session cookie or token presented expires"
+    )
+
+
 class LoginResponse(BaseModel):
     token: str
     expires_at: datetime

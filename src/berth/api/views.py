@@ -7,8 +7,14 @@ from berth.domain.capacity import Step
 from berth.domain.pool import CPU, MEMORY, Pool
 from berth.domain.quantity import format_bytes
 from berth.domain.reservation import Mode, Status
-from berth.store.models import Reservation, SessionRow
+from berth.store.models import Reservation, SessionRow, User
 from berth.store.users import Principal
+
+
+def user(u: User) -> schemas.UserPublic:
+    return schemas.UserPublic(
+        username=u.username, role=u.role, disabled=u.disabled, created_at=u.created_at
+    )
 
 
 def reservation(

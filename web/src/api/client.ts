@@ -14,6 +14,7 @@ import type {
   Reservation,
   ReservationCreate,
   Scenario,
+  SessionStatus,
   Status,
   TokenomicsRequest,
   User,
@@ -27,6 +28,8 @@ const V1 = "/api/v1";
 
 export const api = {
   me: () => request<User>("GET", `${V1}/me`),
+  /** Who is signed in: 200 either way (`signed_in: false` for a visitor), never a 401. */
+  session: () => request<SessionStatus>("GET", `${V1}/auth/session`),
   login: (username: string, password: string) =>
     request<{ user: User }>("POST", `${V1}/auth/login`, { body: { username, password } }),
   logout: () => request<void>("POST", `${V1}/auth/logout`),

@@ -65,6 +65,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Session
+         * @description Who is signed in: 200 either way, with `signed_in: false` when nobody is (no cookie
+         *     or token, or one that expired or was revoked, whose cookie is then cleared).
+         *
+         *     The page asks this first; unlike `GET /me`, a signed-out visitor is not an error.
+         */
+        get: operations["getSession"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/tokens": {
         parameters: {
             query?: never;
@@ -1047,6 +1070,20 @@ export interface components {
             platform_price: number;
         };
         /**
+         * SessionStatus
+         * @description Whether the caller is signed in, and as whom (the UI's first question).
+         */
+        SessionStatus: {
+            /**
+             * Expires At
+             * @description When the session cookie or token presented expires
+             */
+            expires_at?: string | null;
+            /** Signed In */
+            signed_in: boolean;
+            user?: components["schemas"]["UserPublic"] | null;
+        };
+        /**
          * SizingSpec
          * @description Token demand, its peakiness and the fleet's target peak utilization; a budget maybe.
          */
@@ -1378,6 +1415,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    getSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionStatus"];
+                };
             };
         };
     };

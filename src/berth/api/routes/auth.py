@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter, HTTPException, Request, Response
 
-from berth.api import schemas
+from berth.api import schemas, views
 from berth.api.deps import (
     DB,
     SESSION_COOKIE,
@@ -27,6 +27,29 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 LOCKOUT = timedelta(minutes=15)
 LOGIN_FAILED = "auth.login_failed"
+
+
+@router.get("/session", operation_id="getSession")
+def session(
+    request: Request, response: Response, db: DB, now: Now, secure: SecureCookies
+) -> schemas.SessionStatus:
+    """Who is signed in: 200 either way, with `signed_in: false` when nobody is (no cookie
+    or token, or one that expired or was revoked, whose cookie is then cleared).
+
+    The page asks this first; unlike `GET /me`, a signed-out visitor is not an error.
+    """
+    secret = presented_token(request)
+    who = None
+    if secret:
+        with db.transaction() as tx:
+            who = tokens.resolve(tx, secret, now)
+    if who is None:
+        if SESSION_COOKIE in request.cookies:
+            _clear_session_cookie(response, secure)
+        return schemas.SessionStatus(signed_in=False)
+    with db.transaction() as tx:
+        user = views.user(users.get(tx, who.username))
+    return schemas.SessionStatus(signed_in=True, user=user, expires_at=who.credential_expires_at)
 
 
 @router.post("/login", operation_id="login")
@@ -141,6 +164,10 @@ def logout(
         if secret:
             tokens.revoke_secret(tx, secret, now)
         audit.record(tx, who.username, "auth.logout", f"user:{who.username}", {}, client)
+    _clear_session_cookie(response, secure)
+
+
+def _clear_session_cookie(response: Response, secure: bool) -> None:
     response.delete_cookie(
         SESSION_COOKIE, path="/", secure=secure, httponly=True, samesite="strict"
     )

@@ -4,33 +4,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from berth.api import schemas
+from berth.api import schemas, views
 from berth.api.deps import DB, Admin, Client, Now, User
 from berth.store import users
-from berth.store.models import User as UserRow
 
 router = APIRouter(tags=["users"])
-
-
-def _public(u: UserRow) -> schemas.UserPublic:
-    return schemas.UserPublic(
-        username=u.username,
-        role=u.role,
-        disabled=u.disabled,
-        created_at=u.created_at,
-    )
 
 
 @router.get("/me", operation_id="getMe")
 def me(who: User, db: DB) -> schemas.UserPublic:
     with db.transaction() as tx:
-        return _public(users.get(tx, who.username))
+        return views.user(users.get(tx, who.username))
 
 
 @router.get("/users", operation_id="listUsers")
 def list_(_: Admin, db: DB) -> list[schemas.UserPublic]:
     with db.transaction() as tx:
-        return [_public(u) for u in users.list_all(tx)]
+        return [views.user(u) for u in users.list_all(tx)]
 
 
 @router.post("/users", status_code=201, operation_id="createUser")
@@ -39,7 +29,7 @@ def create(body: schemas.UserCreate, who: Admin, db: DB, client: Client) -> sche
         user = users.create(
             tx, body.username, body.password, body.role, actor=who.username, client=client
         )
-        return _public(user)
+        return views.user(user)
 
 
 @router.patch("/users/{username}", operation_id="updateUser")
@@ -61,4 +51,4 @@ def update(
             now=now,
             client=client,
         )
-        return _public(user)
+        return views.user(user)
