@@ -209,6 +209,15 @@ def test_the_migration_seals_open_sessions_and_drops_ended_ones(
         _to(db, "head", box)
     assert box.open(_raw(db, live) or "") == "clear-ready"
     assert _raw(db, ended) is None
+    _to(db, "0005", box, down=True)  # and back: the downgrade opens what is sealed
+    try:
+        with db.transaction() as tx:
+            clear = tx.execute(
+                text("SELECT password FROM sessions WHERE reservation_id = :r"), {"r": live}
+            ).scalar()
+        assert clear == "clear-ready"
+    finally:
+        _to(db, "head", box)
 
 
 @pytest.fixture

@@ -95,33 +95,23 @@ def login(
 
 def _refuse_throttled(db: Database, settings: Settings, name: str, client: str | None) -> None:
     """429 while this address has too many recent failures for `name`, or for any name."""
+    limits = (
+        (settings.login_max_failures, name, "for this user from your address"),
+        (settings.login_max_failures_per_address, None, "from your address"),
+    )
     with db.transaction() as tx:
-        wait = audit.retry_after(
-            tx,
-            action=LOGIN_FAILED,
-            client=client,
-            within=LOCKOUT,
-            limit=settings.login_max_failures,
-            actor=name,
-        )
-        which = "for this user from your address"
-        if wait is None:
+        for limit, actor, which in limits:
             wait = audit.retry_after(
-                tx,
-                action=LOGIN_FAILED,
-                client=client,
-                within=LOCKOUT,
-                limit=settings.login_max_failures_per_address,
+                tx, action=LOGIN_FAILED, client=client, within=LOCKOUT, limit=limit, actor=actor
             )
-            which = "from your address"
-    if wait is not None:
-        minutes = -(-wait // 60)
-        raise HTTPException(
-            429,
-            f"too many wrong passwords {which}; try again in {minutes} minute"
-            + ("s" if minutes != 1 else ""),
-            headers={"Retry-After": str(wait)},
-        )
+            if wait is not None:
+                minutes = -(-wait // 60)
+                raise HTTPException(
+                    429,
+                    f"too many wrong passwords {which}; try again in {minutes} minute"
+                    + ("s" if minutes != 1 else ""),
+                    headers={"Retry-After": str(wait)},
+                )
 
 
 def _authenticate(

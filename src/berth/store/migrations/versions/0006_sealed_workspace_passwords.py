@@ -31,40 +31,39 @@ def _box() -> SecretBox:
     return box
 
 
+def _rewrite(read: str, column: str, convert: str) -> None:
+    """Set `column` of each row `read` finds (reservation_id, value) to the box's
+    `convert` ("seal" or "open") of its value."""
+    conn = op.get_bind()
+    rows = conn.execute(sa.text(read)).all()
+    if not rows:
+        return
+    change = getattr(_box(), convert)
+    for rid, value in rows:
+        conn.execute(
+            sa.text(f"UPDATE sessions SET {column} = :v WHERE reservation_id = :r"),  # noqa: S608
+            {"v": change(value), "r": rid},
+        )
+
+
 def upgrade() -> None:
     op.add_column("sessions", sa.Column("password_sealed", sa.Text(), nullable=True))
-    conn = op.get_bind()
-    rows = conn.execute(
-        sa.text(
-            "SELECT reservation_id, password FROM sessions "
-            "WHERE phase NOT IN ('tearing_down', 'gone', 'failed')"
-        )
-    ).all()
-    if rows:
-        box = _box()
-        for rid, password in rows:
-            conn.execute(
-                sa.text("UPDATE sessions SET password_sealed = :s WHERE reservation_id = :r"),
-                {"s": box.seal(password), "r": rid},
-            )
+    _rewrite(
+        "SELECT reservation_id, password FROM sessions "
+        "WHERE phase NOT IN ('tearing_down', 'gone', 'failed')",
+        "password_sealed",
+        "seal",
+    )
     op.drop_column("sessions", "password")
 
 
 def downgrade() -> None:
     op.add_column("sessions", sa.Column("password", sa.Text(), nullable=True))
-    conn = op.get_bind()
-    rows = conn.execute(
-        sa.text(
-            "SELECT reservation_id, password_sealed FROM sessions WHERE password_sealed IS NOT NULL"
-        )
-    ).all()
-    if rows:
-        box = _box()
-        for rid, sealed in rows:
-            conn.execute(
-                sa.text("UPDATE sessions SET password = :p WHERE reservation_id = :r"),
-                {"p": box.open(sealed), "r": rid},
-            )
+    _rewrite(
+        "SELECT reservation_id, password_sealed FROM sessions WHERE password_sealed IS NOT NULL",
+        "password",
+        "open",
+    )
     op.execute("UPDATE sessions SET password = '' WHERE password IS NULL")
     op.alter_column("sessions", "password", nullable=False)
     op.drop_column("sessions", "password_sealed")
