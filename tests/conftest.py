@@ -87,7 +87,13 @@ def now() -> datetime:
 @pytest.fixture
 def server(db: Database, settings: Settings) -> Iterator[str]:
     """The real app (API + built UI) on a free port, in a thread, on the test database."""
-    config = uvicorn.Config(create_app(settings, db), host="127.0.0.1", port=0, log_level="warning")
+    config = uvicorn.Config(
+        create_app(settings, db),
+        host="127.0.0.1",
+        port=0,
+        log_level="warning",
+        proxy_headers=False,  # as `berth serve` runs it: the app alone reads X-Forwarded-*
+    )
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
     thread.start()

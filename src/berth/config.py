@@ -7,13 +7,15 @@ strings, line numbers in errors); it converts to the domain's plain dataclasses.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from berth.domain import mig as dom_mig
@@ -23,9 +25,52 @@ from berth.domain.quantity import QuantityError, parse_bytes, parse_millicores
 from berth.domain.session import SessionConfig
 from berth.yamlfile import FileError, Loc, line_for, load_model_lines, read_text
 
+if TYPE_CHECKING:
+    from berth.store.crypto import SecretBox
+
 
 def default_data_dir() -> Path:
     return Path.home() / ".local" / "share" / "berth"
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class TrustedProxies:
+    """The peers whose X-Forwarded-* headers are believed: addresses and networks, or anyone.
+
+    Parsed from `BERTH_FORWARDED_ALLOW_IPS`: a comma-separated list of addresses and CIDR
+    networks (`10.0.0.0/8, 127.0.0.1`), or `*` for any peer (only when nothing but the proxy
+    can reach the port). Empty, the default: no one, so only the socket peer counts.
+    """
+
+    networks: tuple[IPNetwork, ...] = ()
+    anyone: bool = False
+
+    @classmethod
+    def parse(cls, text: str) -> TrustedProxies:
+        items = [item.strip() for item in text.split(",") if item.strip()]
+        if "*" in items:
+            return cls(anyone=True)
+        networks = []
+        for item in items:
+            try:
+                networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError as exc:
+                raise ValueError(f"{item!r} is not an IP address or network") from exc
+        return cls(tuple(networks))
+
+    def trusts(self, host: str | None) -> bool:
+        if self.anyone:
+            return True
+        if not host or not self.networks:
+            return False
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:  # a unix socket or a test client's name: not a proxy we know
+            return False
+        return any(address in net for net in self.networks)
 
 
 class Settings(BaseSettings):
@@ -43,9 +88,17 @@ class Settings(BaseSettings):
 
     session_hours: float = Field(default=12, gt=0)  # login session lifetime
     token_days: int = Field(default=90, ge=1)  # default API token lifetime
+    token_max_days: int = Field(default=365, ge=1)  # longest API token lifetime one may ask
     audit_retention_days: int = Field(default=365, ge=1)
     login_max_failures: int = Field(default=10, ge=1)  # per name and address, 15 minutes
-    secure_cookies: bool = False  # set behind TLS
+    login_max_failures_per_address: int = Field(default=100, ge=1)  # all names, 15 minutes
+    secure_cookies: bool = False  # force Secure cookies (they are Secure over HTTPS anyway)
+    # proxies whose X-Forwarded-For/-Proto/-Host are believed (see TrustedProxies)
+    forwarded_allow_ips: str = ""
+    # Fernet key(s), comma-separated, the first seals (berth.store.crypto); or a file of them;
+    # neither: data_dir/secret.key, made once with mode 0600
+    secret_key: SecretStr | None = None
+    secret_key_file: Path | None = None
     reconcile_interval: float = Field(default=30, gt=0)  # seconds between cycles
     max_attempts: int = Field(default=5, ge=1)  # provisioning attempts before FAILED
     # seconds a workspace may take to become ready after its objects are applied (image pulls
@@ -68,6 +121,28 @@ class Settings(BaseSettings):
     http_proxy: str = ""
     https_proxy: str = ""
     no_proxy: str = SessionConfig.no_proxy
+
+    @model_validator(mode="after")
+    def _token_days_within_max(self) -> Settings:
+        if self.token_days > self.token_max_days:
+            raise ValueError("BERTH_TOKEN_DAYS must not exceed BERTH_TOKEN_MAX_DAYS")
+        return self
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _check_proxies(cls, v: str) -> str:
+        TrustedProxies.parse(v)
+        return v
+
+    def trusted_proxies(self) -> TrustedProxies:
+        return TrustedProxies.parse(self.forwarded_allow_ips)
+
+    def secret_box(self) -> SecretBox:
+        """What seals secrets kept in the database (workspace passwords); see store.crypto."""
+        from berth.store.crypto import load_box
+
+        key = self.secret_key.get_secret_value() if self.secret_key else None
+        return load_box(key, self.secret_key_file, self.data_dir)
 
     def session_config(self) -> SessionConfig:
         return SessionConfig(

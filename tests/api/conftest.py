@@ -34,13 +34,13 @@ Headers = dict[str, str]
 
 @pytest.fixture
 def user_headers(db: Database, client: TestClient) -> Callable[..., Headers]:
-    """Create a user (password 'pw-<name>-long') and return bearer headers for them."""
+    """Create a user (password 'pw-<name>-long-enough') and return bearer headers for them."""
 
     def make(name: str, role: str = "user") -> Headers:
         with db.transaction() as tx:
-            users.create(tx, name, f"pw-{name}-long", role, actor="test")
+            users.create(tx, name, f"pw-{name}-long-enough", role, actor="test")
         r = client.post(
-            "/api/v1/auth/login", json={"username": name, "password": f"pw-{name}-long"}
+            "/api/v1/auth/login", json={"username": name, "password": f"pw-{name}-long-enough"}
         )
         assert r.status_code == 200, r.text
         client.cookies.clear()  # each caller authenticates by its header, not a shared cookie

@@ -14,7 +14,9 @@ from tests.api.conftest import Headers
 
 
 def test_login_sets_a_cookie_and_returns_a_bearer_token(client: TestClient, alice: Headers) -> None:
-    r = client.post("/api/v1/auth/login", json={"username": "alice", "password": "pw-alice-long"})
+    r = client.post(
+        "/api/v1/auth/login", json={"username": "alice", "password": "pw-alice-long-enough"}
+    )
     assert r.status_code == 200
     assert r.json()["user"] == {
         "username": "alice",
@@ -79,7 +81,7 @@ def test_api_tokens_are_shown_once_expire_and_revoke(
 def test_users_admin_only_with_validation(
     client: TestClient, alice: Headers, admin: Headers
 ) -> None:
-    body = {"username": "bob", "password": "long-enough", "role": "user"}
+    body = {"username": "bob", "password": "a-long-enough-password", "role": "user"}
     assert client.post("/api/v1/users", json=body, headers=alice).status_code == 403
     assert client.post("/api/v1/users", json=body, headers=admin).status_code == 201
     dup = client.post("/api/v1/users", json=body, headers=admin)
@@ -159,9 +161,9 @@ def test_repeated_wrong_passwords_are_slowed_at_their_source(
     wrong = {"username": "alice", "password": "not-her-password"}
     for _ in range(settings.login_max_failures):
         assert client.post("/api/v1/auth/login", json=wrong).status_code == 401
-    right = {"username": "alice", "password": "pw-alice-long"}
+    right = {"username": "alice", "password": "pw-alice-long-enough"}
     r = client.post("/api/v1/auth/login", json=right)
     assert r.status_code == 429
-    assert r.headers["retry-after"] == "900"
+    assert 0 < int(r.headers["retry-after"]) <= 900
     assert "too many wrong passwords" in r.json()["detail"]
     assert client.get("/api/v1/me", headers=alice).status_code == 200  # sessions stay valid

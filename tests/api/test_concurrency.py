@@ -24,13 +24,13 @@ def test_concurrent_bookings_never_exceed_capacity(server: str, db: Database) ->
     with db.transaction() as tx:
         for name in names:
             users.create(
-                tx, name, f"pw-{name}-long", "admin", actor="test"
+                tx, name, f"pw-{name}-long-enough", "admin", actor="test"
             )  # admins: no per-user cap
     tokens = {}
     with httpx.Client(base_url=server) as c:
         for name in names:
             tokens[name] = c.post(
-                "/api/v1/auth/login", json={"username": name, "password": f"pw-{name}-long"}
+                "/api/v1/auth/login", json={"username": name, "password": f"pw-{name}-long-enough"}
             ).json()["token"]
 
     base = (datetime.now(UTC) + timedelta(days=1)).replace(

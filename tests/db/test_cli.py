@@ -57,3 +57,80 @@ def test_check_pools_reports_kinds_and_errors(cli_env: CliRunner, tmp_path: Path
     bad = cli_env.invoke(app, ["check-pools", str(broken)])
     assert bad.exit_code == 2
     assert f"{broken}:3: pools.0.nodes" in bad.output
+
+
+def test_serve_leaves_forwarded_headers_to_the_app(
+    cli_env: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """uvicorn's proxy handling (which trusts 127.0.0.1 by default) is off; the app decides."""
+    import signal
+
+    import uvicorn
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(signal, "signal", lambda *a: None)
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw))
+    result = cli_env.invoke(app, ["serve", "--port", "0"])
+    assert result.exit_code == 0, result.output
+    assert seen["proxy_headers"] is False
+
+
+def test_user_add_refuses_a_common_password(cli_env: CliRunner) -> None:
+    result = cli_env.invoke(
+        app, ["user", "add", "erin", "--password-stdin"], input="password1234\n"
+    )
+    assert result.exit_code != 0
+    assert "too common" in result.output
+
+
+def test_token_create_is_capped_by_the_maximum_lifetime(
+    cli_env: CliRunner, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BERTH_TOKEN_MAX_DAYS", "30")
+    monkeypatch.setenv("BERTH_TOKEN_DAYS", "30")
+    with db.transaction() as tx:
+        users.create(tx, "frank", "a-long-enough-password", "user", actor="test")
+    result = cli_env.invoke(app, ["token", "create", "--user", "frank", "--days", "31"])
+    assert result.exit_code != 0
+    assert "at most 30 days" in result.output
+
+
+def test_the_first_admin_password_goes_to_a_private_file_when_not_on_a_terminal(
+    db: Database, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+    import stat
+
+    from berth.cli import _ensure_admin
+    from berth.config import Settings
+
+    with db.transaction() as tx:
+        assert users.list_all(tx) == []
+    _ensure_admin(db, Settings(data_dir=tmp_path))
+    out = capsys.readouterr().out
+    path = tmp_path / "admin-password"
+    password = path.read_text().strip()
+    assert str(path) in out
+    assert password not in out
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    with db.transaction() as tx:
+        assert users.authenticate(tx, "admin", password) is not None
+    _ensure_admin(db, Settings(data_dir=tmp_path))  # only the first start makes one
+    assert capsys.readouterr().out == ""
+
+
+def test_the_first_admin_password_is_printed_on_a_terminal(
+    db: Database,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import sys
+
+    from berth.cli import _ensure_admin
+    from berth.config import Settings
+
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    _ensure_admin(db, Settings(data_dir=tmp_path))
+    assert "created user 'admin' with password: " in capsys.readouterr().out
+    assert not (tmp_path / "admin-password").exists()

@@ -23,7 +23,7 @@ from berth.store.errors import Conflict
 
 def _book(db: Database, now: datetime) -> uuid.UUID:
     with db.transaction() as tx:
-        who = users.principal(users.create(tx, "alice", "pw-alice-long", "user", actor="t"))
+        who = users.principal(users.create(tx, "alice", "pw-alice-long-enough", "user", actor="t"))
         req = Request(
             "c845a", now + timedelta(hours=1), now + timedelta(hours=2), "gpu", 1, Mode.INTERACTIVE
         )
@@ -67,7 +67,7 @@ def test_a_failed_transaction_changes_nothing(db: Database, now: datetime) -> No
 def test_upkeep_drops_dead_tokens_and_prunes_old_audit(db: Database) -> None:
     now = datetime.now(UTC)  # audit times come from the database clock, so use the real one
     with db.transaction() as tx:
-        who = users.principal(users.create(tx, "alice", "pw-alice-long", "user", actor="t"))
+        who = users.principal(users.create(tx, "alice", "pw-alice-long-enough", "user", actor="t"))
         tokens.issue(
             tx,
             who,

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from berth.config import Settings
 from berth.domain.reservation import Status
 from berth.store import reservations, sessions
 from berth.store.db import Database
@@ -105,6 +106,7 @@ def test_the_workspace_link_and_password_appear_once_it_is_ready(
     make_user: Callable[..., str],
     api_as: Callable[[str], httpx.Client],
     shoot: Callable[[Page, str], None],
+    settings: Settings,
 ) -> None:
     make_user("alice")
     now = datetime.now(UTC)
@@ -116,7 +118,7 @@ def test_the_workspace_link_and_password_appear_once_it_is_ready(
     expect(card).to_contain_text("Waiting for workspace")
 
     with db.transaction() as tx:  # the reconciler's steps, as it records them
-        password = sessions.start(tx, rid, "berth-e2e", now)
+        password = sessions.start(tx, rid, "berth-e2e", now, settings.secret_box())
         sessions.record_step(tx, rid, "quota", now)
     page.reload()
     expect(card).to_contain_text("Preparing your workspace")

@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from berth import __version__
 from berth.api import problems
 from berth.api.metrics import MetricsMiddleware
+from berth.api.proxy import ForwardedHeaders
 from berth.api.routes import (
     audit,
     auth,
@@ -25,6 +26,7 @@ from berth.api.routes import (
     tokenomics,
     users,
 )
+from berth.api.security import CsrfGuard, SecurityHeaders
 from berth.config import Settings
 from berth.store.db import Database
 
@@ -48,7 +50,11 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     app.state.db = db
     problems.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)  # the UI bundle: ~3x smaller
+    app.add_middleware(CsrfGuard)
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(SecurityHeaders)
+    # added last, so outermost: every layer and route sees the forwarded client and scheme
+    app.add_middleware(ForwardedHeaders, trusted=settings.trusted_proxies())
 
     v1 = APIRouter(prefix="/api/v1")
     for module in (auth, users, pools, reservations, calendar, audit, tokenomics, status, policy):

@@ -12,6 +12,7 @@ from fastapi import Depends, HTTPException, Request
 
 from berth.config import Settings
 from berth.store import tokens
+from berth.store.crypto import SecretBox
 from berth.store.db import Database
 from berth.store.users import Principal
 
@@ -28,6 +29,17 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+def get_box(request: Request) -> SecretBox:
+    """The keys of workspace passwords, loaded on first use (not when the app is built, so
+    rendering the OpenAPI schema makes no key file)."""
+    state = request.app.state
+    if getattr(state, "box", None) is None:
+        settings: Settings = state.settings
+        state.box = settings.secret_box()
+    box: SecretBox = state.box
+    return box
+
+
 def clock() -> datetime:
     return datetime.now(UTC)
 
@@ -36,19 +48,34 @@ def client_address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def presented_token(request: Request) -> str | None:
-    """A bearer token from the Authorization header, else the session cookie."""
+def bearer_token(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer ...` header, if there is one."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
-    return request.cookies.get(SESSION_COOKIE)
+    return None
+
+
+def presented_token(request: Request) -> str | None:
+    """A bearer token from the Authorization header, else the session cookie."""
+    return bearer_token(request) or request.cookies.get(SESSION_COOKIE)
 
 
 DB = Annotated[Database, Depends(get_db)]
 Config = Annotated[Settings, Depends(get_settings)]
 Now = Annotated[datetime, Depends(clock)]
 Client = Annotated[str | None, Depends(client_address)]
+Box = Annotated[SecretBox, Depends(get_box)]
+
+
+def secure_cookies(request: Request, settings: Config) -> bool:
+    """Cookies are Secure when the request came over TLS (directly or via a trusted proxy's
+    X-Forwarded-Proto), or always with BERTH_SECURE_COOKIES."""
+    return settings.secure_cookies or request.url.scheme == "https"
+
+
+SecureCookies = Annotated[bool, Depends(secure_cookies)]
 
 
 def current_user(request: Request, db: DB, now: Now) -> Principal:

@@ -87,8 +87,11 @@ def _http(_: Request, exc: Exception) -> JSONResponse:
 
 
 def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    """A bug. Answered outside every middleware, so the security headers are added here."""
+    from berth.api.security import HEADERS
+
     log.exception("unhandled error", exc_info=exc)
-    return problem(500, "internal error; the request changed nothing")
+    return problem(500, "internal error; the request changed nothing", headers=HEADERS)
 
 
 def install(app: FastAPI) -> None:

@@ -35,6 +35,16 @@ class UserPublic(BaseModel):
     created_at: datetime | None = None
 
 
+class SessionStatus(BaseModel):
+    """Whether the caller is signed in, and as whom (the UI's first question)."""
+
+    signed_in: bool
+    user: UserPublic | None = None
+    expires_at: datetime | None = Field(
+        default=None, description="When the session cookie or token presented expires"
+    )
+
+
 class LoginResponse(BaseModel):
     token: str
     expires_at: datetime
@@ -43,7 +53,13 @@ class LoginResponse(BaseModel):
 
 class TokenCreate(Strict):
     name: str = Field(min_length=1, max_length=128)
-    expires_in_days: int | None = Field(default=None, ge=1, le=3650)
+    expires_in_days: int | None = Field(
+        default=None,
+        ge=1,
+        le=3650,
+        description="Default: the server's token_days; at most its token_max_days, and never "
+        "past the expiry of the API token this request is made with",
+    )
 
 
 class TokenPublic(BaseModel):
@@ -64,14 +80,22 @@ class TokenCreated(TokenPublic):
 
 class UserCreate(Strict):
     username: Username
-    password: str = Field(min_length=8, max_length=1024)
+    password: str = Field(
+        max_length=1024,
+        description="At least 12 characters, not a common or easily guessed password",
+    )
     role: Role = "user"
 
 
 class UserUpdate(Strict):
     role: Role | None = None
     disabled: bool | None = None
-    password: str | None = Field(default=None, min_length=8, max_length=1024)
+    password: str | None = Field(
+        default=None,
+        max_length=1024,
+        description="A new password (at least 12 characters, not a common one); "
+        "revokes the user's sessions and API tokens",
+    )
 
 
 # ---- pools --------------------------------------------------------------------------------

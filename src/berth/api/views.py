@@ -7,8 +7,14 @@ from berth.domain.capacity import Step
 from berth.domain.pool import CPU, MEMORY, Pool
 from berth.domain.quantity import format_bytes
 from berth.domain.reservation import Mode, Status
-from berth.store.models import Reservation, SessionRow
+from berth.store.models import Reservation, SessionRow, User
 from berth.store.users import Principal
+
+
+def user(u: User) -> schemas.UserPublic:
+    return schemas.UserPublic(
+        username=u.username, role=u.role, disabled=u.disabled, created_at=u.created_at
+    )
 
 
 def reservation(
@@ -101,7 +107,10 @@ def step(s: Step) -> schemas.Step:
     return schemas.Step(start=s.start, end=s.end, free=amounts(dict(s.amounts)))
 
 
-def workspace(row: Reservation, session: SessionRow | None) -> schemas.WorkspacePublic:
+def workspace(
+    row: Reservation, session: SessionRow | None, password: str | None = None
+) -> schemas.WorkspacePublic:
+    """The session's state; `password` (opened by the caller, only when asked) once ready."""
     if session is None:
         return schemas.WorkspacePublic(phase="waiting", namespace=None)
     ready = session.phase == "ready"
@@ -110,7 +119,7 @@ def workspace(row: Reservation, session: SessionRow | None) -> schemas.Workspace
         namespace=session.namespace,
         step=session.step,
         url=session.url if ready else None,
-        password=session.password if ready else None,
+        password=password if ready else None,
         last_error=session.last_error,
         attempts=session.attempts,
         ready_at=session.ready_at,

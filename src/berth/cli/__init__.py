@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
@@ -63,7 +64,7 @@ def database(settings: Settings, *, migrate: bool = True) -> Iterator[Database]:
     db = Database(opened.url)
     try:
         if migrate:
-            bootstrap.prepare(db, pool_list)
+            bootstrap.prepare(db, pool_list, settings.secret_box())
         yield db
     finally:
         db.dispose()
@@ -111,7 +112,16 @@ def _serve(settings: Settings, db: Database, host: str, port: int) -> None:
     # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit it unwinds our
     # `finally` blocks, so the embedded PostgreSQL is stopped instead of orphaned.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    uvicorn.run(create_app(settings, db), host=host, port=port, log_level="info")
+    # The app believes X-Forwarded-* only from BERTH_FORWARDED_ALLOW_IPS (berth.api.proxy);
+    # uvicorn's own handling would believe 127.0.0.1 (or $FORWARDED_ALLOW_IPS) before it.
+    uvicorn.run(
+        create_app(settings, db),
+        host=host,
+        port=port,
+        log_level="info",
+        proxy_headers=False,
+        server_header=False,
+    )
 
 
 @app.command()
@@ -142,7 +152,7 @@ def up(
     where = settings.database_url or f"embedded PostgreSQL in {settings.data_dir / 'pgdata'}"
     typer.echo(f"database: {where}")
     with database(settings) as db:
-        _ensure_admin(db)
+        _ensure_admin(db, settings)
         found, started_sim = _find_cluster(settings, start_sim=sim)
         stop = threading.Event()
         work = _background_work(db, settings, found, stop)
@@ -156,14 +166,41 @@ def up(
             _release_cluster(found, started_sim)
 
 
-def _ensure_admin(db: Database) -> None:
-    """Create the admin on first start and show its password, once."""
+ADMIN_PASSWORD_FILE = "admin-password"  # noqa: S105 (a file name, not a password)
+
+
+def _ensure_admin(db: Database, settings: Settings) -> None:
+    """Create the admin on first start and hand over its password, once.
+
+    On a terminal it is printed. Otherwise (a service's log, a pipe) it is written to a file
+    only its owner can read, in the data directory, and only the path is printed: logs are
+    kept and shipped where a password must not go.
+    """
     password = bootstrap.ensure_admin(db)
-    if password:
+    if not password:
+        return
+    if sys.stdout.isatty():
         typer.secho(
             f"created user 'admin' with password: {password}  (shown once; keep it)",
             fg=typer.colors.GREEN,
         )
+        return
+    path = _write_private(settings.data_dir / ADMIN_PASSWORD_FILE, password + "\n")
+    typer.secho(
+        f"created user 'admin'; its password is in {path} (mode 0600): read it, then delete it",
+        fg=typer.colors.GREEN,
+    )
+
+
+def _write_private(path: Path, text: str) -> Path:
+    """Write `text` to `path` with mode 0600 from the start (never readable by others)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+    return path
 
 
 def _find_cluster(settings: Settings, *, start_sim: bool) -> tuple[clusters.Found | None, bool]:
@@ -212,6 +249,7 @@ def _reconciler(db: Database, settings: Settings, found: clusters.Found) -> Reco
             audit_retention=timedelta(days=settings.audit_retention_days),
         ),
         source=found.source,
+        box=settings.secret_box(),
     )
 
 
@@ -304,6 +342,7 @@ def token_create(
                     name=name,
                     lifetime=timedelta(days=days),
                     now=datetime.now(UTC),
+                    max_lifetime=timedelta(days=settings.token_max_days),
                 )
         except StoreError as exc:
             raise fail(f"cannot create token: {exc.detail}") from exc

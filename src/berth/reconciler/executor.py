@@ -38,6 +38,7 @@ from berth.reconciler.plan import (
     Unstick,
 )
 from berth.store import pools, sessions
+from berth.store.crypto import SecretBox
 from berth.store.db import Database
 
 log = logging.getLogger("berth.reconciler")
@@ -53,10 +54,16 @@ STARTS = (Provision, CheckReady, Diagnose)  # per session, independent: worked o
 
 class Executor:
     def __init__(
-        self, db: Database, cluster: Cluster, cfg: SessionConfig, limits: Limits, workers: int = 8
+        self,
+        db: Database,
+        cluster: Cluster,
+        cfg: SessionConfig,
+        limits: Limits,
+        box: SecretBox,
+        workers: int = 8,
     ) -> None:
         self.db, self.cluster, self.cfg, self.limits = db, cluster, cfg, limits
-        self.workers = workers
+        self.box, self.workers = box, workers
 
     def run(self, actions: list[Action], now: datetime) -> None:
         """Stops and repairs one by one, in order; then starts side by side.
@@ -146,7 +153,7 @@ class Executor:
     def _provision(self, w: Work, now: datetime) -> None:
         rid, ns = w.reservation.reservation_id, w.namespace
         with self.db.transaction() as tx:
-            password = sessions.start(tx, rid, ns, now)
+            password = sessions.start(tx, rid, ns, now, self.box)
             pool = pools.get(tx, w.reservation.pool)
             gpu_resources = known_gpu_resources(pools.list_all(tx))
         spec = build(w.reservation, pool, self.cfg, gpu_resources)

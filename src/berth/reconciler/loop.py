@@ -23,6 +23,7 @@ from berth.reconciler import metrics
 from berth.reconciler.executor import STARTS, Executor
 from berth.reconciler.plan import Action, Limits, about, found_reservations, garbage, plan
 from berth.store import heartbeats, maintenance, sessions
+from berth.store.crypto import SecretBox
 from berth.store.db import Database
 from berth.store.leader import Leadership
 
@@ -67,11 +68,14 @@ class Reconciler:
         cadence: Cadence | None = None,
         clock: Callable[[], datetime] = utcnow,
         source: str = "a cluster",
+        box: SecretBox | None = None,
     ) -> None:
+        """`box` seals workspace passwords; the portal must open them with the same keys
+        (`Settings.secret_box()`). None: a key of its own, for tests that never show them."""
         self.db, self.cluster, self.clock, self.source = db, cluster, clock, source
         self.limits = limits or Limits()
         self.cadence = cadence or Cadence()
-        self.executor = Executor(db, cluster, cfg, self.limits)
+        self.executor = Executor(db, cluster, cfg, self.limits, box or SecretBox.ephemeral())
         self._last_gc: datetime | None = None
         self._last_upkeep: datetime | None = None
 

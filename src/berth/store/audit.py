@@ -55,19 +55,33 @@ def prune(tx: Tx, older_than: datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def recent(tx: Tx, *, actor: str, action: str, client: str | None, within: timedelta) -> int:
-    """How many `action` entries `actor` made from `client` in the last `within`.
+def retry_after(
+    tx: Tx,
+    *,
+    action: str,
+    client: str | None,
+    within: timedelta,
+    limit: int,
+    actor: str | None = None,
+) -> int | None:
+    """Seconds until fewer than `limit` `action` entries from `client` (and by `actor`, if
+    given) lie within the last `within`; None if there are fewer already.
 
-    Measured on the database clock, the one audit times are written with.
+    That is when the `limit`-th newest entry leaves the window. Measured on the database
+    clock, the one audit times are written with; one indexed query, whatever the window holds.
     """
     q = (
-        select(func.count())
-        .select_from(AuditEntry)
+        select(func.ceil(func.extract("epoch", AuditEntry.at + within - func.now())))
         .where(
-            AuditEntry.at > func.now() - within,
-            AuditEntry.actor == actor,
             AuditEntry.action == action,
             AuditEntry.client.is_(None) if client is None else AuditEntry.client == client,
+            AuditEntry.at > func.now() - within,
         )
+        .order_by(AuditEntry.at.desc())
+        .offset(limit - 1)
+        .limit(1)
     )
-    return int(tx.scalar(q) or 0)
+    if actor is not None:
+        q = q.where(AuditEntry.actor == actor)
+    seconds = tx.scalar(q)
+    return None if seconds is None else max(int(seconds), 1)

@@ -12,13 +12,15 @@ from sqlalchemy import func, select
 
 from berth.domain.pool import Pool
 from berth.store import migrate, pools, users
+from berth.store.crypto import SecretBox
 from berth.store.db import Database
 from berth.store.models import User
 
 
-def prepare(db: Database, pool_list: list[Pool]) -> list[str]:
-    """Migrate and sync pools; return the names of pools that changed."""
-    migrate.upgrade(db.engine)
+def prepare(db: Database, pool_list: list[Pool], box: SecretBox | None = None) -> list[str]:
+    """Migrate (with `box` for migrations that seal secrets) and sync pools; return the names
+    of pools that changed."""
+    migrate.upgrade(db.engine, box=box)
     with db.transaction() as tx:
         return pools.sync(tx, pool_list)
 

@@ -12,6 +12,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, text
 
+from berth.store.crypto import SecretBox
 from berth.store.locks import MIGRATION_LOCK
 
 _KEY = {"k1": MIGRATION_LOCK[0], "k2": MIGRATION_LOCK[1]}
@@ -23,13 +24,18 @@ def _config() -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema to `revision` (default: the newest)."""
+def upgrade(engine: Engine, revision: str = "head", box: SecretBox | None = None) -> None:
+    """Bring the schema to `revision` (default: the newest).
+
+    `box` is for migrations that seal or open secrets (0006 seals workspace passwords kept in
+    the clear before); one that needs it and has none refuses, naming what to run.
+    """
     with engine.connect() as conn:
         conn.execute(text("SELECT pg_advisory_lock(:k1, :k2)"), _KEY)
         try:
             cfg = _config()
             cfg.attributes["connection"] = conn
+            cfg.attributes["secret_box"] = box
             command.upgrade(cfg, revision)
             conn.commit()
         finally:

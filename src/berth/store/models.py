@@ -139,6 +139,16 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     client: Mapped[str | None] = mapped_column(String(64))
 
+    __table_args__ = (
+        # sign-in throttling asks "failed sign-ins from this address (for this name) lately"
+        Index(
+            "audit_login_failed_client_at",
+            "client",
+            "at",
+            postgresql_where=text("action = 'auth.login_failed'"),
+        ),
+    )
+
 
 class SessionRow(Base):
     """The runtime side of a reservation: its namespace and how far provisioning has come.
@@ -162,7 +172,8 @@ class SessionRow(Base):
     failing_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
     url: Mapped[str | None] = mapped_column(Text)
-    password: Mapped[str] = mapped_column(Text)
+    # the workspace password, Fernet-sealed (store.crypto); NULL once the session has ended
+    password_sealed: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ready_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

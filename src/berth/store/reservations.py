@@ -42,12 +42,6 @@ SUGGESTION_SEARCH = timedelta(days=14)  # how far past the asked start a suggest
 _LIVE = [s.value for s in LIVE]
 
 
-def _lock_pool(tx: Tx, pool: str) -> None:
-    tx.execute(
-        text("SELECT pg_advisory_xact_lock(:k, hashtext(:pool))"), {"k": POOL_BOOKING, "pool": pool}
-    )
-
-
 def _lock_user_then_pool(tx: Tx, user_id: int, pool: str) -> None:
     """Both locks in one round trip, always in this order, so two bookings cannot deadlock."""
     tx.execute(
@@ -135,7 +129,7 @@ def book(
     except RequestError as exc:
         raise _invalid(exc) from exc
     _lock_user_then_pool(tx, who.id, pool.name)
-    _check_user_limit(tx, who, policy, accepted)
+    _check_user_limit(tx, who.id, policy, accepted.start, accepted.end, exempt=who.is_admin)
     _check_capacity(tx, pool, policy, accepted, now)
     row = _insert(tx, who, pool, accepted, now)
     _audit_created(tx, who, row, accepted, client)
@@ -147,19 +141,32 @@ def _invalid(exc: RequestError) -> Invalid:
     return Invalid(exc.field, f"{exc.field}: {exc.message}")
 
 
-def _check_user_limit(tx: Tx, who: Principal, policy: BookingPolicy, accepted: Accepted) -> None:
-    """Refuse (409) a booking past the limit of live reservations a user may hold at once."""
-    if who.is_admin:  # admins are exempt from the limit: skip the count
+def _check_user_limit(
+    tx: Tx,
+    owner_id: int,
+    policy: BookingPolicy,
+    start: datetime,
+    end: datetime,
+    *,
+    exempt: bool,
+    exclude: uuid.UUID | None = None,
+) -> None:
+    """Refuse (409) a window that would give its owner more live reservations overlapping it
+    than the limit. Called under the owner's lock; an admin acting is exempt."""
+    if exempt:  # admins are exempt from the limit: skip the count
         return
-    mine = tx.scalar(
+    q = (
         select(func.count())
         .select_from(Reservation)
         .where(
-            Reservation.owner_id == who.id,
+            Reservation.owner_id == owner_id,
             Reservation.status.in_(_LIVE),
-            _overlap(accepted.start, accepted.end),
+            _overlap(start, end),
         )
     )
+    if exclude is not None:
+        q = q.where(Reservation.id != exclude)
+    mine = tx.scalar(q)
     try:
         check_concurrency(policy, int(mine or 0), is_admin=False)
     except PolicyError as exc:
@@ -267,9 +274,15 @@ def extend(
     now: datetime,
     client: str | None = None,
 ) -> Reservation:
-    """Move a live reservation's end later, under the same capacity rules as a new booking."""
+    """Move a live reservation's end later, under every rule a booking obeys.
+
+    The same locks in the same order as `book` (the owner's, then the pool's), so an extension
+    and a booking of the same user or pool are serialized; then the window policy, the
+    owner's limit of overlapping reservations (as if [start, new end) were booked anew,
+    itself not counted), and the capacity of the added time.
+    """
     probe = _owned(tx, who, reservation_id, lock=False)
-    _lock_pool(tx, probe.pool)
+    _lock_user_then_pool(tx, probe.owner_id, probe.pool)
     row = _owned(tx, who, reservation_id, lock=True)
     if Status(row.status) not in LIVE:
         raise Conflict(f"a {row.status} reservation cannot be extended")
@@ -279,6 +292,9 @@ def extend(
         validate_window(row.start_at, new_end, policy, now, new=False)
     except RequestError as exc:
         raise _invalid(exc) from exc
+    _check_user_limit(
+        tx, row.owner_id, policy, row.start_at, new_end, exempt=who.is_admin, exclude=row.id
+    )
     pool = pools.get(tx, row.pool)
     existing = live_overlapping(tx, pool.name, row.end_at, new_end, exclude=row.id)
     demand = {row.gpu_kind: row.gpu_count, CPU: row.cpu_millicores, MEMORY: row.memory_bytes}

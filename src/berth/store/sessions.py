@@ -18,6 +18,7 @@ from sqlalchemy import and_, func, or_, select
 from berth.domain.reservation import LIVE, Mode, Reserved, Status, transition
 from berth.domain.session import SessionState, Work
 from berth.store import audit
+from berth.store.crypto import SecretBox
 from berth.store.db import Tx
 from berth.store.models import Reservation, SessionRow, User
 
@@ -124,8 +125,15 @@ def _row(tx: Tx, rid: uuid.UUID) -> SessionRow | None:
     return tx.get(SessionRow, rid, with_for_update=True)
 
 
-def start(tx: Tx, rid: uuid.UUID, namespace: str, now: datetime) -> str:
-    """Create the session row (once) before anything exists in the cluster; return its password."""
+ENDED = frozenset({"tearing_down", "gone", "failed"})  # phases that need no password
+
+
+def start(tx: Tx, rid: uuid.UUID, namespace: str, now: datetime, box: SecretBox) -> str:
+    """Create the session row (once) before anything exists in the cluster; return its password.
+
+    The password is kept sealed with `box`; only the reconciler (for the workspace Secret) and
+    the owner (on request) ever see it in the clear.
+    """
     row = _row(tx, rid)
     if row is None:
         row = SessionRow(
@@ -133,13 +141,21 @@ def start(tx: Tx, rid: uuid.UUID, namespace: str, now: datetime) -> str:
             namespace=namespace,
             phase="provisioning",
             attempts=0,
-            password=secrets.token_urlsafe(18),
             started_at=now,
             updated_at=now,
         )
         tx.add(row)
+    if row.password_sealed is None:
+        password = secrets.token_urlsafe(18)
+        row.password_sealed = box.seal(password)
         tx.flush()
-    return row.password
+        return password
+    return box.open(row.password_sealed)
+
+
+def password(session: SessionRow, box: SecretBox) -> str | None:
+    """The workspace password in the clear, if the session still has one."""
+    return box.open(session.password_sealed) if session.password_sealed is not None else None
 
 
 def recreate(tx: Tx, rid: uuid.UUID, now: datetime) -> None:
@@ -247,10 +263,15 @@ def finish(tx: Tx, rid: uuid.UUID, final: Status | None, reason: str | None, now
 
 
 def set_phase(tx: Tx, rid: uuid.UUID, phase: str, now: datetime) -> None:
+    """Move the session to `phase`; an ended session's password is wiped."""
     row = _row(tx, rid)
-    if row is not None and row.phase != phase:
+    if row is None:
+        return
+    if row.phase != phase:
         row.phase = phase
         row.updated_at = now
+    if phase in ENDED:
+        row.password_sealed = None
 
 
 def workspace(tx: Tx, rid: uuid.UUID) -> SessionRow | None:

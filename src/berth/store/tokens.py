@@ -7,6 +7,7 @@ every request be authenticated with one indexed lookup.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -35,12 +36,29 @@ def issue(
     lifetime: timedelta,
     now: datetime,
     client: str | None = None,
+    max_lifetime: timedelta | None = None,
 ) -> tuple[str, ApiToken]:
-    """Create a token; return the secret (never stored) and its row."""
+    """Create a token; return the secret (never stored) and its row.
+
+    An API token may live at most `max_lifetime` (BERTH_TOKEN_MAX_DAYS), and one created
+    with an API token no longer than that token (`user.api_token_expires_at`).
+    """
     if not name.strip() or len(name) > 128:
         raise Invalid("name", "must be 1-128 characters")
     if lifetime <= timedelta(0):
-        raise Invalid("expires_in_days", "must be positive")
+        raise Invalid("expires_in_days", "expires_in_days: must be positive")
+    if max_lifetime is not None and lifetime > max_lifetime:
+        raise Invalid(
+            "expires_in_days",
+            f"expires_in_days: at most {max_lifetime.days} days (BERTH_TOKEN_MAX_DAYS)",
+        )
+    parent = user.api_token_expires_at
+    if parent is not None and now + lifetime > parent:
+        raise Invalid(
+            "expires_in_days",
+            "expires_in_days: a token cannot outlive the API token that creates it, "
+            f"which expires {parent.isoformat()}",
+        )
     secret = PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
         user_id=user.id,
@@ -60,11 +78,11 @@ def issue(
 
 
 def resolve(tx: Tx, secret: str, now: datetime) -> Principal | None:
-    """The enabled user a live token belongs to, else None."""
+    """The enabled user a live token belongs to (with the token's kind and expiry), else None."""
     if not secret.startswith(PREFIX):
         return None
     q = (
-        select(User)
+        select(User, ApiToken.kind, ApiToken.expires_at)
         .join(ApiToken, ApiToken.user_id == User.id)
         .where(
             ApiToken.token_hash == _digest(secret),
@@ -73,8 +91,11 @@ def resolve(tx: Tx, secret: str, now: datetime) -> Principal | None:
             ~User.disabled,
         )
     )
-    user = tx.scalar(q)
-    return principal(user) if user else None
+    found = tx.execute(q).first()
+    if found is None:
+        return None
+    user, kind, expires_at = found
+    return dataclasses.replace(principal(user), credential=kind, credential_expires_at=expires_at)
 
 
 def list_for(tx: Tx, user: Principal) -> list[ApiToken]:

@@ -1,23 +1,35 @@
-"""Users and their passwords (argon2id). Usernames are lower-case and unique."""
+"""Users and their passwords (argon2id). Usernames are lower-case and unique.
+
+The password policy follows NIST SP 800-63B: a minimum length and a check against passwords
+known to be common (zxcvbn's frequency lists, with its patterns: repeats, sequences, keyboard
+walks, l33t, the user's own name), and no composition rules. Changing a password or disabling
+a user revokes every session and API token the user has.
+"""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
+from zxcvbn import zxcvbn
 
 from berth.store import audit
 from berth.store.db import Tx
 from berth.store.errors import Conflict, Invalid, NotFound
-from berth.store.models import User
+from berth.store.models import ApiToken, User
 
 ROLES = ("admin", "user")
 USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{1,31}$")
-MIN_PASSWORD = 8
+MIN_PASSWORD = 12
+MAX_PASSWORD = 1024
+MIN_SCORE = 2  # zxcvbn: 0-1 is "too guessable" (fewer than a million guesses)
+_JUDGED = 100  # zxcvbn's cost grows with length; a longer password is judged by its start
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Verifying against this keeps a login for an unknown user as slow as for a known one.
@@ -31,10 +43,19 @@ class Principal:
     id: int
     username: str
     role: str
+    # the credential this request came with: "session" or "api", and when it expires (not
+    # part of who the principal is: two requests of one user compare equal)
+    credential: str | None = field(default=None, compare=False)
+    credential_expires_at: datetime | None = field(default=None, compare=False)
 
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def api_token_expires_at(self) -> datetime | None:
+        """When the API token this request came with expires; None for a sign-in session."""
+        return self.credential_expires_at if self.credential == "api" else None
 
 
 def principal(user: User) -> Principal:
@@ -50,11 +71,21 @@ def check_username(username: str) -> str:
     return username
 
 
-def check_password(password: str) -> str:
+def check_password(password: str, username: str | None = None) -> str:
+    """At least MIN_PASSWORD characters and not a common or patterned one (422 otherwise)."""
     if len(password) < MIN_PASSWORD:
-        raise Invalid("password", f"must be at least {MIN_PASSWORD} characters")
-    if len(password) > 1024:
-        raise Invalid("password", "must be at most 1024 characters")
+        raise Invalid("password", f"password: must be at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise Invalid("password", f"password: must be at most {MAX_PASSWORD} characters")
+    judged = zxcvbn(password[:_JUDGED], user_inputs=[username] if username else [])
+    if judged["score"] < MIN_SCORE:
+        why = str(judged["feedback"]["warning"] or "").rstrip(".")
+        raise Invalid(
+            "password",
+            "password: is too common or too easy to guess"
+            + (f" ({why.lower()})" if why else "")
+            + "; a few unrelated words make a good one",
+        )
     return password
 
 
@@ -62,7 +93,7 @@ def create(
     tx: Tx, username: str, password: str, role: str, *, actor: str, client: str | None = None
 ) -> User:
     check_username(username)
-    check_password(password)
+    check_password(password, username)
     if role not in ROLES:
         raise Invalid("role", f"must be one of {', '.join(ROLES)}")
     user = User(username=username, password_hash=_hasher.hash(password), role=role)
@@ -114,9 +145,13 @@ def update(
     disabled: bool | None,
     password: str | None = None,
     actor: str,
+    now: datetime,
     client: str | None = None,
 ) -> User:
-    """Change role, disabled flag or password; the last enabled admin cannot be demoted."""
+    """Change role, disabled flag or password; the last enabled admin cannot be demoted.
+
+    A new password or disabling the user revokes all their sessions and API tokens.
+    """
     user = get(tx, username)
     changes: dict[str, object] = {}
     if role is not None and role != user.role:
@@ -137,8 +172,20 @@ def update(
     if "disabled" in changes:
         user.disabled = bool(disabled)
     if password is not None:
-        user.password_hash = _hasher.hash(check_password(password))
+        user.password_hash = _hasher.hash(check_password(password, username))
         changes["password_changed"] = True
+    if password is not None or changes.get("disabled"):
+        changes["tokens_revoked"] = revoke_credentials(tx, user, now)
     if changes:
         audit.record(tx, actor, "user.update", f"user:{username}", changes, client)
     return user
+
+
+def revoke_credentials(tx: Tx, user: User, now: datetime) -> int:
+    """Revoke every live session and API token of `user`; return how many."""
+    result = tx.execute(
+        sql_update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

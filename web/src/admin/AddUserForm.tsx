@@ -53,7 +53,7 @@ export function AddUserForm({ onAdded }: { onAdded: () => void }) {
           id="new-password"
           type="password"
           required
-          minLength={8}
+          minLength={12}
           autoComplete="new-password"
           value={password}
           onChange={(e) => setPassword(e.target.value)}

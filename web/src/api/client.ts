@@ -14,6 +14,7 @@ import type {
   Reservation,
   ReservationCreate,
   Scenario,
+  SessionStatus,
   Status,
   TokenomicsRequest,
   User,
@@ -27,6 +28,8 @@ const V1 = "/api/v1";
 
 export const api = {
   me: () => request<User>("GET", `${V1}/me`),
+  /** Who is signed in: 200 either way (`signed_in: false` for a visitor), never a 401. */
+  session: () => request<SessionStatus>("GET", `${V1}/auth/session`),
   login: (username: string, password: string) =>
     request<{ user: User }>("POST", `${V1}/auth/login`, { body: { username, password } }),
   logout: () => request<void>("POST", `${V1}/auth/logout`),
@@ -44,7 +47,11 @@ export const api = {
     q: { mine?: boolean; status?: Status[]; pool?: string; from?: string; to?: string; limit?: number } = {},
   ) => request<Reservation[]>("GET", `${V1}/reservations`, { query: q }),
   book: (body: ReservationCreate) => request<Reservation>("POST", `${V1}/reservations`, { body }),
-  workspace: (id: string) => request<Workspace>("GET", `${V1}/reservations/${id}/workspace`),
+  /** The workspace's state; its password only when the person asks (`includePassword`). */
+  workspace: (id: string, opts: { includePassword?: boolean } = {}) =>
+    request<Workspace>("GET", `${V1}/reservations/${id}/workspace`, {
+      query: { include_password: opts.includePassword || undefined },
+    }),
   cancel: (id: string, reason?: string) =>
     request<Reservation>("POST", `${V1}/reservations/${id}/cancel`, {
       body: reason ? { reason } : {},

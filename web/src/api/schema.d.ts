@@ -34,9 +34,12 @@ export interface paths {
          * Login
          * @description Check a password; set the session cookie and return the same token for API use.
          *
-         *     After `login_max_failures` wrong passwords for one name from one address within 15
-         *     minutes, that address gets 429 for the name until the window has passed: guessing is
-         *     slowed where it comes from, and the user can still sign in from elsewhere.
+         *     Wrong passwords are counted from the audit log over the last 15 minutes, by address:
+         *     `login_max_failures` for one name from one address, then that address gets 429 for that
+         *     name (others there, and that name elsewhere, still sign in); `login_max_failures_per_address`
+         *     for all names from one address, then that address gets 429. `Retry-After` says when the
+         *     oldest counted failure leaves the window. An unknown name costs the same argon2 verify
+         *     as a known one, and nothing is kept in memory.
          */
         post: operations["login"];
         delete?: never;
@@ -62,6 +65,29 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Session
+         * @description Who is signed in: 200 either way, with `signed_in: false` when nobody is (no cookie
+         *     or token, or one that expired or was revoked, whose cookie is then cleared).
+         *
+         *     The page asks this first; unlike `GET /me`, a signed-out visitor is not an error.
+         */
+        get: operations["getSession"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/tokens": {
         parameters: {
             query?: never;
@@ -72,7 +98,14 @@ export interface paths {
         /** List Tokens */
         get: operations["listTokens"];
         put?: never;
-        /** Create Token */
+        /**
+         * Create Token
+         * @description Create an API token (shown once).
+         *
+         *     It lives `expires_in_days` (default `token_days`, at most `token_max_days`). A request
+         *     authenticated by an API token cannot create one that outlives it: the default is cut to
+         *     what that token has left, and a longer `expires_in_days` is refused.
+         */
         post: operations["createToken"];
         delete?: never;
         options?: never;
@@ -269,7 +302,11 @@ export interface paths {
         };
         /**
          * Workspace
-         * @description The workspace of your reservation: phase, and URL and password once it is ready.
+         * @description The workspace of your reservation: phase, and its URL once it is ready.
+         *
+         *     With `include_password=true`, also the workspace password (ready workspaces only). It is
+         *     kept encrypted and wiped when the session ends; an admin reading someone else's is
+         *     audited (`workspace.password_read`).
          */
         get: operations["getWorkspace"];
         put?: never;
@@ -449,7 +486,12 @@ export interface paths {
         delete?: never;
         options?: never;
         head?: never;
-        /** Update */
+        /**
+         * Update
+         * @description Change a user's role, disabled flag or password (admins only).
+         *
+         *     A new password or disabling the user revokes all their sessions and API tokens.
+         */
         patch: operations["updateUser"];
         trace?: never;
     };
@@ -1028,6 +1070,20 @@ export interface components {
             platform_price: number;
         };
         /**
+         * SessionStatus
+         * @description Whether the caller is signed in, and as whom (the UI's first question).
+         */
+        SessionStatus: {
+            /**
+             * Expires At
+             * @description When the session cookie or token presented expires
+             */
+            expires_at?: string | null;
+            /** Signed In */
+            signed_in: boolean;
+            user?: components["schemas"]["UserPublic"] | null;
+        };
+        /**
          * SizingSpec
          * @description Token demand, its peakiness and the fleet's target peak utilization; a budget maybe.
          */
@@ -1068,7 +1124,10 @@ export interface components {
         };
         /** TokenCreate */
         TokenCreate: {
-            /** Expires In Days */
+            /**
+             * Expires In Days
+             * @description Default: the server's token_days; at most its token_max_days, and never past the expiry of the API token this request is made with
+             */
             expires_in_days?: number | null;
             /** Name */
             name: string;
@@ -1137,7 +1196,10 @@ export interface components {
         };
         /** UserCreate */
         UserCreate: {
-            /** Password */
+            /**
+             * Password
+             * @description At least 12 characters, not a common or easily guessed password
+             */
             password: string;
             /**
              * Role
@@ -1172,7 +1234,10 @@ export interface components {
         UserUpdate: {
             /** Disabled */
             disabled?: boolean | null;
-            /** Password */
+            /**
+             * Password
+             * @description A new password (at least 12 characters, not a common one); revokes the user's sessions and API tokens
+             */
             password?: string | null;
             /** Role */
             role?: ("admin" | "user") | null;
@@ -1350,6 +1415,26 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+        };
+    };
+    getSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionStatus"];
+                };
             };
         };
     };
@@ -1734,7 +1819,9 @@ export interface operations {
     };
     getWorkspace: {
         parameters: {
-            query?: never;
+            query?: {
+                include_password?: boolean;
+            };
             header?: never;
             path: {
                 reservation_id: string;

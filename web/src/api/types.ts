@@ -11,6 +11,7 @@ export type GpuKind = S["GpuKindPublic"];
 export type Availability = S["Availability"];
 export type Step = S["Step"];
 export type User = S["UserPublic"];
+export type SessionStatus = S["SessionStatus"];
 export type UserCreate = S["UserCreate"];
 export type UserUpdate = S["UserUpdate"];
 export type AuditEntry = S["AuditPublic"];

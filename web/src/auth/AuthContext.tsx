@@ -1,9 +1,10 @@
-// Who is signed in. The session is an httpOnly cookie, so the UI asks the API (/me).
+// Who is signed in. The session is an httpOnly cookie, so the UI asks the API
+// (/auth/session, which answers 200 with signed_in: false for a visitor rather than a 401).
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
 import { api } from "../api/client";
 import { setUnauthorizedHandler } from "../api/http";
 import { ApiError } from "../api/problem";
-import type { User } from "../api/types";
+import type { SessionStatus, User } from "../api/types";
 
 type State = { status: "loading" } | { status: "signedOut" } | { status: "signedIn"; user: User };
 
@@ -15,6 +16,10 @@ interface Auth {
 
 const AuthContext = createContext<Auth | null>(null);
 
+function fromSession(session: SessionStatus): State {
+  return session.signed_in && session.user ? { status: "signedIn", user: session.user } : { status: "signedOut" };
+}
+
 export function AuthProvider({ children }: { children: ReactNode }) {
   const [state, setState] = useState<State>({ status: "loading" });
 
@@ -24,8 +29,8 @@ export function AuthProvider({ children }: { children: ReactNode }) {
   }, []);
 
   useEffect(() => {
-    api.me().then(
-      (user) => setState({ status: "signedIn", user }),
+    api.session().then(
+      (session) => setState(fromSession(session)),
       (err: unknown) => {
         if (!(err instanceof ApiError)) console.warn("could not reach the API", err);
         setState({ status: "signedOut" });
@@ -35,7 +40,7 @@ export function AuthProvider({ children }: { children: ReactNode }) {
 
   const signIn = useCallback(async (username: string, password: string) => {
     await api.login(username, password);
-    setState({ status: "signedIn", user: await api.me() });
+    setState(fromSession(await api.session()));
   }, []);
 
   const signOut = useCallback(async () => {

@@ -11,7 +11,7 @@ export function WorkspaceCredentials({ reservationId }: { reservationId: string 
   const show = async () => {
     setError(null);
     try {
-      const ws = await api.workspace(reservationId);
+      const ws = await api.workspace(reservationId, { includePassword: true });
       setPassword(ws.password ?? null);
       if (!ws.password) setError(new Error("the workspace has no password yet"));
     } catch (err) {

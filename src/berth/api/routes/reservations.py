@@ -5,14 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import AwareDatetime
 
 from berth.api import metrics, schemas, views
-from berth.api.deps import DB, Client, Config, Now, User
+from berth.api.deps import DB, Box, Client, Config, Now, User
 from berth.domain.quantity import parse_bytes, parse_millicores
 from berth.domain.reservation import Request, Status
-from berth.store import reservations
+from berth.store import audit, reservations, sessions
+from berth.store.crypto import SealError
 from berth.store.errors import Refused
 
 router = APIRouter(prefix="/reservations", tags=["reservations"])
@@ -78,11 +79,39 @@ def get(reservation_id: uuid.UUID, who: User, db: DB) -> schemas.ReservationPubl
 
 
 @router.get("/{reservation_id}/workspace", operation_id="getWorkspace")
-def workspace(reservation_id: uuid.UUID, who: User, db: DB) -> schemas.WorkspacePublic:
-    """The workspace of your reservation: phase, and URL and password once it is ready."""
+def workspace(
+    reservation_id: uuid.UUID,
+    who: User,
+    db: DB,
+    box: Box,
+    client: Client,
+    include_password: bool = False,
+) -> schemas.WorkspacePublic:
+    """The workspace of your reservation: phase, and its URL once it is ready.
+
+    With `include_password=true`, also the workspace password (ready workspaces only). It is
+    kept encrypted and wiped when the session ends; an admin reading someone else's is
+    audited (`workspace.password_read`).
+    """
     with db.transaction() as tx:
         row = reservations.get(tx, who, reservation_id)
-        return views.workspace(row, reservations.session_of(tx, row))
+        session = reservations.session_of(tx, row)
+        password = None
+        if include_password and session is not None and session.phase == "ready":
+            try:
+                password = sessions.password(session, box)
+            except SealError as exc:
+                raise HTTPException(500, str(exc)) from exc
+            if password is not None and row.owner_id != who.id:
+                audit.record(
+                    tx,
+                    who.username,
+                    "workspace.password_read",
+                    f"reservation:{row.id}",
+                    {"owner": reservations.owner_name(tx, row)},
+                    client,
+                )
+        return views.workspace(row, session, password)
 
 
 @router.post("/{reservation_id}/cancel", operation_id="cancelReservation")

@@ -4,33 +4,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from berth.api import schemas
-from berth.api.deps import DB, Admin, Client, User
+from berth.api import schemas, views
+from berth.api.deps import DB, Admin, Client, Now, User
 from berth.store import users
-from berth.store.models import User as UserRow
 
 router = APIRouter(tags=["users"])
-
-
-def _public(u: UserRow) -> schemas.UserPublic:
-    return schemas.UserPublic(
-        username=u.username,
-        role=u.role,
-        disabled=u.disabled,
-        created_at=u.created_at,
-    )
 
 
 @router.get("/me", operation_id="getMe")
 def me(who: User, db: DB) -> schemas.UserPublic:
     with db.transaction() as tx:
-        return _public(users.get(tx, who.username))
+        return views.user(users.get(tx, who.username))
 
 
 @router.get("/users", operation_id="listUsers")
 def list_(_: Admin, db: DB) -> list[schemas.UserPublic]:
     with db.transaction() as tx:
-        return [_public(u) for u in users.list_all(tx)]
+        return [views.user(u) for u in users.list_all(tx)]
 
 
 @router.post("/users", status_code=201, operation_id="createUser")
@@ -39,13 +29,17 @@ def create(body: schemas.UserCreate, who: Admin, db: DB, client: Client) -> sche
         user = users.create(
             tx, body.username, body.password, body.role, actor=who.username, client=client
         )
-        return _public(user)
+        return views.user(user)
 
 
 @router.patch("/users/{username}", operation_id="updateUser")
 def update(
-    username: str, body: schemas.UserUpdate, who: Admin, db: DB, client: Client
+    username: str, body: schemas.UserUpdate, who: Admin, db: DB, now: Now, client: Client
 ) -> schemas.UserPublic:
+    """Change a user's role, disabled flag or password (admins only).
+
+    A new password or disabling the user revokes all their sessions and API tokens.
+    """
     with db.transaction() as tx:
         user = users.update(
             tx,
@@ -54,6 +48,7 @@ def update(
             disabled=body.disabled,
             password=body.password,
             actor=who.username,
+            now=now,
             client=client,
         )
-        return _public(user)
+        return views.user(user)
