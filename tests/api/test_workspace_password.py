@@ -140,6 +140,23 @@ def test_a_password_sealed_with_other_keys_is_a_clear_error(
     assert "BERTH_SECRET_KEY" in r.json()["detail"]
 
 
+def test_a_reconciler_without_the_sealing_key_sets_a_new_password_rather_than_stall(
+    client: TestClient, alice: Headers, db: Database, now: datetime
+) -> None:
+    rid = _book(client, alice, now)
+    old, new = SecretBox.ephemeral(), SecretBox.ephemeral()
+    with db.transaction() as tx:
+        first = sessions.start(tx, rid, NS, now, old)
+    with db.transaction() as tx:
+        second = sessions.start(tx, rid, NS, now, new)  # a key lost or rotated badly
+    assert second != first
+    with db.transaction() as tx:
+        assert sessions.start(tx, rid, NS, now, new) == second  # stable from then on
+        (entry,) = audit.query(tx, action="session.password_reset")
+    assert entry.actor == "reconciler"
+    assert entry.target == f"reservation:{rid}"
+
+
 # ---- keys ---------------------------------------------------------------------------------
 
 

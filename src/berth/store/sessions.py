@@ -18,7 +18,7 @@ from sqlalchemy import and_, func, or_, select
 from berth.domain.reservation import LIVE, Mode, Reserved, Status, transition
 from berth.domain.session import SessionState, Work
 from berth.store import audit
-from berth.store.crypto import SecretBox
+from berth.store.crypto import SealError, SecretBox
 from berth.store.db import Tx
 from berth.store.models import Reservation, SessionRow, User
 
@@ -145,12 +145,18 @@ def start(tx: Tx, rid: uuid.UUID, namespace: str, now: datetime, box: SecretBox)
             updated_at=now,
         )
         tx.add(row)
-    if row.password_sealed is None:
-        password = secrets.token_urlsafe(18)
-        row.password_sealed = box.seal(password)
-        tx.flush()
-        return password
-    return box.open(row.password_sealed)
+    if row.password_sealed is not None:
+        try:
+            return box.open(row.password_sealed)
+        except SealError:
+            # sealed with a key this reconciler does not have (a lost or rotated key): a new
+            # password, applied to the workspace Secret with the rest, beats a session stuck
+            # for good; the owner reads the new one in the portal
+            audit.record(tx, "reconciler", "session.password_reset", f"reservation:{rid}", {})
+    password = secrets.token_urlsafe(18)
+    row.password_sealed = box.seal(password)
+    tx.flush()
+    return password
 
 
 def password(session: SessionRow, box: SecretBox) -> str | None:
