@@ -302,6 +302,7 @@ def test_workspace_is_waiting_until_the_reconciler_starts_it(
         "last_error": None,
         "attempts": 0,
         "ready_at": None,
+        "next_check_at": None,
     }
     assert (
         client.get(
