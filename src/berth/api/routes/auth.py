@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Request, Response
 
-from berth.api import schemas
+from berth.api import problems, schemas
 from berth.api.deps import DB, SESSION_COOKIE, Client, Config, Now, User, presented_token
 from berth.config import Settings
 from berth.store import audit, tokens, users
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 LOCKOUT = timedelta(minutes=15)
 
 
-@router.post("/login", operation_id="login")
+@router.post("/login", operation_id="login", responses=problems.responses(429))
 def login(
     body: schemas.LoginRequest,
     response: Response,
@@ -145,7 +146,18 @@ def list_tokens(who: User, db: DB) -> list[schemas.TokenPublic]:
         return [_public(r) for r in tokens.list_for(tx, who)]
 
 
-@router.delete("/tokens/{token_id}", status_code=204, operation_id="revokeToken")
-def revoke_token(token_id: int, who: User, db: DB, now: Now, client: Client) -> None:
+@router.delete(
+    "/tokens/{token_id}",
+    status_code=204,
+    operation_id="revokeToken",
+    responses=problems.responses(404),
+)
+def revoke_token(
+    token_id: Annotated[int, Path(ge=1, le=schemas.MAX_ROW_ID)],
+    who: User,
+    db: DB,
+    now: Now,
+    client: Client,
+) -> None:
     with db.transaction() as tx:
         tokens.revoke(tx, who, token_id, now, client)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from berth.api import schemas
+from berth.api import problems, schemas
 from berth.api.deps import DB, Admin, Client, User
 from berth.store import users
 from berth.store.models import User as UserRow
@@ -27,13 +27,15 @@ def me(who: User, db: DB) -> schemas.UserPublic:
         return _public(users.get(tx, who.username))
 
 
-@router.get("/users", operation_id="listUsers")
+@router.get("/users", operation_id="listUsers", responses=problems.responses(403))
 def list_(_: Admin, db: DB) -> list[schemas.UserPublic]:
     with db.transaction() as tx:
         return [_public(u) for u in users.list_all(tx)]
 
 
-@router.post("/users", status_code=201, operation_id="createUser")
+@router.post(
+    "/users", status_code=201, operation_id="createUser", responses=problems.responses(403, 409)
+)
 def create(body: schemas.UserCreate, who: Admin, db: DB, client: Client) -> schemas.UserPublic:
     with db.transaction() as tx:
         user = users.create(
@@ -42,7 +44,9 @@ def create(body: schemas.UserCreate, who: Admin, db: DB, client: Client) -> sche
         return _public(user)
 
 
-@router.patch("/users/{username}", operation_id="updateUser")
+@router.patch(
+    "/users/{username}", operation_id="updateUser", responses=problems.responses(403, 404, 409)
+)
 def update(
     username: str, body: schemas.UserUpdate, who: Admin, db: DB, client: Client
 ) -> schemas.UserPublic:
