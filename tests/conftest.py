@@ -27,6 +27,8 @@ from sqlalchemy import create_engine, make_url, text
 
 from berth.api.app import create_app
 from berth.config import Settings, load_pool_file
+from berth.domain.session import MANAGED_BY
+from berth.kube.adapter import KubeCluster
 from berth.sim import build, cluster, versions
 from berth.sim.state import Paths, SimState
 from berth.store import bootstrap, pools
@@ -198,3 +200,27 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
         yield Sim(state_dir, state)
     finally:
         cluster.down(state_dir)
+
+
+def remove_sessions(cluster: KubeCluster, timeout: float = 180) -> None:
+    """Delete every namespace and cluster-scoped object Berth made, and wait until the
+    namespaces are gone, so no workspace holds a GPU slot the next test counts on."""
+    selector = f"{MANAGED_BY[0]}={MANAGED_BY[1]}"
+    for ns in cluster.namespaces(selector):
+        cluster.delete_namespace(ns.name)
+    for ref in cluster.cluster_scoped(selector):
+        cluster.delete(ref)
+
+    def all_gone() -> None:
+        left = [ns.name for ns in cluster.namespaces(selector)]
+        assert not left, left
+
+    eventually(all_gone, timeout=timeout)
+
+
+@pytest.fixture
+def kube(sim: Sim) -> Iterator[KubeCluster]:
+    """Berth's own Cluster adapter on the sim; the test's sessions are removed afterwards."""
+    with KubeCluster.from_kubeconfig(str(sim.kubeconfig)) as c:
+        yield c
+        remove_sessions(c)
