@@ -196,7 +196,7 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
     _ensure_built()
     state_dir = tmp_path_factory.mktemp("sim")
     try:
-        state = cluster.up(SIM_POOL_FILE, 1, state_dir=state_dir)
+        state = cluster.up(SIM_POOL_FILE, 1, state_dir=state_dir, die_with_parent=True)
         yield Sim(state_dir, state)
     finally:
         cluster.down(state_dir)
