@@ -13,8 +13,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from kube_manifests import TENANT, session_spec
 from kubernetes import client, config
 from tests.conftest import SIM_POOL_FILE, Sim, eventually
+
+from berth.domain.session import SessionSpec
+from berth.kube.adapter import KubeCluster
+from berth.kube.manifests import session_steps
 
 POOL_FILE = SIM_POOL_FILE
 __all__ = ["POOL_FILE", "Sim", "eventually"]
@@ -72,3 +77,34 @@ def namespace(core: client.CoreV1Api) -> Iterator[str]:
         assert not core.list_namespaced_pod(name).items, f"pods left in {name}"
 
     eventually(no_pods_left, timeout=90)
+
+
+@pytest.fixture
+def berth_namespace(sim: Sim, core: client.CoreV1Api) -> Iterator[Callable[..., SessionSpec]]:
+    """A fresh session's namespace holding Berth's own objects of the steps named, built by
+    `session_steps` from a SessionSpec and applied as the reconciler applies them; removed
+    afterwards (pods first and awaited, as `namespace` does)."""
+    made: list[str] = []
+    with KubeCluster.from_kubeconfig(str(sim.kubeconfig)) as cluster:
+
+        def make(*steps: str, owner: str = TENANT) -> SessionSpec:
+            assert steps[0] == "namespace", "the other steps live in the namespace"
+            spec = session_spec(owner=owner)
+            made.append(spec.namespace)
+            openshift = cluster.is_openshift()
+            for name, objects in session_steps(spec, openshift=openshift, password="s3cret"):
+                if name in steps:
+                    cluster.apply(objects)
+            eventually(lambda: core.read_namespaced_service_account("default", spec.namespace))
+            return spec
+
+        yield make
+    for name in made:
+        core.delete_collection_namespaced_pod(name, grace_period_seconds=0)
+        core.delete_namespace(name)
+    for name in made:
+        eventually(lambda name=name: _no_pods(core, name), timeout=90)
+
+
+def _no_pods(core: client.CoreV1Api, namespace: str) -> None:
+    assert not core.list_namespaced_pod(namespace).items, f"pods left in {namespace}"
