@@ -11,19 +11,29 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
+from kubernetes.client.exceptions import ApiException
 from sqlalchemy import create_engine, make_url, text
 
 from berth.api.app import create_app
 from berth.config import Settings, load_pool_file
+from berth.domain.session import MANAGED_BY
+from berth.kube.adapter import KubeCluster
+from berth.sim import build, cluster, versions
+from berth.sim.state import Paths, SimState
 from berth.store import bootstrap, pools
 from berth.store.db import Database
-from berth.store.embedded import running
+from berth.store.embedded import EmbeddedPostgres, running
 from berth.store.models import Base
 
 TEST_DB = "berth_test"
@@ -84,11 +94,11 @@ def now() -> datetime:
     return datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def server(db: Database, settings: Settings) -> Iterator[str]:
-    """The real app (API + built UI) on a free port, in a thread, on the test database."""
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """`app` on a free port of 127.0.0.1 in a thread, for the duration of the block."""
     config = uvicorn.Config(
-        create_app(settings, db),
+        app,
         host="127.0.0.1",
         port=0,
         log_level="warning",
@@ -105,3 +115,118 @@ def server(db: Database, settings: Settings) -> Iterator[str]:
     srv.should_exit = True
     thread.join(10)
     assert not thread.is_alive()
+
+
+@pytest.fixture
+def server(db: Database, settings: Settings) -> Iterator[str]:
+    """The real app (API + built UI) on a free port, in a thread, on the test database."""
+    with serving(create_app(settings, db)) as url:
+        yield url
+
+
+@dataclass
+class OwnPostgres:
+    """An embedded PostgreSQL of one test's own, which the test may stop and start again."""
+
+    server: EmbeddedPostgres
+    url: str
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def start(self) -> None:
+        assert self.server.start() == self.url  # same socket, same URL: clients reconnect
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[OwnPostgres]:
+    """A fresh embedded server in a temporary folder, migrated and seeded with the demo pool
+    (also under BERTH_DATABASE_URL: a shared server is not this test's to restart)."""
+    base = Path(tempfile.mkdtemp(prefix="berth-own-pg-"))  # not tmp_path: see database_url
+    server = EmbeddedPostgres(base / "pgdata")
+    try:
+        url = server.start()
+        db = Database(url, pool_size=2)
+        bootstrap.prepare(db, load_pool_file())
+        db.dispose()
+        yield OwnPostgres(server, url)
+    finally:
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+# ---- the local control plane (berth sim), for the kube tests and the browser tests on it ----
+
+SIM_POOL_FILE = Path(__file__).parent / "kube" / "pool.yaml"
+
+T = TypeVar("T")
+
+
+def eventually(check: Callable[[], T], timeout: float = 30.0, interval: float = 0.2) -> T:
+    """Call `check` until it stops raising AssertionError (or ApiException); return its value.
+
+    The cluster converges asynchronously; a test states the end state it expects and lets it
+    arrive, instead of sleeping. The last failure is re-raised at the deadline.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except (AssertionError, ApiException):
+            if time.monotonic() >= deadline:
+                raise
+        time.sleep(interval)
+
+
+@dataclass(frozen=True)
+class Sim:
+    state_dir: Path
+    state: SimState
+
+    @property
+    def kubeconfig(self) -> Path:
+        return Paths(self.state_dir).kubeconfig
+
+
+def _ensure_built() -> None:
+    layout = versions.cache_layout()
+    if layout.missing():
+        build.build(layout, on_step=lambda t: print(f"building {t}", flush=True), on_line=print)
+
+
+@pytest.fixture(scope="session")
+def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
+    """One sim for the session, in a temporary state folder on free ports (a developer's own
+    `berth sim up` keeps running beside it). Its processes die with this pytest, even if it is
+    killed with SIGKILL."""
+    _ensure_built()
+    state_dir = tmp_path_factory.mktemp("sim")
+    try:
+        state = cluster.up(SIM_POOL_FILE, 1, state_dir=state_dir, die_with_parent=True)
+        yield Sim(state_dir, state)
+    finally:
+        cluster.down(state_dir)
+
+
+def remove_sessions(cluster: KubeCluster, timeout: float = 180) -> None:
+    """Delete every namespace and cluster-scoped object Berth made, and wait until the
+    namespaces are gone, so no workspace holds a GPU slot the next test counts on."""
+    selector = f"{MANAGED_BY[0]}={MANAGED_BY[1]}"
+    for ns in cluster.namespaces(selector):
+        cluster.delete_namespace(ns.name)
+    for ref in cluster.cluster_scoped(selector):
+        cluster.delete(ref)
+
+    def all_gone() -> None:
+        left = [ns.name for ns in cluster.namespaces(selector)]
+        assert not left, left
+
+    eventually(all_gone, timeout=timeout)
+
+
+@pytest.fixture
+def kube(sim: Sim) -> Iterator[KubeCluster]:
+    """Berth's own Cluster adapter on the sim; the test's sessions are removed afterwards."""
+    with KubeCluster.from_kubeconfig(str(sim.kubeconfig)) as c:
+        yield c
+        remove_sessions(c)

@@ -1,7 +1,10 @@
 """Many clients booking the same scarce slices at once, through a real HTTP server.
 
-The invariant is checked on the database afterwards with the sweep, not on the responses:
-at no instant do live reservations exceed the pool's capacity of any resource.
+Plain users, several requests of each in flight at once, so both advisory locks are contended:
+the pool's (capacity) and the user's (the limit on overlapping reservations). The invariants are
+checked on the database afterwards with sweeps, not on the responses: at no instant do live
+reservations exceed the pool's capacity of any resource, nor does a user hold more than the
+limit.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from berth.config import load_pool_file
-from berth.domain.capacity import peak_usage
+from berth.domain.capacity import Booking, peak_usage
+from berth.domain.policy import BookingPolicy
 from berth.store import users
 from berth.store.db import Database
 from berth.store.reservations import live_overlapping
@@ -23,9 +27,7 @@ def test_concurrent_bookings_never_exceed_capacity(server: str, db: Database) ->
     names = [f"user{i}" for i in range(8)]
     with db.transaction() as tx:
         for name in names:
-            users.create(
-                tx, name, f"pw-{name}-long-enough", "admin", actor="test"
-            )  # admins: no per-user cap
+            users.create(tx, name, f"pw-{name}-long-enough", "user", actor="test")
     tokens = {}
     with httpx.Client(base_url=server) as c:
         for name in names:
@@ -70,10 +72,13 @@ def test_concurrent_bookings_never_exceed_capacity(server: str, db: Database) ->
     statuses = [r.status_code for r in responses]
     assert set(statuses) <= {201, 409}, statuses
     assert statuses.count(201) > 0
-    assert statuses.count(409) > 0  # the slices really were contended
-    for r in responses:
-        if r.status_code == 409:
-            assert r.json()["shortage"]["resource"] in {"mig-1g.24gb", "gpu"}
+    short = [r.json()["shortage"]["resource"] for r in responses if "shortage" in r.json()]
+    over_limit = [r for r in responses if r.status_code == 409 and "shortage" not in r.json()]
+    assert short, "the slices were never contended"
+    assert set(short) <= {"mig-1g.24gb", "gpu"}
+    assert over_limit, "no user ever reached the limit"
+    for r in over_limit:
+        assert "the limit is" in r.json()["detail"]
 
     (pool_def,) = load_pool_file()
     with db.transaction() as tx:
@@ -82,3 +87,16 @@ def test_concurrent_bookings_never_exceed_capacity(server: str, db: Database) ->
     capacity = pool_def.capacity()
     for resource, (peak, _) in peak_usage(live, base, base + timedelta(days=1)).items():
         assert peak <= capacity[resource], resource
+
+    # Each booking overlapped fewer than `limit` of its owner's, so no instant has more.
+    limit = BookingPolicy().max_concurrent_per_user
+    held: dict[str, list[Booking]] = {}
+    for r in responses:
+        if r.status_code == 201:
+            b = r.json()
+            start, end = datetime.fromisoformat(b["start"]), datetime.fromisoformat(b["end"])
+            held.setdefault(b["owner"], []).append(Booking(start, end, {"held": 1}))
+    assert len(held) > 1
+    for owner, bookings in held.items():
+        window = (base, base + timedelta(days=1))
+        assert peak_usage(bookings, *window)["held"][0] <= limit, owner

@@ -10,6 +10,7 @@ Screenshots go to $BERTH_SCREENSHOTS when set (docs/screenshots is made that way
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,11 @@ import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, ViewportSize, sync_playwright
 
 from berth.api.app import ui_dir
+from berth.config import Settings
+from berth.domain.session import SessionConfig
+from berth.kube.adapter import KubeCluster
+from berth.reconciler.loop import Cadence, Reconciler
+from berth.reconciler.plan import Limits
 from berth.store import users
 from berth.store.db import Database
 
@@ -189,3 +195,43 @@ def sign_in(pg: Page, server: str, name: str) -> None:
     pg.get_by_label("Password").fill(password(name))
     pg.get_by_role("button", name="Sign in").click()
     pg.get_by_role("navigation", name="Main").wait_for()
+
+
+# ---- the reconciler on the sim: workspace states come from it, never written by a test -----
+
+RECONCILER_CADENCE = Cadence(
+    interval=timedelta(seconds=2),
+    standby_poll=timedelta(seconds=0.5),
+    ready_poll=timedelta(seconds=1),
+)
+
+
+@pytest.fixture
+def reconciler(
+    db: Database, kube: KubeCluster, settings: Settings
+) -> Iterator[Callable[..., Reconciler]]:
+    """Start Berth's reconciler in a thread on the test database, driving the sim (its sessions
+    are removed after the test by the `kube` fixture, once the reconciler has stopped)."""
+    running: list[tuple[threading.Event, threading.Thread]] = []
+
+    def start(limits: Limits | None = None) -> Reconciler:
+        rec = Reconciler(
+            db,
+            kube,
+            SessionConfig(),
+            limits=limits or Limits(max_attempts=3),
+            cadence=RECONCILER_CADENCE,
+            source="the test's sim",
+            box=settings.secret_box(),  # the portal opens what the reconciler sealed
+        )
+        stop = threading.Event()
+        thread = threading.Thread(target=rec.run, args=(stop,), name="reconciler", daemon=True)
+        thread.start()
+        running.append((stop, thread))
+        return rec
+
+    yield start
+    for stop, thread in running:
+        stop.set()
+        thread.join(30)
+        assert not thread.is_alive(), "the reconciler did not stop"

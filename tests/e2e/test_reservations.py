@@ -1,20 +1,26 @@
-"""My reservations: status, countdown, the workspace placeholder, extend and cancel."""
+"""My reservations: status, countdown, the workspace as the reconciler brings it up on the sim,\nextend and cancel."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from berth.config import Settings
-from berth.domain.reservation import Status
-from berth.store import reservations, sessions
+from berth.config import load_pool_file
+from berth.domain.session import SessionConfig, namespace_name, workspace_url
+from berth.kube.adapter import KubeCluster
+from berth.reconciler.loop import Reconciler
+from berth.reconciler.plan import Limits
+from berth.store import pools
 from berth.store.db import Database
 from tests.e2e.conftest import book, iso, local_input, sign_in, tomorrow_at
+
+FAULT_POOLS = Path(__file__).parents[1] / "kube" / "faults_pools.yaml"
 
 pytestmark = pytest.mark.e2e
 
@@ -65,72 +71,98 @@ def test_extend_then_cancel_with_confirmation(
     assert got["gpu"]["status"] == "APPROVED"
 
 
-def test_active_sessions_count_down_to_their_end_and_failures_show_their_reason(
+# The workspace's states come from Berth's reconciler provisioning on the sim (a real API
+# server, scheduler and fake GPU nodes), never from rows a test writes: these tests are both
+# browser tests and Kubernetes tests.
+READY_WITHIN = 150_000  # ms: provisioning a session on the sim, shared with other tests
+FAILED_WITHIN = 120_000  # ms: the ready budget below, a diagnosis, and the UI's polling
+
+
+@pytest.mark.kube
+def test_a_booking_made_in_the_browser_gets_its_workspace_link_and_password(
     page: Page,
     server: str,
-    db: Database,
     make_user: Callable[..., str],
     api_as: Callable[[str], httpx.Client],
-) -> None:
-    make_user("alice")
-    alice = api_as("alice")
-    now = datetime.now(UTC)
-    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=2)
-    running = book(alice, now, end, "mig-1g.24gb", 1)
-    broken = book(alice, now, end, "gpu", 1)
-    with db.transaction() as tx:  # what the reconciler will do
-        for r in (running, broken):
-            reservations.set_status(tx, uuid.UUID(r["id"]), Status.ACTIVE, now)
-        reservations.set_status(
-            tx, uuid.UUID(broken["id"]), Status.FAILED, now, "workspace image could not be pulled"
-        )
-    sign_in(page, server, "alice")
-    page.get_by_role("link", name="My reservations").click()
-
-    active = page.get_by_role("article").filter(has_text="1 × mig-1g.24gb")
-    expect(active).to_contain_text("Active")
-    expect(active).to_contain_text("ends in")
-    expect(active).to_contain_text("Waiting for workspace")
-    expect(active.get_by_role("button", name="End now")).to_be_visible()
-
-    failed = page.get_by_role("article").filter(has_text="1 × gpu")
-    expect(failed).to_contain_text("Failed")
-    expect(failed).to_contain_text("workspace image could not be pulled")
-    expect(failed.get_by_role("button")).to_have_count(0)
-
-
-def test_the_workspace_link_and_password_appear_once_it_is_ready(
-    page: Page,
-    server: str,
-    db: Database,
-    make_user: Callable[..., str],
-    api_as: Callable[[str], httpx.Client],
+    reconciler: Callable[..., Reconciler],
+    kube: KubeCluster,
     shoot: Callable[[Page, str], None],
-    settings: Settings,
 ) -> None:
     make_user("alice")
-    now = datetime.now(UTC)
-    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=2)
-    rid = uuid.UUID(book(api_as("alice"), now, end, "mig-1g.24gb", 1)["id"])
+    reconciler()
     sign_in(page, server, "alice")
-    page.get_by_role("link", name="My reservations").click()
+    page.get_by_role("link", name="Book", exact=True).click()
+    page.get_by_label("GPU kind").select_option("mig-1g.24gb")
+    page.get_by_label("Count").fill("1")
+    page.get_by_role("button", name="Start now").click()
+    page.get_by_role("button", name="2 h", exact=True).click()
+    page.get_by_role("button", name="Book", exact=True).click()
+    booked = page.get_by_role("complementary", name="Check and book")
+    expect(booked.get_by_role("heading", name="Booked")).to_be_visible()
+
+    booked.get_by_role("link", name="My reservations").click()
     card = page.get_by_role("article").filter(has_text="1 × mig-1g.24gb")
-    expect(card).to_contain_text("Waiting for workspace")
-
-    with db.transaction() as tx:  # the reconciler's steps, as it records them
-        password = sessions.start(tx, rid, "berth-e2e", now, settings.secret_box())
-        sessions.record_step(tx, rid, "quota", now)
-    page.reload()
-    expect(card).to_contain_text("Preparing your workspace")
-    expect(card).to_contain_text("step: quota")
-
-    with db.transaction() as tx:
-        sessions.mark_ready(tx, rid, "https://berth-e2e.apps.example", now)
-    page.reload()
+    expect(card).to_contain_text("Workspace ready", timeout=READY_WITHIN)
     expect(card).to_contain_text("Active")
+    expect(card).to_contain_text("ends in")
+
+    alice = api_as("alice")
+    (mine,) = alice.get("/api/v1/reservations").json()
+    ns = namespace_name(uuid.UUID(mine["id"]))
+    assert ns in [n.name for n in kube.namespaces(f"berth.io/reservation={mine['id']}")]
     link = card.get_by_role("link", name="Open workspace")
-    expect(link).to_have_attribute("href", "https://berth-e2e.apps.example")
+    expect(link).to_have_attribute("href", workspace_url(ns, SessionConfig()))
+    url = f"/api/v1/reservations/{mine['id']}/workspace"
+    assert alice.get(url).json()["password"] is None  # only when asked for
+    password = alice.get(url, params={"include_password": True}).json()["password"]
+    assert password
     expect(card).not_to_contain_text(password)  # only on request
     card.get_by_role("button", name="Show password").click()
     expect(card.locator("code")).to_have_text(password)
     shoot(page, "workspace-ready")
+
+
+@pytest.mark.kube
+def test_an_active_session_counts_down_and_a_failed_one_shows_the_reason(
+    page: Page,
+    server: str,
+    db: Database,
+    make_user: Callable[..., str],
+    api_as: Callable[[str], httpx.Client],
+    reconciler: Callable[..., Reconciler],
+) -> None:
+    """A workspace in pool `ghost` (its node does not exist) can never be scheduled: the
+    reconciler diagnoses it once its short ready budget has passed and fails the booking with
+    the reason, while the other booking's workspace comes up."""
+    with db.transaction() as tx:
+        pools.sync(tx, load_pool_file(FAULT_POOLS))
+    make_user("alice")
+    alice = api_as("alice")
+    now = datetime.now(UTC)
+    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=2)
+    book(alice, now, end, "mig-1g.24gb", 1)
+    ghost = alice.post(
+        "/api/v1/reservations",
+        json={
+            "pool": "ghost",
+            "start": iso(now),
+            "end": iso(end),
+            "gpu": {"kind": "gpu", "count": 1},
+        },
+    )
+    assert ghost.status_code == 201, ghost.text
+    reconciler(Limits(max_attempts=1, ready_timeout=timedelta(seconds=20)))
+    sign_in(page, server, "alice")
+    page.get_by_role("link", name="My reservations").click()
+
+    active = page.get_by_role("article").filter(has_text="1 × mig-1g.24gb")
+    expect(active).to_contain_text("Workspace ready", timeout=READY_WITHIN)
+    expect(active).to_contain_text("Active")
+    expect(active).to_contain_text("ends in")
+    expect(active.get_by_role("button", name="End now")).to_be_visible()
+
+    failed = page.get_by_role("article").filter(has_text="1 × gpu")
+    expect(failed).to_contain_text("Failed", timeout=FAILED_WITHIN)
+    expect(failed).to_contain_text("gave up after 1 failed attempt")
+    expect(failed).to_contain_text("cannot be scheduled")
+    expect(failed.get_by_role("button")).to_have_count(0)

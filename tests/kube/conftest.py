@@ -1,73 +1,28 @@
 """The real control plane for every Kubernetes test: one sim per session, one namespace per test.
 
-The sim starts in a temporary state folder on free ports, so a developer's own `berth sim up`
-keeps running beside it. Binaries come from the shared cache (built first when missing, as on a
-fresh CI machine). Each test gets a fresh namespace; at teardown it is deleted and its pods are
+The sim itself (`sim`, `eventually`) is in tests/conftest.py, shared with the browser tests
+that drive a reconciler on it. Binaries come from the shared cache (built first when missing, as
+on a fresh CI machine). Each test gets a fresh namespace; at teardown it is deleted and its pods are
 awaited, so one test's pods never hold GPU slots another test counts on.
 """
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
+from kube_manifests import TENANT, session_spec
 from kubernetes import client, config
-from kubernetes.client.exceptions import ApiException
+from tests.conftest import SIM_POOL_FILE, Sim, eventually
 
-from berth.sim import build, cluster, versions
-from berth.sim.state import Paths, SimState
+from berth.domain.session import SessionSpec
+from berth.kube.adapter import KubeCluster
+from berth.kube.manifests import session_steps
 
-POOL_FILE = Path(__file__).parent / "pool.yaml"
-
-T = TypeVar("T")
-
-
-def eventually(check: Callable[[], T], timeout: float = 30.0, interval: float = 0.2) -> T:
-    """Call `check` until it stops raising AssertionError (or ApiException); return its value.
-
-    The cluster converges asynchronously; a test states the end state it expects and lets it
-    arrive, instead of sleeping. The last failure is re-raised at the deadline.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return check()
-        except (AssertionError, ApiException):
-            if time.monotonic() >= deadline:
-                raise
-        time.sleep(interval)
-
-
-@dataclass(frozen=True)
-class Sim:
-    state_dir: Path
-    state: SimState
-
-    @property
-    def kubeconfig(self) -> Path:
-        return Paths(self.state_dir).kubeconfig
-
-
-def _ensure_built() -> None:
-    layout = versions.cache_layout()
-    if layout.missing():
-        build.build(layout, on_step=lambda t: print(f"building {t}", flush=True), on_line=print)
-
-
-@pytest.fixture(scope="session")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sim]:
-    _ensure_built()
-    state_dir = tmp_path_factory.mktemp("sim")
-    try:
-        state = cluster.up(POOL_FILE, 1, state_dir=state_dir)
-        yield Sim(state_dir, state)
-    finally:
-        cluster.down(state_dir)
+POOL_FILE = SIM_POOL_FILE
+__all__ = ["POOL_FILE", "Sim", "eventually"]
 
 
 @pytest.fixture(scope="session")
@@ -122,3 +77,34 @@ def namespace(core: client.CoreV1Api) -> Iterator[str]:
         assert not core.list_namespaced_pod(name).items, f"pods left in {name}"
 
     eventually(no_pods_left, timeout=90)
+
+
+@pytest.fixture
+def berth_namespace(sim: Sim, core: client.CoreV1Api) -> Iterator[Callable[..., SessionSpec]]:
+    """A fresh session's namespace holding Berth's own objects of the steps named, built by
+    `session_steps` from a SessionSpec and applied as the reconciler applies them; removed
+    afterwards (pods first and awaited, as `namespace` does)."""
+    made: list[str] = []
+    with KubeCluster.from_kubeconfig(str(sim.kubeconfig)) as cluster:
+
+        def make(*steps: str, owner: str = TENANT) -> SessionSpec:
+            assert steps[0] == "namespace", "the other steps live in the namespace"
+            spec = session_spec(owner=owner)
+            made.append(spec.namespace)
+            openshift = cluster.is_openshift()
+            for name, objects in session_steps(spec, openshift=openshift, password="s3cret"):
+                if name in steps:
+                    cluster.apply(objects)
+            eventually(lambda: core.read_namespaced_service_account("default", spec.namespace))
+            return spec
+
+        yield make
+    for name in made:
+        core.delete_collection_namespaced_pod(name, grace_period_seconds=0)
+        core.delete_namespace(name)
+    for name in made:
+        eventually(lambda name=name: _no_pods(core, name), timeout=90)
+
+
+def _no_pods(core: client.CoreV1Api, namespace: str) -> None:
+    assert not core.list_namespaced_pod(namespace).items, f"pods left in {namespace}"

@@ -1,16 +1,46 @@
 """Manifests and checks shared by the Kubernetes tests; manifests are plain dicts, as Berth's
-builders make them."""
+builders make them. A session's own objects come from Berth's builders (`session_spec`, then
+`berth.kube.manifests.session_steps`), never written by hand here."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from kubernetes.client.exceptions import ApiException
+from tests.conftest import SIM_POOL_FILE
+
+from berth.config import load_pool_file
+from berth.domain.reservation import Mode, Reserved
+from berth.domain.session import SessionConfig, SessionSpec, build, known_gpu_resources
 
 GPU = "nvidia.com/gpu"
 MIG = "nvidia.com/mig-1g.24gb"
 NODE = "ucs-c845a-01"  # the node of tests/kube/pool.yaml
+TENANT = "alice@example.org"
+GIB = 2**30
+
+
+def session_spec(mode: Mode = Mode.INTERACTIVE, units: int = 2, owner: str = TENANT) -> SessionSpec:
+    """The spec the reconciler would build for a booking of `units` MIG slices on the sim's pool."""
+    pools = load_pool_file(SIM_POOL_FILE)
+    request = Reserved(
+        reservation_id=uuid.uuid4(),
+        owner=owner,
+        pool="c845a",
+        start=datetime(2030, 1, 7, 9, tzinfo=UTC),
+        end=datetime(2030, 1, 7, 17, tzinfo=UTC),
+        gpu_kind="mig-1g.24gb",
+        gpu_count=units,
+        mode=mode,
+        cpu_millicores=32_000,
+        memory_bytes=192 * GIB,
+    )
+    # Small claims: the sim's volumes are hostPath directories that are never written.
+    cfg = SessionConfig(home_bytes=GIB, data_bytes=2 * GIB, models_bytes=3 * GIB)
+    return build(request, pools[0], cfg, known_gpu_resources(pools))
 
 
 def pod(name: str, resources: dict[str, str] | None = None, **spec: Any) -> dict[str, Any]:

@@ -1,35 +1,31 @@
-"""A request without CPU and memory gets the per-kind defaults: LimitRanger injects them."""
+"""Berth's LimitRange, as the reconciler applies it beside the quota: a bare pod (a plain
+`kubectl run`) gets the session's container defaults, is admitted by the quota that demands
+limits, and a few such pods fit side by side."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import pytest
 from kube_manifests import pod
 from kubernetes import client
 
+from berth.domain.session import SessionSpec
+from berth.kube.manifests.quota import container_defaults
+
 pytestmark = pytest.mark.kube
 
 
-def test_limitrange_defaults_are_injected_into_a_bare_pod(
-    core: client.CoreV1Api, namespace: str
+def test_a_bare_pod_gets_the_session_defaults_and_a_few_fit(
+    core: client.CoreV1Api, berth_namespace: Callable[..., SessionSpec]
 ) -> None:
-    core.create_namespaced_limit_range(
-        namespace,
-        {
-            "metadata": {"name": "defaults"},
-            "spec": {
-                "limits": [
-                    {
-                        "type": "Container",
-                        "defaultRequest": {"cpu": "16", "memory": "96Gi"},
-                        "default": {"cpu": "16", "memory": "96Gi"},
-                    }
-                ]
-            },
-        },
-    )
+    spec = berth_namespace("namespace", "rbac", "quota")
+    requests, limits = container_defaults(spec)
 
-    core.create_namespaced_pod(namespace, pod("bare"))
+    for i in range(3):
+        core.create_namespaced_pod(spec.namespace, pod(f"bare-{i}"))
 
-    resources = core.read_namespaced_pod("bare", namespace).spec.containers[0].resources
-    assert resources.requests == {"cpu": "16", "memory": "96Gi"}
-    assert resources.limits == {"cpu": "16", "memory": "96Gi"}
+    for i in range(3):
+        resources = core.read_namespaced_pod(f"bare-{i}", spec.namespace).spec.containers[0]
+        assert resources.resources.requests == requests
+        assert resources.resources.limits == limits

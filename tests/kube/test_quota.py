@@ -1,4 +1,5 @@
-"""A session's quota gives 0 of every other GPU kind, so a MIG session cannot take a whole GPU."""
+"""Berth's ResourceQuota for a session of 2 MIG slices, as the reconciler applies it: 0 of every
+other GPU kind (so a MIG session cannot take a whole GPU) and exactly the booked slots."""
 
 from __future__ import annotations
 
@@ -10,39 +11,48 @@ from kube_manifests import GPU, MIG, pod
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from berth.domain.session import SessionSpec
+from berth.kube.manifests import quota
+from berth.kube.manifests.common import QUOTA
+
 pytestmark = pytest.mark.kube
 
 
-def test_quota_refuses_the_other_gpu_kind_and_admits_a_mig_slot(
-    core: client.CoreV1Api, namespace: str, eventually: Callable[..., Any]
+def test_quota_refuses_the_other_gpu_kind_and_admits_exactly_the_booked_slots(
+    core: client.CoreV1Api,
+    berth_namespace: Callable[..., SessionSpec],
+    eventually: Callable[..., Any],
 ) -> None:
-    core.create_namespaced_resource_quota(
-        namespace,
-        {
-            "metadata": {"name": "session"},
-            "spec": {"hard": {f"requests.{MIG}": "2", f"requests.{GPU}": "0"}},
-        },
-    )
+    spec = berth_namespace("namespace", "rbac", "quota")
+    ns = spec.namespace
+    hard = quota.quota(spec)["spec"]["hard"]
+    slots = int(hard[f"requests.{MIG}"])
+    assert hard[f"requests.{GPU}"] == "0"
+    assert slots == spec.quota.gpu[MIG] > 0
 
     def quota_enforced() -> None:
-        status = core.read_namespaced_resource_quota("session", namespace).status
-        assert status.hard == {f"requests.{MIG}": "2", f"requests.{GPU}": "0"}
+        status = core.read_namespaced_resource_quota(QUOTA, ns).status
+        assert status.hard is not None
+        assert status.hard[f"requests.{MIG}"] == str(slots)
 
     eventually(quota_enforced)
 
     with pytest.raises(ApiException) as refused:
-        core.create_namespaced_pod(namespace, pod("whole-gpu", {GPU: "1"}))
+        core.create_namespaced_pod(ns, pod("whole-gpu", {GPU: "1"}))
     assert refused.value.status == 403
-    assert "exceeded quota" in refused.value.body
-    assert f"requests.{GPU}" in refused.value.body
+    assert f"exceeded quota: {QUOTA}, requested: requests.{GPU}=1" in refused.value.body
 
-    core.create_namespaced_pod(namespace, pod("mig-slot", {MIG: "1"}))
+    # CPU and memory come from Berth's LimitRange: the pod names only its GPU slots.
+    core.create_namespaced_pod(ns, pod("all-slots", {MIG: str(slots)}))
+    with pytest.raises(ApiException) as over:
+        core.create_namespaced_pod(ns, pod("one-more", {MIG: "1"}))
+    assert over.value.status == 403
+    assert f"requests.{MIG}" in over.value.body
 
-    names = [p.metadata.name for p in core.list_namespaced_pod(namespace).items]
-    assert names == ["mig-slot"]
+    assert [p.metadata.name for p in core.list_namespaced_pod(ns).items] == ["all-slots"]
 
     def usage_counted() -> None:
-        used = core.read_namespaced_resource_quota("session", namespace).status.used
-        assert used[f"requests.{MIG}"] == "1"
+        used = core.read_namespaced_resource_quota(QUOTA, ns).status.used
+        assert used[f"requests.{MIG}"] == str(slots)
 
     eventually(usage_counted)

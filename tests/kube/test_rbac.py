@@ -1,8 +1,10 @@
-"""A tenant bound to `admin` in their namespace stays inside it and cannot touch the quota."""
+"""A session's owner, bound by Berth's own RoleBinding, works in their namespace, stays inside
+it and cannot touch the quota Berth set. The objects are Berth's (`session_steps`), as the
+reconciler applies them; the other tenant's namespace is another Berth session."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -10,9 +12,11 @@ from kube_manifests import pod
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-pytestmark = pytest.mark.kube
+from berth.domain.session import SessionSpec
+from berth.kube.manifests import quota
+from berth.kube.manifests.common import LIMITS, QUOTA
 
-TENANT = "alice@example.org"
+pytestmark = pytest.mark.kube
 
 
 def _forbidden(call: Callable[[], Any]) -> str:
@@ -22,52 +26,33 @@ def _forbidden(call: Callable[[], Any]) -> str:
     return str(refused.value.body)
 
 
-@pytest.fixture
-def other_namespace(core: client.CoreV1Api, namespace: str) -> Iterator[str]:
-    """A second tenant's namespace."""
-    name = f"{namespace}-other"
-    core.create_namespace({"metadata": {"name": name}})
-    yield name
-    core.delete_namespace(name)
-
-
-def test_namespace_admin_cannot_escape_the_namespace_or_change_its_quota(
+def test_the_owner_cannot_escape_the_namespace_or_change_its_quota(
     core: client.CoreV1Api,
-    namespace: str,
-    other_namespace: str,
+    berth_namespace: Callable[..., SessionSpec],
     impersonate: Callable[[str, list[str]], client.ApiClient],
     eventually: Callable[..., Any],
 ) -> None:
-    core.create_namespaced_resource_quota(
-        namespace, {"metadata": {"name": "session"}, "spec": {"hard": {"pods": "10"}}}
-    )
-    client.RbacAuthorizationV1Api(core.api_client).create_namespaced_role_binding(
-        namespace,
-        {
-            "metadata": {"name": "tenant-admin"},
-            "roleRef": {
-                "apiGroup": "rbac.authorization.k8s.io",
-                "kind": "ClusterRole",
-                "name": "admin",
-            },
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": TENANT}],
-        },
-    )
-    tenant = client.CoreV1Api(impersonate(TENANT, ["system:authenticated"]))
+    spec = berth_namespace("namespace", "rbac", "quota")
+    namespace, hard = spec.namespace, quota.quota(spec)["spec"]["hard"]
+    other_namespace = berth_namespace(
+        "namespace", "rbac", "quota", owner="bob@example.org"
+    ).namespace
+    tenant = client.CoreV1Api(impersonate(spec.owner, ["system:authenticated"]))
 
     # The binding works: the tenant can run things in their own namespace...
     eventually(lambda: tenant.create_namespaced_pod(namespace, pod("mine")))
     assert [p.metadata.name for p in tenant.list_namespaced_pod(namespace).items] == ["mine"]
-    assert tenant.read_namespaced_resource_quota("session", namespace).spec.hard == {"pods": "10"}
+    assert tenant.read_namespaced_resource_quota(QUOTA, namespace).spec.hard == hard
 
     # ...but cannot raise their own quota,
     body = _forbidden(
         lambda: tenant.patch_namespaced_resource_quota(
-            "session", namespace, {"spec": {"hard": {"pods": "1000"}}}
+            QUOTA, namespace, {"spec": {"hard": {"pods": "1000"}}}
         )
     )
     assert "resourcequotas" in body
-    _forbidden(lambda: tenant.delete_namespaced_resource_quota("session", namespace))
+    _forbidden(lambda: tenant.delete_namespaced_resource_quota(QUOTA, namespace))
+    _forbidden(lambda: tenant.delete_namespaced_limit_range(LIMITS, namespace))
     # cannot look into another namespace,
     _forbidden(lambda: tenant.list_namespaced_pod(other_namespace))
     _forbidden(lambda: tenant.list_pod_for_all_namespaces())
@@ -83,10 +68,10 @@ def test_namespace_admin_cannot_escape_the_namespace_or_change_its_quota(
                     "name": "cluster-admin",
                 },
                 "subjects": [
-                    {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": TENANT}
+                    {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": spec.owner}
                 ],
             }
         )
     )
 
-    assert core.read_namespaced_resource_quota("session", namespace).spec.hard == {"pods": "10"}
+    assert core.read_namespaced_resource_quota(QUOTA, namespace).spec.hard == hard

@@ -8,7 +8,7 @@ real.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,7 +30,8 @@ from berth.store import heartbeats, reservations, sessions, users
 from berth.store.db import Database
 from berth.store.leader import Leadership
 
-pytestmark = pytest.mark.kube
+# Every test gets the cluster fixture, which removes its sessions afterwards.
+pytestmark = [pytest.mark.kube, pytest.mark.usefixtures("kube")]
 
 
 class Clock:
@@ -44,32 +45,6 @@ class Clock:
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
-
-
-@pytest.fixture
-def kube(sim: Any) -> Iterator[KubeCluster]:
-    with KubeCluster.from_kubeconfig(str(sim.kubeconfig)) as c:
-        yield c
-
-
-@pytest.fixture(autouse=True)
-def no_sessions_left(kube: KubeCluster, core: client.CoreV1Api) -> Iterator[None]:
-    """Each test leaves the node as it found it: its sessions' namespaces and volumes gone, so
-    no workspace of this file holds a GPU slot another test counts on."""
-    yield
-    selector = "app.kubernetes.io/managed-by=berth"
-    for ns in kube.namespaces(selector):
-        kube.delete_namespace(ns.name)
-    for ref in kube.cluster_scoped(selector):
-        kube.delete(ref)
-
-    def all_gone() -> None:
-        left = core.list_namespace(label_selector=selector).items
-        assert not left, [n.metadata.name for n in left]
-
-    from conftest import eventually
-
-    eventually(all_gone, timeout=120)
 
 
 def make_reconciler(db: Database, cluster: Any, clock: Clock) -> Reconciler:

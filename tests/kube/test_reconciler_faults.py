@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,7 +35,7 @@ from berth.store import pools, reservations, sessions, users
 from berth.store.db import Database
 from conftest import Sim, eventually
 
-pytestmark = pytest.mark.kube
+pytestmark = [pytest.mark.kube, pytest.mark.usefixtures("kube")]  # sessions removed after each
 
 FAULT_POOLS = Path(__file__).parent / "faults_pools.yaml"
 SELECTOR = "app.kubernetes.io/managed-by=berth"
@@ -52,30 +52,10 @@ class Clock:
 
 
 @pytest.fixture
-def kube(sim: Sim) -> Iterator[KubeCluster]:
-    with KubeCluster.from_kubeconfig(str(sim.kubeconfig)) as c:
-        yield c
-
-
-@pytest.fixture
 def fault_db(db: Database) -> Database:
     with db.transaction() as tx:
         pools.sync(tx, load_pool_file(FAULT_POOLS))
     return db
-
-
-@pytest.fixture(autouse=True)
-def nothing_left_behind(kube: KubeCluster, core: client.CoreV1Api) -> Iterator[None]:
-    yield
-    for ns in kube.namespaces(SELECTOR):
-        kube.delete_namespace(ns.name)
-    for ref in kube.cluster_scoped(SELECTOR):
-        kube.delete(ref)
-
-    def all_gone() -> None:
-        assert not core.list_namespace(label_selector=SELECTOR).items
-
-    eventually(all_gone, timeout=180)
 
 
 def book_many(

@@ -14,51 +14,25 @@ import json
 import socket
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from kube_manifests import GPU, MIG, NODE, assert_gone, pod
+from kube_manifests import GPU, MIG, NODE, assert_gone, pod, session_spec
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from berth.config import load_pool_file
-from berth.domain.reservation import Mode, Reserved
+from berth.domain.reservation import Mode
 from berth.domain.session import (
-    SessionConfig,
     SessionSpec,
-    build,
-    known_gpu_resources,
 )
 from berth.kube.adapter import KubeCluster
 from berth.kube.cluster import ObjectRef
 from berth.kube.errors import NotFound, Terminal, Transient
 from berth.kube.manifests import MANAGED_SELECTOR, session_selector, session_steps
-from conftest import POOL_FILE, Sim, eventually
+from conftest import Sim, eventually
 
 pytestmark = pytest.mark.kube
-
-GIB = 2**30
-
-
-def session_spec(mode: Mode = Mode.INTERACTIVE, units: int = 2) -> SessionSpec:
-    pools = load_pool_file(POOL_FILE)
-    request = Reserved(
-        reservation_id=uuid.uuid4(),
-        owner="alice@example.org",
-        pool="c845a",
-        start=datetime(2030, 1, 7, 9, tzinfo=UTC),
-        end=datetime(2030, 1, 7, 17, tzinfo=UTC),
-        gpu_kind="mig-1g.24gb",
-        gpu_count=units,
-        mode=mode,
-        cpu_millicores=32_000,
-        memory_bytes=192 * GIB,
-    )
-    # Small claims: the sim's volumes are hostPath directories that are never written.
-    cfg = SessionConfig(home_bytes=GIB, data_bytes=2 * GIB, models_bytes=3 * GIB)
-    return build(request, pools[0], cfg, known_gpu_resources(pools))
 
 
 def provision(cluster: KubeCluster, spec: SessionSpec) -> list[dict[str, Any]]:

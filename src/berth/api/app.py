@@ -5,13 +5,14 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from berth import __version__
 from berth.api import problems
+from berth.api.deps import no_nul_in_parameters
 from berth.api.metrics import MetricsMiddleware
 from berth.api.proxy import ForwardedHeaders
 from berth.api.routes import (
@@ -29,6 +30,8 @@ from berth.api.routes import (
 from berth.api.security import CsrfGuard, SecurityHeaders
 from berth.config import Settings
 from berth.store.db import Database
+
+ANY_METHOD = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def ui_dir() -> Path | None:
@@ -49,6 +52,7 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     problems.install(app)
+    problems.document(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)  # the UI bundle: ~3x smaller
     app.add_middleware(CsrfGuard)
     app.add_middleware(MetricsMiddleware)
@@ -56,14 +60,26 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     # added last, so outermost: every layer and route sees the forwarded client and scheme
     app.add_middleware(ForwardedHeaders, trusted=settings.trusted_proxies())
 
-    v1 = APIRouter(prefix="/api/v1")
+    # Every route under /api/v1 reads the database (503 while it cannot answer); all but login
+    # need a credential (401; login's is a wrong password).
+    # Parameters with a NUL character are refused up front (422), as request bodies refuse them.
+    v1 = APIRouter(
+        prefix="/api/v1",
+        responses=problems.responses(401, 503),
+        dependencies=[Depends(no_nul_in_parameters)],
+    )
     for module in (auth, users, pools, reservations, calendar, audit, tokenomics, status, policy):
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(health.router)
 
-    @app.api_route("/api/{rest:path}", include_in_schema=False, methods=["GET", "POST"])
-    def unknown_api(rest: str) -> Response:
+    @app.api_route("/api/{rest:path}", include_in_schema=False, methods=list(ANY_METHOD))
+    def unknown_api(rest: str, request: Request) -> Response:
+        allowed = problems.allowed_methods(request)
+        if allowed:  # the path exists, only not with this method
+            return problems.problem(
+                405, f"{request.method} is not allowed here", headers={"Allow": ", ".join(allowed)}
+            )
         return problems.problem(404, f"no API endpoint /api/{rest}")
 
     _mount_ui(app)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
 
 from berth.config import Settings
 from berth.store import tokens
@@ -99,3 +100,20 @@ def admin_user(who: User) -> Principal:
 
 
 Admin = Annotated[Principal, Depends(admin_user)]
+
+
+def no_nul_in_parameters(request: Request) -> None:
+    """Refuse (422, naming the parameter) a path or query parameter with a NUL character:
+    PostgreSQL cannot compare or store one, so it could only fail deeper down."""
+    errors = [
+        {
+            "loc": (where, name),
+            "msg": "must not contain NUL (\\x00) characters",
+            "type": "value_error",
+        }
+        for where, params in (("path", request.path_params), ("query", request.query_params))
+        for name, value in params.items()
+        if isinstance(value, str) and "\x00" in value
+    ]
+    if errors:
+        raise RequestValidationError(errors)

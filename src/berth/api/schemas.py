@@ -3,11 +3,22 @@ what a client may send is never silently the same as what the server returns."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    field_validator,
+)
 
 from berth.domain.quantity import QuantityError, parse_bytes, parse_millicores
 from berth.domain.reservation import Mode, Status
@@ -15,9 +26,37 @@ from berth.domain.reservation import Mode, Status
 Username = Annotated[str, Field(min_length=2, max_length=32, examples=["alice"])]
 Role = Literal["admin", "user"]
 
+_ISO_8601 = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d")
+
+
+def _iso_8601(value: Any) -> Any:
+    """A date-time is written as one (RFC 3339), never as a number of seconds since 1970."""
+    if isinstance(value, int | float) or (isinstance(value, str) and not _ISO_8601.match(value)):
+        raise ValueError("must be an ISO 8601 date-time with a time zone, like 2030-01-07T09:00Z")
+    return value
+
+
+# Every date-time a client sends: ISO 8601 with an offset (pydantic alone also takes numbers).
+Instant = Annotated[AwareDatetime, BeforeValidator(_iso_8601)]
+# A row id (a PostgreSQL bigint identity): anything outside cannot name a row.
+MAX_ROW_ID = 2**63 - 1
+RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
+
+NUL_MESSAGE = "must not contain NUL (\\x00) characters"
+
 
 class Strict(BaseModel):
+    """A request body: unknown fields are refused, and no text may carry a NUL character
+    (PostgreSQL cannot store one; the field is named in a 422 instead of failing later)."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError(NUL_MESSAGE)
+        return value
 
 
 # ---- auth ---------------------------------------------------------------------------------
@@ -53,7 +92,7 @@ class LoginResponse(BaseModel):
 
 class TokenCreate(Strict):
     name: str = Field(min_length=1, max_length=128)
-    expires_in_days: int | None = Field(
+    expires_in_days: StrictInt | None = Field(
         default=None,
         ge=1,
         le=3650,
@@ -89,7 +128,7 @@ class UserCreate(Strict):
 
 class UserUpdate(Strict):
     role: Role | None = None
-    disabled: bool | None = None
+    disabled: StrictBool | None = None
     password: str | None = Field(
         default=None,
         max_length=1024,
@@ -150,17 +189,19 @@ class Availability(BaseModel):
 
 class GpuRequest(Strict):
     kind: str = Field(examples=["mig-1g.24gb"])
-    count: int = Field(ge=1, le=4096, examples=[2])
+    count: StrictInt = Field(ge=1, le=4096, examples=[2])
 
 
 class ReservationCreate(Strict):
     pool: str = Field(max_length=64, examples=["c845a"])
-    start: AwareDatetime = Field(description="UTC; a start within 2 minutes of now means now")
-    end: AwareDatetime
+    start: Instant = Field(description="UTC; a start within 2 minutes of now means now")
+    end: Instant
     gpu: GpuRequest
     mode: Mode = Mode.INTERACTIVE
-    cpu: float | str | None = Field(default=None, description="Cores (16) or millicores ('500m')")
-    memory: str | int | None = Field(default=None, examples=["128Gi"])
+    cpu: StrictFloat | str | None = Field(
+        default=None, description="Cores (16) or millicores ('500m')"
+    )
+    memory: str | StrictInt | None = Field(default=None, examples=["128Gi"])
 
     @field_validator("cpu")
     @classmethod
@@ -186,7 +227,7 @@ class ReservationCreate(Strict):
 
 
 class ReservationExtend(Strict):
-    end: AwareDatetime
+    end: Instant
 
 
 class ReservationCancel(Strict):

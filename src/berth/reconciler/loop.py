@@ -24,7 +24,7 @@ from berth.reconciler.executor import STARTS, Executor
 from berth.reconciler.plan import Action, Limits, about, found_reservations, garbage, plan
 from berth.store import heartbeats, maintenance, sessions
 from berth.store.crypto import SecretBox
-from berth.store.db import Database
+from berth.store.db import UNAVAILABLE, Database
 from berth.store.leader import Leadership
 
 log = logging.getLogger("berth.reconciler")
@@ -159,11 +159,16 @@ class Reconciler:
         return wait
 
     def run(self, stop: threading.Event) -> None:
-        """Stand by until this process is the leader, then cycle until `stop` is set."""
+        """Stand by until this process is the leader, then cycle until `stop` is set.
+
+        A database that stops answering (restarted, failed over) is waited out: the cycle that
+        meets it fails with a logged error, the leader connection is dropped, and the loop
+        stands by until it can take the lock again on a new connection.
+        """
         leader = Leadership(self.db.engine)
         try:
             while not stop.is_set():
-                if not leader.try_acquire():
+                if not self._try_lead(leader):
                     metrics.LEADER.set(0)
                     stop.wait(self.cadence.standby_poll.total_seconds())
                     continue
@@ -173,6 +178,15 @@ class Reconciler:
                 metrics.LEADER.set(0)
         finally:
             leader.close()
+
+    @staticmethod
+    def _try_lead(leader: Leadership) -> bool:
+        try:
+            return leader.try_acquire()
+        except UNAVAILABLE as exc:
+            log.error("database unavailable, standing by: %s", _first_line(exc))
+            leader.close()
+            return False
 
     def _lead(self, leader: Leadership, stop: threading.Event) -> None:
         while not stop.is_set() and leader.still_leader():
@@ -188,6 +202,11 @@ class Reconciler:
                 log.error("cycle failed: %s", exc)
                 self.report_failure(f"{type(exc).__name__}: {exc}")
                 wait = self.cadence.interval.total_seconds()
+            except UNAVAILABLE as exc:
+                # Nothing to report it to: the heartbeat lives in the same database.
+                log.error("cycle failed: database unavailable: %s", _first_line(exc))
+                leader.close()  # its connection went with the server, and the lock with it
+                return
             try:
                 self._wait(leader, stop, wait)
             except Exception:
@@ -203,3 +222,8 @@ class Reconciler:
             left = deadline - time.monotonic()
             if left <= 0 or leader.wait(min(left, 1.0)):
                 return
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

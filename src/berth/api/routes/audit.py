@@ -5,24 +5,23 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
-from berth.api import schemas
+from berth.api import problems, schemas
 from berth.api.deps import DB, Admin
 from berth.store import audit
 
 router = APIRouter(tags=["audit"])
 
 
-@router.get("/audit", operation_id="listAudit")
+@router.get("/audit", operation_id="listAudit", responses=problems.responses(403))
 def list_(
     _: Admin,
     db: DB,
     actor: str | None = None,
     action: str | None = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
-    before_id: int | None = None,
+    since: schemas.Instant | None = None,
+    until: schemas.Instant | None = None,
+    before_id: schemas.RowId | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[schemas.AuditPublic]:
     with db.transaction() as tx:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Request, Response
 
-from berth.api import schemas, views
+from berth.api import problems, schemas, views
 from berth.api.deps import (
     DB,
     SESSION_COOKIE,
@@ -52,7 +53,7 @@ def session(
     return schemas.SessionStatus(signed_in=True, user=user, expires_at=who.credential_expires_at)
 
 
-@router.post("/login", operation_id="login")
+@router.post("/login", operation_id="login", responses=problems.responses(429))
 def login(
     body: schemas.LoginRequest,
     response: Response,
@@ -209,7 +210,18 @@ def list_tokens(who: User, db: DB) -> list[schemas.TokenPublic]:
         return [_public(r) for r in tokens.list_for(tx, who)]
 
 
-@router.delete("/tokens/{token_id}", status_code=204, operation_id="revokeToken")
-def revoke_token(token_id: int, who: User, db: DB, now: Now, client: Client) -> None:
+@router.delete(
+    "/tokens/{token_id}",
+    status_code=204,
+    operation_id="revokeToken",
+    responses=problems.responses(404),
+)
+def revoke_token(
+    token_id: Annotated[int, Path(ge=1, le=schemas.MAX_ROW_ID)],
+    who: User,
+    db: DB,
+    now: Now,
+    client: Client,
+) -> None:
     with db.transaction() as tx:
         tokens.revoke(tx, who, token_id, now, client)

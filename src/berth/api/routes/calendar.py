@@ -6,7 +6,6 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from berth.api import schemas, views
 from berth.api.deps import DB, User
@@ -22,8 +21,8 @@ MAX_WINDOW = timedelta(days=92)
 def calendar(
     who: User,
     db: DB,
-    from_: Annotated[AwareDatetime, Query(alias="from")],
-    to: AwareDatetime,
+    from_: Annotated[schemas.Instant, Query(alias="from")],
+    to: schemas.Instant,
     pool: str | None = None,
 ) -> list[schemas.CalendarEntry]:
     if to <= from_:

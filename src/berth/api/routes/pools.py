@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi import APIRouter
-from pydantic import AwareDatetime
 
-from berth.api import schemas, views
+from berth.api import problems, schemas, views
 from berth.api.deps import DB, User
 from berth.store import pools, reservations
 from berth.store.errors import Invalid
@@ -23,9 +22,11 @@ def list_(_: User, db: DB) -> list[schemas.PoolPublic]:
         return [views.pool(p) for p in pools.list_all(tx)]
 
 
-@router.get("/{pool}/availability", operation_id="getAvailability")
+@router.get(
+    "/{pool}/availability", operation_id="getAvailability", responses=problems.responses(404)
+)
 def availability(
-    pool: str, _: User, db: DB, start: AwareDatetime, end: AwareDatetime
+    pool: str, _: User, db: DB, start: schemas.Instant, end: schemas.Instant
 ) -> schemas.Availability:
     """Free capacity as steps: constant over each [start, end), covering the window exactly."""
     if end <= start:

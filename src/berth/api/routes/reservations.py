@@ -6,9 +6,8 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query
-from pydantic import AwareDatetime
 
-from berth.api import metrics, schemas, views
+from berth.api import metrics, problems, schemas, views
 from berth.api.deps import DB, Box, Client, Config, Now, User
 from berth.domain.quantity import parse_bytes, parse_millicores
 from berth.domain.reservation import Request, Status
@@ -19,7 +18,9 @@ from berth.store.errors import Refused
 router = APIRouter(prefix="/reservations", tags=["reservations"])
 
 
-@router.post("", status_code=201, operation_id="createReservation")
+@router.post(
+    "", status_code=201, operation_id="createReservation", responses=problems.responses(404, 409)
+)
 def create(
     body: schemas.ReservationCreate, who: User, db: DB, settings: Config, now: Now, client: Client
 ) -> schemas.ReservationPublic:
@@ -50,8 +51,8 @@ def list_(
     mine: bool = False,
     status: Annotated[list[Status] | None, Query()] = None,
     pool: str | None = None,
-    from_: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-    to: AwareDatetime | None = None,
+    from_: Annotated[schemas.Instant | None, Query(alias="from")] = None,
+    to: schemas.Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> list[schemas.ReservationPublic]:
     """Your reservations (admins: everyone's unless `mine=true`), ordered by start."""
@@ -69,7 +70,7 @@ def list_(
     return [views.reservation(r, owner, sess) for r, owner, sess in rows]
 
 
-@router.get("/{reservation_id}", operation_id="getReservation")
+@router.get("/{reservation_id}", operation_id="getReservation", responses=problems.responses(404))
 def get(reservation_id: uuid.UUID, who: User, db: DB) -> schemas.ReservationPublic:
     with db.transaction() as tx:
         row = reservations.get(tx, who, reservation_id)
@@ -78,7 +79,9 @@ def get(reservation_id: uuid.UUID, who: User, db: DB) -> schemas.ReservationPubl
     return views.reservation(row, owner, session)
 
 
-@router.get("/{reservation_id}/workspace", operation_id="getWorkspace")
+@router.get(
+    "/{reservation_id}/workspace", operation_id="getWorkspace", responses=problems.responses(404)
+)
 def workspace(
     reservation_id: uuid.UUID,
     who: User,
@@ -114,7 +117,11 @@ def workspace(
         return views.workspace(row, session, password)
 
 
-@router.post("/{reservation_id}/cancel", operation_id="cancelReservation")
+@router.post(
+    "/{reservation_id}/cancel",
+    operation_id="cancelReservation",
+    responses=problems.responses(404, 409),
+)
 def cancel(
     reservation_id: uuid.UUID,
     who: User,
@@ -130,7 +137,11 @@ def cancel(
     return views.reservation(row, owner)
 
 
-@router.post("/{reservation_id}/extend", operation_id="extendReservation")
+@router.post(
+    "/{reservation_id}/extend",
+    operation_id="extendReservation",
+    responses=problems.responses(404, 409),
+)
 def extend(
     reservation_id: uuid.UUID,
     body: schemas.ReservationExtend,

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictFloat, ValidationError
 
+from berth.api import problems, schemas
 from berth.api.deps import DB, User
 from berth.domain.utilization import pool_utilization
 from berth.store import pools, reservations
@@ -29,7 +30,7 @@ class TokenomicsRequest(BaseModel):
     scenario: Scenario | None = Field(
         default=None, description="A whole scenario; omitted: the reference C845A"
     )
-    utilization: float | None = Field(
+    utilization: StrictFloat | None = Field(
         default=None, gt=0, le=1, description="Overrides the scenario's utilization"
     )
     api: str | None = Field(default=None, description="breakeven: the API to headline")
@@ -77,7 +78,9 @@ def curve(body: TokenomicsRequest, _: User) -> dict[str, Any]:
     return _report(curve_report, _scenario(body))
 
 
-@router.get("/scenarios/{name}", operation_id="tokenomicsScenario")
+@router.get(
+    "/scenarios/{name}", operation_id="tokenomicsScenario", responses=problems.responses(404)
+)
 def scenario(name: str, _: User) -> Scenario:
     """A built-in scenario (`c845a`, `fleet`): the defaults a form starts from."""
     if name not in BUILTIN:
@@ -94,11 +97,11 @@ class Utilization(BaseModel):
     utilization: float
 
 
-@router.get("/utilization", operation_id="tokenomicsUtilization")
+@router.get("/utilization", operation_id="tokenomicsUtilization", responses=problems.responses(404))
 def utilization(
     pool: str,
-    from_: Annotated[AwareDatetime, Query(alias="from")],
-    to: AwareDatetime,
+    from_: Annotated[schemas.Instant, Query(alias="from")],
+    to: schemas.Instant,
     _: User,
     db: DB,
 ) -> Utilization:

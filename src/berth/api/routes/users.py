@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from berth.api import schemas, views
+from berth.api import problems, schemas, views
 from berth.api.deps import DB, Admin, Client, Now, User
 from berth.store import users
 
@@ -17,13 +17,15 @@ def me(who: User, db: DB) -> schemas.UserPublic:
         return views.user(users.get(tx, who.username))
 
 
-@router.get("/users", operation_id="listUsers")
+@router.get("/users", operation_id="listUsers", responses=problems.responses(403))
 def list_(_: Admin, db: DB) -> list[schemas.UserPublic]:
     with db.transaction() as tx:
         return [views.user(u) for u in users.list_all(tx)]
 
 
-@router.post("/users", status_code=201, operation_id="createUser")
+@router.post(
+    "/users", status_code=201, operation_id="createUser", responses=problems.responses(403, 409)
+)
 def create(body: schemas.UserCreate, who: Admin, db: DB, client: Client) -> schemas.UserPublic:
     with db.transaction() as tx:
         user = users.create(
@@ -32,7 +34,9 @@ def create(body: schemas.UserCreate, who: Admin, db: DB, client: Client) -> sche
         return views.user(user)
 
 
-@router.patch("/users/{username}", operation_id="updateUser")
+@router.patch(
+    "/users/{username}", operation_id="updateUser", responses=problems.responses(403, 404, 409)
+)
 def update(
     username: str, body: schemas.UserUpdate, who: Admin, db: DB, now: Now, client: Client
 ) -> schemas.UserPublic:
