@@ -15,6 +15,7 @@ from typing import Annotated
 import typer
 
 from berth.cli import clusters
+from berth.cli.render import app as render_app
 from berth.config import Settings, load_pool_file
 from berth.reconciler.loop import Cadence, Reconciler
 from berth.reconciler.plan import Limits
@@ -38,6 +39,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(tokenomics_app, name="tokenomics")
 app.add_typer(sim_app, name="sim")
+app.add_typer(render_app, name="render")
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
