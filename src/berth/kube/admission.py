@@ -176,7 +176,8 @@ def device_env_policy() -> Obj:
                     "messageExpression": (
                         "'GPUs come only from the device plugin: container(s) ' + "
                         f"({_offenders(ENV_OK)}).join(', ') + "
-                        f"' set {names} (only {VISIBLE_DEVICES}=void or none is allowed)'"
+                        f"' set a device selector, one of {names} ({VISIBLE_DEVICES} may only be "
+                        f"{' or '.join(NO_DEVICES)})'"
                     ),
                 },
                 {
