@@ -203,6 +203,7 @@ def _reconciler(db: Database, settings: Settings, found: clusters.Found) -> Reco
         ),
         cadence=Cadence(
             interval=timedelta(seconds=settings.reconcile_interval),
+            drift_interval=timedelta(seconds=settings.drift_interval),
             audit_retention=timedelta(days=settings.audit_retention_days),
         ),
         source=found.source,

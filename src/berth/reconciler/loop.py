@@ -30,8 +30,10 @@ from berth.reconciler.plan import (
     Limits,
     Provision,
     Recreate,
+    Refence,
     Repair,
     Teardown,
+    drift_due,
     found_reservations,
     garbage,
     plan,
@@ -51,7 +53,7 @@ def touched(actions: list[Action]) -> set[uuid.UUID]:
     for a in actions:
         if isinstance(a, Provision | CheckReady | Diagnose):
             found.add(a.work.reservation.reservation_id)
-        elif isinstance(a, Teardown | Finish | Fail | Recreate | Repair):
+        elif isinstance(a, Teardown | Finish | Fail | Recreate | Repair | Refence):
             found.add(a.reservation_id)
     return found
 
@@ -64,6 +66,9 @@ def utcnow() -> datetime:
 class Cadence:
     interval: timedelta = timedelta(seconds=30)
     gc_interval: timedelta = timedelta(minutes=5)
+    # every ACTIVE session's fence is applied again once per drift_interval (0: never), the
+    # sessions spread over it
+    drift_interval: timedelta = timedelta(minutes=30)
     upkeep_interval: timedelta = timedelta(hours=1)
     standby_poll: timedelta = timedelta(seconds=5)
     ready_poll: timedelta = timedelta(seconds=2)  # while a workspace is starting
@@ -98,6 +103,7 @@ class Reconciler:
         self.cadence = cadence or Cadence()
         self.executor = Executor(db, cluster, cfg, self.limits)
         self._last_gc: datetime | None = None
+        self._last_drift: datetime | None = None
         self._last_upkeep: datetime | None = None
 
     def cycle(self, *, gc: bool | None = None) -> CycleResult:
@@ -109,7 +115,14 @@ class Reconciler:
             ready = sessions.ready_namespaces(tx)
         observed = {ns.name: ns for ns in self.cluster.namespaces(SELECTOR)}
         actions = plan(work, observed, ready, now, self.limits)
+        # drift repair: the ACTIVE sessions whose turn came since the last cycle (none on the
+        # first cycle after a start: turns are fixed instants, not a backlog)
+        since = self._last_drift or now
+        actions += drift_due(
+            ready, observed, touched(actions), since, now, self.cadence.drift_interval
+        )
         self.executor.run(actions, now)
+        self._last_drift = now
         due_gc = gc if gc is not None else self._due(self._last_gc, self.cadence.gc_interval, now)
         if due_gc:
             # after the cycle's own work, never beside it, and sparing what it just touched
