@@ -148,12 +148,13 @@ def test_tenant_cannot_edit_or_delete_the_network_policies(
             lambda name=name: api.delete_namespaced_network_policy(name, ns),
             by=OWNED,
         )
-    denied(
+    message = denied(
         who,
         "delete every NetworkPolicy at once",
         lambda: api.delete_collection_namespaced_network_policy(ns),
         by=OWNED,
     )
+    assert "written only by its reconciler" in message
     names = {p.metadata.name for p in api.list_namespaced_network_policy(ns).items}
     assert names == {"berth-ingress", "berth-egress"}
 

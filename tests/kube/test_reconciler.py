@@ -73,8 +73,12 @@ def no_sessions_left(kube: KubeCluster, core: client.CoreV1Api) -> Iterator[None
     eventually(all_gone, timeout=120)
 
 
-def make_reconciler(db: Database, cluster: Any, clock: Clock) -> Reconciler:
-    return Reconciler(db, cluster, SessionConfig(), limits=Limits(max_attempts=3), clock=clock)
+def make_reconciler(
+    db: Database, cluster: Any, clock: Clock, cadence: Cadence | None = None
+) -> Reconciler:
+    return Reconciler(
+        db, cluster, SessionConfig(), limits=Limits(max_attempts=3), cadence=cadence, clock=clock
+    )
 
 
 def book(
@@ -418,14 +422,7 @@ def test_a_fence_changed_behind_berths_back_is_put_back_on_the_sessions_turn(
     a cluster admin still can, and drift repair puts Berth's objects back."""
     rid = book(db, clock)
     every = timedelta(minutes=1)
-    rec = Reconciler(
-        db,
-        kube,
-        SessionConfig(),
-        limits=Limits(max_attempts=3),
-        cadence=Cadence(drift_interval=every),
-        clock=clock,
-    )
+    rec = make_reconciler(db, kube, clock, Cadence(drift_interval=every))
     converge(rec, db, rid, "ACTIVE", eventually)
     ns = namespace_name(rid)
     rec.cycle()  # the clock stands still: no session's turn comes

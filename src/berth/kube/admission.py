@@ -336,7 +336,8 @@ def owned_objects_policy(reconcilers: Sequence[str]) -> Obj:
                     "messageExpression": (
                         "request.userInfo.username + ' may not ' + "
                         "request.operation.lowerAscii() + ' ' + request.resource.resource + "
-                        "' ' + request.name + ': objects labelled "
+                        "' ' + (request.operation == 'DELETE' ? oldObject : object)"
+                        ".metadata.name + ': objects labelled "
                         f"{label}={MANAGED_BY[1]} in a session namespace are Berth\\'s, "
                         "written only by its reconciler'"
                     ),
