@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     secret_key_file: Path | None = None
     reconcile_interval: float = Field(default=30, gt=0)  # seconds between cycles
+    # seconds between two re-applies of an ACTIVE session's fence objects (drift repair; the
+    # sessions are spread over the interval); 0 turns it off
+    drift_interval: float = Field(default=1800, ge=0)
     max_attempts: int = Field(default=5, ge=1)  # provisioning attempts before FAILED
     # seconds a workspace may take to become ready after its objects are applied (image pulls
     # included) before it is diagnosed and the attempt counts

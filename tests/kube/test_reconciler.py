@@ -16,6 +16,7 @@ import pytest
 from kube_manifests import GPU, MIG, assert_gone, pod
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from berth.domain.policy import BookingPolicy
@@ -24,8 +25,8 @@ from berth.domain.session import SessionConfig, namespace_name
 from berth.kube.adapter import KubeCluster
 from berth.kube.cluster import Manifest
 from berth.kube.errors import Transient
-from berth.reconciler.loop import Reconciler
-from berth.reconciler.plan import Limits
+from berth.reconciler.loop import Cadence, Reconciler
+from berth.reconciler.plan import Limits, Refence
 from berth.store import heartbeats, reservations, sessions, users
 from berth.store.db import Database
 from berth.store.leader import Leadership
@@ -47,8 +48,12 @@ def clock() -> Clock:
     return Clock()
 
 
-def make_reconciler(db: Database, cluster: Any, clock: Clock) -> Reconciler:
-    return Reconciler(db, cluster, SessionConfig(), limits=Limits(max_attempts=3), clock=clock)
+def make_reconciler(
+    db: Database, cluster: Any, clock: Clock, cadence: Cadence | None = None
+) -> Reconciler:
+    return Reconciler(
+        db, cluster, SessionConfig(), limits=Limits(max_attempts=3), cadence=cadence, clock=clock
+    )
 
 
 def book(
@@ -375,3 +380,52 @@ def _assert_phase(db: Database, rid: uuid.UUID, want: str) -> None:
         ws = sessions.workspace(tx, rid)
     assert ws is not None
     assert ws.phase == want
+
+
+def _drift_repairs(kind: str) -> float:
+    return REGISTRY.get_sample_value("berth_drift_repairs_total", {"kind": kind}) or 0.0
+
+
+def test_a_fence_changed_behind_berths_back_is_put_back_on_the_sessions_turn(
+    db: Database,
+    kube: KubeCluster,
+    core: client.CoreV1Api,
+    clock: Clock,
+    eventually: Callable[..., Any],
+) -> None:
+    """The tenant cannot touch the quota or the network policies any more (test_guardrails.py);
+    a cluster admin still can, and drift repair puts Berth's objects back."""
+    rid = book(db, clock)
+    every = timedelta(minutes=1)
+    rec = make_reconciler(db, kube, clock, Cadence(drift_interval=every))
+    converge(rec, db, rid, "ACTIVE", eventually)
+    ns = namespace_name(rid)
+    rec.cycle()  # the clock stands still: no session's turn comes
+    networking = client.NetworkingV1Api(core.api_client)
+    core.patch_namespaced_resource_quota(
+        "berth-quota", ns, {"spec": {"hard": {f"requests.{GPU}": "4"}}}
+    )
+    networking.delete_namespaced_network_policy("berth-egress", ns)
+    before = {k: _drift_repairs(k) for k in ("ResourceQuota", "NetworkPolicy", "Secret")}
+
+    clock.now += every  # the session's turn falls within the next interval
+    actions = rec.cycle().actions
+    assert Refence(rid, ns) in actions
+
+    assert (
+        core.read_namespaced_resource_quota("berth-quota", ns).spec.hard[f"requests.{GPU}"] == "0"
+    )
+    assert networking.read_namespaced_network_policy("berth-egress", ns)
+    assert _drift_repairs("ResourceQuota") == before["ResourceQuota"] + 1
+    assert _drift_repairs("NetworkPolicy") == before["NetworkPolicy"] + 1
+    assert _drift_repairs("Secret") == before["Secret"]  # untouched objects do not count
+    with db.transaction() as tx:
+        details = tx.execute(
+            text("SELECT details FROM audit_log WHERE action = 'session.drift'")
+        ).scalar_one()
+    assert sorted(details["objects"]) == ["NetworkPolicy/berth-egress", "ResourceQuota/berth-quota"]
+
+    clock.now += every  # the next turn finds nothing changed
+    assert Refence(rid, ns) in rec.cycle().actions
+    assert _drift_repairs("ResourceQuota") == before["ResourceQuota"] + 1
+    assert _drift_repairs("NetworkPolicy") == before["NetworkPolicy"] + 1

@@ -18,47 +18,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kube_manifests import GPU, MIG, NODE, assert_gone, pod, session_spec
+from kube_manifests import GPU, MIG, NODE, assert_gone, pod
+from kube_sessions import namespace_gone, provision, remove, session_spec
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from berth.domain.reservation import Mode
-from berth.domain.session import (
-    SessionSpec,
-)
+from berth.domain.session import SessionSpec
 from berth.kube.adapter import KubeCluster
 from berth.kube.cluster import ObjectRef
 from berth.kube.errors import NotFound, Terminal, Transient
-from berth.kube.manifests import MANAGED_SELECTOR, session_selector, session_steps
+from berth.kube.manifests import MANAGED_SELECTOR, session_selector
 from conftest import Sim, eventually
 
 pytestmark = pytest.mark.kube
-
-
-def provision(cluster: KubeCluster, spec: SessionSpec) -> list[dict[str, Any]]:
-    """Apply every step in order; the objects applied."""
-    applied: list[dict[str, Any]] = []
-    for _, objects in session_steps(spec, openshift=cluster.is_openshift(), password="s3cret"):
-        cluster.apply(objects)
-        applied += objects
-    return applied
-
-
-def remove(cluster: KubeCluster, spec: SessionSpec) -> None:
-    """Tear a session down as the reconciler and its garbage collection would."""
-    cluster.delete_namespace(spec.namespace)
-    eventually(lambda: _namespace_gone(cluster, spec.namespace), timeout=120)
-    for ref in cluster.cluster_scoped(session_selector(spec.reservation_id)):
-        cluster.delete(ref)
-
-
-def _namespace_gone(cluster: KubeCluster, name: str) -> None:
-    """Pass once the namespace is gone; fail (for `eventually` to retry) while it exists."""
-    try:
-        cluster.get("v1", "Namespace", name)
-    except NotFound:
-        return
-    raise AssertionError(f"namespace {name} still exists")
 
 
 def _versions(cluster: KubeCluster, objects: list[dict[str, Any]]) -> dict[str, str]:
@@ -202,7 +175,7 @@ def test_deleting_the_namespace_removes_everything_but_the_labelled_cache_volume
 
     cluster.delete_namespace(spec.namespace)
     cluster.delete_namespace(spec.namespace)  # again, while Terminating: still fine
-    eventually(lambda: _namespace_gone(cluster, spec.namespace), timeout=120)
+    eventually(lambda: namespace_gone(cluster, spec.namespace), timeout=120)
     cluster.delete_namespace(spec.namespace)  # and once gone
 
     for claim in ("home", "data", "models"):  # provisioned volumes go with their claims
@@ -246,7 +219,7 @@ def test_a_namespace_stuck_terminating_is_unblocked(
     with pytest.raises(Transient, match="being terminated"):  # passes once it is gone
         cluster.apply([config_map])
     cluster.clear_namespace_finalizers(name)
-    eventually(lambda: _namespace_gone(cluster, name))
+    eventually(lambda: namespace_gone(cluster, name))
     cluster.clear_namespace_finalizers(name)  # gone already: nothing to do
 
 

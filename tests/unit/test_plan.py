@@ -23,9 +23,11 @@ from berth.reconciler.plan import (
     Limits,
     Provision,
     Recreate,
+    Refence,
     Repair,
     Teardown,
     Unstick,
+    drift_due,
     found_reservations,
     garbage,
     plan,
@@ -242,3 +244,65 @@ def test_garbage_never_touches_a_kept_reservation(
     deleted_refs = {a.ref.name for a in actions if isinstance(a, DeleteLeftover)}
     assert deleted_ns == {namespace_name(r) for r in others - kept}
     assert deleted_refs == {artifacts_volume_for(namespace_name(r)) for r in others - kept}
+
+
+# -- drift repair ----------------------------------------------------------------------------
+
+EVERY = timedelta(minutes=30)
+
+
+def active_sessions(n: int) -> tuple[dict[str, uuid.UUID], dict[str, NamespaceInfo]]:
+    ready = {
+        namespace_name(rid): rid
+        for rid in (uuid.uuid5(uuid.NAMESPACE_DNS, str(i)) for i in range(n))
+    }
+    observed = {ns: NamespaceInfo(ns, {}, "Active") for ns in ready}
+    return ready, observed
+
+
+def test_every_active_session_is_refenced_once_per_interval_spread_over_the_cycles() -> None:
+    ready, observed = active_sessions(1000)
+    cycle = timedelta(seconds=30)
+    counts: dict[uuid.UUID, int] = {}
+    per_cycle = []
+    at = NOW
+    while at < NOW + EVERY:
+        due = drift_due(ready, observed, set(), at, at + cycle, EVERY)
+        assert all(isinstance(a, Refence) for a in due)
+        per_cycle.append(len(due))
+        for a in due:
+            assert isinstance(a, Refence)
+            assert ready[a.namespace] == a.reservation_id
+            counts[a.reservation_id] = counts.get(a.reservation_id, 0) + 1
+        at += cycle
+    assert counts == {rid: 1 for rid in ready.values()}  # each exactly once per interval
+    assert len(per_cycle) == 60
+    assert max(per_cycle) <= 2 * 1000 / 60  # spread: no cycle takes everything
+
+
+def test_refence_turns_do_not_depend_on_how_time_is_cut_into_cycles() -> None:
+    ready, observed = active_sessions(50)
+    one_go = drift_due(ready, observed, set(), NOW, NOW + EVERY / 3, EVERY)
+    step = EVERY / 30
+    in_steps = [
+        a
+        for k in range(10)
+        for a in drift_due(ready, observed, set(), NOW + k * step, NOW + (k + 1) * step, EVERY)
+    ]
+    assert sorted(map(str, one_go)) == sorted(map(str, in_steps))
+
+
+def test_nothing_is_due_on_a_first_cycle_a_disabled_interval_or_a_busy_session() -> None:
+    ready, observed = active_sessions(100)
+    assert drift_due(ready, observed, set(), NOW, NOW, EVERY) == []  # first cycle: since == now
+    assert drift_due(ready, observed, set(), NOW, NOW + EVERY, timedelta(0)) == []
+    everyone = drift_due(ready, observed, set(), NOW, NOW + EVERY, EVERY)
+    assert len(everyone) == 100
+    busy = {rid for rid in list(ready.values())[:10]}
+    gone = list(ready)[10]
+    terminating = list(ready)[11]
+    seen = {ns: info for ns, info in observed.items() if ns != gone}
+    seen[terminating] = NamespaceInfo(terminating, {}, "Terminating")
+    left = drift_due(ready, seen, busy, NOW, NOW + EVERY, EVERY)
+    assert len(left) == 88
+    assert {a.namespace for a in left if isinstance(a, Refence)}.isdisjoint({gone, terminating})

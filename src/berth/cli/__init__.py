@@ -17,6 +17,7 @@ import typer
 
 from berth import __version__
 from berth.cli import clusters
+from berth.cli.render import app as render_app
 from berth.config import Settings, check_pool_file, load_pool_file
 from berth.domain.pool import Pool
 from berth.install import gpu_operator, mirror
@@ -38,9 +39,6 @@ app = typer.Typer(
 )
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
-render_app = typer.Typer(
-    help="Print install-time configuration derived from the pool file.", no_args_is_help=True
-)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(render_app, name="render")
@@ -246,6 +244,7 @@ def _reconciler(db: Database, settings: Settings, found: clusters.Found) -> Reco
         ),
         cadence=Cadence(
             interval=timedelta(seconds=settings.reconcile_interval),
+            drift_interval=timedelta(seconds=settings.drift_interval),
             audit_retention=timedelta(days=settings.audit_retention_days),
         ),
         source=found.source,

@@ -195,15 +195,44 @@ class KubeCluster:
 
     # -- the Cluster port ------------------------------------------------------------------
 
+    def _apply_one(self, manifest: Manifest, path: str) -> Any:
+        return self._call(
+            "PATCH",
+            path,
+            query={"fieldManager": FIELD_MANAGER, "force": "true"},
+            body=dict(manifest),
+            content_type=APPLY_CONTENT_TYPE,
+        )
+
     def apply(self, objects: Sequence[Manifest]) -> None:
         for manifest in objects:
-            self._call(
-                "PATCH",
-                self._object_path(manifest),
-                query={"fieldManager": FIELD_MANAGER, "force": "true"},
-                body=dict(manifest),
-                content_type=APPLY_CONTENT_TYPE,
-            )
+            self._apply_one(manifest, self._object_path(manifest))
+
+    def reapply(self, objects: Sequence[Manifest]) -> list[ObjectRef]:
+        """Two requests an object: read its resourceVersion, apply. A forced apply that changes
+        nothing is not written (the version stays), so a new version means the object differed
+        from Berth's fields; a missing one had been deleted. Quantities and defaults need no
+        comparison of our own: the API server decides what is a change."""
+        changed: list[ObjectRef] = []
+        for manifest in objects:
+            path = self._object_path(manifest)
+            try:
+                before = self._call("GET", path)["metadata"]["resourceVersion"]
+            except NotFound:
+                before = None
+            after = self._apply_one(manifest, path)["metadata"]["resourceVersion"]
+            if after != before:
+                metadata = manifest["metadata"]
+                changed.append(
+                    ObjectRef(
+                        manifest["apiVersion"],
+                        manifest["kind"],
+                        metadata["name"],
+                        metadata.get("namespace"),
+                        dict(metadata.get("labels") or {}),
+                    )
+                )
+        return changed
 
     def get(
         self, api_version: str, kind: str, name: str, namespace: str | None = None

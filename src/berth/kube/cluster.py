@@ -44,6 +44,10 @@ class Cluster(Protocol):
     def apply(self, objects: Sequence[Manifest]) -> None:
         """Server-side apply each object (field manager `berth`, forced), in order."""
 
+    def reapply(self, objects: Sequence[Manifest]) -> list[ObjectRef]:
+        """Server-side apply each object like `apply`; return those it changed (or recreated):
+        the objects that had drifted from what Berth applied."""
+
     def delete_namespace(self, name: str) -> None:
         """Ask for a namespace's deletion; already gone is success."""
 

@@ -18,7 +18,7 @@ from berth.domain.reservation import Status
 from berth.domain.session import SessionConfig, Work, build, known_gpu_resources, workspace_url
 from berth.kube.cluster import Cluster, ObjectRef
 from berth.kube.errors import KubeError, ServerError, Transient
-from berth.kube.manifests import session_selector, session_steps
+from berth.kube.manifests import fence_objects, session_selector, session_steps
 from berth.kube.manifests.common import ARTIFACTS
 from berth.reconciler import metrics
 from berth.reconciler.plan import (
@@ -33,6 +33,7 @@ from berth.reconciler.plan import (
     Limits,
     Provision,
     Recreate,
+    Refence,
     Repair,
     Teardown,
     Unstick,
@@ -49,7 +50,8 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(5 * 2 ** max(attempts - 1, 0), 300))
 
 
-STARTS = (Provision, CheckReady, Diagnose)  # per session, independent: worked on side by side
+STARTS = (Provision, CheckReady, Diagnose)  # sessions coming up: their readiness is polled
+PARALLEL = (*STARTS, Refence)  # per session, independent: worked on side by side
 
 
 class Executor:
@@ -66,14 +68,14 @@ class Executor:
         self.box, self.workers = box, workers
 
     def run(self, actions: list[Action], now: datetime) -> None:
-        """Stops and repairs one by one, in order; then starts side by side.
+        """Stops and repairs one by one, in order; then starts (and drift repairs) side by side.
 
         Sessions are independent of each other, and provisioning one is a chain of round trips,
         so a hundred windows opening at once are worked on by `workers` threads.
         """
-        starts = [a for a in actions if isinstance(a, STARTS)]
+        starts = [a for a in actions if isinstance(a, PARALLEL)]
         for action in actions:
-            if not isinstance(action, STARTS):
+            if not isinstance(action, PARALLEL):
                 self._guarded(action, now)
         if len(starts) <= 1 or self.workers <= 1:
             for action in starts:
@@ -136,6 +138,8 @@ class Executor:
             self._check_ready(action.work, now)
         elif isinstance(action, Diagnose):
             self._diagnose(action.work, now)
+        elif isinstance(action, Refence):
+            self._refence(action)
         elif isinstance(action, DeleteOrphan):
             log.info("deleting orphaned namespace %s", action.namespace)
             self.cluster.delete_namespace(action.namespace)
@@ -203,6 +207,28 @@ class Executor:
         with self.db.transaction() as tx:
             message = f"cluster unavailable: {exc}"
             sessions.record_error(tx, rid, message, counts=False, retry_in=lambda _: wait, now=now)
+
+    def _refence(self, action: Refence) -> None:
+        """Apply an ACTIVE session's fence objects again; count and record what had changed."""
+        rid = action.reservation_id
+        with self.db.transaction() as tx:
+            found = sessions.ready_session(tx, rid, self.box)
+            if found is None:
+                return  # no longer ready: the next cycle's plan deals with it
+            reserved, password = found
+            pool = pools.get(tx, reserved.pool)
+            gpu_resources = known_gpu_resources(pools.list_all(tx))
+        spec = build(reserved, pool, self.cfg, gpu_resources)
+        steps = session_steps(spec, openshift=self.cluster.is_openshift(), password=password)
+        changed = self.cluster.reapply(fence_objects(steps))
+        if not changed:
+            return
+        names = [f"{ref.kind}/{ref.name}" for ref in changed]
+        for ref in changed:
+            metrics.DRIFT_REPAIRS.labels(kind=ref.kind).inc()
+        log.warning("namespace %s had drifted; applied again: %s", action.namespace, names)
+        with self.db.transaction() as tx:
+            sessions.record_drift(tx, rid, names)
 
     def _check_ready(self, w: Work, now: datetime) -> None:
         rid = w.reservation.reservation_id

@@ -21,7 +21,15 @@ from berth.kube.cluster import Cluster
 from berth.kube.errors import KubeError, Transient
 from berth.reconciler import metrics
 from berth.reconciler.executor import STARTS, Executor
-from berth.reconciler.plan import Action, Limits, about, found_reservations, garbage, plan
+from berth.reconciler.plan import (
+    Action,
+    Limits,
+    about,
+    drift_due,
+    found_reservations,
+    garbage,
+    plan,
+)
 from berth.store import heartbeats, maintenance, sessions
 from berth.store.crypto import SecretBox
 from berth.store.db import UNAVAILABLE, Database
@@ -40,6 +48,9 @@ def utcnow() -> datetime:
 class Cadence:
     interval: timedelta = timedelta(seconds=30)
     gc_interval: timedelta = timedelta(minutes=5)
+    # every ACTIVE session's fence is applied again once per drift_interval (0: never), the
+    # sessions spread over it
+    drift_interval: timedelta = timedelta(minutes=30)
     upkeep_interval: timedelta = timedelta(hours=1)
     standby_poll: timedelta = timedelta(seconds=5)
     ready_poll: timedelta = timedelta(seconds=2)  # while a workspace is starting
@@ -77,6 +88,7 @@ class Reconciler:
         self.cadence = cadence or Cadence()
         self.executor = Executor(db, cluster, cfg, self.limits, box or SecretBox.ephemeral())
         self._last_gc: datetime | None = None
+        self._last_drift: datetime | None = None
         self._last_upkeep: datetime | None = None
 
     def cycle(self, *, gc: bool | None = None) -> CycleResult:
@@ -88,7 +100,14 @@ class Reconciler:
             ready = sessions.ready_namespaces(tx)
         observed = {ns.name: ns for ns in self.cluster.namespaces(SELECTOR)}
         actions = plan(work, observed, ready, now, self.limits)
+        # drift repair: the ACTIVE sessions whose turn came since the last cycle (none on the
+        # first cycle after a start: turns are fixed instants, not a backlog)
+        since = self._last_drift or now
+        actions += drift_due(
+            ready, observed, about(actions), since, now, self.cadence.drift_interval
+        )
         self.executor.run(actions, now)
+        self._last_drift = now
         due_gc = gc if gc is not None else self._due(self._last_gc, self.cadence.gc_interval, now)
         if due_gc:
             # after the cycle's own work, never beside it, and sparing what it just touched

@@ -17,4 +17,9 @@ START_LAG = Histogram(
     "From window start to workspace ready (ACTIVE)",
     buckets=(1, 2, 5, 10, 20, 30, 60, 120, 300, 600),
 )
+DRIFT_REPAIRS = Counter(
+    "berth_drift_repairs_total",
+    "Fence objects of ACTIVE sessions found changed (or deleted) and applied again, by kind",
+    ["kind"],
+)
 LEADER = Gauge("berth_reconciler_leader", "1 while this process is the active reconciler")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from berth.domain.reservation import LIVE, Status
 from berth.domain.session import LABEL_RESERVATION, Work, namespace_name
@@ -88,6 +88,14 @@ class Repair:
 
 
 @dataclass(frozen=True)
+class Refence:
+    """An ACTIVE session's fence objects are due for their slow re-apply (drift repair)."""
+
+    reservation_id: uuid.UUID
+    namespace: str
+
+
+@dataclass(frozen=True)
 class DeleteOrphan:
     namespace: str
 
@@ -113,6 +121,7 @@ Action = (
     | Fail
     | Recreate
     | Repair
+    | Refence
     | DeleteOrphan
     | DeleteLeftover
     | Unstick
@@ -192,14 +201,50 @@ def plan(
 
 
 def about(actions: Sequence[Action]) -> set[uuid.UUID]:
-    """The reservations some actions are about (GC spares them in the same cycle)."""
+    """The reservations some actions are about (GC and drift repair spare them that cycle)."""
     found = set()
     for a in actions:
         if isinstance(a, Provision | CheckReady | Diagnose):
             found.add(a.work.reservation.reservation_id)
-        elif isinstance(a, Teardown | Finish | Fail | Recreate | Repair):
+        elif isinstance(a, Teardown | Finish | Fail | Recreate | Repair | Refence):
             found.add(a.reservation_id)
     return found
+
+
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def _turn(rid: uuid.UUID, at: datetime, every: timedelta) -> int:
+    """How many of this session's check instants have passed by `at`. Its instants are
+    `every` apart, shifted by an offset taken from its id: sessions spread evenly over the
+    interval, and each keeps its place whatever the cycles or restarts."""
+    period = every // _MICROSECOND
+    return ((at - _EPOCH) // _MICROSECOND + rid.int % period) // period
+
+
+def drift_due(
+    ready: Mapping[str, uuid.UUID],
+    observed: Mapping[str, NamespaceInfo],
+    busy: Collection[uuid.UUID],
+    since: datetime,
+    now: datetime,
+    every: timedelta,
+) -> list[Action]:
+    """ACTIVE sessions whose fence is due for its re-apply: one of their check instants fell in
+    (`since`, `now`]. Each session is due once per `every`; a cycle every 30 s with a 30 min
+    interval takes about 1/60 of the sessions. Sessions this cycle already acts on, and
+    namespaces absent or terminating, wait for their next turn."""
+    if every <= timedelta(0) or now <= since:
+        return []
+    due: list[Action] = []
+    for ns, rid in sorted(ready.items()):
+        info = observed.get(ns)
+        if rid in busy or info is None or info.phase == "Terminating":
+            continue
+        if _turn(rid, now, every) > _turn(rid, since, every):
+            due.append(Refence(rid, ns))
+    return due
 
 
 def reservation_of(labels: Mapping[str, str]) -> uuid.UUID | None:

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from berth.config import demo_pool_path, load_pool_file
+from berth.kube.admission import admission_objects
 from berth.sim import components, nodes, pki, processes, readiness
 from berth.sim.apiclient import ApiClient
 from berth.sim.ports import free_ports
@@ -242,7 +243,7 @@ def _start(
         on_step("controller-manager, scheduler, kwok, volume provisioner")
         _start_controllers(runner, cache, keys)
 
-        on_step(f"{len(classes)} StorageClass(es), {len(manifests)} node(s)")
+        on_step(f"{len(classes)} StorageClass(es), {len(manifests)} node(s), admission policies")
         _create_cluster_objects(api, classes, manifests)
 
         names = {str(m["metadata"]["name"]) for m in manifests}
@@ -286,11 +287,22 @@ def _start_controllers(runner: _Runner, cache: CacheLayout, keys: pki.Pki) -> No
     )
 
 
+ADMISSION_PATH = "/apis/admissionregistration.k8s.io/v1"
+ADMISSION_PLURALS = {
+    "ValidatingAdmissionPolicy": "validatingadmissionpolicies",
+    "ValidatingAdmissionPolicyBinding": "validatingadmissionpolicybindings",
+}
+
+
 def _create_cluster_objects(
     api: ApiClient, classes: list[str], manifests: list[dict[str, Any]]
 ) -> None:
-    """The pool's StorageClasses and its fake GPU Nodes."""
+    """The pool's StorageClasses, its fake GPU Nodes, and Berth's admission policies (the
+    reconciler is whoever holds the admin kubeconfig), so every sim runs with the guardrails
+    an installation has."""
     for name in classes:
         api.create("/apis/storage.k8s.io/v1/storageclasses", storage_class(name))
     for manifest in manifests:
         api.create("/api/v1/nodes", manifest)
+    for policy in admission_objects([pki.ADMIN_USER]):
+        api.create(f"{ADMISSION_PATH}/{ADMISSION_PLURALS[policy['kind']]}", policy)

@@ -107,6 +107,10 @@ def controller_manager(cache: CacheLayout, paths: Paths, pki: Pki, port: int) ->
         "--leader-elect=false",
         *CLIENT_RATE,
         "--controllers=*",
+        # Each controller acts as its own ServiceAccount (kube-system:namespace-controller, ...),
+        # as on kubeadm and OpenShift clusters: admission policies see the identities they would
+        # see in production, not the admin the controller-manager itself logs in as.
+        "--use-service-account-credentials=true",
         f"--service-account-private-key-file={pki.sa_key}",
         f"--root-ca-file={pki.ca_cert}",
         f"--cluster-signing-cert-file={pki.ca_cert}",

@@ -18,6 +18,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 SERVICE_IP = "10.96.0.1"  # the first address of components.SERVICE_CIDR
+# The admin client certificate's user (in group system:masters): the identity of everything the
+# sim's admin kubeconfig drives — the tests, `berth up --sim`'s reconciler.
+ADMIN_USER = "berth-sim-admin"
 _VALID = dt.timedelta(days=3650)
 
 
@@ -167,7 +170,7 @@ def create(directory: Path) -> Pki:
     pki.server_cert.write_bytes(server.public_bytes(serialization.Encoding.PEM))
 
     admin_key = _key()
-    admin = _issue(ca_key, ca_name, _name("berth-sim-admin", "system:masters"), admin_key)
+    admin = _issue(ca_key, ca_name, _name(ADMIN_USER, "system:masters"), admin_key)
     _write(pki.admin_key, _pem_key(admin_key))
     pki.admin_cert.write_bytes(admin.public_bytes(serialization.Encoding.PEM))
 

@@ -18,6 +18,8 @@ from berth.sim.apiclient import ApiClient, ApiError
 
 PROBE_NAMESPACE = "kube-system"
 PROBE_QUOTA = "berth-sim-readiness-probe"
+PROBE_POLICY = "berth-sim-admission-probe"
+ADMISSION = "/apis/admissionregistration.k8s.io/v1"
 
 
 class NotReady(TimeoutError):
@@ -94,6 +96,61 @@ def quota_controller_running(api: ApiClient) -> bool:
     return True
 
 
+def _probe_policy() -> tuple[dict[str, Any], dict[str, Any]]:
+    """A policy that refuses one ConfigMap name in kube-system, and its binding."""
+    api_version = "admissionregistration.k8s.io/v1"
+    policy = {
+        "apiVersion": api_version,
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": PROBE_POLICY},
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {
+                "namespaceSelector": {
+                    "matchLabels": {"kubernetes.io/metadata.name": PROBE_NAMESPACE}
+                },
+                "resourceRules": [
+                    {
+                        "apiGroups": [""],
+                        "apiVersions": ["v1"],
+                        "operations": ["CREATE"],
+                        "resources": ["configmaps"],
+                    }
+                ],
+            },
+            "validations": [
+                {"expression": f"object.metadata.name != '{PROBE_POLICY}'", "message": "probe"}
+            ],
+        },
+    }
+    binding = {
+        "apiVersion": api_version,
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": PROBE_POLICY},
+        "spec": {"policyName": PROBE_POLICY, "validationActions": ["Deny"]},
+    }
+    return policy, binding
+
+
+def admission_policies_enforced(api: ApiClient) -> bool:
+    """Admission policies take effect once the API server's informers have seen them. A probe
+    policy created after Berth's refuses a dry-run ConfigMap; once it does, every policy and
+    binding created before it is in force too (an informer sees one kind's objects in order)."""
+    policy, binding = _probe_policy()
+    api.create(f"{ADMISSION}/validatingadmissionpolicies", policy)
+    api.create(f"{ADMISSION}/validatingadmissionpolicybindings", binding)
+    probe = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": PROBE_POLICY}}
+    try:
+        api.create(f"/api/v1/namespaces/{PROBE_NAMESPACE}/configmaps?dryRun=All", probe)
+    except ApiError as err:
+        if err.status != 422:
+            raise
+        api.delete(f"{ADMISSION}/validatingadmissionpolicybindings/{PROBE_POLICY}")
+        api.delete(f"{ADMISSION}/validatingadmissionpolicies/{PROBE_POLICY}")
+        return True
+    return False
+
+
 def _no_guard() -> None:
     return None
 
@@ -118,6 +175,7 @@ def wait_until_ready(
             lambda: quota_controller_running(api),
             0.0,
         ),
+        ("admission policies in force", lambda: admission_policies_enforced(api), 0.0),
         (
             f"{len(node_names)} node(s) Ready and untainted",
             lambda: nodes_ready(api, node_names),

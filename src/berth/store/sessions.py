@@ -98,6 +98,30 @@ def ready_namespaces(tx: Tx) -> dict[str, uuid.UUID]:
     return {ns: rid for ns, rid in tx.execute(q)}
 
 
+def ready_session(tx: Tx, rid: uuid.UUID, box: SecretBox) -> tuple[Reserved, str] | None:
+    """An ACTIVE session's reservation and workspace password (None unless it is ready and its
+    password opens with `box`): what its fence objects are built from when re-applied."""
+    q = (
+        select(Reservation, User.username, SessionRow.password_sealed)
+        .join(User, User.id == Reservation.owner_id)
+        .join(SessionRow, SessionRow.reservation_id == Reservation.id)
+        .where(Reservation.id == rid, SessionRow.phase == "ready")
+    )
+    found = tx.execute(q).first()
+    if found is None:
+        return None
+    r, username, sealed = found
+    try:
+        return _input(r, username), box.open(sealed)
+    except SealError:
+        return None  # a key this process lacks: left as it is rather than given a new password
+
+
+def record_drift(tx: Tx, rid: uuid.UUID, changed: list[str]) -> None:
+    """Objects of a session found changed behind Berth's back and put back."""
+    audit.record(tx, "reconciler", "session.drift", f"reservation:{rid}", {"objects": changed})
+
+
 def next_event(tx: Tx, now: datetime) -> datetime | None:
     """The next instant something is due: a start, an end, or a retry."""
     candidates = [

@@ -20,14 +20,19 @@ from berth.kube.manifests.common import FIELD_MANAGER, MANAGED_SELECTOR, Obj, se
 Step = tuple[str, list[Obj]]
 
 STEP_NAMES = ("namespace", "rbac", "quota", "config", "network", "storage", "workspace", "ingress")
+# The steps whose objects fence a session in (and the workspace's auth Secret): what drift
+# repair re-applies to every ACTIVE session on its slow cadence.
+FENCE_STEPS = ("rbac", "quota", "config", "network")
 
 __all__ = [
+    "FENCE_STEPS",
     "FIELD_MANAGER",
     "MANAGED_SELECTOR",
     "STEP_NAMES",
     "Obj",
     "Step",
     "cluster_leftovers_selector",
+    "fence_objects",
     "session_selector",
     "session_steps",
 ]
@@ -61,6 +66,14 @@ def session_steps(
         ("ingress", [ingress.route(spec) if openshift else ingress.ingress(spec)]),
     ]
     return steps
+
+
+def fence_objects(steps: list[Step]) -> list[Obj]:
+    """Of a session's steps, the fence: ServiceAccount and RoleBinding, quota and limits, the
+    proxy ConfigMap, the network policies, and the workspace's auth Secret."""
+    fence = [o for name, objects in steps if name in FENCE_STEPS for o in objects]
+    workspace_objects = dict(steps)["workspace"]
+    return fence + [o for o in workspace_objects if o["kind"] == "Secret"]
 
 
 def cluster_leftovers_selector() -> str:

@@ -5,9 +5,10 @@ on every GPU node. It reaches the workspace through a hostPath PersistentVolume 
 claim of this namespace, never through a hostPath volume in the pod: Pod Security `baseline`
 refuses hostPath pods, which is what keeps a namespace admin off the node. The volume is
 cluster-scoped and outlives the namespace (reclaim policy Retain, so nothing ever deletes the
-node's files); garbage collection removes it by its labels. Pods mount the claim read-only; the
-node should also expose the directory as a read-only bind mount, since a user's own pod could
-mount the claim read-write.
+node's files); garbage collection removes it by its labels. Pods mount the claim read-only:
+the admission policy `berth-artifacts-readonly` (`berth.kube.admission`) refuses any pod of a
+session that mounts it otherwise; the node should still expose the directory as a read-only
+bind mount, as a second line.
 """
 
 from __future__ import annotations

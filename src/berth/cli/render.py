@@ -1,0 +1,35 @@
+"""`berth render`: print the cluster objects an installation applies, from the same builders
+`berth sim up` uses, so the install manifests and every test run share one source."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+import yaml
+
+from berth.config import Settings
+from berth.kube.admission import admission_objects, default_reconciler
+
+# `gpu-operator` and `mirror` (from the pool file) are registered on this app in cli/__init__.py
+app = typer.Typer(
+    help="Print install-time configuration and cluster objects as YAML (for install "
+    "manifests): admission policies, GPU Operator config from the pool file, image lists.",
+    no_args_is_help=True,
+)
+
+
+@app.command()
+def admission(
+    reconciler: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="User name of the reconciler, the only one who may write Berth's objects in "
+            "a session namespace (repeat for several) "
+            "[default: system:serviceaccount:<BERTH_PLATFORM_NAMESPACE>:berth-reconciler]",
+        ),
+    ] = None,
+) -> None:
+    """The ValidatingAdmissionPolicies and their bindings that guard session namespaces."""
+    users = reconciler or [default_reconciler(Settings().platform_namespace)]
+    typer.echo(yaml.safe_dump_all(admission_objects(users), sort_keys=False, width=1000), nl=False)
