@@ -111,6 +111,8 @@ def ready_session(tx: Tx, rid: uuid.UUID, box: SecretBox) -> tuple[Reserved, str
     if found is None:
         return None
     r, username, sealed = found
+    if sealed is None:
+        return None
     try:
         return _input(r, username), box.open(sealed)
     except SealError:
