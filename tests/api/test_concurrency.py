@@ -12,15 +12,18 @@ from __future__ import annotations
 import random
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 
 from berth.config import load_pool_file
 from berth.domain.capacity import Booking, peak_usage
 from berth.domain.policy import BookingPolicy
-from berth.store import users
+from berth.store import pools, users
 from berth.store.db import Database
 from berth.store.reservations import live_overlapping
+
+FAULT_POOLS = Path(__file__).parents[1] / "kube" / "faults_pools.yaml"
 
 
 def test_concurrent_bookings_never_exceed_capacity(server: str, db: Database) -> None:
@@ -57,6 +60,28 @@ def test_concurrent_bookings_never_exceed_capacity(server: str, db: Database) ->
             )
         )
 
+    # Besides the contended slices, each user sends a burst of one-slice bookings into a window
+    # of their own in the roomy pool `wide`: there only the per-user limit can refuse, so it is
+    # reached whatever the interleaving (in c845a the slices often run out first).
+    limit = BookingPolicy().max_concurrent_per_user
+    with db.transaction() as tx:
+        pools.sync(tx, load_pool_file(FAULT_POOLS))
+    for i, name in enumerate(names):
+        start = base + timedelta(hours=10 + i)  # after every c845a window; one hour per user
+        for _ in range(limit + 2):
+            requests.append(
+                (
+                    name,
+                    {
+                        "pool": "wide",
+                        "start": start.isoformat(),
+                        "end": (start + timedelta(hours=1)).isoformat(),
+                        "gpu": {"kind": "mig-1g.24gb", "count": 1},
+                    },
+                )
+            )
+    rng.shuffle(requests)
+
     def book(item: tuple[str, dict[str, object]]) -> httpx.Response:
         name, payload = item
         with httpx.Client(base_url=server, timeout=60) as c:
@@ -80,16 +105,18 @@ def test_concurrent_bookings_never_exceed_capacity(server: str, db: Database) ->
     for r in over_limit:
         assert "the limit is" in r.json()["detail"]
 
+    assert len(over_limit) >= 2 * len(names)  # the bursts' surplus, at least
     (pool_def,) = load_pool_file()
     with db.transaction() as tx:
         live = live_overlapping(tx, "c845a", base, base + timedelta(days=1))
-    assert len(live) == statuses.count(201)
+        in_wide = live_overlapping(tx, "wide", base, base + timedelta(days=1))
+    assert len(live) + len(in_wide) == statuses.count(201)
+    assert len(in_wide) == limit * len(names)
     capacity = pool_def.capacity()
     for resource, (peak, _) in peak_usage(live, base, base + timedelta(days=1)).items():
         assert peak <= capacity[resource], resource
 
     # Each booking overlapped fewer than `limit` of its owner's, so no instant has more.
-    limit = BookingPolicy().max_concurrent_per_user
     held: dict[str, list[Booking]] = {}
     for r in responses:
         if r.status_code == 201:

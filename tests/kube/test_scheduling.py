@@ -18,6 +18,19 @@ def _running_on_node(core: client.CoreV1Api, namespace: str, name: str) -> None:
     assert current.status.phase == "Running"
 
 
+def _held_elsewhere(core: client.CoreV1Api, namespace: str, resource: str) -> list[str]:
+    """Pods of other namespaces on the node that hold a slot of `resource`."""
+    held = []
+    for p in core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={NODE}").items:
+        if p.metadata.namespace == namespace or p.status.phase in ("Succeeded", "Failed"):
+            continue
+        if any(
+            resource in ((c.resources and c.resources.requests) or {}) for c in p.spec.containers
+        ):
+            held.append(f"{p.metadata.namespace}/{p.metadata.name} ({p.status.phase})")
+    return held
+
+
 @pytest.mark.parametrize(("resource", "slots"), [(GPU, 4), (MIG, 8)])
 def test_gpu_slots_fill_up_then_the_next_pod_waits_for_a_free_one(
     core: client.CoreV1Api,
@@ -26,6 +39,11 @@ def test_gpu_slots_fill_up_then_the_next_pod_waits_for_a_free_one(
     resource: str,
     slots: int,
 ) -> None:
+    def node_is_free() -> None:  # other tests' sessions may still be going away
+        held = _held_elsewhere(core, namespace, resource)
+        assert not held, f"slots of {resource} still held by {held}"
+
+    eventually(node_is_free, timeout=120)
     for i in range(slots):
         core.create_namespaced_pod(namespace, pod(f"slot-{i}", {resource: "1"}))
     for i in range(slots):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -46,7 +47,11 @@ def _seen(peer: str, headers: dict[str, str], trusted: TrustedProxies = PROXY) -
         "headers": [(b"host", b"berth.internal:8000")]
         + [(k.lower().encode(), v.encode()) for k, v in headers.items()],
     }
-    asyncio.run(ForwardedHeaders(app, trusted)(scope, None, None))  # type: ignore[arg-type]
+    middleware = ForwardedHeaders(app, trusted)
+    # a thread of its own: a browser test earlier in the run may leave an event loop running
+    # in this one (Playwright's sync API), where asyncio.run() refuses to start
+    with ThreadPoolExecutor(1) as worker:
+        worker.submit(asyncio.run, middleware(scope, None, None)).result()  # type: ignore[arg-type]
     return seen
 
 
