@@ -84,7 +84,9 @@ def test_an_agent_provisions_only_waiting_claims_of_its_class_on_its_own_node() 
     assert not agent.owns_claim(CLASSES, claim("gpu-2"))  # another node's agent
     assert not agent.owns_claim(CLASSES, claim(None))  # not scheduled yet
     assert not agent.owns_claim(CLASSES, claim(cls="lvms-vg1"))  # the pool's class
-    assert not agent.owns_claim(CLASSES, claim(volumeName="pvc-u-1"))  # already bound
+    assert not agent.owns_claim(CLASSES, claim(volumeName="someone-elses"))  # bound elsewhere
+    assert agent.owns_claim(CLASSES, claim(volumeName="pvc-u-1"))  # its own: restored if Lost
+    assert not LOCAL_STORAGE.owns_claim({"lvms-vg1"}, claim(cls="lvms-vg1", volumeName="pvc-u-1"))
     deleting = claim()
     deleting["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
     assert not agent.owns_claim(CLASSES, deleting)
@@ -133,14 +135,15 @@ def test_one_pass_makes_a_volume_per_claim_onto_the_same_path_and_deletes_releas
         [
             claim(uid="u-1"),
             claim(uid="u-2", ns="berth-000000000002"),  # a second session on the node
-            claim(uid="u-0"),  # its volume exists
+            claim(uid="u-0", volumeName="pvc-u-0"),  # bound: its volume exists
+            claim(uid="u-5", volumeName="pvc-u-5", ns="berth-000000000005"),  # Lost: restored
             claim("gpu-2", uid="u-3"),  # another node's
             claim(cls="lvms-vg1", uid="u-4"),  # the sim's local storage
         ],
         [released, bound],
     )
-    assert provision_pass(api, agent) == 3
-    assert [pv["metadata"]["name"] for pv in api.created] == ["pvc-u-1", "pvc-u-2"]
+    assert provision_pass(api, agent) == 4
+    assert [pv["metadata"]["name"] for pv in api.created] == ["pvc-u-1", "pvc-u-2", "pvc-u-5"]
     assert {pv["spec"]["hostPath"]["path"] for pv in api.created} == {READ_ONLY_VIEW}
     assert api.deleted == ["/api/v1/persistentvolumes/pvc-old"]
 

@@ -6,7 +6,9 @@ binds `WaitForFirstConsumer`: the scheduler places the workspace pod, writes the
 claim as `volume.kubernetes.io/selected-node`, and waits. The agent of that node then creates a
 hostPath PersistentVolume of the node's *read-only view* of the cache (`/var/lib/berth/cache-ro`),
 pinned to the node and pre-bound to the claim by its uid; when the namespace goes, the volume is
-Released and the agent deletes the PersistentVolume object (reclaim policy Delete). It never
+Released and the agent deletes the PersistentVolume object (reclaim policy Delete). A volume
+deleted under a bound claim (the claim is `Lost`) is made again with the same name and claim
+uid, and the PV controller binds the two again: the cache is the node's, nothing is lost. It never
 touches the node's files: the cache's contents are staged by the agent's other parts.
 
 The read-only view is a bind mount of the writable cache (`/var/lib/berth/cache`) remounted
@@ -49,7 +51,11 @@ def cache_provisioner(nodes: Iterable[str], view: str = READ_ONLY_VIEW) -> Provi
     """The provisioner of the nodes this agent serves: every volume is the same directory, the
     node's read-only view of the cache; only the claim it is bound to differs."""
     return Provisioner(
-        PROVISIONER, host_path=lambda _claim: view, nodes=frozenset(nodes), path_type="Directory"
+        PROVISIONER,
+        host_path=lambda _claim: view,
+        nodes=frozenset(nodes),
+        path_type="Directory",
+        restores_lost=True,
     )
 
 

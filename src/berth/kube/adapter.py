@@ -283,7 +283,7 @@ class KubeCluster:
             "GET", f"{base}/pods", query={"labelSelector": f"{APP_LABEL}={WORKSPACE}"}
         )
         claims = self._call("GET", f"{base}/persistentvolumeclaims")
-        events = self._call("GET", f"{base}/events", query={"fieldSelector": "type=Warning"})
+        events = self._call("GET", f"{base}/events")  # every type: see diagnosis._claims
         try:
             deployment = self._call(
                 "GET", f"/apis/apps/v1/namespaces/{namespace}/deployments/{WORKSPACE}"

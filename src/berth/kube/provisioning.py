@@ -35,12 +35,16 @@ class RestApi(Protocol):
 @dataclass(frozen=True)
 class Provisioner:
     """One provisioner: its name, the node(s) it serves (None: any node) and, for a claim, the
-    host path of its volume."""
+    host path of its volume. `restores_lost`: a claim whose volume (one this provisioner named)
+    was deleted under it is `Lost`; make the volume again, pre-bound to the same claim uid, and
+    the PV controller binds the two again. Right for a cache whose content is the node's; wrong
+    for a disk, whose data a new volume would not have."""
 
     name: str
     host_path: Callable[[Json], str]
     nodes: frozenset[str] | None = None
     path_type: str = "DirectoryOrCreate"
+    restores_lost: bool = False
 
     def storage_class(self, name: str, *, expandable: bool = False) -> Json:
         sc: Json = {
@@ -56,13 +60,15 @@ class Provisioner:
         return sc
 
     def owns_claim(self, classes: Iterable[str], claim: Json) -> bool:
-        """A claim this provisioner must provision: of one of its classes, not yet bound, not
-        being deleted, and placed by the scheduler on a node it serves."""
+        """A claim this provisioner must provision: of one of its classes, not yet bound (or,
+        with `restores_lost`, bound to a volume of its naming), not being deleted, and placed by
+        the scheduler on a node it serves. (Whether the volume exists is the caller's check.)"""
         meta = claim["metadata"]
         node = (meta.get("annotations") or {}).get(SELECTED_NODE)
+        bound_to = claim["spec"].get("volumeName")
         return (
             claim["spec"].get("storageClassName") in set(classes)
-            and not claim["spec"].get("volumeName")
+            and (not bound_to or (self.restores_lost and bound_to == volume_name(claim)))
             and not meta.get("deletionTimestamp")
             and node is not None
             and (self.nodes is None or node in self.nodes)
