@@ -29,17 +29,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import signal
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from berth.kube.adapter import KubeCluster
 from berth.kube.errors import Conflict, KubeError, NotFound
-from berth.kube.provisioning import Json, Provisioner, provision_pass
+from berth.kube.provisioning import Json, Provisioner, serve
 
 PROVISIONER = "cache.berth.io/node-cache"
 CACHE_DIR = "/var/lib/berth/cache"  # writable, the agent's own
@@ -119,22 +116,8 @@ def run(
     if bind_mount:
         mount_read_only_view(cache_dir, view)
     provisioner = cache_provisioner(nodes, view)
-    stopping = False
-
-    def _stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
     with KubeCluster.from_kubeconfig(kubeconfig) as cluster:
-        api = KubeRest(cluster)
-        while not stopping:
-            try:
-                provision_pass(api, provisioner)
-            except KubeError as err:
-                print(f"cache-agent: {err}", file=sys.stderr, flush=True)
-            time.sleep(poll)
+        serve(KubeRest(cluster), provisioner, poll=poll, errors=(KubeError,), name="cache-agent")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

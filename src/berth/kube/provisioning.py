@@ -10,11 +10,14 @@ provisioner deletes the PersistentVolume object; neither provisioner ever touche
 
 `provision_pass` talks to the API server through anything with `get`, `create` and `delete`
 on REST paths (`RestApi`): the sim's small httpx client, or the cache agent's `KubeRest` on
-the adapter. This module itself is pure: no client, no I/O of its own.
+the adapter; `serve` runs passes until SIGTERM. This module has no client of its own.
 """
 
 from __future__ import annotations
 
+import signal
+import sys
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -150,3 +153,29 @@ def provision_pass(api: RestApi, provisioner: Provisioner) -> int:
             api.delete(f"/api/v1/persistentvolumes/{pv['metadata']['name']}")
             changes += 1
     return changes
+
+
+def serve(
+    api: RestApi,
+    provisioner: Provisioner,
+    *,
+    poll: float,
+    errors: tuple[type[BaseException], ...],
+    name: str,
+) -> None:
+    """Run `provision_pass` every `poll` seconds until SIGTERM or SIGINT. `errors` (the
+    client's) are printed as `name: error` and the next pass tries again."""
+    stopping = False
+
+    def _stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    while not stopping:
+        try:
+            provision_pass(api, provisioner)
+        except errors as err:
+            print(f"{name}: {err}", file=sys.stderr, flush=True)
+        time.sleep(poll)

@@ -14,15 +14,13 @@ Run as `python -m berth.sim.provisioner <state-dir>`; it stops on SIGTERM.
 
 from __future__ import annotations
 
-import signal
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from berth.kube.provisioning import Provisioner, provision_pass, volume_name
+from berth.kube.provisioning import Provisioner, provision_pass, serve, volume_name
 from berth.sim.apiclient import ApiClient, ApiError
 from berth.sim.pki import Pki
 from berth.sim.state import Paths, SimState
@@ -51,21 +49,9 @@ def run(state_dir: Path) -> None:
     if state is None:
         raise SystemExit(f"no sim state in {state_dir}")
     pki = Pki(paths.pki)
-    stopping = False
-
-    def _stop(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
     with ApiClient(state.server, pki.ca_cert, pki.admin_cert, pki.admin_key) as api:
-        while not stopping:
-            try:
-                reconcile(api)
-            except (ApiError, httpx.HTTPError, OSError) as err:
-                print(f"provisioner: {err}", file=sys.stderr, flush=True)
-            time.sleep(POLL_SECONDS)
+        errors = (ApiError, httpx.HTTPError, OSError)
+        serve(api, LOCAL_STORAGE, poll=POLL_SECONDS, errors=errors, name="provisioner")
 
 
 if __name__ == "__main__":
