@@ -135,7 +135,7 @@ def test_an_unbound_claim_says_what_it_waits_for_from_its_own_latest_event() -> 
             "reason": "WaitForFirstConsumer",
             "message": "waiting for first consumer",
             "involvedObject": about,
-            "lastTimestamp": "2030-01-01T00:00:00Z",
+            "lastTimestamp": "2030-01-01T00:01:00Z",  # the same second: the next one wins
         },
         {
             "type": "Normal",

@@ -85,7 +85,8 @@ def _about_claim(name: str, events: list[Obj]) -> str:
     ]
     if not mine:
         return ""
-    latest = max(mine, key=_when)
+    # events carry seconds: on a tie, the one past WaitForFirstConsumer (which comes first)
+    latest = max(mine, key=lambda e: (_when(e), e.get("reason") != "WaitForFirstConsumer"))
     return f" ({latest.get('reason')}: {latest.get('message', '')})"
 
 
