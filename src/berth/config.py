@@ -118,6 +118,8 @@ class Settings(BaseSettings):
     ingress_class: str | None = None
     ingress_namespace: str = SessionConfig.ingress_namespace
     platform_namespace: str = SessionConfig.platform_namespace
+    # the artifact cache's StorageClass (provisioner cache.berth.io/node-cache, the cache agent)
+    cache_storage_class: str = SessionConfig.cache_storage_class
     home_size: str = "20Gi"
     data_size: str = "280Gi"
     models_size: str = "300Gi"
@@ -157,6 +159,7 @@ class Settings(BaseSettings):
             ingress_class=self.ingress_class,
             ingress_namespace=self.ingress_namespace,
             platform_namespace=self.platform_namespace,
+            cache_storage_class=self.cache_storage_class,
             http_proxy=self.http_proxy,
             https_proxy=self.https_proxy,
             no_proxy=self.no_proxy,

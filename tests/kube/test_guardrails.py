@@ -24,7 +24,12 @@ from kubernetes.client.exceptions import ApiException
 from berth.domain.reservation import Mode
 from berth.domain.session import SessionSpec
 from berth.kube.adapter import KubeCluster
-from berth.kube.admission import ARTIFACTS_POLICY, DEVICE_ENV_POLICY, DEVICE_SOURCES_POLICY
+from berth.kube.admission import (
+    ARTIFACTS_POLICY,
+    CACHE_CLAIMS_POLICY,
+    DEVICE_ENV_POLICY,
+    DEVICE_SOURCES_POLICY,
+)
 from berth.kube.admission import OWNED_POLICY as OWNED
 from conftest import Sim, eventually
 
@@ -534,6 +539,59 @@ def test_tenant_cannot_mount_the_artifact_cache_read_write(
         lambda: api.create_namespaced_pod(ns, sneaky),
         by=ARTIFACTS_POLICY,
     )
+
+
+def _claim(name: str, **spec: Any) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name},
+        "spec": {
+            "accessModes": ["ReadOnlyMany"],
+            "resources": {"requests": {"storage": "1Gi"}},
+            **spec,
+        },
+    }
+
+
+def test_tenant_cannot_make_a_claim_on_the_artifact_cache(
+    who: str, tenant: client.ApiClient, session: SessionSpec
+) -> None:
+    """The cache agent provisions a volume of the node's cache for any claim of its class; a
+    claim of the tenant's own would be theirs to mount read-write."""
+    ns, api = session.namespace, client.CoreV1Api(tenant)
+    cache_class = session.config.cache_storage_class
+    denied(
+        who,
+        f"create a claim of the cache's StorageClass {cache_class}",
+        lambda: api.create_namespaced_persistent_volume_claim(
+            ns, _claim(unique("cache"), storageClassName=cache_class)
+        ),
+        by=CACHE_CLAIMS_POLICY,
+    )
+    # (Giving an unclassed claim the class later, by UPDATE, is refused by the same rule; not
+    # shown here: the session's storage quota is full, so the tenant's unclassed claim could
+    # not be made in the first place.)
+
+
+def test_tenant_cannot_pre_bind_a_claim_to_a_cache_volume(
+    who: str, tenant: client.ApiClient, session: SessionSpec, core: client.CoreV1Api
+) -> None:
+    ns, api = session.namespace, client.CoreV1Api(tenant)
+
+    def bound() -> str:
+        name = core.read_namespaced_persistent_volume_claim("artifacts", ns).spec.volume_name
+        assert name, "the session's artifacts claim is not bound yet"
+        return str(name)
+
+    volume = eventually(bound, timeout=60)
+    for cls in ("", session.storage_class):
+        denied(
+            who,
+            f"create a claim of class {cls or '(none)'} naming the cache volume {volume}",
+            lambda cls=cls: api.create_namespaced_persistent_volume_claim(
+                ns, _claim(unique("prebound"), storageClassName=cls, volumeName=volume)
+            ),
+            by=CACHE_CLAIMS_POLICY,
+        )
 
 
 # -- what the tenant still does -------------------------------------------------------------

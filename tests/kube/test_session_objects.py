@@ -3,9 +3,9 @@
 What the builders promise only the API server can confirm: server-side apply of every step is
 accepted and a second apply changes nothing; the quota refuses the other GPU kind and admits the
 booked one; LimitRange fills in a bare pod; Pod Security refuses a privileged pod; the workspace
-schedules with its claims bound and turns Ready; deleting the namespace removes everything but
-the retained artifact volume, which garbage collection finds by label. Also the adapter's error
-translation against real answers.
+schedules with its claims bound (the artifact cache's through the cache agent) and turns Ready;
+deleting the namespace removes everything, the cache agent deleting the artifact volume once
+Released. Also the adapter's error translation against real answers.
 """
 
 from __future__ import annotations
@@ -156,13 +156,40 @@ def test_the_session_is_listed_by_its_labels(
     found = {ns.name: ns for ns in cluster.namespaces(MANAGED_SELECTOR)}
     assert found[spec.namespace].phase == "Active"
     assert spec.labels.items() <= found[spec.namespace].labels.items()
-    refs = cluster.cluster_scoped(session_selector(spec.reservation_id))
-    assert [(r.kind, r.name) for r in refs] == [("PersistentVolume", f"{spec.namespace}-artifacts")]
+    assert cluster.cluster_scoped(session_selector(spec.reservation_id)) == []  # nothing
 
 
-def test_deleting_the_namespace_removes_everything_but_the_labelled_cache_volume(
-    cluster: KubeCluster, core: client.CoreV1Api
+def _cache_volume(core: client.CoreV1Api, namespace: str) -> client.V1PersistentVolume:
+    claim = core.read_namespaced_persistent_volume_claim("artifacts", namespace)
+    return core.read_persistent_volume(claim.spec.volume_name)
+
+
+def test_the_cache_agent_provisions_the_artifact_volume_of_the_nodes_read_only_view(
+    session: tuple[SessionSpec, list[dict[str, Any]]], core: client.CoreV1Api
 ) -> None:
+    spec, _ = session
+    claim = core.read_namespaced_persistent_volume_claim("artifacts", spec.namespace)
+    assert claim.spec.storage_class_name == "berth-cache"
+    assert claim.metadata.annotations["volume.kubernetes.io/selected-node"] == NODE
+    pv = _cache_volume(core, spec.namespace)
+    assert pv.metadata.annotations["pv.kubernetes.io/provisioned-by"] == (
+        "cache.berth.io/node-cache"
+    )
+    assert pv.metadata.labels is None  # not Berth's: the reconciler's GC never lists it
+    assert pv.spec.host_path.path == "/var/lib/berth/cache-ro"
+    assert pv.spec.access_modes == ["ReadOnlyMany"]
+    assert pv.spec.persistent_volume_reclaim_policy == "Delete"
+    assert pv.spec.claim_ref.uid == claim.metadata.uid
+    (term,) = pv.spec.node_affinity.required.node_selector_terms
+    assert term.match_expressions[0].values == [NODE]
+
+
+def test_deleting_the_namespace_removes_everything_and_the_agent_its_cache_volume(
+    session: tuple[SessionSpec, list[dict[str, Any]]],
+    cluster: KubeCluster,
+    core: client.CoreV1Api,
+) -> None:
+    first, _ = session
     spec = session_spec(Mode.INFERENCE, units=1)
     provision(cluster, spec)
     eventually(lambda: _assert(cluster.workspace_state(spec.namespace).ready), timeout=120)
@@ -172,24 +199,27 @@ def test_deleting_the_namespace_removes_everything_but_the_labelled_cache_volume
         c.metadata.name: c.spec.volume_name
         for c in core.list_namespaced_persistent_volume_claim(spec.namespace).items
     }
+    # a second session on the same node: a volume of its own, onto the same cache directory
+    assert workspace.spec.node_name == NODE
+    mine, theirs = _cache_volume(core, spec.namespace), _cache_volume(core, first.namespace)
+    assert mine.metadata.name != theirs.metadata.name
+    assert mine.spec.host_path.path == theirs.spec.host_path.path
 
     cluster.delete_namespace(spec.namespace)
     cluster.delete_namespace(spec.namespace)  # again, while Terminating: still fine
     eventually(lambda: namespace_gone(cluster, spec.namespace), timeout=120)
     cluster.delete_namespace(spec.namespace)  # and once gone
 
-    for claim in ("home", "data", "models"):  # provisioned volumes go with their claims
+    # provisioned volumes go with their claims; the artifact volume too: Released, the cache
+    # agent deletes the object (never the node's files)
+    for claim in ("home", "data", "models", "artifacts"):
         name = volumes[claim]
         eventually(
             lambda name=name: assert_gone(lambda: core.read_persistent_volume(name), name),
             timeout=60,
         )
-    artifacts = core.read_persistent_volume(volumes["artifacts"])  # retained: the node's files
-    assert artifacts.status.phase == "Released"
-    (ref,) = cluster.cluster_scoped(session_selector(spec.reservation_id))
-    cluster.delete(ref)
-    cluster.delete(ref)  # already gone is success
-    eventually(lambda: assert_gone(lambda: core.read_persistent_volume(ref.name), ref.name))
+    gone = ObjectRef("v1", "PersistentVolume", volumes["artifacts"])
+    cluster.delete(gone)  # already gone is success
 
 
 def test_a_namespace_stuck_terminating_is_unblocked(

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from berth.cli import app
 from berth.kube.admission import (
+    CACHE_CLAIMS_POLICY,
     DEVICE_ENV,
     OWNED_POLICY,
     POLICY_NAMES,
@@ -82,3 +83,18 @@ def test_render_admission_prints_the_same_objects_as_yaml() -> None:
         app, ["render", "admission", "--reconciler", "me", "--reconciler", "you"]
     )
     assert "request.userInfo.username in ['me', 'you']" in custom.output
+
+
+def test_the_cache_claims_policy_names_the_reconciler_and_the_cache_class() -> None:
+    objects = admission_objects(["alice"], cache_class="node-cache")
+    (policy,) = [
+        o
+        for o in objects
+        if o["kind"].endswith("Policy") and o["metadata"]["name"] == CACHE_CLAIMS_POLICY
+    ]
+    variables = {v["name"]: v["expression"] for v in policy["spec"]["variables"]}
+    assert variables["reconciler"] == "request.userInfo.username in ['alice']"
+    assert variables["cacheClass"] == "'node-cache'"
+    (rule,) = policy["spec"]["matchConstraints"]["resourceRules"]
+    assert rule["resources"] == ["persistentvolumeclaims"]
+    assert rule["operations"] == ["CREATE", "UPDATE"]

@@ -120,3 +120,31 @@ def test_nothing_found_still_says_so_and_long_reasons_are_cut() -> None:
     text = explain(deployment(), [pod(phase="Running")], [], many)
     assert len(text) == MAX_REASON
     assert text.endswith("…")
+
+
+def test_an_unbound_claim_says_what_it_waits_for_from_its_own_latest_event() -> None:
+    claims = [{"metadata": {"name": "artifacts"}, "spec": {}, "status": {"phase": "Pending"}}]
+    about = {"kind": "PersistentVolumeClaim", "name": "artifacts"}
+    waiting = (
+        "Waiting for a volume to be created either by the external provisioner "
+        "'cache.berth.io/node-cache' or manually by the system administrator"
+    )
+    events = [
+        {
+            "type": "Normal",
+            "reason": "WaitForFirstConsumer",
+            "message": "waiting for first consumer",
+            "involvedObject": about,
+            "lastTimestamp": "2030-01-01T00:01:00Z",  # the same second: the next one wins
+        },
+        {
+            "type": "Normal",
+            "reason": "ExternalProvisioning",
+            "message": waiting,
+            "involvedObject": about,
+            "lastTimestamp": "2030-01-01T00:01:00Z",
+        },
+        {"type": "Normal", "reason": "Scheduled", "message": "x", "lastTimestamp": "2030"},
+    ]
+    text = explain(deployment(), [pod(phase="Running")], claims, events)
+    assert text == f"claim artifacts is unbound (ExternalProvisioning: {waiting})"

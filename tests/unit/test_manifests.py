@@ -94,7 +94,6 @@ def test_steps_come_in_provisioning_order_with_their_objects() -> None:
             ("PersistentVolumeClaim", "home"),
             ("PersistentVolumeClaim", "data"),
             ("PersistentVolumeClaim", "models"),
-            ("PersistentVolume", "berth-5f0c9a4e1b2d-artifacts"),
             ("PersistentVolumeClaim", "artifacts"),
         ],
         "workspace": [
@@ -217,25 +216,32 @@ def test_claims_use_config_sizes_and_the_pool_storage_class() -> None:
     }
 
 
-def test_artifact_cache_is_a_retained_hostpath_volume_bound_to_this_namespace() -> None:
+def test_artifact_cache_is_only_a_claim_of_the_cache_class() -> None:
+    """The reconciler makes no PersistentVolume and nothing cluster-scoped but the namespace:
+    the cache agent of the workspace's node provisions the claim's volume."""
     spec = make_spec()
-    volume = find(spec, "PersistentVolume", "berth-5f0c9a4e1b2d-artifacts")
-    assert "namespace" not in volume["metadata"]
-    assert volume["spec"]["hostPath"] == {
-        "path": "/var/lib/berth/cache",
-        "type": "DirectoryOrCreate",
-    }
-    assert volume["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
-    assert volume["spec"]["accessModes"] == ["ReadOnlyMany"]
-    assert volume["spec"]["claimRef"] == {
-        "apiVersion": "v1",
-        "kind": "PersistentVolumeClaim",
-        "namespace": "berth-5f0c9a4e1b2d",
-        "name": "artifacts",
-    }
+    for openshift in (False, True):
+        kinds = {o["kind"] for o in objects(spec, openshift=openshift)}
+        assert "PersistentVolume" not in kinds
+        scoped = [o for o in objects(spec, openshift=openshift) if "namespace" not in o["metadata"]]
+        assert [o["kind"] for o in scoped] == ["Namespace"]
     claim = find(spec, "PersistentVolumeClaim", "artifacts")
-    assert claim["spec"]["volumeName"] == volume["metadata"]["name"]
-    assert claim["spec"]["storageClassName"] == volume["spec"]["storageClassName"] == ""
+    assert claim["spec"] == {
+        "accessModes": ["ReadOnlyMany"],
+        "storageClassName": "berth-cache",
+        "resources": {"requests": {"storage": "1Gi"}},
+    }
+    assert "volumeName" not in claim["spec"]
+    assert spec.labels.items() <= claim["metadata"]["labels"].items()
+
+
+def test_the_cache_class_is_configurable() -> None:
+    spec = make_spec()
+    spec = dataclasses.replace(
+        spec, config=dataclasses.replace(spec.config, cache_storage_class="node-cache")
+    )
+    claim = find(spec, "PersistentVolumeClaim", "artifacts")
+    assert claim["spec"]["storageClassName"] == "node-cache"
 
 
 def test_every_object_carries_the_session_labels() -> None:
@@ -259,7 +265,7 @@ def test_namespaced_objects_live_in_the_session_namespace_with_valid_names() -> 
     for openshift in (False, True):
         for o in objects(spec, openshift=openshift):
             name = o["metadata"]["name"]
-            if o["kind"] in ("Namespace", "PersistentVolume"):
+            if o["kind"] == "Namespace":
                 assert "namespace" not in o["metadata"]
                 assert DNS_SUBDOMAIN.match(name), name
                 assert len(name) <= 63, name

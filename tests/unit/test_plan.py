@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from berth.domain.reservation import Mode, Reserved, Status
 from berth.domain.session import LABEL_RESERVATION, SessionState, Work, namespace_name
 from berth.kube.cluster import NamespaceInfo, ObjectRef
-from berth.kube.manifests.storage import artifacts_volume_for
 from berth.reconciler.plan import (
     WAITING,
     CheckReady,
@@ -24,7 +23,6 @@ from berth.reconciler.plan import (
     Provision,
     Recreate,
     Refence,
-    Repair,
     Teardown,
     Unstick,
     drift_due,
@@ -179,9 +177,14 @@ def labelled(rid: uuid.UUID) -> dict[str, str]:
     return {LABEL_RESERVATION: str(rid)}
 
 
-def volume(rid: uuid.UUID, name: str | None = None) -> ObjectRef:
-    name = name or artifacts_volume_for(namespace_name(rid))
-    return ObjectRef("v1", "PersistentVolume", name, labels=labelled(rid))
+def legacy_volume_name(rid: uuid.UUID) -> str:
+    """The name older versions gave a session's artifact PersistentVolume."""
+    return f"{namespace_name(rid)}-artifacts"
+
+
+def volume(rid: uuid.UUID) -> ObjectRef:
+    """A Berth-labelled artifact volume left by an older version."""
+    return ObjectRef("v1", "PersistentVolume", legacy_volume_name(rid), labels=labelled(rid))
 
 
 def test_garbage_deletes_unkept_and_unsticks_long_terminating() -> None:
@@ -194,7 +197,7 @@ def test_garbage_deletes_unkept_and_unsticks_long_terminating() -> None:
         ),
         namespace_name(going): ns(namespace_name(going), "Terminating", NOW - timedelta(minutes=1)),
     }
-    assert set(garbage(observed, [], {kept}, {}, NOW, LIMITS)) == {
+    assert set(garbage(observed, [], {kept}, NOW, LIMITS)) == {
         DeleteOrphan(namespace_name(gone)),
         Unstick(namespace_name(stuck)),
     }
@@ -204,7 +207,7 @@ def test_garbage_keeps_every_object_of_a_kept_reservation_and_deletes_the_rest()
     kept, gone = uuid.uuid4(), uuid.uuid4()
     unlabelled = ObjectRef("rbac.authorization.k8s.io/v1", "ClusterRole", "x", labels={})
     scoped = [volume(kept), volume(gone), unlabelled]
-    actions = garbage({}, scoped, {kept}, {}, NOW, LIMITS)
+    actions = garbage({}, scoped, {kept}, NOW, LIMITS)
     assert actions == [DeleteLeftover(unlabelled), DeleteLeftover(volume(gone))]
 
 
@@ -215,13 +218,18 @@ def test_found_reservations_reads_the_labels_of_namespaces_and_cluster_scoped_ob
     assert found_reservations(observed, [volume(b), bad]) == {a, b}
 
 
-def test_a_ready_session_whose_artifact_volume_vanished_is_repaired() -> None:
+def test_a_ready_session_without_a_berth_volume_is_left_alone() -> None:
+    """The artifact cache's volume is the cache agent's, not Berth-labelled: a ready session
+    with nothing cluster-scoped is whole, and the sweep repairs nothing."""
     rid = uuid.uuid4()
     name = namespace_name(rid)
-    observed = {name: ns(name)}
-    (action,) = garbage(observed, [], {rid}, {name: rid}, NOW, LIMITS)
-    assert action == Repair(rid, f"PersistentVolume {artifacts_volume_for(name)}")
-    assert garbage(observed, [volume(rid)], {rid}, {name: rid}, NOW, LIMITS) == []
+    assert garbage({name: ns(name)}, [], {rid}, NOW, LIMITS) == []
+
+
+def test_an_upgrade_sweeps_the_artifact_volumes_of_older_versions_once_their_session_ends() -> None:
+    ended, running = uuid.uuid4(), uuid.uuid4()
+    scoped = [volume(ended), volume(running)]
+    assert garbage({}, scoped, {running}, NOW, LIMITS) == [DeleteLeftover(volume(ended))]
 
 
 @settings(max_examples=300, deadline=None)
@@ -239,11 +247,11 @@ def test_garbage_never_touches_a_kept_reservation(
         for r in everything
     }
     scoped = [volume(r) for r in everything]
-    actions = garbage(observed, scoped, kept, {}, NOW, LIMITS)
+    actions = garbage(observed, scoped, kept, NOW, LIMITS)
     deleted_ns = {a.namespace for a in actions if isinstance(a, DeleteOrphan)}
     deleted_refs = {a.ref.name for a in actions if isinstance(a, DeleteLeftover)}
     assert deleted_ns == {namespace_name(r) for r in others - kept}
-    assert deleted_refs == {artifacts_volume_for(namespace_name(r)) for r in others - kept}
+    assert deleted_refs == {legacy_volume_name(r) for r in others - kept}
 
 
 # -- drift repair ----------------------------------------------------------------------------

@@ -360,6 +360,26 @@ def _checked_pools(path: Path | None) -> list[Pool]:
     return pool_list
 
 
+@app.command("cache-agent")
+def cache_agent(
+    node: Annotated[list[str], typer.Option(help="The node this agent serves (repeatable)")],
+    kubeconfig: Annotated[
+        str | None, typer.Option(help="Kubeconfig; default: $KUBECONFIG, else in-cluster")
+    ] = None,
+    bind_mount: Annotated[
+        bool, typer.Option(help="Bind-mount the cache's read-only view at start (needs root)")
+    ] = True,
+) -> None:
+    """Run the node cache agent: the provisioner of the artifact cache's StorageClass for NODE.
+
+    It makes the hostPath PersistentVolume of each session's `artifacts` claim scheduled to its
+    node (the node's read-only view of the cache), and deletes it once Released.
+    """
+    from berth.cache import provisioner
+
+    provisioner.run(node, kubeconfig=kubeconfig, bind_mount=bind_mount)
+
+
 @app.command("check-pools")
 def check_pools(
     file: Annotated[Path, typer.Argument(help="Pool file to validate", exists=False)],

@@ -30,6 +30,9 @@ def admission(
         ),
     ] = None,
 ) -> None:
-    """The ValidatingAdmissionPolicies and their bindings that guard session namespaces."""
-    users = reconciler or [default_reconciler(Settings().platform_namespace)]
-    typer.echo(yaml.safe_dump_all(admission_objects(users), sort_keys=False, width=1000), nl=False)
+    """The ValidatingAdmissionPolicies and their bindings that guard session namespaces (the
+    artifact cache's StorageClass from BERTH_CACHE_STORAGE_CLASS)."""
+    settings = Settings()
+    users = reconciler or [default_reconciler(settings.platform_namespace)]
+    objects = admission_objects(users, settings.cache_storage_class)
+    typer.echo(yaml.safe_dump_all(objects, sort_keys=False, width=1000), nl=False)

@@ -21,6 +21,7 @@ LABEL_RESERVATION = "berth.io/reservation"
 LABEL_OWNER = "berth.io/owner"
 LABEL_POOL = "berth.io/pool"
 GIB = 2**30
+CACHE_STORAGE_CLASS = "berth-cache"
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ class SessionConfig:
     http_proxy: str = ""
     https_proxy: str = ""
     no_proxy: str = ".svc,.cluster.local,localhost,127.0.0.1"
-    artifact_cache_path: str = "/var/lib/berth/cache"  # node-local, mounted read-only
+    # the artifact cache's StorageClass, provisioned on each node by its cache agent
+    cache_storage_class: str = CACHE_STORAGE_CLASS
     # Pod and service CIDRs, excluded from the "outside the cluster" egress rule: some CNIs
     # match pod addresses against ipBlocks too.
     cluster_networks: tuple[str, ...] = ()

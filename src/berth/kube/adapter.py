@@ -164,6 +164,11 @@ class KubeCluster:
             return data
         return json.loads(data) if data else None
 
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        """One JSON request on a REST path (for the few callers, such as the cache agent's
+        provisioner, that speak in paths rather than through the Cluster port)."""
+        return self._call(method, path, body=body)
+
     # -- discovery -------------------------------------------------------------------------
 
     def resource(self, api_version: str, kind: str) -> Resource:
@@ -278,7 +283,7 @@ class KubeCluster:
             "GET", f"{base}/pods", query={"labelSelector": f"{APP_LABEL}={WORKSPACE}"}
         )
         claims = self._call("GET", f"{base}/persistentvolumeclaims")
-        events = self._call("GET", f"{base}/events", query={"fieldSelector": "type=Warning"})
+        events = self._call("GET", f"{base}/events")  # every type: see diagnosis._claims
         try:
             deployment = self._call(
                 "GET", f"/apis/apps/v1/namespaces/{namespace}/deployments/{WORKSPACE}"
@@ -291,13 +296,6 @@ class KubeCluster:
             claims.get("items", []),
             events.get("items", []),
         )
-
-    def uid(self, ref: ObjectRef) -> str | None:
-        try:
-            found = self.get(ref.api_version, ref.kind, ref.name, ref.namespace)
-        except NotFound:
-            return None
-        return str(found["metadata"]["uid"])
 
     def cluster_scoped(self, selector: str) -> list[ObjectRef]:
         kinds = list(CLUSTER_SCOPED_KINDS)

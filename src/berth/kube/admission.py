@@ -17,6 +17,15 @@ tenant cannot relabel their namespace: `admin` may not update namespaces), with
   variables, so `envFrom` (whose content a pod policy cannot see) cannot carry one either.
 - `berth-artifacts-readonly`: a pod mounts the artifact-cache claim only read-only (the
   volume's `persistentVolumeClaim.readOnly` and every mount of it).
+- `berth-cache-claims`: only the reconciler makes claims of the artifact cache's StorageClass
+  (`berth-cache`; its volumes are the node's cache, provisioned by the cache agent for any
+  claim of the class), by creating one or by giving an unclassed claim that class later; and
+  only the reconciler creates a claim naming its volume (`spec.volumeName`), so a tenant
+  cannot pre-bind one to a cache volume. (Setting `volumeName` once on an unbound claim by
+  UPDATE is what the PV controller does when it binds, under an identity each distribution
+  names differently, so it is not fenced here; it binds nothing on its own: every cache
+  volume is pre-bound by `claimRef` to its claim's uid, and the PV controller binds a claim
+  only to a volume whose `claimRef` is empty or that claim.)
 - `berth-owned-objects`: Berth's own objects of the fence kinds (labelled managed-by Berth)
   are created, changed and deleted only by the reconciler's identity, or deleted while their
   namespace is terminating (the namespace controller, whoever runs it); nobody else may
@@ -37,7 +46,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from berth.domain.session import MANAGED_BY
+from berth.domain.session import CACHE_STORAGE_CLASS, MANAGED_BY
 from berth.kube.manifests.common import ARTIFACTS, Obj, obj
 
 API_VERSION = "admissionregistration.k8s.io/v1"
@@ -69,8 +78,15 @@ CONTAINER_LISTS = ("containers", "initContainers", "ephemeralContainers")
 DEVICE_ENV_POLICY = f"{PREFIX}device-env"
 DEVICE_SOURCES_POLICY = f"{PREFIX}device-env-sources"
 ARTIFACTS_POLICY = f"{PREFIX}artifacts-readonly"
+CACHE_CLAIMS_POLICY = f"{PREFIX}cache-claims"
 OWNED_POLICY = f"{PREFIX}owned-objects"
-POLICY_NAMES = (DEVICE_ENV_POLICY, DEVICE_SOURCES_POLICY, ARTIFACTS_POLICY, OWNED_POLICY)
+POLICY_NAMES = (
+    DEVICE_ENV_POLICY,
+    DEVICE_SOURCES_POLICY,
+    ARTIFACTS_POLICY,
+    CACHE_CLAIMS_POLICY,
+    OWNED_POLICY,
+)
 
 
 def _cel_list(items: Sequence[str]) -> str:
@@ -282,6 +298,76 @@ def artifacts_policy() -> Obj:
     )
 
 
+def _reconciler_variable(reconcilers: Sequence[str]) -> Obj:
+    return {
+        "name": "reconciler",
+        "expression": f"request.userInfo.username in {_cel_list(reconcilers)}",
+    }
+
+
+def _denied_as(what: str) -> str:
+    """A CEL message: who may not do what to which object, and why (`what`, plain text)."""
+    return (
+        "request.userInfo.username + ' may not ' + request.operation.lowerAscii() + ' ' + "
+        "request.resource.resource + ' ' + (request.operation == 'DELETE' ? oldObject : object)"
+        f".metadata.name + ': {what}'"
+    )
+
+
+def cache_claims_policy(reconcilers: Sequence[str], cache_class: str = CACHE_STORAGE_CLASS) -> Obj:
+    """Claims on the node's artifact cache: the reconciler's only (see the module's doc)."""
+    cls = "has(o.spec.storageClassName) && o.spec.storageClassName == variables.cacheClass"
+    return _policy(
+        CACHE_CLAIMS_POLICY,
+        {
+            "failurePolicy": "Fail",
+            "matchConstraints": _constraints(
+                [
+                    {
+                        "apiGroups": [""],
+                        "apiVersions": ["v1"],
+                        "operations": ["CREATE", "UPDATE"],
+                        "resources": ["persistentvolumeclaims"],
+                    }
+                ]
+            ),
+            "variables": [
+                _reconciler_variable(reconcilers),
+                {"name": "cacheClass", "expression": f"'{cache_class}'"},
+                {"name": "isCache", "expression": cls.replace("o.", "object.")},
+                {
+                    "name": "wasCache",
+                    "expression": f"oldObject != null && {cls.replace('o.', 'oldObject.')}",
+                },
+            ],
+            "validations": [
+                {
+                    "expression": (
+                        "variables.reconciler || !variables.isCache || variables.wasCache"
+                    ),
+                    "reason": "Forbidden",
+                    "messageExpression": _denied_as(
+                        f"claims of the StorageClass {cache_class} are the node\\'s artifact "
+                        "cache, made only by Berth\\'s reconciler (the session\\'s claim "
+                        f"{ARTIFACTS} is mounted read-only at /cache)"
+                    ),
+                },
+                {
+                    "expression": (
+                        "variables.reconciler || request.operation != 'CREATE' || "
+                        "!has(object.spec.volumeName) || object.spec.volumeName == ''"
+                    ),
+                    "reason": "Forbidden",
+                    "messageExpression": _denied_as(
+                        "a new claim may not name its volume (spec.volumeName): volumes are "
+                        "bound by their provisioner"
+                    ),
+                },
+            ],
+        },
+    )
+
+
 def owned_objects_policy(reconcilers: Sequence[str]) -> Obj:
     """Berth's fence objects: written by the reconciler only.
 
@@ -313,10 +399,7 @@ def owned_objects_policy(reconcilers: Sequence[str]) -> Obj:
                 owned_only=True,
             ),
             "variables": [
-                {
-                    "name": "reconciler",
-                    "expression": f"request.userInfo.username in {_cel_list(reconcilers)}",
-                },
+                _reconciler_variable(reconcilers),
                 {
                     "name": "namespaceTerminating",
                     "expression": (
@@ -333,13 +416,9 @@ def owned_objects_policy(reconcilers: Sequence[str]) -> Obj:
                         f"request.operation == 'UPDATE' && {keeps_label})"
                     ),
                     "reason": "Forbidden",
-                    "messageExpression": (
-                        "request.userInfo.username + ' may not ' + "
-                        "request.operation.lowerAscii() + ' ' + request.resource.resource + "
-                        "' ' + (request.operation == 'DELETE' ? oldObject : object)"
-                        ".metadata.name + ': objects labelled "
-                        f"{label}={MANAGED_BY[1]} in a session namespace are Berth\\'s, "
-                        "written only by its reconciler'"
+                    "messageExpression": _denied_as(
+                        f"objects labelled {label}={MANAGED_BY[1]} in a session namespace are "
+                        "Berth\\'s, written only by its reconciler"
                     ),
                 }
             ],
@@ -347,7 +426,9 @@ def owned_objects_policy(reconcilers: Sequence[str]) -> Obj:
     )
 
 
-def admission_objects(reconcilers: Sequence[str]) -> list[Obj]:
+def admission_objects(
+    reconcilers: Sequence[str], cache_class: str = CACHE_STORAGE_CLASS
+) -> list[Obj]:
     """Every policy, then every binding (a binding of a missing policy does nothing)."""
     if not reconcilers:
         raise ValueError("the reconciler's identity is needed: nobody could write Berth's objects")
@@ -355,6 +436,7 @@ def admission_objects(reconcilers: Sequence[str]) -> list[Obj]:
         device_env_policy(),
         device_sources_policy(),
         artifacts_policy(),
+        cache_claims_policy(reconcilers, cache_class),
         owned_objects_policy(reconcilers),
     ]
     return [*policies, *(_binding(p["metadata"]["name"]) for p in policies)]

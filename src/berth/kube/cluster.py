@@ -61,11 +61,9 @@ class Cluster(Protocol):
         """Why the workspace is not ready, in one line: the pods' conditions and container
         states, the claims' phases and the namespace's latest warning events."""
 
-    def uid(self, ref: ObjectRef) -> str | None:
-        """The uid of an object, None when it does not exist."""
-
     def cluster_scoped(self, selector: str) -> list[ObjectRef]:
-        """Berth-labelled cluster-scoped objects (ClusterRoles, ClusterRoleBindings, PVs)."""
+        """Berth-labelled cluster-scoped objects (ClusterRoles, ClusterRoleBindings, and the
+        artifact PVs of older versions, so an upgrade cleans them up)."""
 
     def delete(self, ref: ObjectRef) -> None:
         """Delete one object; already gone is success."""

@@ -2,8 +2,9 @@
 
 Pure functions, so every case is testable without a cluster. The reasons name what a person
 would look at next: a pod that cannot be scheduled and the scheduler's message, a claim that is
-unbound or lost its volume, an image that cannot be pulled, a container that keeps crashing or
-is running but not ready, and the namespace's latest warning events.
+unbound (with its latest event: for the artifact cache, which provisioner it waits for) or lost
+its volume, an image that cannot be pulled, a container that keeps crashing or is running but not
+ready, and the namespace's latest warning events.
 """
 
 from __future__ import annotations
@@ -69,7 +70,27 @@ def _pod(pod: Obj) -> list[str]:
     return found
 
 
-def _claims(claims: list[Obj]) -> list[str]:
+def _when(e: Obj) -> str:
+    return str(e.get("lastTimestamp") or e.get("eventTime") or "")
+
+
+def _about_claim(name: str, events: list[Obj]) -> str:
+    """The latest event of a claim, of any type: an unbound claim's is Normal (the external
+    provisioner it waits for, e.g. the cache agent of the node)."""
+    mine = [
+        e
+        for e in events
+        if (e.get("involvedObject") or {}).get("kind") == "PersistentVolumeClaim"
+        and (e.get("involvedObject") or {}).get("name") == name
+    ]
+    if not mine:
+        return ""
+    # events carry seconds: on a tie, the one past WaitForFirstConsumer (which comes first)
+    latest = max(mine, key=lambda e: (_when(e), e.get("reason") != "WaitForFirstConsumer"))
+    return f" ({latest.get('reason')}: {latest.get('message', '')})"
+
+
+def _claims(claims: list[Obj], events: list[Obj]) -> list[str]:
     found = []
     for claim in claims:
         phase = (claim.get("status") or {}).get("phase")
@@ -78,15 +99,13 @@ def _claims(claims: list[Obj]) -> list[str]:
             volume = (claim.get("spec") or {}).get("volumeName") or "its volume"
             found.append(f"claim {name} lost its volume {volume}")
         elif phase == "Pending":
-            found.append(f"claim {name} is unbound")
+            found.append(f"claim {name} is unbound{_about_claim(name, events)}")
     return found
 
 
 def _latest_warnings(events: list[Obj], limit: int = 2) -> list[str]:
-    def when(e: Obj) -> str:
-        return str(e.get("lastTimestamp") or e.get("eventTime") or "")
-
-    latest = sorted(events, key=when, reverse=True)
+    warnings = [e for e in events if e.get("type", "Warning") == "Warning"]
+    latest = sorted(warnings, key=_when, reverse=True)
     seen: list[str] = []
     for e in latest:
         line = f"{e.get('reason')}: {e.get('message', '')}".strip()
@@ -98,7 +117,8 @@ def _latest_warnings(events: list[Obj], limit: int = 2) -> list[str]:
 
 
 def explain(deployment: Obj | None, pods: list[Obj], claims: list[Obj], events: list[Obj]) -> str:
-    """One line, most telling first: the workspace's pods, its claims, then recent warnings."""
+    """One line, most telling first: the workspace's pods, its claims, then recent warnings.
+    `events`: the namespace's events of every type (only warnings are listed on their own)."""
     parts: list[str] = []
     if deployment is None:
         parts.append("the workspace Deployment does not exist")
@@ -113,7 +133,7 @@ def explain(deployment: Obj | None, pods: list[Obj], claims: list[Obj], events: 
         parts.append("no workspace pod exists")
     for pod in live:
         parts += _pod(pod)
-    parts += _claims(claims)
+    parts += _claims(claims, events)
     parts += _latest_warnings(events)
     text = "; ".join(parts) if parts else "no cause found in the pods, claims or events"
     return text if len(text) <= MAX_REASON else text[: MAX_REASON - 1] + "…"

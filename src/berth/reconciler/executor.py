@@ -16,10 +16,9 @@ from datetime import datetime, timedelta
 
 from berth.domain.reservation import Status
 from berth.domain.session import SessionConfig, Work, build, known_gpu_resources, workspace_url
-from berth.kube.cluster import Cluster, ObjectRef
+from berth.kube.cluster import Cluster
 from berth.kube.errors import KubeError, ServerError, Transient
 from berth.kube.manifests import fence_objects, session_selector, session_steps
-from berth.kube.manifests.common import ARTIFACTS
 from berth.reconciler import metrics
 from berth.reconciler.plan import (
     WAITING,
@@ -34,7 +33,6 @@ from berth.reconciler.plan import (
     Provision,
     Recreate,
     Refence,
-    Repair,
     Teardown,
     Unstick,
 )
@@ -102,8 +100,8 @@ class Executor:
     def _one(self, action: Action, now: datetime) -> None:
         if isinstance(action, Teardown):
             # cluster-scoped objects first: a crash after the namespace's deletion leaves a plan
-            # that only Finishes, so nothing after it would come back for them (a bound volume
-            # waits on its claim, which goes with the namespace)
+            # that only Finishes, so nothing after it would come back for them (sessions make
+            # none now; this removes the artifact volumes of older versions)
             self._delete_cluster_scoped(action.reservation_id)
             self.cluster.delete_namespace(action.namespace)
             with self.db.transaction() as tx:
@@ -119,19 +117,11 @@ class Executor:
                 sessions.finish(tx, action.reservation_id, Status.FAILED, action.reason, now)
                 sessions.set_phase(tx, action.reservation_id, "failed", now)
         elif isinstance(action, Recreate):
-            # the session's cluster-scoped objects (its artifact volume) still point at the
-            # deleted namespace's claims; they are made anew with it
+            # cluster-scoped objects of an older version (its artifact volume) still point at
+            # the deleted namespace's claims; the cache agent makes the volume anew
             self._delete_cluster_scoped(action.reservation_id)
             with self.db.transaction() as tx:
                 sessions.recreate(tx, action.reservation_id, now)
-        elif isinstance(action, Repair):
-            log.warning(
-                "reservation %s lost its %s; applying it again",
-                action.reservation_id,
-                action.missing,
-            )
-            with self.db.transaction() as tx:
-                sessions.repair(tx, action.reservation_id, action.missing, now)
         elif isinstance(action, Provision):
             self._provision(action.work, now)
         elif isinstance(action, CheckReady):
@@ -162,18 +152,7 @@ class Executor:
             gpu_resources = known_gpu_resources(pools.list_all(tx))
         spec = build(w.reservation, pool, self.cfg, gpu_resources)
         try:
-            # a first attempt creates the claim; later ones keep (or restore) the volume's binding
-            claim_uid = None
-            if w.session is not None:
-                claim_uid = self.cluster.uid(
-                    ObjectRef("v1", "PersistentVolumeClaim", ARTIFACTS, ns)
-                )
-            steps = session_steps(
-                spec,
-                openshift=self.cluster.is_openshift(),
-                password=password,
-                artifacts_claim_uid=claim_uid,
-            )
+            steps = session_steps(spec, openshift=self.cluster.is_openshift(), password=password)
             for name, objects in steps:
                 self.cluster.apply(objects)
                 with self.db.transaction() as tx:

@@ -147,8 +147,7 @@ class Reconciler:
         scoped = self.cluster.cluster_scoped(SELECTOR)
         with self.db.transaction() as tx:
             keep = sessions.kept(tx, found_reservations(observed, scoped)) | busy
-            ready = sessions.ready_namespaces(tx)
-        return garbage(observed, scoped, keep, ready, now, self.limits)
+        return garbage(observed, scoped, keep, now, self.limits)
 
     def report_failure(self, error: str) -> None:
         """A cycle that could not reach the cluster still tells the portal so."""

@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 from berth.domain.reservation import LIVE, Status
 from berth.domain.session import LABEL_RESERVATION, Work, namespace_name
 from berth.kube.cluster import NamespaceInfo, ObjectRef
-from berth.kube.manifests.storage import artifacts_volume_for
 
 WAITING = "workspace-wait"  # every step applied; waiting for the workspace to become ready
 
@@ -80,14 +79,6 @@ class Recreate:
 
 
 @dataclass(frozen=True)
-class Repair:
-    """An ACTIVE session lost a cluster-scoped piece (its artifact volume): apply it again."""
-
-    reservation_id: uuid.UUID
-    missing: str
-
-
-@dataclass(frozen=True)
 class Refence:
     """An ACTIVE session's fence objects are due for their slow re-apply (drift repair)."""
 
@@ -120,7 +111,6 @@ Action = (
     | Diagnose
     | Fail
     | Recreate
-    | Repair
     | Refence
     | DeleteOrphan
     | DeleteLeftover
@@ -206,7 +196,7 @@ def about(actions: Sequence[Action]) -> set[uuid.UUID]:
     for a in actions:
         if isinstance(a, Provision | CheckReady | Diagnose):
             found.add(a.work.reservation.reservation_id)
-        elif isinstance(a, Teardown | Finish | Fail | Recreate | Repair | Refence):
+        elif isinstance(a, Teardown | Finish | Fail | Recreate | Refence):
             found.add(a.reservation_id)
     return found
 
@@ -267,7 +257,6 @@ def garbage(
     observed: Mapping[str, NamespaceInfo],
     scoped: Sequence[ObjectRef],
     keep: Collection[uuid.UUID],
-    ready: Mapping[str, uuid.UUID],
     now: datetime,
     limits: Limits,
 ) -> list[Action]:
@@ -280,8 +269,9 @@ def garbage(
     reservation that is live or whose session is not gone, whatever its phase, and every
     reservation the current cycle acted on.
 
-    Besides deleting, the sweep notices ready sessions whose artifact volume is missing from
-    `scoped`, and repairs them.
+    `scoped` holds what Berth labelled outside namespaces. Sessions make nothing cluster-scoped
+    any more (the artifact cache's volume is the cache agent's); the sweep still deletes the
+    labelled artifact PersistentVolumes of older versions, so an upgrade cleans up after them.
     """
     actions: list[Action] = []
     kept_namespaces = {namespace_name(rid) for rid in keep}
@@ -296,9 +286,4 @@ def garbage(
         rid = reservation_of(ref.labels)
         if rid is None or rid not in keep:
             actions.append(DeleteLeftover(ref))
-    present = {ref.name for ref in scoped if ref.kind == "PersistentVolume"}
-    for ns, rid in sorted(ready.items()):
-        volume = artifacts_volume_for(ns)
-        if ns in observed and volume not in present:
-            actions.append(Repair(rid, f"PersistentVolume {volume}"))
     return actions

@@ -17,7 +17,9 @@ from typing import Any
 
 import httpx
 
+from berth.cache.provisioner import storage_class as cache_storage_class
 from berth.config import demo_pool_path, load_pool_file
+from berth.domain.session import CACHE_STORAGE_CLASS as CACHE_CLASS
 from berth.kube.admission import admission_objects
 from berth.sim import components, nodes, pki, processes, readiness
 from berth.sim.apiclient import ApiClient
@@ -36,6 +38,7 @@ ORDER = (
     "kube-scheduler",
     "kwok",
     "provisioner",
+    "cache-agent",
 )
 
 
@@ -240,14 +243,16 @@ def _start(
     with ApiClient(state.server, keys.ca_cert, keys.admin_cert, keys.admin_key) as api:
         runner.wait_for("kube-apiserver /readyz", api.ready)
 
-        on_step("controller-manager, scheduler, kwok, volume provisioner")
-        _start_controllers(runner, cache, keys)
+        on_step("controller-manager, scheduler, kwok, volume provisioner, cache agent")
+        node_names = [str(m["metadata"]["name"]) for m in manifests]
+        _start_controllers(runner, cache, keys, node_names)
 
         on_step(f"{len(classes)} StorageClass(es), {len(manifests)} node(s), admission policies")
         _create_cluster_objects(api, classes, manifests)
 
-        names = {str(m["metadata"]["name"]) for m in manifests}
-        readiness.wait_until_ready(api, names, runner.left(), on_step, guard=runner.check_alive)
+        readiness.wait_until_ready(
+            api, set(node_names), runner.left(), on_step, guard=runner.check_alive
+        )
     runner.check_alive()
     state.ready_seconds = round(time.monotonic() - began, 2)
     state.save(paths)
@@ -271,7 +276,9 @@ def _new_state(
     )
 
 
-def _start_controllers(runner: _Runner, cache: CacheLayout, keys: pki.Pki) -> None:
+def _start_controllers(
+    runner: _Runner, cache: CacheLayout, keys: pki.Pki, node_names: list[str]
+) -> None:
     """Everything that only watches the API server; each waits for its objects by itself."""
     paths, ports = runner.paths, runner.state.ports
     runner.start(
@@ -285,6 +292,11 @@ def _start_controllers(runner: _Runner, cache: CacheLayout, keys: pki.Pki) -> No
         components.provisioner(sys.executable, paths),
         marker=components.PROVISIONER_MODULE,
     )
+    runner.start(
+        "cache-agent",
+        components.cache_agent(sys.executable, paths, node_names),
+        marker=components.CACHE_AGENT_MODULE,
+    )
 
 
 ADMISSION_PATH = "/apis/admissionregistration.k8s.io/v1"
@@ -297,11 +309,13 @@ ADMISSION_PLURALS = {
 def _create_cluster_objects(
     api: ApiClient, classes: list[str], manifests: list[dict[str, Any]]
 ) -> None:
-    """The pool's StorageClasses, its fake GPU Nodes, and Berth's admission policies (the
+    """The pool's StorageClasses and the artifact cache's, its fake GPU Nodes, and Berth's
+    admission policies (the
     reconciler is whoever holds the admin kubeconfig), so every sim runs with the guardrails
     an installation has."""
     for name in classes:
         api.create("/apis/storage.k8s.io/v1/storageclasses", storage_class(name))
+    api.create("/apis/storage.k8s.io/v1/storageclasses", cache_storage_class(CACHE_CLASS))
     for manifest in manifests:
         api.create("/api/v1/nodes", manifest)
     for policy in admission_objects([pki.ADMIN_USER]):

@@ -21,6 +21,7 @@ CLIENT_RATE = ("--kube-api-qps=1000", "--kube-api-burst=2000")
 POD_CIDR = "10.244.0.0/16"
 CONTEXT = "berth-sim"
 PROVISIONER_MODULE = "berth.sim.provisioner"
+CACHE_AGENT_MODULE = "berth.cache.provisioner"
 
 
 def kubeconfig(server: str, pki: Pki) -> str:
@@ -156,3 +157,17 @@ def kwok(cache: CacheLayout, paths: Paths, port: int) -> list[str]:
 
 def provisioner(python: str, paths: Paths) -> list[str]:
     return [python, "-m", PROVISIONER_MODULE, str(paths.root)]
+
+
+def cache_agent(python: str, paths: Paths, nodes: list[str]) -> list[str]:
+    """The cache agent's provisioner, one process serving every sim node (a real node runs its
+    own); no kubelet runs, so there is no read-only view to bind-mount."""
+    node_args = [arg for node in nodes for arg in ("--node", node)]
+    return [
+        python,
+        "-m",
+        CACHE_AGENT_MODULE,
+        f"--kubeconfig={paths.kubeconfig}",
+        "--no-bind-mount",
+        *node_args,
+    ]

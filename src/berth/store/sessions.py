@@ -198,15 +198,6 @@ def recreate(tx: Tx, rid: uuid.UUID, now: datetime) -> None:
         audit.record(tx, "reconciler", "session.recreate", f"reservation:{rid}", {})
 
 
-def repair(tx: Tx, rid: uuid.UUID, missing: str, now: datetime) -> None:
-    """A ready session lost a piece outside its namespace: provision it again (idempotent)."""
-    row = _row(tx, rid)
-    if row is not None and row.phase == "ready":
-        row.phase, row.step, row.updated_at = "provisioning", None, now
-        row.last_error = f"repairing: {missing} was missing"
-        audit.record(tx, "reconciler", "session.repair", f"reservation:{rid}", {"missing": missing})
-
-
 def record_step(
     tx: Tx, rid: uuid.UUID, step: str | None, now: datetime, *, deadline: datetime | None = None
 ) -> None:

@@ -38,13 +38,8 @@ __all__ = [
 ]
 
 
-def session_steps(
-    spec: SessionSpec, *, openshift: bool, password: str, artifacts_claim_uid: str | None = None
-) -> list[Step]:
-    """Every object of a session namespace, grouped into ordered provisioning steps.
-
-    `artifacts_claim_uid`: the uid of the session's artifact claim when it already exists, so
-    that re-applying the pre-bound volume keeps (or restores) its binding."""
+def session_steps(spec: SessionSpec, *, openshift: bool, password: str) -> list[Step]:
+    """Every object of a session namespace, grouped into ordered provisioning steps."""
     steps: list[Step] = [
         ("namespace", [namespace.namespace(spec)]),
         ("rbac", [namespace.service_account(spec), namespace.admin_binding(spec)]),
@@ -54,7 +49,7 @@ def session_steps(
             "network",
             [network.ingress_policy(spec, openshift=openshift), network.egress_policy(spec)],
         ),
-        ("storage", storage.volumes(spec, artifacts_claim_uid)),
+        ("storage", storage.volumes(spec)),
         (
             "workspace",
             [

@@ -1,8 +1,7 @@
 """Names, labels and small helpers every session object shares.
 
 Names inside a session namespace are fixed (the namespace itself is the unique part), so the
-reconciler, the tests and a person running `kubectl` all find the same objects; only the
-cluster-scoped artifact-cache volume carries the namespace in its name.
+reconciler, the tests and a person running `kubectl` all find the same objects.
 """
 
 from __future__ import annotations
