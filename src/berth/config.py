@@ -118,6 +118,11 @@ class Settings(BaseSettings):
     ingress_class: str | None = None
     ingress_namespace: str = SessionConfig.ingress_namespace
     platform_namespace: str = SessionConfig.platform_namespace
+    # the berth.io/installation label of every object this installation makes; its reconciler
+    # lists, collects and sweeps only those (two installations may share a cluster)
+    installation: str = Field(
+        default=SessionConfig.installation, pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+    )
     home_size: str = "20Gi"
     data_size: str = "280Gi"
     models_size: str = "300Gi"
@@ -157,6 +162,7 @@ class Settings(BaseSettings):
             ingress_class=self.ingress_class,
             ingress_namespace=self.ingress_namespace,
             platform_namespace=self.platform_namespace,
+            installation=self.installation,
             http_proxy=self.http_proxy,
             https_proxy=self.https_proxy,
             no_proxy=self.no_proxy,

@@ -23,10 +23,16 @@ from berth.domain.session import (
     SessionConfig,
     SessionSpec,
     build,
+    installation_of,
     known_gpu_resources,
 )
 from berth.kube.errors import Conflict, NotFound, ServerError, Terminal, Transient
-from berth.kube.manifests import STEP_NAMES, cluster_leftovers_selector, session_steps
+from berth.kube.manifests import (
+    STEP_NAMES,
+    cluster_leftovers_selector,
+    installation_selector,
+    session_steps,
+)
 from berth.kube.translate import translate
 
 POOL_FILE = Path(__file__).parents[1] / "kube" / "pool.yaml"
@@ -243,6 +249,7 @@ def test_every_object_carries_the_session_labels() -> None:
     assert spec.labels == {
         "app.kubernetes.io/managed-by": "berth",
         "berth.io/reservation": str(RID),
+        "berth.io/installation": "default",
         "berth.io/owner": "alice-example.com",
         "berth.io/pool": "c845a",
     }
@@ -252,6 +259,20 @@ def test_every_object_carries_the_session_labels() -> None:
     pod_labels = find(spec, "Deployment", "workspace")["spec"]["template"]["metadata"]["labels"]
     assert spec.labels.items() <= pod_labels.items()
     assert cluster_leftovers_selector() == "app.kubernetes.io/managed-by=berth"
+
+
+def test_an_installation_labels_its_objects_and_selects_only_them() -> None:
+    spec = make_spec(cfg=SessionConfig(installation="lab-b"))
+    for o in objects(spec, openshift=False):
+        assert o["metadata"]["labels"]["berth.io/installation"] == "lab-b", o["kind"]
+    assert installation_selector("lab-b") == (
+        "app.kubernetes.io/managed-by=berth,berth.io/installation=lab-b"
+    )
+    # the default installation also lists objects of older versions (no label) ...
+    assert installation_selector("default") == "app.kubernetes.io/managed-by=berth"
+    # ... and keeps only those and its own
+    assert installation_of({}) == "default"
+    assert installation_of({"berth.io/installation": "lab-b"}) == "lab-b"
 
 
 def test_namespaced_objects_live_in_the_session_namespace_with_valid_names() -> None:
