@@ -294,7 +294,7 @@ def test_namespace_enforces_pod_security_baseline() -> None:
     assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
 
 
-def test_owner_and_workspace_account_are_namespace_admins() -> None:
+def test_owner_workspace_and_reconciler_accounts_are_namespace_admins() -> None:
     binding = find(make_spec(), "RoleBinding", "berth-admin")
     assert binding["roleRef"] == {
         "apiGroup": "rbac.authorization.k8s.io",
@@ -304,6 +304,7 @@ def test_owner_and_workspace_account_are_namespace_admins() -> None:
     assert binding["subjects"] == [
         {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice@example.com"},
         {"kind": "ServiceAccount", "name": "workspace", "namespace": "berth-5f0c9a4e1b2d"},
+        {"kind": "ServiceAccount", "name": "berth-reconciler", "namespace": "berth-system"},
     ]
 
 

@@ -38,7 +38,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from berth.domain.session import MANAGED_BY
-from berth.kube.manifests.common import ARTIFACTS, Obj, obj
+from berth.kube.manifests.common import ARTIFACTS, RECONCILER_ACCOUNT, Obj, obj
 
 API_VERSION = "admissionregistration.k8s.io/v1"
 PREFIX = "berth-"
@@ -362,4 +362,4 @@ def admission_objects(reconcilers: Sequence[str]) -> list[Obj]:
 
 def default_reconciler(platform_namespace: str) -> str:
     """The reconciler's ServiceAccount as the install creates it."""
-    return f"system:serviceaccount:{platform_namespace}:berth-reconciler"
+    return f"system:serviceaccount:{platform_namespace}:{RECONCILER_ACCOUNT}"

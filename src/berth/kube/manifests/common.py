@@ -36,6 +36,8 @@ APP_LABEL = "app.kubernetes.io/name"
 HOSTNAME = "kubernetes.io/hostname"
 NAMESPACE_NAME = "kubernetes.io/metadata.name"
 CODE_SERVER_PORT = 8080
+# The installed reconciler's ServiceAccount, in the platform namespace (deploy/base).
+RECONCILER_ACCOUNT = "berth-reconciler"
 
 
 def installation_selector(installation: str) -> str:
