@@ -1,0 +1,83 @@
+"""The install manifests in deploy/ as files: the parts that must never drift from the code.
+
+Building the overlays and applying them to a cluster is `tests/kube/test_install.py`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from berth.cli import app
+from berth.config import Settings, check_pool_file
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+BASE = DEPLOY / "base"
+
+
+def documents(path: Path) -> list[dict[str, Any]]:
+    return [d for d in yaml.safe_load_all(path.read_text()) if d]
+
+
+def test_the_admission_policies_are_what_berth_render_admission_prints(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("BERTH_PLATFORM_NAMESPACE", raising=False)
+    result = CliRunner().invoke(app, ["render", "admission"])
+    assert result.exit_code == 0, result.output
+    assert (BASE / "admission.yaml").read_text() == result.output, (
+        "regenerate: berth render admission > deploy/base/admission.yaml"
+    )
+
+
+def cluster_role() -> dict[str, Any]:
+    found = [d for d in documents(BASE / "rbac.yaml") if d["kind"] == "ClusterRole"]
+    assert len(found) == 1
+    return found[0]
+
+
+def test_the_reconcilers_cluster_role_is_least_privilege() -> None:
+    rules = cluster_role()["rules"]
+    for rule in rules:
+        for key in ("apiGroups", "resources", "verbs", "nonResourceURLs", "resourceNames"):
+            assert "*" not in rule.get(key, []), rule
+        assert not {"escalate", "impersonate"} & set(rule["verbs"]), rule
+        if "bind" in rule["verbs"]:
+            assert rule == {
+                "apiGroups": ["rbac.authorization.k8s.io"],
+                "resources": ["clusterroles"],
+                "resourceNames": ["admin"],
+                "verbs": ["bind"],
+            }
+
+    def verbs(group: str, resource: str) -> set[str]:
+        return {
+            v
+            for r in rules
+            if group in r.get("apiGroups", []) and resource in r.get("resources", [])
+            for v in r["verbs"]
+        }
+
+    assert "create" not in verbs("", "persistentvolumes")
+    assert verbs("", "secrets") == {"create", "patch"}  # read through each session's binding
+    assert not verbs("rbac.authorization.k8s.io", "clusterrolebindings") & {"create", "patch"}
+
+
+def test_every_setting_the_manifests_set_is_one_berth_reads() -> None:
+    fields = {f"BERTH_{name.upper()}" for name in Settings.model_fields}
+    literals: dict[str, str] = {}
+    for kustomization in DEPLOY.rglob("kustomization.yaml"):
+        for generator in yaml.safe_load(kustomization.read_text()).get("configMapGenerator", []):
+            if generator["name"] == "berth-settings":
+                literals |= dict(line.split("=", 1) for line in generator["literals"])
+    assert literals, "no berth-settings"
+    assert set(literals) <= fields
+    Settings.model_validate({k.removeprefix("BERTH_").lower(): v for k, v in literals.items()})
+
+
+def test_the_pool_file_of_the_base_is_valid() -> None:
+    _, problems = check_pool_file(BASE / "pools.yaml")
+    assert problems == []
