@@ -145,8 +145,14 @@ def install_admission(
         try:
             yield
         finally:
-            for manifest in sim_admission():
+            sims = sim_admission()
+            for manifest in sims:
                 apply(admin, manifest)
+            kept = {(m["kind"], m["metadata"]["name"]) for m in sims}
+            for manifest in installed:  # the install's own (the reconciler's lane)
+                key = (manifest["kind"], manifest["metadata"]["name"])
+                if manifest["kind"] in ADMISSION_KINDS and key not in kept:
+                    admin.delete(ObjectRef(manifest["apiVersion"], key[0], key[1]))
             eventually(lambda: writes(admin), timeout=60)
             admin.delete_namespace(probe)
 
@@ -295,6 +301,51 @@ def test_the_reconcilers_identity_cannot_leave_its_lane(
             lambda: client.CoreV1Api(impersonating).list_namespace(), "impersonate system:admin"
         )
     assert token  # the same identity throughout
+
+
+def test_the_reconcilers_writes_stay_in_session_namespaces(
+    as_reconciler: KubeCluster, install_admission: None, core: client.CoreV1Api
+) -> None:
+    """What RBAC alone allows the ClusterRole (`bind` on admin, RoleBindings and the session
+    kinds in every namespace) the install's admission policies refuse outside session
+    namespaces."""
+    rbac = client.RbacAuthorizationV1Api(as_reconciler.api_client)
+    sa_core = client.CoreV1Api(as_reconciler.api_client)
+    me = {"kind": "ServiceAccount", "name": RECONCILER, "namespace": PLATFORM}
+    admin_role = {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "admin"}
+
+    def refused(call: Callable[[], object], what: str) -> None:
+        with pytest.raises(ApiException) as denied:
+            call()
+        assert denied.value.status == 403, what
+        assert "the Berth reconciler" in denied.value.body, denied.value.body
+        print(f"[berth-reconciler] {what}: DENIED")
+
+    refused(
+        lambda: rbac.create_namespaced_role_binding(
+            "kube-system",
+            {"metadata": {"name": "berth-escape"}, "roleRef": admin_role, "subjects": [me]},
+        ),
+        "bind itself to admin in kube-system",
+    )
+    refused(
+        lambda: sa_core.create_namespaced_config_map(
+            PLATFORM, {"metadata": {"name": "berth-escape"}}
+        ),
+        "create a ConfigMap in berth-system",
+    )
+    refused(
+        lambda: sa_core.patch_namespace(
+            "kube-system", {"metadata": {"labels": {MANAGED_BY[0]: MANAGED_BY[1]}}}
+        ),
+        "label kube-system as Berth's",
+    )
+    someone = f"t-{uuid.uuid4().hex[:10]}"
+    core.create_namespace({"metadata": {"name": someone}})
+    try:
+        refused(lambda: sa_core.delete_namespace(someone), "delete a namespace not Berth's")
+    finally:
+        core.delete_namespace(someone)
 
 
 def test_a_session_runs_as_the_reconcilers_service_account(

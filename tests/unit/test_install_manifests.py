@@ -4,6 +4,8 @@ Building the overlays and applying them to a cluster is `tests/kube/test_install
 
 from __future__ import annotations
 
+import re
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,8 @@ from typer.testing import CliRunner
 
 from berth.cli import app
 from berth.config import Settings, check_pool_file
+from berth.domain.session import namespace_name
+from berth.kube.admission import SESSION_NAMESPACE_PATTERN, reconciler_scope_objects
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 BASE = DEPLOY / "base"
@@ -22,14 +26,18 @@ def documents(path: Path) -> list[dict[str, Any]]:
     return [d for d in yaml.safe_load_all(path.read_text()) if d]
 
 
-def test_the_admission_policies_are_what_berth_render_admission_prints(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize(
+    ("command", "generated"),
+    [("admission", "admission.yaml"), ("reconciler-scope", "reconciler-scope.yaml")],
+)
+def test_the_generated_policies_are_what_berth_render_prints(
+    monkeypatch: pytest.MonkeyPatch, command: str, generated: str
 ) -> None:
     monkeypatch.delenv("BERTH_PLATFORM_NAMESPACE", raising=False)
-    result = CliRunner().invoke(app, ["render", "admission"])
+    result = CliRunner().invoke(app, ["render", command])
     assert result.exit_code == 0, result.output
-    assert (BASE / "admission.yaml").read_text() == result.output, (
-        "regenerate: berth render admission > deploy/base/admission.yaml"
+    assert (BASE / generated).read_text() == result.output, (
+        f"regenerate: berth render {command} > deploy/base/{generated}"
     )
 
 
@@ -81,3 +89,17 @@ def test_every_setting_the_manifests_set_is_one_berth_reads() -> None:
 def test_the_pool_file_of_the_base_is_valid() -> None:
     _, problems = check_pool_file(BASE / "pools.yaml")
     assert problems == []
+
+
+def test_the_reconciler_scope_names_the_reconciler_and_session_namespaces() -> None:
+    policy, namespaces, *bindings = reconciler_scope_objects(["me"])
+    for p in (policy, namespaces):
+        assert p["spec"]["matchConditions"] == [
+            {"name": "is-the-reconciler", "expression": "request.userInfo.username in ['me']"}
+        ]
+    assert [b["spec"]["policyName"] for b in bindings] == [
+        policy["metadata"]["name"],
+        namespaces["metadata"]["name"],
+    ]
+    assert re.fullmatch(SESSION_NAMESPACE_PATTERN, namespace_name(uuid.uuid4()))
+    assert not re.fullmatch(SESSION_NAMESPACE_PATTERN, "berth-system")
