@@ -103,3 +103,19 @@ def test_the_reconciler_scope_names_the_reconciler_and_session_namespaces() -> N
     ]
     assert re.fullmatch(SESSION_NAMESPACE_PATTERN, namespace_name(uuid.uuid4()))
     assert not re.fullmatch(SESSION_NAMESPACE_PATTERN, "berth-system")
+
+
+def test_the_ways_in_lead_to_the_portal_service() -> None:
+    """The sim serves no Route kind, so the Route is checked here only as a file."""
+    (route,) = documents(DEPLOY / "overlays" / "openshift" / "route.yaml")
+    assert route["spec"]["to"] == {"kind": "Service", "name": "berth-portal"}
+    assert route["spec"]["port"] == {"targetPort": "http"}
+    assert route["spec"]["tls"] == {
+        "termination": "edge",
+        "insecureEdgeTerminationPolicy": "Redirect",
+    }
+    (ingress,) = documents(DEPLOY / "overlays" / "kubernetes" / "ingress.yaml")
+    (path,) = ingress["spec"]["rules"][0]["http"]["paths"]
+    assert path["backend"]["service"] == {"name": "berth-portal", "port": {"name": "http"}}
+    service = next(d for d in documents(BASE / "portal.yaml") if d["kind"] == "Service")
+    assert [p["name"] for p in service["spec"]["ports"]] == ["http"]
