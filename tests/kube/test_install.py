@@ -212,6 +212,39 @@ def test_both_overlays_build_and_the_kubernetes_one_applies(
             apply(admin, manifest, dry_run=True)
 
 
+def test_the_servicemonitor_component_builds_onto_an_overlay(
+    kustomize: Path, tmp_path: Path, sim: Sim, installed: list[dict[str, Any]]
+) -> None:
+    """As an operator adds it; the ServiceMonitor kind needs the Prometheus Operator's CRDs,
+    which the sim lacks: the rest is dry-run applied."""
+    overlay = tmp_path / "overlay"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                # kustomize takes only relative paths
+                "resources": [os.path.relpath(DEPLOY / "overlays" / "kubernetes", overlay)],
+                "components": [os.path.relpath(DEPLOY / "components" / "servicemonitor", overlay)],
+            }
+        )
+    )
+    out = subprocess.run(
+        [str(kustomize), "build", str(overlay)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    objects = [d for d in yaml.safe_load_all(out) if d]
+    monitors = [o for o in objects if o["kind"] == "ServiceMonitor"]
+    assert [m["metadata"]["namespace"] for m in monitors] == [PLATFORM]
+    with KubeCluster.from_kubeconfig(str(sim.kubeconfig)) as admin:
+        for manifest in objects:
+            if manifest["kind"] != "ServiceMonitor":
+                apply(admin, manifest, dry_run=True)
+
+
 def test_the_platform_pods_meet_pod_security_restricted(
     installed: list[dict[str, Any]], core: client.CoreV1Api, api: client.ApiClient
 ) -> None:
