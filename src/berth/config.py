@@ -120,6 +120,11 @@ class Settings(BaseSettings):
     platform_namespace: str = SessionConfig.platform_namespace
     # the artifact cache's StorageClass (provisioner cache.berth.io/node-cache, the cache agent)
     cache_storage_class: str = SessionConfig.cache_storage_class
+    # the berth.io/installation label of every object this installation makes; its reconciler
+    # lists, collects and sweeps only those (two installations may share a cluster)
+    installation: str = Field(
+        default=SessionConfig.installation, pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+    )
     home_size: str = "20Gi"
     data_size: str = "280Gi"
     models_size: str = "300Gi"
@@ -160,6 +165,7 @@ class Settings(BaseSettings):
             ingress_namespace=self.ingress_namespace,
             platform_namespace=self.platform_namespace,
             cache_storage_class=self.cache_storage_class,
+            installation=self.installation,
             http_proxy=self.http_proxy,
             https_proxy=self.https_proxy,
             no_proxy=self.no_proxy,

@@ -23,10 +23,16 @@ from berth.domain.session import (
     SessionConfig,
     SessionSpec,
     build,
+    installation_of,
     known_gpu_resources,
 )
 from berth.kube.errors import Conflict, NotFound, ServerError, Terminal, Transient
-from berth.kube.manifests import STEP_NAMES, cluster_leftovers_selector, session_steps
+from berth.kube.manifests import (
+    STEP_NAMES,
+    cluster_leftovers_selector,
+    installation_selector,
+    session_steps,
+)
 from berth.kube.translate import translate
 
 POOL_FILE = Path(__file__).parents[1] / "kube" / "pool.yaml"
@@ -249,6 +255,7 @@ def test_every_object_carries_the_session_labels() -> None:
     assert spec.labels == {
         "app.kubernetes.io/managed-by": "berth",
         "berth.io/reservation": str(RID),
+        "berth.io/installation": "default",
         "berth.io/owner": "alice-example.com",
         "berth.io/pool": "c845a",
     }
@@ -258,6 +265,20 @@ def test_every_object_carries_the_session_labels() -> None:
     pod_labels = find(spec, "Deployment", "workspace")["spec"]["template"]["metadata"]["labels"]
     assert spec.labels.items() <= pod_labels.items()
     assert cluster_leftovers_selector() == "app.kubernetes.io/managed-by=berth"
+
+
+def test_an_installation_labels_its_objects_and_selects_only_them() -> None:
+    spec = make_spec(cfg=SessionConfig(installation="lab-b"))
+    for o in objects(spec, openshift=False):
+        assert o["metadata"]["labels"]["berth.io/installation"] == "lab-b", o["kind"]
+    assert installation_selector("lab-b") == (
+        "app.kubernetes.io/managed-by=berth,berth.io/installation=lab-b"
+    )
+    # the default installation also lists objects of older versions (no label) ...
+    assert installation_selector("default") == "app.kubernetes.io/managed-by=berth"
+    # ... and keeps only those and its own
+    assert installation_of({}) == "default"
+    assert installation_of({"berth.io/installation": "lab-b"}) == "lab-b"
 
 
 def test_namespaced_objects_live_in_the_session_namespace_with_valid_names() -> None:
@@ -279,7 +300,7 @@ def test_namespace_enforces_pod_security_baseline() -> None:
     assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "baseline"
 
 
-def test_owner_and_workspace_account_are_namespace_admins() -> None:
+def test_owner_workspace_and_reconciler_accounts_are_namespace_admins() -> None:
     binding = find(make_spec(), "RoleBinding", "berth-admin")
     assert binding["roleRef"] == {
         "apiGroup": "rbac.authorization.k8s.io",
@@ -289,6 +310,7 @@ def test_owner_and_workspace_account_are_namespace_admins() -> None:
     assert binding["subjects"] == [
         {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "alice@example.com"},
         {"kind": "ServiceAccount", "name": "workspace", "namespace": "berth-5f0c9a4e1b2d"},
+        {"kind": "ServiceAccount", "name": "berth-reconciler", "namespace": "berth-system"},
     ]
 
 

@@ -254,10 +254,24 @@ def _reconciler(db: Database, settings: Settings, found: clusters.Found) -> Reco
 
 @app.command()
 def reconcile(
-    once: Annotated[bool, typer.Option("--once", help="Run one cycle and exit")] = False,
+    once: Annotated[
+        bool, typer.Option("--once", help="Run one cycle and exit (deletes nothing without --gc)")
+    ] = False,
+    gc: Annotated[
+        bool,
+        typer.Option(
+            "--gc", help="With --once: also collect garbage (delete what no reservation keeps)"
+        ),
+    ] = False,
     metrics_port: Annotated[
         int, typer.Option(help="Serve Prometheus metrics on this port (0: off)")
     ] = 9108,
+    metrics_address: Annotated[
+        str,
+        typer.Option(
+            help="Address the metrics listen on (0.0.0.0 in a pod, for Prometheus to scrape)"
+        ),
+    ] = "127.0.0.1",
 ) -> None:
     """Run the reconciler: converge the cluster to the database (one leader at a time)."""
     settings = Settings()
@@ -270,14 +284,14 @@ def reconcile(
         rec = _reconciler(db, settings, found)
         try:
             if once:
-                result = rec.cycle(gc=True)
+                result = rec.cycle(gc=gc)
                 for action in result.actions:
                     typer.echo(f"{type(action).__name__}: {action}")
                 return
             if metrics_port:
                 from prometheus_client import start_http_server
 
-                start_http_server(metrics_port, addr="127.0.0.1")
+                start_http_server(metrics_port, addr=metrics_address)
             stop = threading.Event()
             signal.signal(signal.SIGTERM, lambda *_: stop.set())
             try:

@@ -9,7 +9,7 @@ import typer
 import yaml
 
 from berth.config import Settings
-from berth.kube.admission import admission_objects, default_reconciler
+from berth.kube.admission import admission_objects, default_reconciler, reconciler_scope_objects
 
 # `gpu-operator` and `mirror` (from the pool file) are registered on this app in cli/__init__.py
 app = typer.Typer(
@@ -35,4 +35,22 @@ def admission(
     settings = Settings()
     users = reconciler or [default_reconciler(settings.platform_namespace)]
     objects = admission_objects(users, settings.cache_storage_class)
+    typer.echo(yaml.safe_dump_all(objects, sort_keys=False, width=1000), nl=False)
+
+
+@app.command("reconciler-scope")
+def reconciler_scope(
+    reconciler: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="User name of the reconciler whose writes are kept to session namespaces "
+            "(repeat for several) "
+            "[default: system:serviceaccount:<BERTH_PLATFORM_NAMESPACE>:berth-reconciler]",
+        ),
+    ] = None,
+) -> None:
+    """The ValidatingAdmissionPolicies that keep the installed reconciler's writes to session
+    namespaces (its ClusterRole cannot say so)."""
+    users = reconciler or [default_reconciler(Settings().platform_namespace)]
+    objects = reconciler_scope_objects(users)
     typer.echo(yaml.safe_dump_all(objects, sort_keys=False, width=1000), nl=False)

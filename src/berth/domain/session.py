@@ -9,6 +9,7 @@ without Kubernetes and keeps the builders free of policy.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -20,6 +21,10 @@ MANAGED_BY = ("app.kubernetes.io/managed-by", "berth")
 LABEL_RESERVATION = "berth.io/reservation"
 LABEL_OWNER = "berth.io/owner"
 LABEL_POOL = "berth.io/pool"
+# Which Berth installation made an object: two installations on one cluster never touch each
+# other's. Objects of a version before the label existed belong to the default installation.
+LABEL_INSTALLATION = "berth.io/installation"
+DEFAULT_INSTALLATION = "default"
 GIB = 2**30
 CACHE_STORAGE_CLASS = "berth-cache"
 
@@ -38,6 +43,7 @@ class SessionConfig:
     ingress_class: str | None = None
     ingress_namespace: str = "ingress-nginx"  # OpenShift: openshift-ingress
     platform_namespace: str = "berth-system"
+    installation: str = DEFAULT_INSTALLATION  # the berth.io/installation label of its objects
     http_proxy: str = ""
     https_proxy: str = ""
     no_proxy: str = ".svc,.cluster.local,localhost,127.0.0.1"
@@ -91,6 +97,11 @@ def workspace_url(namespace: str, cfg: SessionConfig) -> str:
     return f"https://{namespace}.{cfg.ingress_domain}/"
 
 
+def installation_of(labels: Mapping[str, str]) -> str:
+    """The installation an object belongs to; unlabelled (older) objects are the default's."""
+    return labels.get(LABEL_INSTALLATION, DEFAULT_INSTALLATION)
+
+
 def namespace_name(reservation_id: uuid.UUID) -> str:
     """`berth-<12 hex>`: short enough to read, long enough that ids never collide in practice."""
     return f"{NAMESPACE_PREFIX}{reservation_id.hex[:12]}"
@@ -132,6 +143,7 @@ def build(r: Reserved, pool: Pool, cfg: SessionConfig, all_gpu_resources: set[st
         labels={
             MANAGED_BY[0]: MANAGED_BY[1],
             LABEL_RESERVATION: str(r.reservation_id),
+            LABEL_INSTALLATION: cfg.installation,
             LABEL_OWNER: label_value(r.owner),
             LABEL_POOL: label_value(r.pool),
         },

@@ -47,7 +47,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from berth.domain.session import CACHE_STORAGE_CLASS, MANAGED_BY
-from berth.kube.manifests.common import ARTIFACTS, Obj, obj
+from berth.kube.manifests.common import ARTIFACTS, RECONCILER_ACCOUNT, Obj, obj
 
 API_VERSION = "admissionregistration.k8s.io/v1"
 PREFIX = "berth-"
@@ -444,4 +444,119 @@ def admission_objects(
 
 def default_reconciler(platform_namespace: str) -> str:
     """The reconciler's ServiceAccount as the install creates it."""
-    return f"system:serviceaccount:{platform_namespace}:berth-reconciler"
+    return f"system:serviceaccount:{platform_namespace}:{RECONCILER_ACCOUNT}"
+
+
+# The installed reconciler's lane. Its ClusterRole grants the namespaced kinds of a session in
+# every namespace (each session namespace is new), and `bind` on `admin` with `create` on
+# RoleBindings would let it make itself admin anywhere; RBAC cannot say "only in namespaces
+# labelled so". These two policies can: they apply to the reconciler's own requests only.
+SCOPE_POLICY = f"{PREFIX}reconciler-scope"
+NAMESPACES_POLICY = f"{PREFIX}reconciler-namespaces"
+SESSION_NAMESPACE_PATTERN = "^berth-[0-9a-f]{12}$"  # domain.session.namespace_name
+RECONCILER_WRITES = (
+    (
+        "",
+        (
+            "serviceaccounts",
+            "resourcequotas",
+            "limitranges",
+            "configmaps",
+            "services",
+            "persistentvolumeclaims",
+            "secrets",
+        ),
+    ),
+    ("apps", ("deployments",)),
+    ("networking.k8s.io", ("networkpolicies", "ingresses")),
+    ("route.openshift.io", ("routes",)),
+    ("rbac.authorization.k8s.io", ("rolebindings",)),
+)
+WRITES = ("CREATE", "UPDATE", "DELETE")
+
+
+def _only_for(reconcilers: Sequence[str]) -> list[Obj]:
+    return [
+        {
+            "name": "is-the-reconciler",
+            "expression": f"request.userInfo.username in {_cel_list(reconcilers)}",
+        }
+    ]
+
+
+def reconciler_scope_objects(reconcilers: Sequence[str]) -> list[Obj]:
+    """Two policies and their bindings: the reconciler writes the kinds of a session only in
+    namespaces labelled `app.kubernetes.io/managed-by=berth`, and creates, changes or deletes
+    only namespaces named like a session's (`berth-` and 12 hex digits), so it can neither
+    label another namespace as Berth's nor write outside Berth's. For the install manifests
+    (`berth render reconciler-scope`), not the sim, whose reconciler is the tests' admin."""
+    if not reconcilers:
+        raise ValueError("the reconciler's identity is needed")
+    not_berths = {
+        "matchExpressions": [{"key": MANAGED_BY[0], "operator": "NotIn", "values": [MANAGED_BY[1]]}]
+    }
+    rules = [
+        {
+            "apiGroups": [group],
+            "apiVersions": ["*"],
+            "operations": list(WRITES),
+            "resources": list(r),
+        }
+        for group, r in RECONCILER_WRITES
+    ]
+    scope = _policy(
+        SCOPE_POLICY,
+        {
+            "failurePolicy": "Fail",
+            "matchConstraints": {"namespaceSelector": not_berths, "resourceRules": rules},
+            "matchConditions": _only_for(reconcilers),
+            "validations": [
+                {
+                    "expression": "false",
+                    "reason": "Forbidden",
+                    "messageExpression": (
+                        "'the Berth reconciler writes ' + request.resource.resource + "
+                        f"' only in namespaces labelled {MANAGED_BY[0]}={MANAGED_BY[1]}, not in ' "
+                        "+ request.namespace"
+                    ),
+                }
+            ],
+        },
+    )
+    namespaces = _policy(
+        NAMESPACES_POLICY,
+        {
+            "failurePolicy": "Fail",
+            "matchConstraints": {
+                "resourceRules": [
+                    {
+                        "apiGroups": [""],
+                        "apiVersions": ["v1"],
+                        "operations": list(WRITES),
+                        "resources": ["namespaces", "namespaces/finalize"],
+                    }
+                ]
+            },
+            "matchConditions": _only_for(reconcilers),
+            "validations": [
+                {
+                    "expression": f"request.name.matches('{SESSION_NAMESPACE_PATTERN}')",
+                    "reason": "Forbidden",
+                    "messageExpression": (
+                        "'the Berth reconciler touches only session namespaces "
+                        "(berth- and 12 hex digits), not ' + request.name"
+                    ),
+                }
+            ],
+        },
+    )
+    bindings = [
+        obj(
+            API_VERSION,
+            "ValidatingAdmissionPolicyBinding",
+            {"name": name},
+            spec={"policyName": name, "validationActions": ["Deny"]},
+        )
+        for name in (SCOPE_POLICY, NAMESPACES_POLICY)
+    ]
+    return [scope, namespaces, *bindings]

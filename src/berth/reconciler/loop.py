@@ -16,9 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from berth.domain.session import MANAGED_BY, SessionConfig
-from berth.kube.cluster import Cluster
+from berth.domain.session import SessionConfig, installation_of
+from berth.kube.cluster import Cluster, NamespaceInfo
 from berth.kube.errors import KubeError, Transient
+from berth.kube.manifests import installation_selector
 from berth.reconciler import metrics
 from berth.reconciler.executor import STARTS, Executor
 from berth.reconciler.plan import (
@@ -36,8 +37,6 @@ from berth.store.db import UNAVAILABLE, Database
 from berth.store.leader import Leadership
 
 log = logging.getLogger("berth.reconciler")
-
-SELECTOR = f"{MANAGED_BY[0]}={MANAGED_BY[1]}"
 
 
 def utcnow() -> datetime:
@@ -87,6 +86,8 @@ class Reconciler:
         self.limits = limits or Limits()
         self.cadence = cadence or Cadence()
         self.executor = Executor(db, cluster, cfg, self.limits, box or SecretBox.ephemeral())
+        self.installation = cfg.installation
+        self._selector = installation_selector(cfg.installation)
         self._last_gc: datetime | None = None
         self._last_drift: datetime | None = None
         self._last_upkeep: datetime | None = None
@@ -98,7 +99,7 @@ class Reconciler:
         with self.db.transaction() as tx:
             work = sessions.pending_work(tx, now)
             ready = sessions.ready_namespaces(tx)
-        observed = {ns.name: ns for ns in self.cluster.namespaces(SELECTOR)}
+        observed = self._namespaces()
         actions = plan(work, observed, ready, now, self.limits)
         # drift repair: the ACTIVE sessions whose turn came since the last cycle (none on the
         # first cycle after a start: turns are fixed instants, not a backlog)
@@ -143,11 +144,24 @@ class Reconciler:
     def collect_garbage(self, now: datetime, busy: set[uuid.UUID]) -> list[Action]:
         """Plan the sweep from one consistent view: the cluster is listed first, then the
         database is asked about exactly the reservations found there (see plan.garbage)."""
-        observed = {ns.name: ns for ns in self.cluster.namespaces(SELECTOR)}
-        scoped = self.cluster.cluster_scoped(SELECTOR)
+        observed = self._namespaces()
+        scoped = [
+            ref
+            for ref in self.cluster.cluster_scoped(self._selector)
+            if installation_of(ref.labels) == self.installation
+        ]
         with self.db.transaction() as tx:
             keep = sessions.kept(tx, found_reservations(observed, scoped)) | busy
         return garbage(observed, scoped, keep, now, self.limits)
+
+    def _namespaces(self) -> dict[str, NamespaceInfo]:
+        """This installation's namespaces: another installation's are never seen, so never
+        planned for nor collected (the default one also owns unlabelled, older namespaces)."""
+        return {
+            ns.name: ns
+            for ns in self.cluster.namespaces(self._selector)
+            if installation_of(ns.labels) == self.installation
+        }
 
     def report_failure(self, error: str) -> None:
         """A cycle that could not reach the cluster still tells the portal so."""

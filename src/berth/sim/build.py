@@ -5,7 +5,9 @@ staging modules with local folders. A wrapper module of our own requires k8s.io/
 replaces each staging module with its published `v0.<minor>.<patch>`; the list is read from the
 downloaded go.mod, so a version bump needs no hand-kept list. etcd is built the same way from its
 server module (etcd's own main.go is one call to etcdmain.Main); kwok has no replace directives
-and installs directly. GOCACHE and GOMODCACHE stay at Go's defaults so rebuilds are warm.
+and installs directly, and so does kustomize, which builds the install manifests in deploy/ for
+the install tests (`kubectl` is not needed). GOCACHE and GOMODCACHE stay at Go's defaults so
+rebuilds are warm.
 """
 
 from __future__ import annotations
@@ -48,6 +50,12 @@ func main() {
 \tetcdmain.Main(os.Args)
 }
 """
+
+
+# kustomize builds deploy/ for tests/kube/test_install.py; v5.8.1 is the newest whose modules
+# build with Go 1.26. It lives beside the sim's version sets, in a folder of its own version, so
+# bumping it never rebuilds Kubernetes.
+KUSTOMIZE = "v5.8.1"
 
 
 class BuildError(RuntimeError):
@@ -217,6 +225,38 @@ def _build_kwok(layout: CacheLayout, on_line: Line, out: Path) -> None:
     )
 
 
+def kustomize_path() -> Path:
+    """Where the pinned kustomize is (or will be) cached."""
+    base = os.environ.get("BERTH_SIM_CACHE") or str(Path.home() / ".cache" / "berth" / "sim")
+    return Path(base) / f"kustomize-{KUSTOMIZE}" / "kustomize"
+
+
+def build_kustomize(on_line: Line, force: bool = False) -> Path:
+    """The pinned kustomize, built with `go install` into its cache folder when missing."""
+    target = kustomize_path()
+    if os.access(target, os.X_OK) and not force:
+        return target
+    scratch = target.parent / ".build"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    _run(
+        [
+            _go(),
+            "install",
+            "-trimpath",
+            "-ldflags",
+            "-s -w",
+            f"sigs.k8s.io/kustomize/kustomize/v5@{KUSTOMIZE}",
+        ],
+        scratch,
+        on_line,
+        env={"GOBIN": str(scratch), "GOTOOLCHAIN": "local"},
+    )
+    (scratch / "kustomize").replace(target)
+    shutil.rmtree(scratch, ignore_errors=True)
+    return target
+
+
 _STEPS: dict[str, Callable[[CacheLayout, Line, Path], None]] = {
     "kube-apiserver": _build_kube,
     "etcd": _build_etcd,
@@ -257,4 +297,8 @@ def build(layout: CacheLayout, on_step: Step, on_line: Line, force: bool = False
             (scratch / name).replace(layout.binary(name))
         shutil.rmtree(scratch, ignore_errors=True)
         built.extend(produces)
+    if force or not os.access(kustomize_path(), os.X_OK):
+        on_step(f"kustomize {KUSTOMIZE}")
+        build_kustomize(on_line, force=force)
+        built.append("kustomize")
     return built

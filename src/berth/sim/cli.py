@@ -24,7 +24,7 @@ console = Console(stderr=True)
 
 def _build(force: bool) -> None:
     layout = versions.cache_layout()
-    if not force and not layout.missing():
+    if not force and not layout.missing() and sim_build.kustomize_path().is_file():
         console.print(f"sim binaries present in {layout.bin}")
         return
     began = time.monotonic()

@@ -15,7 +15,13 @@ from __future__ import annotations
 
 from berth.domain.session import SessionSpec
 from berth.kube.manifests import ingress, namespace, network, quota, storage, workspace
-from berth.kube.manifests.common import FIELD_MANAGER, MANAGED_SELECTOR, Obj, session_selector
+from berth.kube.manifests.common import (
+    FIELD_MANAGER,
+    MANAGED_SELECTOR,
+    Obj,
+    installation_selector,
+    session_selector,
+)
 
 Step = tuple[str, list[Obj]]
 
@@ -33,6 +39,7 @@ __all__ = [
     "Step",
     "cluster_leftovers_selector",
     "fence_objects",
+    "installation_selector",
     "session_selector",
     "session_steps",
 ]

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from berth.domain.session import LABEL_RESERVATION, MANAGED_BY, SessionSpec
+from berth.domain.session import (
+    DEFAULT_INSTALLATION,
+    LABEL_INSTALLATION,
+    LABEL_RESERVATION,
+    MANAGED_BY,
+    SessionSpec,
+)
 
 Obj = dict[str, Any]
 
@@ -29,6 +35,18 @@ APP_LABEL = "app.kubernetes.io/name"
 HOSTNAME = "kubernetes.io/hostname"
 NAMESPACE_NAME = "kubernetes.io/metadata.name"
 CODE_SERVER_PORT = 8080
+# The installed reconciler's ServiceAccount, in the platform namespace (deploy/base).
+RECONCILER_ACCOUNT = "berth-reconciler"
+
+
+def installation_selector(installation: str) -> str:
+    """The label selector that lists one installation's objects. The default installation's
+    also finds objects made before the label existed (no label), so its list is all of Berth's
+    and must still be filtered with `domain.session.installation_of`; a label selector cannot
+    say "this value or none"."""
+    if installation == DEFAULT_INSTALLATION:
+        return MANAGED_SELECTOR
+    return f"{MANAGED_SELECTOR},{LABEL_INSTALLATION}={installation}"
 
 
 def session_selector(reservation_id: str) -> str:

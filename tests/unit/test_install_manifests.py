@@ -1,0 +1,121 @@
+"""The install manifests in deploy/ as files: the parts that must never drift from the code.
+
+Building the overlays and applying them to a cluster is `tests/kube/test_install.py`."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from berth.cli import app
+from berth.config import Settings, check_pool_file
+from berth.domain.session import namespace_name
+from berth.kube.admission import SESSION_NAMESPACE_PATTERN, reconciler_scope_objects
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+BASE = DEPLOY / "base"
+
+
+def documents(path: Path) -> list[dict[str, Any]]:
+    return [d for d in yaml.safe_load_all(path.read_text()) if d]
+
+
+@pytest.mark.parametrize(
+    ("command", "generated"),
+    [("admission", "admission.yaml"), ("reconciler-scope", "reconciler-scope.yaml")],
+)
+def test_the_generated_policies_are_what_berth_render_prints(
+    monkeypatch: pytest.MonkeyPatch, command: str, generated: str
+) -> None:
+    monkeypatch.delenv("BERTH_PLATFORM_NAMESPACE", raising=False)
+    result = CliRunner().invoke(app, ["render", command])
+    assert result.exit_code == 0, result.output
+    assert (BASE / generated).read_text() == result.output, (
+        f"regenerate: berth render {command} > deploy/base/{generated}"
+    )
+
+
+def cluster_role() -> dict[str, Any]:
+    found = [d for d in documents(BASE / "rbac.yaml") if d["kind"] == "ClusterRole"]
+    assert len(found) == 1
+    return found[0]
+
+
+def test_the_reconcilers_cluster_role_is_least_privilege() -> None:
+    rules = cluster_role()["rules"]
+    for rule in rules:
+        for key in ("apiGroups", "resources", "verbs", "nonResourceURLs", "resourceNames"):
+            assert "*" not in rule.get(key, []), rule
+        assert not {"escalate", "impersonate"} & set(rule["verbs"]), rule
+        if "bind" in rule["verbs"]:
+            assert rule == {
+                "apiGroups": ["rbac.authorization.k8s.io"],
+                "resources": ["clusterroles"],
+                "resourceNames": ["admin"],
+                "verbs": ["bind"],
+            }
+
+    def verbs(group: str, resource: str) -> set[str]:
+        return {
+            v
+            for r in rules
+            if group in r.get("apiGroups", []) and resource in r.get("resources", [])
+            for v in r["verbs"]
+        }
+
+    assert "create" not in verbs("", "persistentvolumes")
+    assert verbs("", "secrets") == {"create", "patch"}  # read through each session's binding
+    assert not verbs("rbac.authorization.k8s.io", "clusterrolebindings") & {"create", "patch"}
+
+
+def test_every_setting_the_manifests_set_is_one_berth_reads() -> None:
+    fields = {f"BERTH_{name.upper()}" for name in Settings.model_fields}
+    literals: dict[str, str] = {}
+    for kustomization in DEPLOY.rglob("kustomization.yaml"):
+        for generator in yaml.safe_load(kustomization.read_text()).get("configMapGenerator", []):
+            if generator["name"] == "berth-settings":
+                literals |= dict(line.split("=", 1) for line in generator["literals"])
+    assert literals, "no berth-settings"
+    assert set(literals) <= fields
+    Settings.model_validate({k.removeprefix("BERTH_").lower(): v for k, v in literals.items()})
+
+
+def test_the_pool_file_of_the_base_is_valid() -> None:
+    _, problems = check_pool_file(BASE / "pools.yaml")
+    assert problems == []
+
+
+def test_the_reconciler_scope_names_the_reconciler_and_session_namespaces() -> None:
+    policy, namespaces, *bindings = reconciler_scope_objects(["me"])
+    for p in (policy, namespaces):
+        assert p["spec"]["matchConditions"] == [
+            {"name": "is-the-reconciler", "expression": "request.userInfo.username in ['me']"}
+        ]
+    assert [b["spec"]["policyName"] for b in bindings] == [
+        policy["metadata"]["name"],
+        namespaces["metadata"]["name"],
+    ]
+    assert re.fullmatch(SESSION_NAMESPACE_PATTERN, namespace_name(uuid.uuid4()))
+    assert not re.fullmatch(SESSION_NAMESPACE_PATTERN, "berth-system")
+
+
+def test_the_ways_in_lead_to_the_portal_service() -> None:
+    """The sim serves no Route kind, so the Route is checked here only as a file."""
+    (route,) = documents(DEPLOY / "overlays" / "openshift" / "route.yaml")
+    assert route["spec"]["to"] == {"kind": "Service", "name": "berth-portal"}
+    assert route["spec"]["port"] == {"targetPort": "http"}
+    assert route["spec"]["tls"] == {
+        "termination": "edge",
+        "insecureEdgeTerminationPolicy": "Redirect",
+    }
+    (ingress,) = documents(DEPLOY / "overlays" / "kubernetes" / "ingress.yaml")
+    (path,) = ingress["spec"]["rules"][0]["http"]["paths"]
+    assert path["backend"]["service"] == {"name": "berth-portal", "port": {"name": "http"}}
+    service = next(d for d in documents(BASE / "portal.yaml") if d["kind"] == "Service")
+    assert [p["name"] for p in service["spec"]["ports"]] == ["http"]
