@@ -138,10 +138,23 @@ def install_admission(
             except KubeError as err:
                 raise AssertionError(str(err)) from err
 
+        def scoped(who: KubeCluster) -> None:  # the reconciler's lane is in force
+            outside = {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": "probe", "namespace": PLATFORM},
+            }
+            try:
+                apply(who, outside, dry_run=True)
+            except KubeError:
+                return
+            raise AssertionError("the reconciler-scope policies are not in force yet")
+
         for manifest in installed:
             if manifest["kind"] in ADMISSION_KINDS:
                 apply(admin, manifest)
         eventually(lambda: writes(reconciler), timeout=60)
+        eventually(lambda: scoped(reconciler), timeout=60)
         try:
             yield
         finally:
