@@ -210,25 +210,19 @@ def _build_kwok(layout: CacheLayout, on_line: Line, out: Path) -> None:
     )
     stages = [(Path(info["Dir"]) / f).read_text().strip() for f in _KWOK_STAGE_FILES]
     (out / versions.KWOK_STAGES).write_text("\n---\n".join(stages) + "\n")
-    _run(
-        [
-            _go(),
-            "install",
-            "-trimpath",
-            "-ldflags",
-            "-s -w",
-            f"sigs.k8s.io/kwok/cmd/kwok@{versions.KWOK}",
-        ],
-        layout.src,
-        on_line,
-        env={"GOBIN": str(out)},
+    _go_install(
+        f"sigs.k8s.io/kwok/cmd/kwok@{versions.KWOK}", layout.src, on_line, {"GOBIN": str(out)}
     )
+
+
+def _go_install(module: str, cwd: Path, on_line: Line, env: dict[str, str]) -> None:
+    """`go install` of one pinned module, stripped, into env["GOBIN"]."""
+    _run([_go(), "install", "-trimpath", "-ldflags", "-s -w", module], cwd, on_line, env=env)
 
 
 def kustomize_path() -> Path:
     """Where the pinned kustomize is (or will be) cached."""
-    base = os.environ.get("BERTH_SIM_CACHE") or str(Path.home() / ".cache" / "berth" / "sim")
-    return Path(base) / f"kustomize-{KUSTOMIZE}" / "kustomize"
+    return versions.cache_root() / f"kustomize-{KUSTOMIZE}" / "kustomize"
 
 
 def build_kustomize(on_line: Line, force: bool = False) -> Path:
@@ -239,19 +233,8 @@ def build_kustomize(on_line: Line, force: bool = False) -> Path:
     scratch = target.parent / ".build"
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
-    _run(
-        [
-            _go(),
-            "install",
-            "-trimpath",
-            "-ldflags",
-            "-s -w",
-            f"sigs.k8s.io/kustomize/kustomize/v5@{KUSTOMIZE}",
-        ],
-        scratch,
-        on_line,
-        env={"GOBIN": str(scratch), "GOTOOLCHAIN": "local"},
-    )
+    module = f"sigs.k8s.io/kustomize/kustomize/v5@{KUSTOMIZE}"
+    _go_install(module, scratch, on_line, {"GOBIN": str(scratch), "GOTOOLCHAIN": "local"})
     (scratch / "kustomize").replace(target)
     shutil.rmtree(scratch, ignore_errors=True)
     return target

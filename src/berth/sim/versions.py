@@ -62,9 +62,13 @@ class CacheLayout:
         return names
 
 
+def cache_root() -> Path:
+    """Where built binaries are cached: $BERTH_SIM_CACHE, else ~/.cache/berth/sim."""
+    return Path(os.environ.get("BERTH_SIM_CACHE") or Path.home() / ".cache" / "berth" / "sim")
+
+
 def cache_layout() -> CacheLayout:
-    base = os.environ.get("BERTH_SIM_CACHE") or str(Path.home() / ".cache" / "berth" / "sim")
-    return CacheLayout(Path(base) / versions_key())
+    return CacheLayout(cache_root() / versions_key())
 
 
 def default_state_dir() -> Path:
