@@ -26,6 +26,7 @@ from kubernetes.client.exceptions import ApiException
 from sqlalchemy import create_engine, make_url, text
 
 from berth.api.app import create_app
+from berth.catalog import load_catalog_file
 from berth.config import Settings, load_pool_file
 from berth.domain.session import MANAGED_BY
 from berth.kube.adapter import KubeCluster
@@ -68,7 +69,7 @@ def database_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def migrated(database_url: str) -> Iterator[Database]:
     db = Database(database_url, pool_size=20)
-    bootstrap.prepare(db, load_pool_file())
+    bootstrap.prepare(db, load_pool_file(), catalog=load_catalog_file())
     yield db
     db.dispose()
 
@@ -147,7 +148,7 @@ def own_postgres() -> Iterator[OwnPostgres]:
     try:
         url = server.start()
         db = Database(url, pool_size=2)
-        bootstrap.prepare(db, load_pool_file())
+        bootstrap.prepare(db, load_pool_file(), catalog=load_catalog_file())
         db.dispose()
         yield OwnPostgres(server, url)
     finally:

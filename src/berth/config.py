@@ -79,6 +79,7 @@ class Settings(BaseSettings):
     database_url: str | None = None  # unset: the embedded PostgreSQL under data_dir
     data_dir: Path = Field(default_factory=default_data_dir)
     pool_file: Path | None = None  # unset: the demo pool (the reference C845A)
+    catalog_file: Path | None = None  # unset: the demo catalog (docs/runtime.md)
 
     grid_minutes: int = Field(default=15, ge=1, le=1440)
     min_length_minutes: int = Field(default=15, ge=1)

@@ -16,10 +16,12 @@ from typing import Annotated, Literal
 import typer
 
 from berth import __version__
+from berth.catalog import load_catalog_file
 from berth.cli import clusters
 from berth.cli.render import app as render_app
 from berth.config import Settings, check_pool_file, load_pool_file
 from berth.domain.pool import Pool
+from berth.domain.quantity import format_bytes
 from berth.install import gpu_operator, mirror
 from berth.reconciler.loop import Cadence, Reconciler
 from berth.reconciler.plan import Limits
@@ -58,11 +60,15 @@ def database(settings: Settings, *, migrate: bool = True) -> Iterator[Database]:
         pool_list = load_pool_file(settings.pool_file)
     except FileError as exc:
         raise fail(f"pool file is not usable:\n{exc}") from exc
+    try:
+        catalog = load_catalog_file(settings.catalog_file)
+    except FileError as exc:
+        raise fail(f"catalog file is not usable:\n{exc}") from exc
     opened = Opened(settings.database_url, settings.data_dir)
     db = Database(opened.url)
     try:
         if migrate:
-            bootstrap.prepare(db, pool_list, settings.secret_box())
+            bootstrap.prepare(db, pool_list, settings.secret_box(), catalog)
         yield db
     finally:
         db.dispose()
@@ -408,6 +414,28 @@ def check_pools(
             f"{k.units} x {k.name} ({k.replicas} slots each)" for k in pool.kinds().values()
         )
         typer.echo(f"{pool.name}: {len(pool.nodes)} node(s); {kinds or 'no GPUs'}")
+
+
+@app.command("check-catalog")
+def check_catalog(
+    file: Annotated[Path, typer.Argument(help="Catalog file to validate", exists=False)],
+) -> None:
+    """Validate a runtime catalog (engines and models, docs/runtime.md) and summarize it.
+
+    Warns for each engine pinned by tag only (no `digest`)."""
+    try:
+        catalog = load_catalog_file(file)
+    except FileError as exc:
+        raise fail(str(exc)) from exc
+    for e in catalog.engines:
+        formats = ", ".join(f.value for f in e.formats)
+        typer.echo(f"engine {e.name}: {e.reference} (serves {formats})")
+        if e.digest is None:
+            typer.secho(f"warning: engine {e.name} is pinned by tag only", err=True, fg="yellow")
+    for m in catalog.models:
+        typer.echo(
+            f"model {m.id}: {m.format.value}, {len(m.files)} file(s), {format_bytes(m.size)}"
+        )
 
 
 PoolFileOption = Annotated[

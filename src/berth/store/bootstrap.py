@@ -1,4 +1,4 @@
-"""Bring a database to a usable state: schema migrated, pools synced, a first admin.
+"""Bring a database to a usable state: schema migrated, pools and catalog synced, a first admin.
 
 Every step is idempotent, so `berth up` can run it on every start and a crash halfway through
 is repaired by the next start.
@@ -10,18 +10,27 @@ import secrets
 
 from sqlalchemy import func, select
 
+from berth.domain.catalog import Catalog
 from berth.domain.pool import Pool
+from berth.store import catalog as catalog_store
 from berth.store import migrate, pools, users
 from berth.store.crypto import SecretBox
 from berth.store.db import Database
 from berth.store.models import User
 
 
-def prepare(db: Database, pool_list: list[Pool], box: SecretBox | None = None) -> list[str]:
-    """Migrate (with `box` for migrations that seal secrets) and sync pools; return the names
-    of pools that changed."""
+def prepare(
+    db: Database,
+    pool_list: list[Pool],
+    box: SecretBox | None = None,
+    catalog: Catalog | None = None,
+) -> list[str]:
+    """Migrate (with `box` for migrations that seal secrets), sync pools and, if given, the
+    runtime catalog; return the names of pools that changed."""
     migrate.upgrade(db.engine, box=box)
     with db.transaction() as tx:
+        if catalog is not None:
+            catalog_store.sync(tx, catalog)
         return pools.sync(tx, pool_list)
 
 

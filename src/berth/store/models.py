@@ -70,6 +70,16 @@ class PoolRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class CatalogRow(Base):
+    """The runtime catalog (engines and models), synced from the catalog file; one row."""
+
+    __tablename__ = "catalog"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class Reservation(Base):
     __tablename__ = "reservations"
 
