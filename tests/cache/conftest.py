@@ -5,14 +5,18 @@ their Range header), so tests can say what was fetched twice and what was not.""
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from berth.cache.artifact_server import ArtifactHandler, ArtifactHttpServer, Blob, BytesBlob
+from berth.domain.cache_protocol import Plan, StageItem, plan_to_json
 from berth.domain.catalog import HttpSource, Model, ModelFile, ModelFormat
 
 
@@ -119,3 +123,87 @@ def model_at(model_id: str, files: tuple[ModelFile, ...], *servers: ArtifactHttp
         files=files,
         sources=tuple(HttpSource(f"{s.url}/{model_id}") for s in servers),
     )
+
+
+T_START = "2026-01-01T00:00:00+00:00"  # in the past: every staged model is due
+
+
+class StandInPortal:
+    """A STAND-IN for the portal's two cache endpoints (the real API is the portal's and is
+    tested there): serves `plan` to a bearer token, keeps every report it is sent."""
+
+    def __init__(self, node: str, token: str = "node-token") -> None:  # noqa: S107
+        self.node = node
+        self.token = token
+        self.plan: dict[str, object] = {"node": node, "stage": [], "keep": [], "models": []}
+        self.reports: list[dict[str, object]] = []
+        self.refused = 0
+        portal = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def _authorized(self) -> bool:
+                if self.headers.get("Authorization") == f"Bearer {portal.token}":
+                    return True
+                portal.refused += 1
+                self.send_response(401)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return False
+
+            def do_GET(self) -> None:
+                if not self._authorized():
+                    return
+                if self.path != f"/api/v1/cache/nodes/{portal.node}/plan":
+                    self.send_error(404)
+                    return
+                body = json.dumps(portal.plan).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_PUT(self) -> None:
+                if not self._authorized():
+                    return
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                portal.reports.append(json.loads(body))
+                self.send_response(204)
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def set_plan(
+        self, stage: list[Model], keep: list[Model] | None = None, start: str = T_START
+    ) -> None:
+        keep = keep or []
+        models = {m.id: m for m in [*stage, *keep]}
+        self.plan = plan_to_json(
+            Plan(
+                node=self.node,
+                stage=tuple(StageItem(m.id, datetime.fromisoformat(start)) for m in stage),
+                keep=tuple(m.id for m in keep),
+                models=tuple(models.values()),
+            )
+        )
+
+    def last(self) -> dict[str, dict[str, object]]:
+        """The last report's models by id."""
+        return {m["model"]: m for m in self.reports[-1]["models"]}  # type: ignore[index,union-attr]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def portal() -> Iterator[StandInPortal]:
+    p = StandInPortal("gpu-0")
+    yield p
+    p.close()

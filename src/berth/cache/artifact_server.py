@@ -9,6 +9,7 @@ anything with a size and a way to read a byte range, so nothing large has to sit
 from __future__ import annotations
 
 import re
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -158,6 +159,11 @@ class ArtifactHttpServer(ThreadingHTTPServer):
     def count(self, path: str, n: int) -> None:
         with self._lock:
             self.sent[path] = self.sent.get(path, 0) + n
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that went away mid-body is normal here (resume, stop, kill)."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
     def note(self, path: str, wanted: str | None) -> None:
         with self._lock:

@@ -263,7 +263,7 @@ class Fetcher:
         if have:
             headers["range"] = f"bytes={have}-"
         resumed = have > 0
-        if have == f.size:
+        if have == f.size and partial.exists():
             h, _n = _sha256_of(partial)
             self._check(h.hexdigest(), f, resumed=True)
             return

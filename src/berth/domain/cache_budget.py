@@ -13,8 +13,9 @@ Pure bookkeeping; the agent (`berth.cache.agent`) does the deleting. The rules:
 - `trim(keep)`: above the high watermark, evict LRU trees not in `keep` down to the low one.
 - A model in `keep` is never chosen for eviction.
 
-A refusal says whether waiting can help (`waits`: in-flight downloads will finish or free
-their room) or not (the model cannot fit next to the trees that must be kept).
+A refusal says whether waiting can help (`waits`: in-flight downloads will finish and other
+trees may stop being needed) or not (it cannot fit next to the published trees that must be
+kept).
 """
 
 from __future__ import annotations
@@ -85,8 +86,8 @@ class Budget:
         chosen = self._choose(keep, size, self.low)
         freed = sum(self.held[m].size for m in chosen)
         if self.committed - freed + size > self.capacity:
+            # trees kept for bookings stay; in-flight downloads may yet fail and free room
             pinned = sum(h.size for m, h in self.held.items() if m in keep)
-            pinned += sum(b for m, b in self.reserved.items() if m in keep)
             waits = pinned + size <= self.capacity
             return Refused(
                 f"needs {size} bytes; {self.capacity - self.committed + freed} of "
