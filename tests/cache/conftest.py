@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -85,6 +86,18 @@ class Files:
             self.blobs[f"{prefix}{model_id}/{path}"] = BytesBlob(data)
             files.append(ModelFile(path, size, hashlib.sha256(data).hexdigest()))
         return tuple(files)
+
+
+def check_cache(root: Path, models: dict[str, Model]) -> None:
+    """Every tree under cache/models is exactly its catalog entry: no partial tree, ever."""
+    base = root / "cache" / "models"
+    for tree in base.iterdir() if base.exists() else []:
+        model = models[tree.name]
+        found = sorted(p.relative_to(tree).as_posix() for p in tree.rglob("*") if p.is_file())
+        assert found == sorted(f.path for f in model.files), tree
+        for f in model.files:
+            data = (tree / f.path).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == f.sha256
 
 
 ServerFactory = Callable[..., ArtifactHttpServer]

@@ -28,6 +28,7 @@ from .conftest import (
     ServerFactory,
     SlowHandler,
     StandInPortal,
+    check_cache,
     model_at,
 )
 
@@ -82,18 +83,6 @@ def settle(agent: Agent, rounds: int = 20) -> None:
         for f in running:
             f.result(timeout=60)
     raise AssertionError("the agent did not settle")
-
-
-def check_cache(root: Path, models: dict[str, Model]) -> None:
-    """Every tree under cache/models is exactly its catalog entry: no partial tree, ever."""
-    base = root / "cache" / "models"
-    for tree in base.iterdir() if base.exists() else []:
-        model = models[tree.name]
-        found = sorted(p.relative_to(tree).as_posix() for p in tree.rglob("*") if p.is_file())
-        assert found == sorted(f.path for f in model.files), tree
-        for f in model.files:
-            data = (tree / f.path).read_bytes()
-            assert hashlib.sha256(data).hexdigest() == f.sha256
 
 
 def test_models_are_staged_published_and_reported(

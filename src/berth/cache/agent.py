@@ -51,7 +51,7 @@ class AgentConfig:
     low: int
     concurrency: int = 2
     poll: float = 5.0
-    report_every: float = 15.0
+    report_every: float = 5.0
     lead: float = 6 * 3600.0  # stage this long before a start, plus the transfer time x 3
     retry_failed: float = 60.0
     rehash: bool = False  # re-hash every published file at start (slow; sizes are checked)

@@ -40,6 +40,7 @@ class Options:
     low_watermark: str = "0.8"
     concurrency: int = 2
     poll: float = 5.0
+    report_every: float = 5.0
     lead: float = 6 * 3600.0
     rehash: bool = False
     provision: bool = True
@@ -89,6 +90,7 @@ def configs(options: Options) -> list[AgentConfig]:
                 low=low,
                 concurrency=options.concurrency,
                 poll=options.poll,
+                report_every=options.report_every,
                 lead=options.lead,
                 rehash=options.rehash,
             )

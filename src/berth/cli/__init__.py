@@ -424,6 +424,9 @@ def cache_agent(
     ] = "0.8",
     concurrency: Annotated[int, typer.Option(min=1, help="Downloads at once")] = 2,
     poll: Annotated[float, typer.Option(min=0.05, help="Seconds between plan polls")] = 5.0,
+    report_every: Annotated[
+        float, typer.Option(min=0.05, help="Seconds between reports (also sent on a change)")
+    ] = 5.0,
     lead: Annotated[
         float,
         typer.Option(help="Stage this many seconds before a start (plus 3x the transfer time)"),
@@ -454,6 +457,7 @@ def cache_agent(
                 low_watermark=low_watermark,
                 concurrency=concurrency,
                 poll=poll,
+                report_every=report_every,
                 lead=lead,
                 rehash=rehash,
                 provision=provision,
