@@ -5,6 +5,7 @@ randomized rounds."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import random
@@ -249,6 +250,23 @@ def test_the_state_is_rebuilt_from_disk_and_stale_trees_are_staged_again(
     portal.set_plan([new_a, b])
     settle(agent)
     check_cache(tmp_path / "root", {"a": new_a, "b": b})
+
+
+def test_rehash_catches_a_tree_whose_bytes_changed_but_not_its_sizes(
+    files: Files, serve: ServerFactory, portal: StandInPortal, client: httpx.Client, tmp_path: Path
+) -> None:
+    server = serve()
+    a = model_at("a", files.add_model("a", [1000], random.Random(8)), server)
+    portal.set_plan([a])
+    settle(make_agent(tmp_path / "root", portal, client))
+    (tmp_path / "root/cache/models/a/f0.bin").write_bytes(b"y" * 1000)
+    settle(make_agent(tmp_path / "root", portal, client))  # sizes only: not noticed
+    assert server.sent["a/f0.bin"] == 1000
+    agent = make_agent(tmp_path / "root", portal, client)
+    agent.config = dataclasses.replace(agent.config, rehash=True)
+    settle(agent)
+    check_cache(tmp_path / "root", {"a": a})
+    assert server.sent["a/f0.bin"] == 2000
 
 
 def test_failures_are_reported_with_their_reason(
