@@ -21,11 +21,13 @@ import datetime as dt
 import hashlib
 import hmac
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO, Literal
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -168,6 +170,48 @@ def _sha256_of(path: Path) -> tuple[hashlib._Hash, int]:
     return h, n
 
 
+class _Sink:
+    """Writes and hashes the body in a thread of its own, so that receiving, writing and
+    hashing overlap (hashlib and file writes release the GIL). Small network reads are
+    gathered into `CHUNK`-sized pieces first."""
+
+    def __init__(self, out: BinaryIO, h: hashlib._Hash) -> None:
+        self.out = out
+        self.h = h
+        self.buffer = bytearray()
+        self.queue: queue.Queue[bytes | None] = queue.Queue(maxsize=4)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="sink", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (data := self.queue.get()) is not None:
+            if self.error is not None:
+                continue
+            try:
+                self.out.write(data)
+                self.h.update(data)
+            except BaseException as exc:  # re-raised by close()
+                self.error = exc
+
+    def put(self, chunk: bytes) -> None:
+        self.buffer += chunk
+        if len(self.buffer) >= CHUNK:
+            self.queue.put(bytes(self.buffer))
+            self.buffer.clear()
+        if self.error is not None:
+            raise self.error
+
+    def close(self) -> None:
+        if self.buffer:
+            self.queue.put(bytes(self.buffer))
+            self.buffer.clear()
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+
+
 @dataclass
 class Fetcher:
     client: httpx.Client
@@ -284,6 +328,7 @@ class Fetcher:
                 raise _Unavailable(f"HTTP {status}", retry=False)
             elif status != 200:
                 raise _Unavailable(f"HTTP {status}")
+            mode: Literal["ab", "wb"]
             if have:
                 h, _n = _sha256_of(partial)
                 mode = "ab"
@@ -292,23 +337,26 @@ class Fetcher:
                 mode = "wb"
             received = have
             with partial.open(mode) as out:
+                sink = _Sink(out, h)
                 began = time.monotonic()
                 got = 0
-                for chunk in response.iter_bytes():
-                    if stop.is_set():
-                        out.flush()
-                        self.meter.add(got, time.monotonic() - began)
-                        raise Stopped
-                    received += len(chunk)
-                    if received > f.size:
-                        break
-                    out.write(chunk)
-                    h.update(chunk)
-                    got += len(chunk)
-                    progress(len(chunk))
+                try:
+                    for chunk in response.iter_bytes():
+                        if stop.is_set():
+                            raise Stopped
+                        received += len(chunk)
+                        if received > f.size:
+                            break
+                        sink.put(chunk)
+                        got += len(chunk)
+                        progress(len(chunk))
+                finally:
+                    # whatever arrived is written before anything else happens (a dropped
+                    # connection resumes from it)
+                    sink.close()
+                    self.meter.add(got, time.monotonic() - began)
                 out.flush()
                 os.fsync(out.fileno())
-                self.meter.add(got, time.monotonic() - began)
         if received < f.size:
             raise _Unavailable(f"the body ended at byte {received} of {f.size}")
         if received > f.size:

@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import shutil
+import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,6 +82,7 @@ class Store:
         self.staging = root / "staging"
         self.trash = self.staging / "trash"
         self.state_file = self.staging / "state.json"
+        self._state_lock = threading.Lock()  # read-modify-write of state.json, one at a time
 
     def prepare(self) -> None:
         """Create the layout, check it is one filesystem, empty the trash."""
@@ -129,33 +131,36 @@ class Store:
         last_used: float | None = None,
         drop_fingerprint: bool = False,
     ) -> None:
-        data = self._read_state()
-        entry = data["models"].setdefault(model, {})
-        if fingerprint is not None:
-            entry["fingerprint"] = fingerprint
-        if drop_fingerprint:
-            entry.pop("fingerprint", None)
-        if last_used is not None:
-            entry["last_used"] = max(last_used, entry.get("last_used") or 0.0)
-        self._write_state(data)
+        with self._state_lock:
+            data = self._read_state()
+            entry = data["models"].setdefault(model, {})
+            if fingerprint is not None:
+                entry["fingerprint"] = fingerprint
+            if drop_fingerprint:
+                entry.pop("fingerprint", None)
+            if last_used is not None:
+                entry["last_used"] = max(last_used, entry.get("last_used") or 0.0)
+            self._write_state(data)
 
     def touch_many(self, models: set[str], now: float) -> None:
         """Last used = now for each model (one write)."""
         if not models:
             return
-        data = self._read_state()
-        for m in models:
-            data["models"].setdefault(m, {})["last_used"] = now
-        self._write_state(data)
+        with self._state_lock:
+            data = self._read_state()
+            for m in models:
+                data["models"].setdefault(m, {})["last_used"] = now
+            self._write_state(data)
 
     def bandwidth(self) -> float | None:
         value = self._read_state().get("bandwidth")
         return float(value) if isinstance(value, int | float) else None
 
     def record_bandwidth(self, value: float) -> None:
-        data = self._read_state()
-        data["bandwidth"] = value
-        self._write_state(data)
+        with self._state_lock:
+            data = self._read_state()
+            data["bandwidth"] = value
+            self._write_state(data)
 
     # --- published trees --------------------------------------------------------------
 
