@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -143,11 +144,13 @@ T_START = "2026-01-01T00:00:00+00:00"  # in the past: every staged model is due
 
 class StandInPortal:
     """A STAND-IN for the portal's two cache endpoints (the real API is the portal's and is
-    tested there): serves `plan` to a bearer token, keeps every report it is sent."""
+    tested there): serves `plan` (the same for every node it knows) to each node's bearer
+    token, keeps every report it is sent. `add_node` knows one more node."""
 
     def __init__(self, node: str, token: str = "node-token") -> None:  # noqa: S107
         self.node = node
         self.token = token
+        self.tokens = {node: token}
         self.plan: dict[str, object] = {"node": node, "stage": [], "keep": [], "models": []}
         self.reports: list[dict[str, object]] = []
         self.refused = 0
@@ -157,22 +160,25 @@ class StandInPortal:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-            def _authorized(self) -> bool:
-                if self.headers.get("Authorization") == f"Bearer {portal.token}":
-                    return True
-                portal.refused += 1
-                self.send_response(401)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return False
+            def _node(self, kind: str) -> str | None:
+                m = re.fullmatch(rf"/api/v1/cache/nodes/([^/]+)/{kind}", self.path)
+                node = m[1] if m else None
+                if node is None or node not in portal.tokens:
+                    self.send_error(404)
+                    return None
+                if self.headers.get("Authorization") != f"Bearer {portal.tokens[node]}":
+                    portal.refused += 1
+                    self.send_response(401)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return None
+                return node
 
             def do_GET(self) -> None:
-                if not self._authorized():
+                node = self._node("plan")
+                if node is None:
                     return
-                if self.path != f"/api/v1/cache/nodes/{portal.node}/plan":
-                    self.send_error(404)
-                    return
-                body = json.dumps(portal.plan).encode()
+                body = json.dumps({**portal.plan, "node": node}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -180,7 +186,8 @@ class StandInPortal:
                 self.wfile.write(body)
 
             def do_PUT(self) -> None:
-                if not self._authorized():
+                node = self._node("state")
+                if node is None:
                     return
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 portal.reports.append(json.loads(body))
@@ -191,6 +198,9 @@ class StandInPortal:
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def add_node(self, node: str, token: str) -> None:
+        self.tokens[node] = token
 
     def set_plan(
         self, stage: list[Model], keep: list[Model] | None = None, start: str = T_START
@@ -206,9 +216,11 @@ class StandInPortal:
             )
         )
 
-    def last(self) -> dict[str, dict[str, object]]:
-        """The last report's models by id."""
-        return {m["model"]: m for m in self.reports[-1]["models"]}  # type: ignore[index,union-attr]
+    def last(self, node: str | None = None) -> dict[str, dict[str, object]]:
+        """The models of the last report of `node` (default: the first node), by id."""
+        node = node or self.node
+        report = [r for r in self.reports if r["node"] == node][-1]
+        return {m["model"]: m for m in report["models"]}  # type: ignore[attr-defined]
 
     def close(self) -> None:
         self.server.shutdown()

@@ -269,6 +269,51 @@ def test_rehash_catches_a_tree_whose_bytes_changed_but_not_its_sizes(
     assert server.sent["a/f0.bin"] == 2000
 
 
+def test_a_full_filesystem_queues_the_download_with_a_reason(
+    files: Files,
+    serve: ServerFactory,
+    portal: StandInPortal,
+    client: httpx.Client,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    server = serve()
+    a = model_at("a", files.add_model("a", [5000], random.Random(12)), server)
+    portal.set_plan([a])
+    agent = make_agent(tmp_path / "root", portal, client)
+    real = os.statvfs(tmp_path)
+
+    class Full:
+        f_bavail, f_frsize, f_blocks = 1, 4096, real.f_blocks
+
+    monkeypatch.setattr(os, "statvfs", lambda _p: Full)
+    settle(agent)
+    last = portal.last()["a"]
+    assert (last["state"], last["reason"]) == ("queued", "insufficient-capacity")
+    assert "filesystem has 4096 bytes free" in last["detail"]
+    assert server.requests == []
+    monkeypatch.undo()
+    settle(agent)
+    assert portal.last()["a"]["state"] == "ready"
+
+
+def test_a_model_the_plan_drops_is_forgotten_unless_it_is_on_disk(
+    files: Files, serve: ServerFactory, portal: StandInPortal, client: httpx.Client, tmp_path: Path
+) -> None:
+    good, bad = serve(), serve(handler=CorruptHandler)
+    rng = random.Random(13)
+    a = model_at("a", files.add_model("a", [100], rng), good)
+    b = model_at("b", files.add_model("b", [100], rng), bad)
+    portal.set_plan([a, b])
+    agent = make_agent(tmp_path / "root", portal, client)
+    settle(agent)
+    assert {m: r["state"] for m, r in portal.last().items()} == {"a": "ready", "b": "failed"}
+    portal.set_plan([])
+    settle(agent)
+    # a is still on the node (ready, evictable); b's failure is no longer anyone's concern
+    assert {m: r["state"] for m, r in portal.last().items()} == {"a": "ready"}
+
+
 def test_failures_are_reported_with_their_reason(
     files: Files, serve: ServerFactory, portal: StandInPortal, client: httpx.Client, tmp_path: Path
 ) -> None:

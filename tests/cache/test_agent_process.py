@@ -169,3 +169,57 @@ def test_sigterm_stops_cleanly_and_keeps_the_partial_files(
     partial = next((root / "staging" / "models").iterdir()) / "partial" / "f0.bin"
     assert 0 < partial.stat().st_size < 8 * MiB
     assert not (root / "cache" / "models" / "x").exists()
+
+
+def test_one_process_serves_several_nodes_each_with_its_root_and_credential(
+    files: Files, serve: ServerFactory, portal: StandInPortal, tmp_path: Path
+) -> None:
+    """As the sim and `make run` run it: `--root` and `--token-file` per node."""
+    server = serve()
+    model = model_at("x", files.add_model("x", [MiB, 10], random.Random(10)), server)
+    portal.add_node("gpu-1", "other-token")
+    portal.set_plan([model])
+    tokens = tmp_path / "tokens"
+    tokens.mkdir()
+    (tokens / "gpu-0").write_text(portal.token)
+    (tokens / "gpu-1").write_text("other-token")
+    agent = subprocess.Popen(
+        [
+            BERTH,
+            "cache-agent",
+            "--node",
+            "gpu-0",
+            "--node",
+            "gpu-1",
+            "--no-provision",
+            "--root",
+            str(tmp_path / "nodes"),
+            "--api",
+            portal.url,
+            "--token-file",
+            str(tokens / "{node}"),
+            "--capacity",
+            "1Gi",
+            "--poll",
+            "0.2",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"},
+    )
+
+    def both_ready() -> bool:
+        nodes = {r["node"] for r in portal.reports}
+        return nodes == {"gpu-0", "gpu-1"} and all(
+            portal.last(n).get("x", {}).get("state") == "ready" for n in nodes
+        )
+
+    try:
+        wait_for(both_ready, "both nodes ready")
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        assert agent.wait(timeout=60) == 0
+    for node in ("gpu-0", "gpu-1"):
+        check_cache(tmp_path / "nodes" / node, {"x": model})
+        assert (tmp_path / "nodes" / node / "cache" / "models" / "x").is_dir()
+    assert portal.refused == 0

@@ -23,6 +23,7 @@ tree is ready, a staging tree is a partial download to resume; nothing else is t
 from __future__ import annotations
 
 import errno
+import os
 import sys
 import threading
 import time
@@ -82,6 +83,7 @@ class Agent:
         self.budget = Budget(c.capacity, c.high, c.low)
         self.entries: dict[str, Entry] = {}
         self.inflight: dict[str, Future[None]] = {}
+        self.inflight_dirs: dict[str, str] = {}  # model → its staging tree's name
         self.verified: dict[str, str] = {}  # model → fingerprint its published tree matched
         self.plan: Plan | None = None
         self.stop = threading.Event()
@@ -189,6 +191,18 @@ class Agent:
                     Entry(ArtifactState.QUEUED, model.size, detail="waiting for a download slot"),
                 )
                 continue
+            short = self._disk_short(model)
+            if short:
+                self._set(
+                    model.id,
+                    Entry(
+                        ArtifactState.QUEUED,
+                        model.size,
+                        FailureReason.INSUFFICIENT_CAPACITY,
+                        short,
+                    ),
+                )
+                break
             result = self.budget.admit(model.id, model.size, plan.keep)
             if not isinstance(result, Admitted):
                 state = ArtifactState.QUEUED if result.waits else ArtifactState.FAILED
@@ -202,10 +216,31 @@ class Agent:
             self._evict(result.evict)
             self._launch(model)
 
+    def _disk_short(self, model: Model) -> str:
+        """Why the filesystem itself cannot take the rest of `model` next to the downloads
+        in flight (the budget counts only the agent's own bytes), or ''."""
+        st = os.statvfs(self.store.root)
+        free = st.f_bavail * st.f_frsize
+        inflight = sum(self.budget.reserved.values())  # an upper bound of what they still write
+        need = model.size - self.store.staged_bytes(model)
+        if need + inflight <= free:
+            return ""
+        return (
+            f"the filesystem has {free} bytes free; {need} more are needed ({inflight} in flight)"
+        )
+
     def _clean_staging(self, plan: Plan) -> None:
-        keep = {f"{m.id}@{fingerprint(m)}" for m in plan.models if m.id in plan.wanted()}
-        keep |= {f"{m.id}@{fingerprint(m)}" for m in plan.models if m.id in self.inflight}
+        """Delete staging trees no wanted model will use (never one being downloaded), and
+        forget what is known of models no longer wanted, held or downloading."""
+        wanted = plan.wanted()
+        keep = {self.store.staging_dir(m).name for m in plan.models if m.id in wanted}
+        keep |= set(self.inflight_dirs.values())
         self.store.clean_staging(keep)
+        for model_id, entry in list(self.entries.items()):
+            gone = model_id not in wanted and model_id not in self.inflight
+            if gone and model_id not in self.budget.held and entry.state != ArtifactState.EVICTED:
+                del self.entries[model_id]
+                self._dirty = True
 
     # --- downloads -----------------------------------------------------------------------
 
@@ -220,6 +255,7 @@ class Agent:
 
     def _launch(self, model: Model) -> Future[None]:
         self._set(model.id, Entry(ArtifactState.DOWNLOADING, model.size))
+        self.inflight_dirs[model.id] = self.store.staging_dir(model).name
         future = self.executor.submit(self._download, model)
         self.inflight[model.id] = future
         future.add_done_callback(lambda _f: self._done(model.id))
@@ -228,6 +264,7 @@ class Agent:
     def _done(self, model_id: str) -> None:
         with self.lock:
             self.inflight.pop(model_id, None)
+            self.inflight_dirs.pop(model_id, None)
         self.wake.set()
 
     def _download(self, model: Model) -> None:
