@@ -24,13 +24,16 @@ MiB = 1 << 20
 BERTH = str(Path(sys.executable).parent / "berth")
 
 
-def start_agent(root: Path, portal: StandInPortal, token: Path) -> subprocess.Popen[bytes]:
+def start_agent(
+    root: Path, portal: StandInPortal, token: Path, nodes: tuple[str, ...] = ()
+) -> subprocess.Popen[bytes]:
+    """`berth cache-agent` for the portal's node (or `nodes`), staging only."""
+    node_args = [arg for node in nodes or (portal.node,) for arg in ("--node", node)]
     return subprocess.Popen(
         [
             BERTH,
             "cache-agent",
-            "--node",
-            portal.node,
+            *node_args,
             "--no-provision",
             "--root",
             str(root),
@@ -183,30 +186,7 @@ def test_one_process_serves_several_nodes_each_with_its_root_and_credential(
     tokens.mkdir()
     (tokens / "gpu-0").write_text(portal.token)
     (tokens / "gpu-1").write_text("other-token")
-    agent = subprocess.Popen(
-        [
-            BERTH,
-            "cache-agent",
-            "--node",
-            "gpu-0",
-            "--node",
-            "gpu-1",
-            "--no-provision",
-            "--root",
-            str(tmp_path / "nodes"),
-            "--api",
-            portal.url,
-            "--token-file",
-            str(tokens / "{node}"),
-            "--capacity",
-            "1Gi",
-            "--poll",
-            "0.2",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"},
-    )
+    agent = start_agent(tmp_path / "nodes", portal, tokens / "{node}", ("gpu-0", "gpu-1"))
 
     def both_ready() -> bool:
         nodes = {r["node"] for r in portal.reports}

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from berth.cache.artifact_server import ArtifactHttpServer
 from berth.cache.fetch import Fetcher, FetchError, Stopped, file_url, sigv4_headers
 from berth.domain.catalog import FailureReason, HttpSource, ModelFile, S3Source
 
@@ -34,6 +35,23 @@ def _file(files: Files, size: int = SIZE, seed: int = 1) -> ModelFile:
 
 def _paths(tmp_path: Path) -> tuple[Path, Path]:
     return tmp_path / "partial" / "f0.bin", tmp_path / "tree" / "f0.bin"
+
+
+def _fetch(
+    fetcher: Fetcher,
+    f: ModelFile,
+    tmp_path: Path,
+    *servers: ArtifactHttpServer,
+    have: bytes | None = None,
+) -> Path:
+    """Fetch `f` from the servers in order (after leaving `have` as a partial file)."""
+    partial, final = _paths(tmp_path)
+    if have is not None:
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_bytes(have)
+    sources = tuple(HttpSource(f"{s.url}/m") for s in servers)
+    fetcher.fetch(sources, f, partial, final, stop=threading.Event())
+    return final
 
 
 def _ok(final: Path, f: ModelFile) -> bool:
@@ -59,8 +77,7 @@ def test_a_dropped_connection_resumes_without_fetching_a_byte_twice(
     f = _file(files)
     server = serve(handler=DropsHandler)
     server.drops, server.drop_after = 2, 1_000_000  # type: ignore[attr-defined]
-    partial, final = _paths(tmp_path)
-    fetcher.fetch((HttpSource(f"{server.url}/m"),), f, partial, final, stop=threading.Event())
+    final = _fetch(fetcher, f, tmp_path, server)
     assert _ok(final, f)
     assert server.sent["m/f0.bin"] == SIZE  # every byte exactly once
     ranges = [r for _p, r in server.requests]
@@ -72,11 +89,8 @@ def test_a_partial_file_from_an_earlier_run_is_resumed(
 ) -> None:
     f = _file(files)
     server = serve()
-    partial, final = _paths(tmp_path)
-    partial.parent.mkdir(parents=True)
     have = files.blobs["m/f0.bin"].read(0, 777_777)
-    partial.write_bytes(have)
-    fetcher.fetch((HttpSource(f"{server.url}/m"),), f, partial, final, stop=threading.Event())
+    final = _fetch(fetcher, f, tmp_path, server, have=have)
     assert _ok(final, f)
     assert server.sent["m/f0.bin"] == SIZE - len(have)
 
@@ -86,10 +100,7 @@ def test_a_server_that_ignores_range_restarts_the_file(
 ) -> None:
     f = _file(files)
     server = serve(handler=NoRangeHandler)
-    partial, final = _paths(tmp_path)
-    partial.parent.mkdir(parents=True)
-    partial.write_bytes(files.blobs["m/f0.bin"].read(0, 1000))
-    fetcher.fetch((HttpSource(f"{server.url}/m"),), f, partial, final, stop=threading.Event())
+    final = _fetch(fetcher, f, tmp_path, server, have=files.blobs["m/f0.bin"].read(0, 1000))
     assert _ok(final, f)
     assert server.sent["m/f0.bin"] == SIZE
 
@@ -99,9 +110,7 @@ def test_corruption_is_caught_and_the_next_source_used(
 ) -> None:
     f = _file(files)
     bad, good = serve(handler=CorruptHandler), serve()
-    partial, final = _paths(tmp_path)
-    sources = (HttpSource(f"{bad.url}/m"), HttpSource(f"{good.url}/m"))
-    fetcher.fetch(sources, f, partial, final, stop=threading.Event())
+    final = _fetch(fetcher, f, tmp_path, bad, good)
     assert _ok(final, f)
     assert len(bad.requests) == 1  # a fresh download that hashes wrong: no retry there
     assert good.sent["m/f0.bin"] == SIZE
@@ -129,10 +138,7 @@ def test_a_bad_partial_of_our_own_is_fetched_again_from_zero(
 ) -> None:
     f = _file(files)
     server = serve()
-    partial, final = _paths(tmp_path)
-    partial.parent.mkdir(parents=True)
-    partial.write_bytes(b"\0" * 5000)  # torn bytes, not the source's
-    fetcher.fetch((HttpSource(f"{server.url}/m"),), f, partial, final, stop=threading.Event())
+    final = _fetch(fetcher, f, tmp_path, server, have=b"\0" * 5000)  # torn bytes, not its
     assert _ok(final, f)
     assert [r for _p, r in server.requests] == ["bytes=5000-", None]
 
@@ -158,9 +164,7 @@ def test_a_truncated_source_is_retried_then_the_next_one_used(
     f = _file(files)
     dropper, good = serve(handler=DropsHandler), serve()
     dropper.drops, dropper.drop_after = 100, 0  # type: ignore[attr-defined]
-    partial, final = _paths(tmp_path)
-    sources = (HttpSource(f"{dropper.url}/m"), HttpSource(f"{good.url}/m"))
-    fetcher.fetch(sources, f, partial, final, stop=threading.Event())
+    final = _fetch(fetcher, f, tmp_path, dropper, good)
     assert _ok(final, f)
     assert len(dropper.requests) == fetcher.attempts
 

@@ -233,7 +233,11 @@ class Agent:
         """Delete staging trees no wanted model will use (never one being downloaded), and
         forget what is known of models no longer wanted, held or downloading."""
         wanted = plan.wanted()
-        keep = {self.store.staging_dir(m).name for m in plan.models if m.id in wanted}
+        keep = {
+            self.store.staging_dir(m).name
+            for m in plan.models
+            if m.id in wanted and m.id not in self.budget.held
+        }
         keep |= set(self.inflight_dirs.values())
         self.store.clean_staging(keep)
         for model_id, entry in list(self.entries.items()):
