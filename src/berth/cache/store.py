@@ -177,11 +177,15 @@ class Store:
 
     def matches(self, model: Model, *, rehash: bool = False) -> str | None:
         """None when the published tree is exactly the catalog entry (the same files with the
-        same sizes, published from this entry; with `rehash`, also every sha256), else why not."""
+        same sizes, published from this entry; with `rehash`, also every sha256), else why not.
+        A tree with no record (state.json lost) is re-hashed, and recorded if it matches."""
         tree = self.tree(model.id)
         recorded = self.recorded().get(model.id)
-        if recorded is None or recorded.fingerprint != fingerprint(model):
+        known = recorded.fingerprint if recorded is not None else None
+        if known is not None and known != fingerprint(model):
             return "published from another catalog entry"
+        unrecorded = known is None
+        rehash = rehash or unrecorded
         expected = {f.path: f for f in model.files}
         found: dict[str, int] = {}
         for dirpath, _dirs, files in os.walk(tree):
@@ -195,6 +199,8 @@ class Store:
                 return f"{path}: {found[path]} bytes, the catalog says {f.size}"
             if rehash and sha256_file(tree / path) != f.sha256:
                 return f"{path}: sha256 differs from the catalog's"
+        if unrecorded:
+            self.record(model.id, fingerprint=fingerprint(model))
         return None
 
     def remove(self, model_id: str) -> None:
