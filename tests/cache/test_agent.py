@@ -160,7 +160,8 @@ def test_two_that_fit_alone_but_not_together_are_not_both_admitted(
     rng = random.Random(4)
     a = model_at("a", files.add_model("a", [6 * MiB], rng), server)
     b = model_at("b", files.add_model("b", [6 * MiB], rng), server)
-    portal.set_plan([a, b], keep=[a, b])
+    c = model_at("c", files.add_model("c", [MiB], rng), server)
+    portal.set_plan([a, b, c], keep=[a, b, c])
     agent = make_agent(tmp_path / "root", portal, client, capacity=10 * MiB, high=1, low=1)
     agent.tick()
     agent.send_report()
@@ -168,16 +169,19 @@ def test_two_that_fit_alone_but_not_together_are_not_both_admitted(
     assert last["a"]["state"] == "downloading"
     assert last["b"]["state"] == "queued"
     assert last["b"]["reason"] == "insufficient-capacity"
+    # c would fit next to a, but does not overtake b, which waits for room
+    assert (last["c"]["state"], last["c"]["detail"]) == ("queued", "after b")
     assert portal.reports[-1]["reserved_bytes"] == 6 * MiB
     gate.set()
     settle(agent)
     last = portal.last()
-    # a is kept for a booking: b can never fit next to it
+    # a is kept for a booking: b can never fit next to it; c then goes
     assert last["a"]["state"] == "ready"
     assert last["b"]["state"] == "failed"
     assert last["b"]["reason"] == "insufficient-capacity"
     assert "kept for bookings" in last["b"]["detail"]
-    assert [p for p, _r in server.requests] == ["a/f0.bin"]
+    assert last["c"]["state"] == "ready"
+    assert sorted(p for p, _r in server.requests) == ["a/f0.bin", "c/f0.bin"]
 
     # once a is no longer needed, it is evicted (least recently used) to make room for b
     portal.set_plan([b], keep=[b])
@@ -185,7 +189,8 @@ def test_two_that_fit_alone_but_not_together_are_not_both_admitted(
     last = portal.last()
     assert last["a"]["state"] == "evicted"
     assert last["b"]["state"] == "ready"
-    assert sorted(os.listdir(tmp_path / "root/cache/models")) == ["b"]
+    # evicting a alone made room down to the low watermark: c stays
+    assert sorted(os.listdir(tmp_path / "root/cache/models")) == ["b", "c"]
 
 
 def test_above_the_high_watermark_lru_trees_not_kept_are_evicted_down_to_low(

@@ -36,7 +36,7 @@ from pathlib import Path
 from berth.cache.fetch import Fetcher, FetchError, Stopped
 from berth.cache.portal import Portal, PortalError
 from berth.cache.store import Store, fingerprint
-from berth.domain.cache_budget import Admitted, Budget, Held
+from berth.domain.cache_budget import Budget, Held, Refused
 from berth.domain.cache_protocol import ModelReport, NodeReport, Plan
 from berth.domain.catalog import ArtifactState, FailureReason, Model
 
@@ -167,11 +167,10 @@ class Agent:
         return start.timestamp() - now <= self.config.lead + transfer
 
     def _start_due(self, plan: Plan, now: float) -> None:
+        blocked: str | None = None  # an earlier start waiting for room: none overtakes it
         for item in plan.stage:
             model = plan.model(item.model)
-            if model is None or model.id in self.inflight:
-                continue
-            if model.id in self.budget.held:
+            if model is None or model.id in self.inflight or model.id in self.budget.held:
                 continue
             entry = self.entries.get(model.id)
             if (
@@ -185,6 +184,12 @@ class Agent:
                 when = item.start.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
                 self._set(model.id, Entry(ArtifactState.QUEUED, model.size, detail=f"for {when}"))
                 continue
+            if blocked is not None:
+                self._set(
+                    model.id,
+                    Entry(ArtifactState.QUEUED, model.size, detail=f"after {blocked}"),
+                )
+                continue
             if len(self.inflight) >= self.config.concurrency:
                 self._set(
                     model.id,
@@ -192,26 +197,19 @@ class Agent:
                 )
                 continue
             short = self._disk_short(model)
-            if short:
-                self._set(
-                    model.id,
-                    Entry(
-                        ArtifactState.QUEUED,
-                        model.size,
-                        FailureReason.INSUFFICIENT_CAPACITY,
-                        short,
-                    ),
-                )
-                break
-            result = self.budget.admit(model.id, model.size, plan.keep)
-            if not isinstance(result, Admitted):
+            result = (
+                Refused(short, waits=True)
+                if short
+                else self.budget.admit(model.id, model.size, plan.keep)
+            )
+            if isinstance(result, Refused):
                 state = ArtifactState.QUEUED if result.waits else ArtifactState.FAILED
                 self._set(
                     model.id,
                     Entry(state, model.size, FailureReason.INSUFFICIENT_CAPACITY, result.detail),
                 )
                 if result.waits:
-                    break  # no later start overtakes one that waits for room
+                    blocked = model.id
                 continue
             self._evict(result.evict)
             self._launch(model)
