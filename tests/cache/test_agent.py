@@ -12,6 +12,7 @@ import random
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -317,6 +318,24 @@ def test_a_model_the_plan_drops_is_forgotten_unless_it_is_on_disk(
     settle(agent)
     # a is still on the node (ready, evictable); b's failure is no longer anyone's concern
     assert {m: r["state"] for m, r in portal.last().items()} == {"a": "ready"}
+
+
+def test_a_model_is_staged_a_lead_time_before_its_start(
+    files: Files, serve: ServerFactory, portal: StandInPortal, client: httpx.Client, tmp_path: Path
+) -> None:
+    server = serve()
+    a = model_at("a", files.add_model("a", [MiB], random.Random(14)), server)
+    agent = make_agent(tmp_path / "root", portal, client)
+    clock = [datetime(2026, 12, 1, 8, 0, tzinfo=UTC).timestamp()]
+    agent.clock = lambda: clock[0]
+    portal.set_plan([a], start="2026-12-01T15:00:00+00:00")  # 7 h ahead; the lead is 6 h
+    settle(agent)
+    last = portal.last()["a"]
+    assert (last["state"], last["detail"]) == ("queued", "for 2026-12-01 15:00 UTC")
+    assert server.requests == []
+    clock[0] += 3600  # 6 h ahead: due
+    settle(agent)
+    assert portal.last()["a"]["state"] == "ready"
 
 
 def test_failures_are_reported_with_their_reason(
