@@ -8,7 +8,8 @@ Each cycle (every `poll` seconds, or sooner when a download ends):
 3. Check each published tree the plan names against its catalog entry once (files and
    sizes, and the fingerprint it was published from; every sha256 with `rehash`); a tree that
    does not match is taken out of `cache/` whole and staged again.
-4. Above the high watermark, evict least-recently-used trees not in `keep` down to the low one.
+4. Above the high watermark, evict least-recently-used trees the plan does not name (in
+   `keep` or `stage`) down to the low one.
 5. In order of start, start the downloads that are due (`start - now ≤ lead + 3 × size /
    bandwidth`), at most `concurrency` at once, each admitted by the budget first (which may
    evict to make room); the first one that must wait for room stops the others from
@@ -121,7 +122,7 @@ class Agent:
             with self.lock:
                 self._touch(plan, now)
                 self._verify(plan)
-                self._evict(self.budget.trim(plan.keep))
+                self._evict(self.budget.trim(plan.wanted()))
                 self._start_due(plan, now)
                 self._clean_staging(plan)
         if self._dirty or now - self._last_report >= self.config.report_every:
@@ -200,7 +201,7 @@ class Agent:
             result = (
                 Refused(short, waits=True)
                 if short
-                else self.budget.admit(model.id, model.size, plan.keep)
+                else self.budget.admit(model.id, model.size, plan.wanted())
             )
             if isinstance(result, Refused):
                 state = ArtifactState.QUEUED if result.waits else ArtifactState.FAILED
