@@ -94,6 +94,7 @@ class Agent:
         self._dirty = True
         self._last_report = 0.0
         self._last_touch = 0.0
+        self._portal_error = ""
 
     # --- start: the state from the disk --------------------------------------------------
 
@@ -115,8 +116,11 @@ class Agent:
         now = self.clock()
         try:
             self.plan = self.portal.plan(self.config.node)
+            self._portal_error = ""
         except PortalError as exc:
-            self.log(f"cache-agent {self.config.node}: {exc}")
+            if str(exc) != self._portal_error:  # once per distinct error, not every poll
+                self.log(f"cache-agent {self.config.node}: {exc} (acting on the last plan)")
+            self._portal_error = str(exc)
         plan = self.plan
         if plan is not None:
             with self.lock:
