@@ -248,6 +248,17 @@ class KubeCluster:
         )
         return result
 
+    def list_objects(
+        self, api_version: str, kind: str, namespace: str, selector: str
+    ) -> list[dict[str, Any]]:
+        listing = self._call(
+            "GET",
+            self.resource(api_version, kind).path(None, namespace),
+            query={"labelSelector": selector},
+        )
+        items: list[dict[str, Any]] = listing.get("items", [])
+        return items
+
     def delete_namespace(self, name: str) -> None:
         # 409: already Terminating ("the system is ensuring all content is removed").
         with contextlib.suppress(NotFound, Conflict):
