@@ -164,10 +164,19 @@ class KubeCluster:
             return data
         return json.loads(data) if data else None
 
-    def request(self, method: str, path: str, body: Any = None) -> Any:
-        """One JSON request on a REST path (for the few callers, such as the cache agent's
-        provisioner, that speak in paths rather than through the Cluster port)."""
-        return self._call(method, path, body=body)
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        query: Mapping[str, str] | None = None,
+        parse: bool = True,
+    ) -> Any:
+        """One request on a REST path, its JSON answer (raw bytes with `parse=False`), for the
+        few callers that speak in paths rather than through the Cluster port (the cache agent's
+        provisioner, `berth-serve` and `berth-policy` in a session)."""
+        return self._call(method, path, body=body, query=query, parse=parse)
 
     # -- discovery -------------------------------------------------------------------------
 
