@@ -31,6 +31,7 @@ from berth.runtime.servers import Refused
 
 SA_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 EXIT_INPUT, EXIT_REFUSED, EXIT_TIMEOUT, EXIT_CLUSTER = 2, 3, 4, 5
+OTHERS = "(others)"  # the table's row and column for pods with no role (but the workspace)
 
 
 class Failed(Exception):
@@ -103,7 +104,7 @@ class Session:
 
     def delete(self, path: str) -> None:
         with contextlib.suppress(NotFound):
-            self.kube.request("DELETE", path, {"propagationPolicy": "Foreground"})
+            self.kube.request("DELETE", path, {"propagationPolicy": "Background"})
 
     def stop(self, name: str) -> bool:
         found = self.get(f"{self.apps}/deployments/{name}")
@@ -449,7 +450,7 @@ def show(session: Session) -> str:
             if role and role not in roles:
                 roles[role] = policy.Pod(role, {ROLE_LABEL: role})
     pods += [roles[r] for r in sorted(roles)]
-    pods.append(policy.Pod("(other pods)", {}))
+    pods.append(policy.Pod(OTHERS, {}))
     cells = policy.reach(policies, pods, session.namespace_labels())
     mode = policy.state(policies)
     head = {

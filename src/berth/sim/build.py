@@ -57,6 +57,15 @@ func main() {
 # bumping it never rebuilds Kubernetes.
 KUSTOMIZE = "v5.8.1"
 
+# cyclonus evaluates NetworkPolicies without a cluster (`analyze --mode query-traffic`): the
+# independent evaluator of tests/kube/test_runtime.py's reachability table. The Kubernetes
+# network-policy-api project's policy-assistant (its successor) cannot come from the Go module
+# proxy: its go.mod, in cmd/policy-assistant, declares the module
+# sigs.k8s.io/network-policy-api/policy-assistant, a path the proxy resolves to a folder the
+# repository does not have (404 for both paths), and the parent module's zip leaves nested
+# modules out. cyclonus v0.5.6 is the newest tag on the proxy.
+CYCLONUS = "v0.5.6"
+
 
 class BuildError(RuntimeError):
     """A go command failed; the message carries the tail of its output."""
@@ -240,6 +249,26 @@ def build_kustomize(on_line: Line, force: bool = False) -> Path:
     return target
 
 
+def cyclonus_path() -> Path:
+    """Where the pinned cyclonus is (or will be) cached."""
+    return versions.cache_root() / f"cyclonus-{CYCLONUS}" / "cyclonus"
+
+
+def build_cyclonus(on_line: Line, force: bool = False) -> Path:
+    """The pinned cyclonus, built with `go install` into its cache folder when missing."""
+    target = cyclonus_path()
+    if os.access(target, os.X_OK) and not force:
+        return target
+    scratch = target.parent / ".build"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    module = f"github.com/mattfenwick/cyclonus/cmd/cyclonus@{CYCLONUS}"
+    _go_install(module, scratch, on_line, {"GOBIN": str(scratch), "GOTOOLCHAIN": "local"})
+    (scratch / "cyclonus").replace(target)
+    shutil.rmtree(scratch, ignore_errors=True)
+    return target
+
+
 _STEPS: dict[str, Callable[[CacheLayout, Line, Path], None]] = {
     "kube-apiserver": _build_kube,
     "etcd": _build_etcd,
@@ -284,4 +313,8 @@ def build(layout: CacheLayout, on_step: Step, on_line: Line, force: bool = False
         on_step(f"kustomize {KUSTOMIZE}")
         build_kustomize(on_line, force=force)
         built.append("kustomize")
+    if force or not os.access(cyclonus_path(), os.X_OK):
+        on_step(f"cyclonus {CYCLONUS}")
+        build_cyclonus(on_line, force=force)
+        built.append("cyclonus")
     return built

@@ -24,7 +24,8 @@ console = Console(stderr=True)
 
 def _build(force: bool) -> None:
     layout = versions.cache_layout()
-    if not force and not layout.missing() and sim_build.kustomize_path().is_file():
+    tools = (sim_build.kustomize_path(), sim_build.cyclonus_path())
+    if not force and not layout.missing() and all(t.is_file() for t in tools):
         console.print(f"sim binaries present in {layout.bin}")
         return
     began = time.monotonic()
