@@ -118,3 +118,100 @@ def test_the_reachability_of_open_and_managed_agents() -> None:
     assert policy.state(managed) == "managed"
     table = policy.table(cells, [p.name for p in pods])
     assert table.splitlines()[0].split()[3:] == ["workspace", "a", "b", cli.OTHERS]
+
+
+class FakeSession:
+    """What wait_ready reads: the Deployment, the server's pods, the other servers."""
+
+    apps, base = "/apps", "/core"
+
+    def __init__(self, deployments: list[dict[str, object]], pods: list[dict[str, object]]):
+        self.deployments_seen, self.pods, self.stopped = deployments, pods, []
+
+    def get(self, path: str) -> dict[str, object] | None:
+        return (
+            self.deployments_seen.pop(0)
+            if len(self.deployments_seen) > 1
+            else (self.deployments_seen[0])
+        )
+
+    def items(self, path: str, selector: str | None = None) -> list[dict[str, object]]:
+        return self.pods
+
+    def deployments(self) -> list[dict[str, object]]:
+        return [{"metadata": {"name": n}} for n in ("a", "b")]
+
+    def stop(self, name: str) -> bool:
+        self.stopped.append(name)
+        return True
+
+
+def _plan() -> servers.Plan:
+    return servers.plan(runtime(), servers.Request("vllm", "demo-hf-tiny", name="chat"), "ns")
+
+
+def test_the_wait_shows_the_schedulers_reason_and_gives_up_at_its_budget() -> None:
+    pending = {
+        "metadata": {"name": "chat-1"},
+        "status": {
+            "phase": "Pending",
+            "conditions": [
+                {
+                    "type": "PodScheduled",
+                    "status": "False",
+                    "message": "0/1 nodes are available: 1 Insufficient nvidia.com/mig-1g.24gb.",
+                }
+            ],
+        },
+    }
+    session = FakeSession([{"metadata": {"name": "chat"}, "status": {}}], [pending])
+    shown: list[str] = []
+    ticks = iter(range(100))
+    with pytest.raises(cli.Failed) as failed:
+        cli.wait_ready(
+            session,  # type: ignore[arg-type]
+            _plan(),
+            5,
+            shown.append,
+            session_resource="nvidia.com/mig-1g.24gb",
+            clock=lambda: float(next(ticks)),
+            sleep=lambda _: None,
+        )
+    assert failed.value.code == cli.EXIT_TIMEOUT
+    assert "cannot be scheduled: 0/1 nodes are available" in str(failed.value)
+    assert "Insufficient nvidia.com/mig-1g.24gb" in shown[-1]
+    assert session.stopped == []  # left for `logs`
+
+
+def test_a_quota_refusal_during_the_wait_removes_the_server_and_says_why() -> None:
+    refused = {
+        "metadata": {"name": "chat"},
+        "status": {
+            "conditions": [
+                {
+                    "type": "ReplicaFailure",
+                    "status": "True",
+                    "reason": "FailedCreate",
+                    "message": 'pods "chat-1" is forbidden: exceeded quota: berth-quota, '
+                    "requested: requests.nvidia.com/mig-1g.24gb=1, used: "
+                    "requests.nvidia.com/mig-1g.24gb=2, limited: requests.nvidia.com/mig-1g.24gb=2",
+                }
+            ]
+        },
+    }
+    session = FakeSession([refused], [])
+    with pytest.raises(cli.Failed) as failed:
+        cli.wait_ready(
+            session,  # type: ignore[arg-type]
+            _plan(),
+            60,
+            lambda _: None,
+            session_resource="nvidia.com/mig-1g.24gb",
+            sleep=lambda _: None,
+        )
+    assert failed.value.code == cli.EXIT_REFUSED
+    assert str(failed.value).startswith(
+        "refused by the session's quota: it allows 2 nvidia.com/mig-1g.24gb, 2 in use "
+        "(servers: a, b)"
+    )
+    assert session.stopped == ["chat"]
