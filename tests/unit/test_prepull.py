@@ -11,6 +11,7 @@ from berth.catalog import load_catalog_file
 from berth.config import load_pool_file
 from berth.domain.catalog import Catalog
 from berth.domain.session import SessionConfig
+from berth.install import mirror
 from berth.kube.manifests import prepull as manifests
 from berth.kube.manifests import session_steps
 from berth.kube.prepull import ImageState, node_images
@@ -125,3 +126,7 @@ def test_an_empty_catalog_keeps_the_session_valid() -> None:
     spec = make_spec()
     assert spec.catalog == Catalog()
     assert spec.gpu_resource == "nvidia.com/mig-1g.24gb"
+
+
+def test_the_pause_image_is_in_the_air_gapped_image_list() -> None:
+    assert manifests.PAUSE_IMAGE in str(mirror.load_images())
