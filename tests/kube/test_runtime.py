@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 import yaml
 from kube_manifests import GPU, MIG, NODE, TENANT
-from kube_sessions import provision, remove
+from kube_sessions import provision, remove, session_spec
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from sqlalchemy import text
@@ -32,8 +32,8 @@ from tests.conftest import SIM_POOL_FILE
 
 from berth.catalog import load_catalog_file
 from berth.config import load_pool_file
-from berth.domain.reservation import Mode, Reserved
-from berth.domain.session import SessionConfig, SessionSpec, build, known_gpu_resources
+from berth.domain.reservation import Mode
+from berth.domain.session import SessionConfig, SessionSpec
 from berth.kube.adapter import KubeCluster
 from berth.kube.prepull import ImageState
 from berth.reconciler.loop import Reconciler
@@ -52,24 +52,6 @@ GIB = 2**30
 ROLE = "berth.io/role"
 
 
-def spec_for(kind: str, count: int, mode: Mode) -> SessionSpec:
-    pools = load_pool_file(SIM_POOL_FILE)
-    request = Reserved(
-        reservation_id=uuid.uuid4(),
-        owner=TENANT,
-        pool="c845a",
-        start=datetime(2030, 1, 7, 9, tzinfo=UTC),
-        end=datetime(2030, 1, 7, 17, tzinfo=UTC),
-        gpu_kind=kind,
-        gpu_count=count,
-        mode=mode,
-        cpu_millicores=32_000,
-        memory_bytes=192 * GIB,
-    )
-    cfg = SessionConfig(home_bytes=GIB, data_bytes=2 * GIB, models_bytes=3 * GIB)
-    return build(request, pools[0], cfg, known_gpu_resources(pools), CATALOG)
-
-
 @pytest.fixture(scope="module")
 def admin(sim: Sim) -> Iterator[KubeCluster]:
     with KubeCluster.from_kubeconfig(str(sim.kubeconfig)) as kube:
@@ -82,7 +64,7 @@ def session(admin: KubeCluster) -> Iterator[Callable[[str, int, Mode], SessionSp
     made: list[SessionSpec] = []
 
     def make(kind: str, count: int, mode: Mode) -> SessionSpec:
-        spec = spec_for(kind, count, mode)
+        spec = session_spec(mode, count, kind=kind, catalog=CATALOG)
         made.append(spec)
         provision(admin, spec)
         return spec

@@ -234,19 +234,23 @@ def kustomize_path() -> Path:
     return versions.cache_root() / f"kustomize-{KUSTOMIZE}" / "kustomize"
 
 
-def build_kustomize(on_line: Line, force: bool = False) -> Path:
-    """The pinned kustomize, built with `go install` into its cache folder when missing."""
-    target = kustomize_path()
+def _build_tool(module: str, target: Path, on_line: Line, force: bool) -> Path:
+    """One pinned Go tool, built with `go install` into its cache folder when missing."""
     if os.access(target, os.X_OK) and not force:
         return target
     scratch = target.parent / ".build"
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
-    module = f"sigs.k8s.io/kustomize/kustomize/v5@{KUSTOMIZE}"
     _go_install(module, scratch, on_line, {"GOBIN": str(scratch), "GOTOOLCHAIN": "local"})
-    (scratch / "kustomize").replace(target)
+    (scratch / target.name).replace(target)
     shutil.rmtree(scratch, ignore_errors=True)
     return target
+
+
+def build_kustomize(on_line: Line, force: bool = False) -> Path:
+    """The pinned kustomize, built into its cache folder when missing."""
+    module = f"sigs.k8s.io/kustomize/kustomize/v5@{KUSTOMIZE}"
+    return _build_tool(module, kustomize_path(), on_line, force)
 
 
 def cyclonus_path() -> Path:
@@ -255,18 +259,9 @@ def cyclonus_path() -> Path:
 
 
 def build_cyclonus(on_line: Line, force: bool = False) -> Path:
-    """The pinned cyclonus, built with `go install` into its cache folder when missing."""
-    target = cyclonus_path()
-    if os.access(target, os.X_OK) and not force:
-        return target
-    scratch = target.parent / ".build"
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir(parents=True)
+    """The pinned cyclonus, built into its cache folder when missing."""
     module = f"github.com/mattfenwick/cyclonus/cmd/cyclonus@{CYCLONUS}"
-    _go_install(module, scratch, on_line, {"GOBIN": str(scratch), "GOTOOLCHAIN": "local"})
-    (scratch / "cyclonus").replace(target)
-    shutil.rmtree(scratch, ignore_errors=True)
-    return target
+    return _build_tool(module, cyclonus_path(), on_line, force)
 
 
 _STEPS: dict[str, Callable[[CacheLayout, Line, Path], None]] = {
