@@ -209,18 +209,20 @@ class KubeCluster:
 
     # -- the Cluster port ------------------------------------------------------------------
 
-    def _apply_one(self, manifest: Manifest, path: str) -> Any:
+    def _apply_one(self, manifest: Manifest, path: str, manager: str = FIELD_MANAGER) -> Any:
         return self._call(
             "PATCH",
             path,
-            query={"fieldManager": FIELD_MANAGER, "force": "true"},
+            query={"fieldManager": manager, "force": "true"},
             body=dict(manifest),
             content_type=APPLY_CONTENT_TYPE,
         )
 
-    def apply(self, objects: Sequence[Manifest]) -> None:
+    def apply(self, objects: Sequence[Manifest], *, manager: str = FIELD_MANAGER) -> None:
+        """Server-side apply each object, in order, as field manager `manager` (the
+        reconciler's `berth`; the tools in a session name themselves)."""
         for manifest in objects:
-            self._apply_one(manifest, self._object_path(manifest))
+            self._apply_one(manifest, self._object_path(manifest), manager)
 
     def reapply(self, objects: Sequence[Manifest]) -> list[ObjectRef]:
         """Two requests an object: read its resourceVersion, apply. A forced apply that changes

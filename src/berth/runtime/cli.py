@@ -31,6 +31,7 @@ from berth.runtime.servers import Refused
 
 SA_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 EXIT_INPUT, EXIT_REFUSED, EXIT_TIMEOUT, EXIT_CLUSTER = 2, 3, 4, 5
+MANAGER = "berth-runtime-tools"  # field manager of what berth-serve and berth-policy apply
 OTHERS = "(others)"  # the table's row and column for pods with no role (but the workspace)
 
 
@@ -210,7 +211,7 @@ def serve(
         )
     if req.role is not None:
         ensure_open_unless_managed(session)
-    session.kube.apply([plan.service, plan.deployment])
+    session.kube.apply([plan.service, plan.deployment], manager=MANAGER)
     out.write(
         f"{plan.name}: {plan.engine.name} serving {plan.model.id} from {plan.model.directory} "
         f"({req.gpus} x {plan.resource})\n"
@@ -266,7 +267,7 @@ def logs(session: Session, name: str, tail: int) -> str:
 def ensure_open_unless_managed(session: Session) -> None:
     """A first agent: until berth-policy manages the namespace, agents reach every pod."""
     if policy.state(session.policies()) == "unset":
-        session.kube.apply([policy.open_policy(session.namespace)])
+        session.kube.apply([policy.open_policy(session.namespace)], manager=MANAGER)
 
 
 SERVE_HELP = """Model servers from the session's cache, in one line.
@@ -394,7 +395,7 @@ pod without a role) reaches every pod.
 
 def manage(session: Session) -> None:
     """Enter the managed state: the marker, and no open policy."""
-    session.kube.apply([policy.default_policy(session.namespace)])
+    session.kube.apply([policy.default_policy(session.namespace)], manager=MANAGER)
     session.delete(f"{session.net}/networkpolicies/{policy.OPEN}")
 
 
@@ -411,7 +412,9 @@ def allow(session: Session, source: str, target: str, port: int | None) -> Any:
         else:
             ports = [*(policy.allowed_ports(existing) or []), port]
     manage(session)
-    session.kube.apply([policy.allow_policy(session.namespace, source, target, ports)])
+    session.kube.apply(
+        [policy.allow_policy(session.namespace, source, target, ports)], manager=MANAGER
+    )
     return ports
 
 
@@ -426,7 +429,7 @@ def deny(session: Session, source: str, target: str) -> bool:
 def reset(session: Session) -> None:
     for p in session.items(f"{session.net}/networkpolicies", policy.POLICY_LABEL):
         session.delete(f"{session.net}/networkpolicies/{p['metadata']['name']}")
-    session.kube.apply([policy.open_policy(session.namespace)])
+    session.kube.apply([policy.open_policy(session.namespace)], manager=MANAGER)
 
 
 def show(session: Session) -> str:
