@@ -28,12 +28,13 @@ from kube_sessions import provision, remove, session_spec
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from sqlalchemy import text
+from test_reconciler import Clock, book, status_of
 from tests.conftest import SIM_POOL_FILE
 
 from berth.catalog import load_catalog_file
 from berth.config import load_pool_file
 from berth.domain.reservation import Mode
-from berth.domain.session import SessionConfig, SessionSpec
+from berth.domain.session import SessionConfig, SessionSpec, namespace_name
 from berth.kube.adapter import KubeCluster
 from berth.kube.prepull import ImageState
 from berth.reconciler.loop import Reconciler
@@ -173,6 +174,37 @@ def test_a_prepull_daemonset_per_pool_keeps_the_engine_images_on_its_nodes(
         core.delete_namespace(platform)
 
 
+def test_the_reconciler_writes_each_sessions_runtime_from_the_stored_catalog(
+    db: Database, kube: KubeCluster, core: client.CoreV1Api
+) -> None:
+    """The whole path: the catalog in the database, a booking, reconciler cycles; the session's
+    berth-runtime holds the catalog and the booked GPU resource, and the pool's pre-pull
+    DaemonSet is there."""
+    with db.transaction() as tx:
+        catalog_store.sync(tx, CATALOG)
+    clock = Clock()
+    rid = book(db, clock, kind="gpu", count=1, mode=Mode.INFERENCE)
+    platform = f"plat-{uuid.uuid4().hex[:8]}"
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=platform)))
+    try:
+        rec = Reconciler(db, kube, SessionConfig(platform_namespace=platform), clock=clock)
+
+        def active() -> None:
+            rec.cycle()
+            assert status_of(db, rid) == "ACTIVE"
+
+        eventually(active, timeout=90, interval=0.5)
+        found = core.read_namespaced_config_map("berth-runtime", namespace_name(rid))
+        rt = servers.parse_runtime({"data": found.data})
+        assert (rt.gpu_resource, rt.gpu_slots) == (GPU, 4)
+        assert [e.image for e in rt.engines] == [e.reference for e in CATALOG.engines]
+        apps = client.AppsV1Api(core.api_client)
+        assert apps.read_namespaced_daemon_set("berth-prepull-c845a", platform)
+    finally:
+        core.delete_collection_namespaced_pod(platform, grace_period_seconds=0)
+        core.delete_namespace(platform)
+
+
 # -- the session's runtime ConfigMap and servers ----------------------------------------------
 
 
@@ -277,6 +309,29 @@ def test_four_time_sliced_servers_fit_a_whole_gpu_booking_the_fifth_is_refused(
 
 def _no_server_pods(core: client.CoreV1Api, ns: str) -> None:
     assert not core.list_namespaced_pod(ns, label_selector="berth.io/server").items
+
+
+def test_the_workspaces_service_account_serves_and_manages_policies_too(
+    session: Callable[[str, int, Mode], SessionSpec],
+    monkeypatch: pytest.MonkeyPatch,
+    impersonate: Callable[[str, list[str]], client.ApiClient],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """What code in the IDE runs as: the ServiceAccount `workspace`, namespace admin only."""
+    spec = session("mig-1g.24gb", 1, Mode.INFERENCE)
+    ns = spec.namespace
+    account = f"system:serviceaccount:{ns}:workspace"
+    kube = KubeCluster(impersonate(account, ["system:serviceaccounts"]))
+    monkeypatch.setattr(cli, "connect", lambda kubeconfig, context: kube)
+    code, out, err = serve(capsys, ns, "tgi", "demo-hf-tiny", "--role", "tools", "--gpus", "0")
+    assert code == 0, err
+    assert f"ready: http://tgi-demo-hf-tiny.{ns}.svc:8080/v1" in out
+    code, out, err = run(capsys, cli.policy_main, "allow", "tools", "tools", "--namespace", ns)
+    assert (code, out) == (0, "tools may reach tools on every port\n"), err
+    # another session's namespace is not the workspace's
+    code, _, err = run(capsys, cli.serve_main, "list", "--namespace", "kube-system")
+    assert code != 0
+    assert err.count("\n") == 1, err
 
 
 def test_the_cache_is_admitted_read_only_and_refused_read_write(
