@@ -201,9 +201,15 @@ class Reconciler:
 
     def record_engine_images(self) -> list[images.NodeImage]:
         """Per-node image state from the pre-pull pods, into `berth_engine_images`."""
-        pods = self.cluster.list_objects(
-            "v1", "Pod", self.cfg.platform_namespace, prepull_manifests.selector(self.cfg)
-        )
+        try:
+            pods = self.cluster.list_objects(
+                "v1", "Pod", self.cfg.platform_namespace, prepull_manifests.selector(self.cfg)
+            )
+        except Transient:
+            raise
+        except KubeError as exc:  # the image state waits for the next look; the cycle goes on
+            log.error("could not read the pre-pull pods' image state: %s", exc)
+            return []
         found = images.node_images(pods)
         metrics.ENGINE_IMAGES.clear()
         for image in found:

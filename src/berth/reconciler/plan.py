@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -109,7 +109,7 @@ class ApplyPrepull:
     """A pool's pre-pull DaemonSet is missing or differs from the catalog and pools."""
 
     name: str
-    manifest: Mapping[str, Any]
+    manifest: Mapping[str, Any] = field(repr=False)
 
 
 @dataclass(frozen=True)
