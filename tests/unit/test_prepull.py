@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from berth.catalog import load_catalog_file
 from berth.config import load_pool_file
 from berth.domain.catalog import Catalog
@@ -130,3 +132,31 @@ def test_an_empty_catalog_keeps_the_session_valid() -> None:
 
 def test_the_pause_image_is_in_the_air_gapped_image_list() -> None:
     assert manifests.PAUSE_IMAGE in str(mirror.load_images())
+
+
+def test_pinned_images_renders_a_pinned_image_set_per_machine_config_pool(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from berth.cli import app
+
+    digest = "sha256:" + "1" * 64
+    catalog = tmp_path / "catalog.yaml"
+    catalog.write_text(
+        "engines:\n"
+        "  - {name: vllm, image: 'docker.io/vllm/vllm-openai:v0.8.5', digest: '" + digest + "',\n"
+        "     source: test, port: 8000, formats: [huggingface], command: [vllm, serve]}\n"
+        "  - {name: tgi, image: 'ghcr.io/huggingface/text-generation-inference:3.3.0',\n"
+        "     source: test, port: 8080, formats: [huggingface], command: [tgi]}\n"
+        "models: []\n"
+    )
+    args = ["render", "pinned-images", "--catalog-file", str(catalog)]
+    result = CliRunner().invoke(app, [*args, "--machine-config-pool", "gpu"])
+    assert result.exit_code == 0, result.output
+    (doc,) = [d for d in yaml.safe_load_all(result.stdout) if d]
+    assert doc["apiVersion"] == "machineconfiguration.openshift.io/v1"
+    assert doc["kind"] == "PinnedImageSet"
+    assert doc["metadata"]["labels"]["machineconfiguration.openshift.io/role"] == "gpu"
+    assert doc["spec"]["pinnedImages"] == [{"name": f"docker.io/vllm/vllm-openai@{digest}"}]
+    assert "engine tgi is pinned by tag only" in result.stderr
+    # the demo catalog pins nothing by digest: nothing to pin
+    assert CliRunner().invoke(app, ["render", "pinned-images"]).exit_code == 2
