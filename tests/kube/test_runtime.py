@@ -259,6 +259,11 @@ def test_a_mig_session_serves_on_its_mig_slices_and_is_refused_a_whole_gpu(
         "berth: vllm serves huggingface models; demo-ollama-tiny is a ollama model "
         "(served by: ollama)"
     )
+    # kwok runs no containers, so there is no log to read: still one line, no traceback
+    code, out, err = run(capsys, cli.serve_main, "logs", "chat", "--namespace", ns)
+    assert code == 0 or (err.count("\n") == 1 and "Traceback" not in err), err
+    code, _, err = run(capsys, cli.serve_main, "logs", "nobody", "--namespace", ns)
+    assert (code, err) == (cli.EXIT_INPUT, "berth: no pod of server nobody (berth-serve list)\n")
     code, _, err = serve(capsys, ns, "vllm", "qwen-not-here")
     assert code == cli.EXIT_INPUT
     assert "is not in the catalog" in err
