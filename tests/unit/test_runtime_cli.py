@@ -3,6 +3,8 @@ document, the one-line refusals, the agent policies and what they imply."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from berth.catalog import load_catalog_file
@@ -215,3 +217,25 @@ def test_a_quota_refusal_during_the_wait_removes_the_server_and_says_why() -> No
         "(servers: a, b)"
     )
     assert session.stopped == ["chat"]
+
+
+def test_the_namespace_comes_from_the_kubeconfig_context(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BERTH_NAMESPACE", raising=False)
+    monkeypatch.setattr(cli, "SA_NAMESPACE", tmp_path / "none")
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: a\n"
+        "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+        "users: [{name: u, user: {token: t}}]\n"
+        "contexts:\n"
+        "  - {name: a, context: {cluster: c, user: u, namespace: berth-0123456789ab}}\n"
+        "  - {name: b, context: {cluster: c, user: u}}\n"
+    )
+    assert cli.current_namespace(None, None, str(kubeconfig)) == "berth-0123456789ab"
+    assert cli.current_namespace("mine", None, str(kubeconfig)) == "mine"
+    with pytest.raises(cli.Failed):
+        cli.current_namespace(None, "b", str(kubeconfig))
+    monkeypatch.setenv("BERTH_NAMESPACE", "from-env")
+    assert cli.current_namespace(None, None, str(kubeconfig)) == "from-env"

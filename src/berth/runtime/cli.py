@@ -22,6 +22,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from kubernetes import config
+
 from berth.kube import diagnosis
 from berth.kube.adapter import KubeCluster
 from berth.kube.errors import KubeError, NotFound
@@ -41,7 +43,9 @@ class Failed(Exception):
         self.code = code
 
 
-def current_namespace(explicit: str | None, context: str | None) -> str:
+def current_namespace(
+    explicit: str | None, context: str | None, kubeconfig: str | None = None
+) -> str:
     """--namespace, else $BERTH_NAMESPACE, else the in-cluster ServiceAccount's namespace, else
     the kubeconfig context's namespace."""
     if explicit:
@@ -50,10 +54,10 @@ def current_namespace(explicit: str | None, context: str | None) -> str:
         return os.environ["BERTH_NAMESPACE"]
     if SA_NAMESPACE.is_file():
         return SA_NAMESPACE.read_text().strip()
-    from kubernetes import config  # the kubeconfig's current context
-
     try:
-        contexts, active = config.list_kube_config_contexts()  # type: ignore[no-untyped-call]
+        contexts, active = config.list_kube_config_contexts(  # type: ignore[no-untyped-call]
+            config_file=kubeconfig
+        )
     except Exception as exc:  # no kubeconfig at all
         raise Failed(f"no namespace: pass --namespace ({exc})", EXIT_CLUSTER) from exc
     chosen = next((c for c in contexts if c["name"] == context), active) if context else active
@@ -289,7 +293,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def _session(args: argparse.Namespace) -> Session:
-    namespace = current_namespace(args.namespace, args.context)
+    namespace = current_namespace(args.namespace, args.context, args.kubeconfig)
     try:
         kube = connect(args.kubeconfig, args.context)
     except KubeError as exc:
