@@ -160,3 +160,15 @@ def test_pinned_images_renders_a_pinned_image_set_per_machine_config_pool(tmp_pa
     assert "engine tgi is pinned by tag only" in result.stderr
     # the demo catalog pins nothing by digest: nothing to pin
     assert CliRunner().invoke(app, ["render", "pinned-images"]).exit_code == 2
+
+
+def test_on_openshift_the_prepull_pods_take_the_namespaces_uid() -> None:
+    plain = manifests.daemonset(POOLS[0], CATALOG.engines, CFG)
+    ocp = manifests.daemonset(POOLS[0], CATALOG.engines, CFG, openshift=True)
+    for ds, fixed in ((plain, True), (ocp, False)):
+        spec = ds["spec"]["template"]["spec"]
+        for c in [*spec["initContainers"], *spec["containers"]]:
+            assert ("runAsUser" in c["securityContext"]) is fixed
+            assert c["securityContext"]["runAsNonRoot"] is True
+    hashes = {d["metadata"]["annotations"][manifests.HASH_ANNOTATION] for d in (plain, ocp)}
+    assert len(hashes) == 2

@@ -168,7 +168,8 @@ class Reconciler:
         with self.db.transaction() as tx:
             pool_list = pools.list_all(tx)
             engines = catalog.get(tx).engines
-        wanted = prepull_manifests.desired(pool_list, engines, self.cfg)
+        openshift = bool(engines) and self.cluster.is_openshift()  # cached after the first ask
+        wanted = prepull_manifests.desired(pool_list, engines, self.cfg, openshift=openshift)
         desired = {
             name: (m["metadata"]["annotations"][prepull_manifests.HASH_ANNOTATION], m)
             for name, m in wanted.items()

@@ -45,9 +45,9 @@ _SECURITY = {
     "allowPrivilegeEscalation": False,
     "capabilities": {"drop": ["ALL"]},
     "runAsNonRoot": True,
-    "runAsUser": UID,
-    "runAsGroup": UID,
 }
+# OpenShift assigns the namespace's own uid range (restricted-v2 refuses a fixed uid outside it)
+_FIXED_USER = {"runAsUser": UID, "runAsGroup": UID}
 
 
 def daemonset_name(pool: str) -> str:
@@ -86,7 +86,9 @@ def selector(cfg: SessionConfig) -> str:
     return f"{APP_LABEL}={APP},{LABEL_INSTALLATION}={cfg.installation}"
 
 
-def prepull_hash(pool: Pool, engines: Sequence[Engine], cfg: SessionConfig) -> str:
+def prepull_hash(
+    pool: Pool, engines: Sequence[Engine], cfg: SessionConfig, *, openshift: bool = False
+) -> str:
     """What the DaemonSet depends on: the pool's nodes and the engines' references."""
     text = json.dumps(
         {
@@ -95,6 +97,7 @@ def prepull_hash(pool: Pool, engines: Sequence[Engine], cfg: SessionConfig) -> s
             "names": list(container_names(engines)),
             "pause": PAUSE_IMAGE,
             "namespace": cfg.platform_namespace,
+            "openshift": openshift,
             "version": 1,
         },
         sort_keys=True,
@@ -102,11 +105,14 @@ def prepull_hash(pool: Pool, engines: Sequence[Engine], cfg: SessionConfig) -> s
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def daemonset(pool: Pool, engines: Sequence[Engine], cfg: SessionConfig) -> Obj:
+def daemonset(
+    pool: Pool, engines: Sequence[Engine], cfg: SessionConfig, *, openshift: bool = False
+) -> Obj:
     names = container_names(engines)
+    security = _SECURITY if openshift else {**_SECURITY, **_FIXED_USER}
     by_name = {e.name: e for e in engines}
     match = {APP_LABEL: APP, LABEL_POOL: label_value(pool.name)}
-    digest = prepull_hash(pool, engines, cfg)
+    digest = prepull_hash(pool, engines, cfg, openshift=openshift)
     terms = {
         "nodeSelectorTerms": [
             {
@@ -127,7 +133,7 @@ def daemonset(pool: Pool, engines: Sequence[Engine], cfg: SessionConfig) -> Obj:
             "imagePullPolicy": "IfNotPresent",
             "command": ["true"],
             "resources": _RESOURCES,
-            "securityContext": _SECURITY,
+            "securityContext": security,
         }
         for container, engine in names.items()
     ]
@@ -136,7 +142,7 @@ def daemonset(pool: Pool, engines: Sequence[Engine], cfg: SessionConfig) -> Obj:
         "image": PAUSE_IMAGE,
         "imagePullPolicy": "IfNotPresent",
         "resources": _RESOURCES,
-        "securityContext": _SECURITY,
+        "securityContext": security,
     }
     return obj(
         "apps/v1",
@@ -181,11 +187,13 @@ def daemonset(pool: Pool, engines: Sequence[Engine], cfg: SessionConfig) -> Obj:
     )
 
 
-def desired(pools: Sequence[Pool], engines: Sequence[Engine], cfg: SessionConfig) -> dict[str, Obj]:
+def desired(
+    pools: Sequence[Pool], engines: Sequence[Engine], cfg: SessionConfig, *, openshift: bool = False
+) -> dict[str, Obj]:
     """Every pre-pull DaemonSet by name: one per pool while the catalog has engines, none else."""
     if not engines:
         return {}
-    return {daemonset_name(p.name): daemonset(p, engines, cfg) for p in pools}
+    return {daemonset_name(p.name): daemonset(p, engines, cfg, openshift=openshift) for p in pools}
 
 
 # OpenShift: CRI-O's image garbage collection may still remove an image the kubelet does not see
