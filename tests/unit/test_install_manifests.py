@@ -129,3 +129,23 @@ def test_the_ways_in_lead_to_the_portal_service() -> None:
     assert path["backend"]["service"] == {"name": "berth-portal", "port": {"name": "http"}}
     service = next(d for d in documents(BASE / "portal.yaml") if d["kind"] == "Service")
     assert [p["name"] for p in service["spec"]["ports"]] == ["http"]
+
+
+def test_the_reconcilers_daemonsets_are_a_role_in_the_platform_namespace_only() -> None:
+    docs = documents(BASE / "rbac.yaml")
+    (role,) = [d for d in docs if d["kind"] == "Role"]
+    (binding,) = [d for d in docs if d["kind"] == "RoleBinding"]
+    assert role["metadata"]["namespace"] == binding["metadata"]["namespace"] == "berth-system"
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "berth-reconciler", "namespace": "berth-system"}
+    ]
+    assert role["rules"] == [
+        {
+            "apiGroups": ["apps"],
+            "resources": ["daemonsets"],
+            "verbs": ["list", "create", "patch", "delete"],
+        },
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]},
+    ]
+    assert not any("daemonsets" in r.get("resources", []) for r in cluster_role()["rules"])
