@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 import yaml
-from kube_manifests import GPU, MIG, NODE, TENANT
+from kube_manifests import GPU, MIG, NODE, TENANT, pod
 from kube_sessions import provision, remove, session_spec
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
@@ -268,6 +268,36 @@ def test_a_mig_session_serves_on_its_mig_slices_and_is_refused_a_whole_gpu(
     assert code == cli.EXIT_INPUT
     assert "is not in the catalog" in err
     assert err.count("\n") == 1
+
+
+def test_a_server_the_node_has_no_room_for_waits_with_the_schedulers_reason(
+    session: Callable[[str, int, Mode], SessionSpec],
+    tenant: KubeCluster,
+    namespace: str,
+    core: client.CoreV1Api,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Within the quota, but another namespace holds every MIG slot of the node: the wait shows
+    the scheduler's message, and the budget ends it (exit 4, the server left for `logs`)."""
+    hog = pod("hog", {MIG: "8"})
+    core.create_namespaced_pod(namespace, hog)
+    eventually(lambda: _running(core, namespace, "hog"), timeout=60)
+    spec = session("mig-1g.24gb", 1, Mode.INFERENCE)
+    code, out, err = run(
+        capsys,
+        cli.serve_main,
+        *("vllm", "demo-hf-tiny", "--name", "late", "--namespace", spec.namespace),
+        *("--timeout", "8"),
+    )
+    assert code == cli.EXIT_TIMEOUT, err
+    assert "late not ready after 8 s: pod late-" in err
+    assert f"Insufficient {MIG}" in err
+    assert out.count(f"Insufficient {MIG}") == 1  # shown while it waited, once (not a tty)
+    assert servers_in(core, spec.namespace) == ["late"]
+
+
+def _running(core: client.CoreV1Api, ns: str, name: str) -> None:
+    assert core.read_namespaced_pod(name, ns).status.phase == "Running"
 
 
 def test_four_time_sliced_servers_fit_a_whole_gpu_booking_the_fifth_is_refused(

@@ -135,17 +135,18 @@ def _server_names(session: Session) -> list[str]:
 
 
 def _progress(out: TextIO) -> Callable[[str], None]:
+    """On a terminal, one line rewritten in place (its clock ticking); elsewhere (a log, a
+    pipe) a line each time the reason changes."""
     last = [""]
     tty = out.isatty()
 
     def show(line: str) -> None:
-        if line == last[0]:
-            return
-        last[0] = line
+        reason = line.split("] ", 1)[-1]
         if tty:
             out.write("\r\033[K" + line)
-        else:
+        elif reason != last[0]:
             out.write(line + "\n")
+        last[0] = reason
         out.flush()
 
     return show
