@@ -279,9 +279,12 @@ def test_a_server_the_node_has_no_room_for_waits_with_the_schedulers_reason(
 ) -> None:
     """Within the quota, but another namespace holds every MIG slot of the node: the wait shows
     the scheduler's message, and the budget ends it (exit 4, the server left for `logs`)."""
-    hog = pod("hog", {MIG: "8"})
-    core.create_namespaced_pod(namespace, hog)
-    eventually(lambda: _running(core, namespace, "hog"), timeout=60)
+    # earlier tests' pods may hold slots: once none is on its way out, take every free one
+    eventually(lambda: _settled(core), timeout=120)
+    free = _free_on_node(core, MIG)
+    if free > 0:
+        core.create_namespaced_pod(namespace, pod("hog", {MIG: str(free)}))
+        eventually(lambda: _running(core, namespace, "hog"), timeout=60)
     spec = session("mig-1g.24gb", 1, Mode.INFERENCE)
     code, out, err = run(
         capsys,
@@ -294,6 +297,27 @@ def test_a_server_the_node_has_no_room_for_waits_with_the_schedulers_reason(
     assert f"Insufficient {MIG}" in err
     assert out.count(f"Insufficient {MIG}") == 1  # shown while it waited, once (not a tty)
     assert servers_in(core, spec.namespace) == ["late"]
+
+
+def _pods_on_node(core: client.CoreV1Api) -> list[Any]:
+    listed = core.list_pod_for_all_namespaces(field_selector=f"spec.nodeName={NODE}")
+    return [p for p in listed.items if p.status.phase not in ("Succeeded", "Failed")]
+
+
+def _settled(core: client.CoreV1Api) -> None:
+    leaving = [p.metadata.name for p in _pods_on_node(core) if p.metadata.deletion_timestamp]
+    assert not leaving, f"pods still terminating on {NODE}: {leaving}"
+
+
+def _free_on_node(core: client.CoreV1Api, resource: str) -> int:
+    allocatable = int(core.read_node(NODE).status.allocatable[resource])
+    used = sum(
+        int((c.resources.requests or {}).get(resource, 0))
+        for p in _pods_on_node(core)
+        for c in p.spec.containers
+        if c.resources is not None
+    )
+    return allocatable - used
 
 
 def _running(core: client.CoreV1Api, ns: str, name: str) -> None:
