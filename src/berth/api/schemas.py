@@ -18,8 +18,10 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     field_validator,
+    model_validator,
 )
 
+from berth.domain.catalog import ID, ArtifactState, FailureReason, ModelFormat
 from berth.domain.quantity import QuantityError, parse_bytes, parse_millicores
 from berth.domain.reservation import Mode, Status
 
@@ -192,6 +194,56 @@ class GpuRequest(Strict):
     count: StrictInt = Field(ge=1, le=4096, examples=[2])
 
 
+CatalogName = Annotated[str, Field(max_length=63, examples=["vllm"])]
+
+
+class StageRequest(Strict):
+    """What the reservation will use; every name must be in the catalog (`GET /catalog`)."""
+
+    engines: list[CatalogName] = Field(default_factory=list, max_length=16, examples=[["vllm"]])
+    models: list[CatalogName] = Field(
+        default_factory=list, max_length=16, examples=[["demo-hf-tiny"]]
+    )
+
+
+class StagePublic(BaseModel):
+    engines: list[str] = Field(default_factory=list)
+    models: list[str] = Field(default_factory=list)
+
+
+StagingStateName = Literal["staged", "staging", "waiting", "failed"]
+
+
+class ModelStagingPublic(BaseModel):
+    model: str
+    state: StagingStateName
+    percent: int
+    nodes_ready: int = Field(description="Nodes of the pool where the model is ready")
+    nodes: int
+
+
+class StagingPublic(BaseModel):
+    """How far the reservation's models are on its pool's nodes (from the agents' reports)."""
+
+    state: StagingStateName = Field(
+        description="staged: ready on every node; staging: bytes are moving; waiting: queued, "
+        "nothing moved yet; failed: a node reported a failure (reason, detail)"
+    )
+    percent: int = Field(description="Of the bytes over every node and model")
+    bytes_done: int
+    bytes_total: int
+    expected_start: datetime | None = Field(
+        default=None,
+        description="waiting: when the first download is expected to begin (start minus the "
+        "lead time from size and the node's measured bandwidth)",
+    )
+    reason: str | None = Field(default=None, examples=["integrity-mismatch"])
+    detail: str | None = None
+    node: str | None = Field(default=None, description="failed: the node that reported it")
+    model: str | None = Field(default=None, description="failed: the model")
+    models: list[ModelStagingPublic] = Field(default_factory=list)
+
+
 class ReservationCreate(Strict):
     pool: str = Field(max_length=64, examples=["c845a"])
     start: Instant = Field(description="UTC; a start within 2 minutes of now means now")
@@ -202,6 +254,10 @@ class ReservationCreate(Strict):
         default=None, description="Cores (16) or millicores ('500m')"
     )
     memory: str | StrictInt | None = Field(default=None, examples=["128Gi"])
+    stage: StageRequest | None = Field(
+        default=None,
+        description="Engines and models to have on the pool's nodes before the window opens",
+    )
 
     @field_validator("cpu")
     @classmethod
@@ -255,6 +311,10 @@ class ReservationPublic(BaseModel):
         default=None, description="Session phase: provisioning, ready, tearing_down, gone, failed"
     )
     workspace_url: str | None = None
+    stage: StagePublic = Field(default_factory=StagePublic)
+    staging: StagingPublic | None = Field(
+        default=None, description="Live reservations that stage a model; null otherwise"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -276,6 +336,7 @@ class WorkspacePublic(BaseModel):
         "while it waits for the workspace (step workspace-wait), when that wait's budget ends "
         "and the workspace is diagnosed",
     )
+    staging: StagingPublic | None = None
 
 
 class CalendarEntry(BaseModel):
@@ -289,6 +350,131 @@ class CalendarEntry(BaseModel):
     start: datetime
     end: datetime
     gpu: GpuPublic
+
+
+# ---- the runtime catalog and the node cache -----------------------------------------------
+
+
+class EnginePublic(BaseModel):
+    name: str
+    image: str
+    digest: str | None
+    port: int
+    formats: list[ModelFormat]
+    openai_path: str | None
+
+
+class ModelPublic(BaseModel):
+    id: str
+    format: ModelFormat
+    description: str
+    size: int = Field(description="Bytes, all files")
+    files: int
+
+
+class CatalogPublic(BaseModel):
+    engines: list[EnginePublic]
+    models: list[ModelPublic]
+
+
+ModelId = Annotated[str, Field(max_length=63, pattern=ID.pattern)]
+Bytes = Annotated[StrictInt, Field(ge=0, le=2**62)]
+
+
+class CacheModelState(Strict):
+    """One model in a node's report."""
+
+    model: ModelId
+    state: ArtifactState
+    size: Bytes
+    downloaded: Bytes = 0
+    last_used: Instant | None = None
+    reason: FailureReason | None = Field(default=None, description="Only with state failed")
+    detail: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CacheModelState:
+        if self.downloaded > self.size:
+            raise ValueError("downloaded: more than size")
+        if (self.state is ArtifactState.FAILED) != (self.reason is not None):
+            raise ValueError("reason: given with state failed, and only then")
+        return self
+
+
+class CacheNodeState(Strict):
+    """A node's report (`PUT /cache/nodes/{node}/state`): replaces the node's rows."""
+
+    node: str = Field(max_length=253, description="Must be the node of the path")
+    capacity_bytes: Bytes
+    used_bytes: Bytes
+    bandwidth_bps: Bytes | None = Field(
+        default=None, description="Measured download bandwidth, bytes/s; null until measured"
+    )
+    models: list[CacheModelState] = Field(default_factory=list, max_length=10000)
+
+    @model_validator(mode="after")
+    def _unique(self) -> CacheNodeState:
+        ids = [m.model for m in self.models]
+        if len(ids) != len(set(ids)):
+            raise ValueError("models: a model is listed twice")
+        return self
+
+
+class PlanFile(BaseModel):
+    path: str
+    size: int
+    sha256: str
+
+
+class PlanModel(BaseModel):
+    id: str
+    format: ModelFormat
+    size: int
+    start: datetime = Field(description="The earliest start of a live booking that names it")
+    download_from: datetime = Field(description="start - lead time (size, bandwidth)")
+    reservations: int = Field(description="How many live bookings name it")
+    files: list[PlanFile]
+    sources: list[dict[str, Any]] = Field(description="As in the catalog: {url} or {s3: ...}")
+
+
+class CachePlan(BaseModel):
+    """What the node's agent should hold: models in order of start, and what to never evict."""
+
+    node: str
+    generated_at: datetime
+    bandwidth_bps: int | None = Field(description="The bandwidth the lead times assume")
+    models: list[PlanModel]
+    keep: list[str] = Field(description="Every model a live booking of the node's pools names")
+
+
+class CacheArtifactPublic(BaseModel):
+    model: str
+    state: ArtifactState
+    size: int
+    downloaded: int
+    percent: int
+    last_used: datetime | None
+    reason: str | None
+    detail: str | None
+    updated_at: datetime
+    needed: bool = Field(description="Named by a live booking of the node's pools")
+
+
+class CacheCredentialPublic(BaseModel):
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+
+
+class CacheNodePublic(BaseModel):
+    node: str
+    pools: list[str]
+    credential: CacheCredentialPublic | None
+    capacity_bytes: int | None = None
+    used_bytes: int | None = None
+    bandwidth_bps: int | None = None
+    reported_at: datetime | None = Field(default=None, description="null: never reported")
+    models: list[CacheArtifactPublic] = Field(default_factory=list)
 
 
 # ---- audit --------------------------------------------------------------------------------
