@@ -134,3 +134,71 @@ def test_the_first_admin_password_is_printed_on_a_terminal(
     _ensure_admin(db, Settings(data_dir=tmp_path))
     assert "created user 'admin' with password: " in capsys.readouterr().out
     assert not (tmp_path / "admin-password").exists()
+
+
+def test_cache_token_prints_a_node_credential_once_and_revokes_the_old(
+    cli_env: CliRunner, db: Database, tmp_path: Path
+) -> None:
+    from berth.store import cache
+
+    first = cli_env.invoke(app, ["cache", "token", "--node", "ucs-c845a-01"])
+    assert first.exit_code == 0, first.output
+    old = first.stdout.strip()
+    assert old.startswith("berthnode_")
+    file = tmp_path / "node.token"
+    second = cli_env.invoke(
+        app, ["cache", "token", "--node", "ucs-c845a-01", "--token-file", str(file)]
+    )
+    assert second.exit_code == 0, second.output
+    assert old not in second.stdout
+    new = file.read_text().strip()
+    assert file.stat().st_mode & 0o777 == 0o600
+    now = datetime.now(UTC)
+    with db.transaction() as tx:
+        assert cache.credential_node(tx, old, now) is None
+        assert cache.credential_node(tx, new, now) == "ucs-c845a-01"
+    revoked = cli_env.invoke(app, ["cache", "token", "--node", "ucs-c845a-01", "--revoke"])
+    assert revoked.exit_code == 0
+    with db.transaction() as tx:
+        assert cache.credential_node(tx, new, now) is None
+    unknown = cli_env.invoke(app, ["cache", "token", "--node", "nowhere"])
+    assert unknown.exit_code == 2
+    assert "no pool includes node 'nowhere'" in unknown.output
+
+
+def test_cache_status_shows_each_model_with_its_progress(cli_env: CliRunner, db: Database) -> None:
+    from berth.domain.catalog import ArtifactState, FailureReason
+    from berth.store import cache
+
+    node = "ucs-c845a-01"
+    empty = cli_env.invoke(app, ["cache", "status"])
+    assert empty.exit_code == 0, empty.output
+    assert node in empty.stdout
+    assert "no report yet" in empty.stdout
+    report = cache.NodeReport(
+        capacity_bytes=2**30,
+        used_bytes=2**29,
+        bandwidth_bps=2**20,
+        artifacts=(
+            cache.ArtifactReport("demo-hf-tiny", ArtifactState.DOWNLOADING, 2**20, 2**19),
+            cache.ArtifactReport(
+                "demo-ollama-tiny",
+                ArtifactState.FAILED,
+                2**20,
+                0,
+                reason=FailureReason.SOURCE_UNAVAILABLE,
+                detail="every source answered 503",
+            ),
+        ),
+    )
+    with db.transaction() as tx:
+        cache.record_report(tx, node, report, datetime.now(UTC))
+    r = cli_env.invoke(app, ["cache", "status", "--node", node], env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    out = " ".join(r.stdout.split())
+    assert "used 512.0 MiB of 1.0 GiB; bandwidth 1.0 MiB/s" in out
+    assert "demo-hf-tiny downloading" in out
+    assert "512.0 KiB / 1.0 MiB" in out
+    assert "source-unavailable every source answered 503" in out
+    missing = cli_env.invoke(app, ["cache", "status", "--node", "nowhere"])
+    assert missing.exit_code == 2

@@ -18,6 +18,7 @@ import typer
 from berth import __version__
 from berth.catalog import load_catalog_file
 from berth.cli import clusters
+from berth.cli.cache import cache_app
 from berth.cli.render import app as render_app
 from berth.config import Settings, check_pool_file, load_pool_file
 from berth.domain.pool import Pool
@@ -46,6 +47,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(render_app, name="render")
 app.add_typer(tokenomics_app, name="tokenomics")
 app.add_typer(sim_app, name="sim")
+app.add_typer(cache_app, name="cache")
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
