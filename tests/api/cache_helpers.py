@@ -63,14 +63,25 @@ def booking(
 def model_state(
     model: str = HF, state: str = "downloading", downloaded: int = 0, **kw: Any
 ) -> dict[str, Any]:
-    return {"model": model, "state": state, "size": HF_SIZE, "downloaded": downloaded, **kw}
+    return {
+        "model": model,
+        "state": state,
+        "size_bytes": HF_SIZE,
+        "downloaded_bytes": downloaded,
+        **kw,
+    }
 
 
-def report(node: str, *models: dict[str, Any], bandwidth: int | None = None) -> dict[str, Any]:
+def report(node: str, *models: dict[str, Any], bandwidth: float | None = None) -> dict[str, Any]:
+    """A node's report as the agent writes it (`cache_protocol.report_to_json`'s fields)."""
     return {
         "node": node,
+        "reported_at": "2030-01-07T09:00:00+00:00",
         "capacity_bytes": 10 * 2**30,
-        "used_bytes": sum(m["downloaded"] for m in models),
-        "bandwidth_bps": bandwidth,
+        "used_bytes": sum(m["downloaded_bytes"] for m in models),
+        "reserved_bytes": 0,
+        "high_watermark_bytes": 9 * 2**30,
+        "low_watermark_bytes": 8 * 2**30,
+        "bandwidth_bytes_per_second": bandwidth,
         "models": list(models),
     }

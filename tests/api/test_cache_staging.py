@@ -9,6 +9,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from berth.catalog import load_catalog_file
+from berth.domain.cache_protocol import plan_from_json
 from berth.domain.staging import lead_time
 from berth.store.db import Database
 from tests.api.cache_helpers import (
@@ -23,6 +25,8 @@ from tests.api.cache_helpers import (
     report,
 )
 from tests.api.conftest import Headers
+
+CATALOG = load_catalog_file()
 
 
 def test_the_catalog_is_offered_to_signed_in_users_with_sizes(
@@ -80,19 +84,24 @@ def test_the_plan_lists_live_stages_in_order_of_start_with_lead_times(
     p = plan()
     assert p["node"] == NODE
     # in order of start (then id); the other pool's booking is not this node's business
-    assert [m["id"] for m in p["models"]] == [HF, "demo-ollama-tiny"]
-    hf = p["models"][0]
+    assert [m["model"] for m in p["stage"]] == [HF, "demo-ollama-tiny"]
+    hf = p["stage"][0]
     start = datetime.fromisoformat(early["start"])
     assert datetime.fromisoformat(hf["start"]) == start
     assert datetime.fromisoformat(hf["download_from"]) == start - lead_time(HF_SIZE, None)
-    assert hf["reservations"] == 2
-    assert [f["path"] for f in hf["files"]] == [
+    assert (hf["reservations"], hf["size_bytes"]) == (2, HF_SIZE)
+    entry = next(m for m in p["models"] if m["id"] == HF)
+    assert [f["path"] for f in entry["files"]] == [
         "config.json",
         "tokenizer.json",
         "model.safetensors",
     ]
-    assert hf["sources"] == [{"url": "http://127.0.0.1:8089/demo-hf-tiny"}]
+    assert entry["sources"] == [{"url": "http://127.0.0.1:8089/demo-hf-tiny"}]
     assert p["keep"] == [HF, "demo-ollama-tiny"]
+    # the agent's own parser reads it
+    parsed = plan_from_json(p)
+    assert [s.model for s in parsed.stage] == [HF, "demo-ollama-tiny"]
+    assert parsed.model(HF) == CATALOG.model(HF)
 
     # a measured bandwidth shortens the lead time
     r = client.put(
@@ -100,16 +109,16 @@ def test_the_plan_lists_live_stages_in_order_of_start_with_lead_times(
     )
     assert r.status_code == 200, r.text
     p = plan()
-    assert p["bandwidth_bps"] == 2**30
-    assert datetime.fromisoformat(p["models"][0]["download_from"]) == start - lead_time(
+    assert p["bandwidth_bytes_per_second"] == 2**30
+    assert datetime.fromisoformat(p["stage"][0]["download_from"]) == start - lead_time(
         HF_SIZE, 2**30
     )
 
     # a canceled booking leaves the plan; what remains is the other one
     client.post(f"/api/v1/reservations/{early['id']}/cancel", headers=alice)
     p = plan()
-    assert [m["id"] for m in p["models"]] == [HF]
-    assert datetime.fromisoformat(p["models"][0]["start"]) == datetime.fromisoformat(late["start"])
+    assert [m["model"] for m in p["stage"]] == [HF]
+    assert datetime.fromisoformat(p["stage"][0]["start"]) == datetime.fromisoformat(late["start"])
     assert p["keep"] == [HF]
 
 
@@ -203,7 +212,7 @@ def test_the_admin_view_lists_every_node_with_its_models_and_credential(
         headers=node,
     )
     [n] = client.get("/api/v1/cache/nodes", headers=admin).json()
-    assert (n["node"], n["pools"], n["bandwidth_bps"]) == (NODE, ["c845a"], 5 * 2**20)
+    assert (n["node"], n["pools"], n["bandwidth_bytes_per_second"]) == (NODE, ["c845a"], 5 * 2**20)
     assert n["credential"]["prefix"].startswith("berthnode_")
     assert "token" not in n["credential"]
     assert datetime.fromisoformat(n["reported_at"]) == now
@@ -247,3 +256,37 @@ def test_a_credential_is_made_only_for_a_pools_node_and_each_is_audited(
         ("cache.token_create", f"node:{NODE}"),
     ]
     assert first != second
+
+
+def test_a_report_written_by_the_agents_own_serializer_is_accepted(
+    client: TestClient, alice: Headers, db: Database, now: datetime
+) -> None:
+    from berth.domain.cache_protocol import ModelReport, NodeReport, report_to_json
+    from berth.domain.catalog import ArtifactState, FailureReason
+
+    node = credential(db, NODE, now)
+    r = client.post("/api/v1/reservations", json=booking(now, 4, 6), headers=alice).json()
+    body = report_to_json(
+        NodeReport(
+            node=NODE,
+            reported_at=now,
+            capacity_bytes=2**33,
+            used_bytes=HF_SIZE // 2,
+            bandwidth_bytes_per_second=118e6,
+            models=(
+                ModelReport(HF, ArtifactState.DOWNLOADING, HF_SIZE, HF_SIZE // 2, now),
+                ModelReport(
+                    "demo-ollama-tiny",
+                    ArtifactState.QUEUED,
+                    50333184,
+                    reason=FailureReason.INSUFFICIENT_CAPACITY,
+                    detail="waits for 48 MiB",
+                ),
+            ),
+        )
+    )
+    put = client.put(f"/api/v1/cache/nodes/{NODE}/state", json=body, headers=node)
+    assert put.status_code == 200, put.text
+    assert put.json()["bandwidth_bytes_per_second"] == 118_000_000
+    s = client.get(f"/api/v1/reservations/{r['id']}", headers=alice).json()["staging"]
+    assert (s["state"], s["percent"]) == ("staging", 50)

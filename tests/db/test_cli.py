@@ -167,6 +167,7 @@ def test_cache_token_prints_a_node_credential_once_and_revokes_the_old(
 
 
 def test_cache_status_shows_each_model_with_its_progress(cli_env: CliRunner, db: Database) -> None:
+    from berth.domain.cache_protocol import ModelReport, NodeReport
     from berth.domain.catalog import ArtifactState, FailureReason
     from berth.store import cache
 
@@ -175,13 +176,15 @@ def test_cache_status_shows_each_model_with_its_progress(cli_env: CliRunner, db:
     assert empty.exit_code == 0, empty.output
     assert node in empty.stdout
     assert "no report yet" in empty.stdout
-    report = cache.NodeReport(
+    report = NodeReport(
+        node=node,
+        reported_at=datetime.now(UTC),
         capacity_bytes=2**30,
         used_bytes=2**29,
-        bandwidth_bps=2**20,
-        artifacts=(
-            cache.ArtifactReport("demo-hf-tiny", ArtifactState.DOWNLOADING, 2**20, 2**19),
-            cache.ArtifactReport(
+        bandwidth_bytes_per_second=2**20,
+        models=(
+            ModelReport("demo-hf-tiny", ArtifactState.DOWNLOADING, 2**20, 2**19),
+            ModelReport(
                 "demo-ollama-tiny",
                 ArtifactState.FAILED,
                 2**20,
@@ -192,7 +195,7 @@ def test_cache_status_shows_each_model_with_its_progress(cli_env: CliRunner, db:
         ),
     )
     with db.transaction() as tx:
-        cache.record_report(tx, node, report, datetime.now(UTC))
+        cache.record_report(tx, report, datetime.now(UTC))
     r = cli_env.invoke(app, ["cache", "status", "--node", node], env={"COLUMNS": "200"})
     assert r.exit_code == 0, r.output
     out = " ".join(r.stdout.split())

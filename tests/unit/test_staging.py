@@ -57,8 +57,8 @@ def test_the_plan_orders_models_by_their_earliest_start_and_keeps_every_one_name
     hf = p.items[0]
     assert hf.download_from == sooner.start - lead_time(hf.model.size, None)
     assert set(hf.reservations) == {later.reservation_id, sooner.reservation_id}
-    # a model the catalog lost cannot be downloaded, but is never evicted either
-    assert p.keep == ("demo-hf-tiny", "demo-ollama-tiny", "gone-from-catalog")
+    # a model the catalog lost cannot be named to the agent (it knows models by their entries)
+    assert p.keep == ("demo-hf-tiny", "demo-ollama-tiny")
 
 
 def _report(state: ArtifactState, downloaded: int = 0, **kw: object) -> Report:

@@ -382,33 +382,45 @@ Bytes = Annotated[StrictInt, Field(ge=0, le=2**62)]
 
 
 class CacheModelState(Strict):
-    """One model in a node's report."""
+    """One model in a node's report (`berth.domain.cache_protocol.ModelReport`)."""
 
     model: ModelId
     state: ArtifactState
-    size: Bytes
-    downloaded: Bytes = 0
+    size_bytes: Bytes = Field(description="The catalog size of the whole tree")
+    downloaded_bytes: Bytes = Field(default=0, description="On disk so far")
     last_used: Instant | None = None
-    reason: FailureReason | None = Field(default=None, description="Only with state failed")
-    detail: str | None = Field(default=None, max_length=2000)
+    reason: FailureReason | None = Field(
+        default=None, description="Set with state failed (and queued: insufficient-capacity)"
+    )
+    detail: str = Field(default="", max_length=2000, description="One line")
 
     @model_validator(mode="after")
     def _consistent(self) -> CacheModelState:
-        if self.downloaded > self.size:
-            raise ValueError("downloaded: more than size")
-        if (self.state is ArtifactState.FAILED) != (self.reason is not None):
-            raise ValueError("reason: given with state failed, and only then")
+        if self.downloaded_bytes > self.size_bytes:
+            raise ValueError("downloaded_bytes: more than size_bytes")
+        if self.state is ArtifactState.FAILED and self.reason is None:
+            raise ValueError("reason: a failed model needs one")
+        if self.reason is not None and self.state not in (
+            ArtifactState.FAILED,
+            ArtifactState.QUEUED,
+        ):
+            raise ValueError("reason: only with state failed or queued")
         return self
 
 
 class CacheNodeState(Strict):
-    """A node's report (`PUT /cache/nodes/{node}/state`): replaces the node's rows."""
+    """A node's report (`PUT /cache/nodes/{node}/state`, `cache_protocol.NodeReport`): replaces
+    the node's rows."""
 
     node: str = Field(max_length=253, description="Must be the node of the path")
+    reported_at: Instant = Field(description="The agent's clock; the portal records its own")
     capacity_bytes: Bytes
     used_bytes: Bytes
-    bandwidth_bps: Bytes | None = Field(
-        default=None, description="Measured download bandwidth, bytes/s; null until measured"
+    reserved_bytes: Bytes = 0
+    high_watermark_bytes: Bytes = 0
+    low_watermark_bytes: Bytes = 0
+    bandwidth_bytes_per_second: float | None = Field(
+        default=None, ge=0, le=2**62, allow_inf_nan=False, description="Measured; null before"
     )
     models: list[CacheModelState] = Field(default_factory=list, max_length=10000)
 
@@ -427,31 +439,44 @@ class PlanFile(BaseModel):
 
 
 class PlanModel(BaseModel):
+    """A catalog entry, as `berth.domain.catalog.to_json` writes a model."""
+
     id: str
     format: ModelFormat
-    size: int
-    start: datetime = Field(description="The earliest start of a live booking that names it")
-    download_from: datetime = Field(description="start - lead time (size, bandwidth)")
-    reservations: int = Field(description="How many live bookings name it")
+    description: str
     files: list[PlanFile]
-    sources: list[dict[str, Any]] = Field(description="As in the catalog: {url} or {s3: ...}")
+    sources: list[dict[str, Any]] = Field(description="{url} or {s3: {endpoint, bucket, prefix}}")
+
+
+class PlanStageItem(BaseModel):
+    model: str
+    start: datetime = Field(description="The earliest start of a live booking that names it")
+    size_bytes: int
+    download_from: datetime = Field(
+        description="start - lead time: 15 min + 2 x size / bandwidth (the node's measured "
+        "bandwidth, else 10 MiB/s)"
+    )
+    reservations: int = Field(description="How many live bookings name it")
 
 
 class CachePlan(BaseModel):
-    """What the node's agent should hold: models in order of start, and what to never evict."""
+    """What the node's agent should hold (`cache_protocol.Plan`; the agent ignores the extra
+    fields `size_bytes`, `download_from`, `reservations` and `bandwidth_bytes_per_second`)."""
 
     node: str
-    generated_at: datetime
-    bandwidth_bps: int | None = Field(description="The bandwidth the lead times assume")
-    models: list[PlanModel]
+    stage: list[PlanStageItem] = Field(description="In order of start")
     keep: list[str] = Field(description="Every model a live booking of the node's pools names")
+    models: list[PlanModel] = Field(description="The catalog entry of every model in stage/keep")
+    bandwidth_bytes_per_second: float | None = Field(
+        description="The bandwidth the lead times assume (null: none measured yet)"
+    )
 
 
 class CacheArtifactPublic(BaseModel):
     model: str
     state: ArtifactState
-    size: int
-    downloaded: int
+    size_bytes: int
+    downloaded_bytes: int
     percent: int
     last_used: datetime | None
     reason: str | None
@@ -472,7 +497,10 @@ class CacheNodePublic(BaseModel):
     credential: CacheCredentialPublic | None
     capacity_bytes: int | None = None
     used_bytes: int | None = None
-    bandwidth_bps: int | None = None
+    reserved_bytes: int | None = None
+    high_watermark_bytes: int | None = None
+    low_watermark_bytes: int | None = None
+    bandwidth_bytes_per_second: int | None = None
     reported_at: datetime | None = Field(default=None, description="null: never reported")
     models: list[CacheArtifactPublic] = Field(default_factory=list)
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from berth.api import schemas
 from berth.domain import staging as st
 from berth.domain.capacity import Step
@@ -199,26 +197,23 @@ def catalog(c: Catalog) -> schemas.CatalogPublic:
     )
 
 
-def plan(p: st.Plan, now: datetime) -> schemas.CachePlan:
-    specs = {m["id"]: m for m in to_json(Catalog(models=tuple(i.model for i in p.items)))["models"]}
+def plan(p: st.Plan) -> schemas.CachePlan:
+    models = to_json(Catalog(models=tuple(i.model for i in p.items)))["models"]
     return schemas.CachePlan(
         node=p.node,
-        generated_at=now,
-        bandwidth_bps=p.bandwidth,
-        models=[
-            schemas.PlanModel(
-                id=i.model.id,
-                format=i.model.format,
-                size=i.model.size,
+        stage=[
+            schemas.PlanStageItem(
+                model=i.model.id,
                 start=i.start,
+                size_bytes=i.model.size,
                 download_from=i.download_from,
                 reservations=len(i.reservations),
-                files=[schemas.PlanFile(**f) for f in specs[i.model.id]["files"]],
-                sources=specs[i.model.id]["sources"],
             )
             for i in p.items
         ],
         keep=list(p.keep),
+        models=[schemas.PlanModel(**m) for m in models],
+        bandwidth_bytes_per_second=p.bandwidth,
     )
 
 
@@ -248,14 +243,17 @@ def cache_node(
         else None,
         capacity_bytes=summary.capacity_bytes if summary else None,
         used_bytes=summary.used_bytes if summary else None,
-        bandwidth_bps=summary.bandwidth_bps if summary else None,
+        reserved_bytes=summary.reserved_bytes if summary else None,
+        high_watermark_bytes=summary.high_watermark_bytes if summary else None,
+        low_watermark_bytes=summary.low_watermark_bytes if summary else None,
+        bandwidth_bytes_per_second=summary.bandwidth_bps if summary else None,
         reported_at=summary.reported_at if summary else None,
         models=[
             schemas.CacheArtifactPublic(
                 model=a.model,
                 state=a.state,
-                size=a.size,
-                downloaded=a.downloaded,
+                size_bytes=a.size,
+                downloaded_bytes=a.downloaded,
                 percent=_percent(a),
                 last_used=a.last_used,
                 reason=a.reason,

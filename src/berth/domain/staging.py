@@ -86,7 +86,8 @@ class Plan:
 def plan(node: str, booked: Iterable[Booked], catalog: Catalog, bandwidth: int | None) -> Plan:
     """What `node` should hold for `booked` (the live bookings of the pools it belongs to).
 
-    A model the catalog no longer has is left out (it cannot be downloaded) but still kept."""
+    A model the catalog no longer has is left out of both lists: the agent cannot download it,
+    and it knows models only by their catalog entries (`cache_protocol.plan_from_json`)."""
     first: dict[str, datetime] = {}
     by_model: dict[str, list[uuid.UUID]] = {}
     for b in sorted(booked, key=lambda b: (b.start, str(b.reservation_id))):
@@ -106,7 +107,7 @@ def plan(node: str, booked: Iterable[Booked], catalog: Catalog, bandwidth: int |
                 reservations=tuple(by_model[model_id]),
             )
         )
-    return Plan(node, bandwidth, tuple(items), tuple(sorted(first)))
+    return Plan(node, bandwidth, tuple(items), tuple(sorted(i.model.id for i in items)))
 
 
 @dataclass(frozen=True)

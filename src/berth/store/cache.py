@@ -12,13 +12,13 @@ import hashlib
 import secrets
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 
 from berth.domain import staging as dom
+from berth.domain.cache_protocol import NodeReport
 from berth.domain.catalog import ArtifactState, FailureReason
 from berth.domain.reservation import LIVE
 from berth.store import audit, pools
@@ -126,50 +126,36 @@ def live_credentials(tx: Tx) -> dict[str, CacheCredential]:
 # ---- reports ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ArtifactReport:
-    model: str
-    state: ArtifactState
-    size: int
-    downloaded: int
-    last_used: datetime | None = None
-    reason: FailureReason | None = None
-    detail: str | None = None
-
-
-@dataclass(frozen=True)
-class NodeReport:
-    capacity_bytes: int
-    used_bytes: int
-    bandwidth_bps: int | None
-    artifacts: tuple[ArtifactReport, ...]
-
-
-def record_report(tx: Tx, node: str, report: NodeReport, now: datetime) -> None:
-    """Replace `node`'s reported cache with `report` (one transaction: all or nothing)."""
+def record_report(tx: Tx, report: NodeReport, now: datetime) -> None:
+    """Replace the node's reported cache with `report` (one transaction: all or nothing).
+    `reported_at` is the portal's clock (`now`), not the agent's."""
+    bandwidth = report.bandwidth_bytes_per_second
     values = {
         "capacity_bytes": report.capacity_bytes,
         "used_bytes": report.used_bytes,
-        "bandwidth_bps": report.bandwidth_bps,
+        "reserved_bytes": report.reserved_bytes,
+        "high_watermark_bytes": report.high_watermark_bytes,
+        "low_watermark_bytes": report.low_watermark_bytes,
+        "bandwidth_bps": round(bandwidth) if bandwidth is not None else None,
         "reported_at": now,
     }
     tx.execute(
         insert(CacheNode)
-        .values(node=node, **values)
+        .values(node=report.node, **values)
         .on_conflict_do_update(index_elements=[CacheNode.node], set_=values)
     )
-    tx.execute(delete(CacheArtifact).where(CacheArtifact.node == node))
-    for a in report.artifacts:
+    tx.execute(delete(CacheArtifact).where(CacheArtifact.node == report.node))
+    for m in report.models:
         tx.add(
             CacheArtifact(
-                node=node,
-                model=a.model,
-                state=a.state.value,
-                size=a.size,
-                downloaded=a.downloaded,
-                last_used=a.last_used,
-                reason=a.reason.value if a.reason else None,
-                detail=a.detail,
+                node=report.node,
+                model=m.model,
+                state=m.state.value,
+                size=m.size_bytes,
+                downloaded=m.downloaded_bytes,
+                last_used=m.last_used,
+                reason=m.reason.value if m.reason else None,
+                detail=m.detail or None,
                 updated_at=now,
             )
         )

@@ -243,8 +243,12 @@ class CacheNode(Base):
     node: Mapped[str] = mapped_column(String(253), primary_key=True)
     capacity_bytes: Mapped[int] = mapped_column(BigInteger)
     used_bytes: Mapped[int] = mapped_column(BigInteger)
+    reserved_bytes: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    high_watermark_bytes: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    low_watermark_bytes: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
     # measured download bandwidth in bytes per second; NULL until the agent has measured one
     bandwidth_bps: Mapped[int | None] = mapped_column(BigInteger)
+    # when the portal received the last report (its own clock, not the agent's)
     reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 

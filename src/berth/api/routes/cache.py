@@ -10,6 +10,7 @@ from fastapi import APIRouter
 
 from berth.api import problems, schemas, views
 from berth.api.deps import DB, Admin, CacheAgent, Now
+from berth.domain.cache_protocol import report_from_json
 from berth.store import cache
 from berth.store.errors import Invalid
 
@@ -27,7 +28,7 @@ def plan(node: CacheAgent, db: DB, now: Now) -> schemas.CachePlan:
     `keep` (never evict). Only with that node's cache credential."""
     with db.transaction() as tx:
         p = cache.plan(tx, node, now)
-    return views.plan(p, now)
+    return views.plan(p)
 
 
 @router.put(
@@ -42,26 +43,11 @@ def state(
     credential, and only for that node (`node` in the body must be the path's)."""
     if body.node != node:
         raise Invalid("node", f"node: the body is for {body.node!r}, the path names {node!r}")
-    report = cache.NodeReport(
-        capacity_bytes=body.capacity_bytes,
-        used_bytes=body.used_bytes,
-        bandwidth_bps=body.bandwidth_bps,
-        artifacts=tuple(
-            cache.ArtifactReport(
-                model=m.model,
-                state=m.state,
-                size=m.size,
-                downloaded=m.downloaded,
-                last_used=m.last_used,
-                reason=m.reason,
-                detail=m.detail,
-            )
-            for m in body.models
-        ),
-    )
+    # the agent's own parser, so the two ends read one shape (cache_protocol)
+    report = report_from_json(body.model_dump(mode="json"))
     with db.transaction() as tx:
         cache.pools_of(tx, node)  # 404 for a node no pool includes (any more)
-        cache.record_report(tx, node, report, now)
+        cache.record_report(tx, report, now)
         return views.cache_node(*cache.overview(tx, now, node)[0])
 
 

@@ -46,6 +46,13 @@ def upgrade() -> None:
         sa.Column("node", sa.String(253), primary_key=True),
         sa.Column("capacity_bytes", sa.BigInteger(), nullable=False),
         sa.Column("used_bytes", sa.BigInteger(), nullable=False),
+        sa.Column("reserved_bytes", sa.BigInteger(), server_default=sa.text("0"), nullable=False),
+        sa.Column(
+            "high_watermark_bytes", sa.BigInteger(), server_default=sa.text("0"), nullable=False
+        ),
+        sa.Column(
+            "low_watermark_bytes", sa.BigInteger(), server_default=sa.text("0"), nullable=False
+        ),
         sa.Column("bandwidth_bps", sa.BigInteger()),
         sa.Column("reported_at", sa.DateTime(timezone=True), nullable=False),
     )
