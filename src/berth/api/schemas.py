@@ -207,8 +207,8 @@ class StageRequest(Strict):
 
 
 class StagePublic(BaseModel):
-    engines: list[str] = Field(default_factory=list)
-    models: list[str] = Field(default_factory=list)
+    engines: list[str]
+    models: list[str]
 
 
 StagingStateName = Literal["staged", "staging", "waiting", "failed"]
@@ -241,7 +241,7 @@ class StagingPublic(BaseModel):
     detail: str | None = None
     node: str | None = Field(default=None, description="failed: the node that reported it")
     model: str | None = Field(default=None, description="failed: the model")
-    models: list[ModelStagingPublic] = Field(default_factory=list)
+    models: list[ModelStagingPublic]
 
 
 class ReservationCreate(Strict):
@@ -311,7 +311,7 @@ class ReservationPublic(BaseModel):
         default=None, description="Session phase: provisioning, ready, tearing_down, gone, failed"
     )
     workspace_url: str | None = None
-    stage: StagePublic = Field(default_factory=StagePublic)
+    stage: StagePublic
     staging: StagingPublic | None = Field(
         default=None, description="Live reservations that stage a model; null otherwise"
     )
@@ -502,7 +502,7 @@ class CacheNodePublic(BaseModel):
     low_watermark_bytes: int | None = None
     bandwidth_bytes_per_second: int | None = None
     reported_at: datetime | None = Field(default=None, description="null: never reported")
-    models: list[CacheArtifactPublic] = Field(default_factory=list)
+    models: list[CacheArtifactPublic]
 
 
 # ---- audit --------------------------------------------------------------------------------

@@ -52,6 +52,11 @@ def staging(s: st.Staging | None) -> schemas.StagingPublic | None:
     )
 
 
+def _stage(row: Reservation) -> schemas.StagePublic:
+    s = st.stage_from_json(row.stage)
+    return schemas.StagePublic(engines=list(s.engines), models=list(s.models))
+
+
 def reservation(
     row: Reservation,
     owner: str,
@@ -72,7 +77,7 @@ def reservation(
         reason=row.reason,
         phase=session.phase if session else None,
         workspace_url=session.url if session and session.phase == "ready" else None,
-        stage=schemas.StagePublic(**st.stage_to_json(st.stage_from_json(row.stage))),
+        stage=_stage(row),
         staging=staging(staged),
         created_at=row.created_at,
         updated_at=row.updated_at,
