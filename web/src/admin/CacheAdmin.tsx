@@ -57,9 +57,7 @@ function NodeCache({ node: n }: { node: CacheNode }) {
                     <span className={`cache-state cache-${a.state}`}>{a.state}</span>
                   </td>
                   <td>
-                    <progress className="bar" max={100} value={a.percent} aria-label={`${a.model} on ${n.node}`}>
-                      {a.percent}%
-                    </progress>{" "}
+                    <progress className="bar" max={100} value={a.percent} aria-label={`${a.model} on ${n.node}`} />{" "}
                     {a.percent}%
                   </td>
                   <td className="nowrap">
