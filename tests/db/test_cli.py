@@ -205,3 +205,22 @@ def test_cache_status_shows_each_model_with_its_progress(cli_env: CliRunner, db:
     assert "source-unavailable every source answered 503" in out
     missing = cli_env.invoke(app, ["cache", "status", "--node", "nowhere"])
     assert missing.exit_code == 2
+
+
+def test_make_run_starts_the_demo_source_and_one_agent_for_the_sims_nodes(
+    db: Database, tmp_path: Path
+) -> None:
+    from berth.cli import DEMO_SOURCE_PORT, demo_staging_commands, start_demo_staging
+    from berth.config import Settings
+
+    source, agent = demo_staging_commands(
+        ["berth"], tmp_path, "http://127.0.0.1:8000", ["n1", "n2"]
+    )
+    assert source == ["berth", "cache", "demo-source", "--port", str(DEMO_SOURCE_PORT)]
+    assert agent[:6] == ["berth", "cache-agent", "--node", "n1", "--node", "n2"]
+    assert agent[agent.index("--token-file") + 1] == str(tmp_path / "cache-tokens/{node}.token")
+    assert agent[agent.index("--api") + 1] == "http://127.0.0.1:8000"
+    assert "--no-provision" in agent  # the sim runs the provisioner already
+    # a build without the agent's commands starts nothing and makes no credential
+    assert start_demo_staging(db, Settings(data_dir=tmp_path), "http://x") == []
+    assert not (tmp_path / "cache-tokens").exists()

@@ -4,7 +4,6 @@ requests with the node's credential); the admin's Cache tab shows the node per m
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -71,10 +70,8 @@ def test_book_with_a_stage_and_watch_it_staged(
     page.get_by_label("End", exact=True).fill(local_input(tomorrow_at(12)))
     models = page.get_by_role("group", name="Models")
     expect(models).to_contain_text("97.0 MiB")  # sizes from the catalog
-    models.get_by_role("checkbox", name=re.compile(f"^{HF} ")).check()
-    page.get_by_role("group", name="Engines").get_by_role(
-        "checkbox", name=re.compile("^vllm ")
-    ).check()
+    models.get_by_role("checkbox", name=HF, exact=True).check()
+    page.get_by_role("group", name="Engines").get_by_role("checkbox", name="vllm").check()
     expect(page.get_by_text("Models: 97.0 MiB per node.")).to_be_visible()
     page.get_by_role("button", name="Book", exact=True).click()
     expect(page.get_by_role("heading", name="Booked")).to_be_visible()

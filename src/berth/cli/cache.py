@@ -17,10 +17,13 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-cache_app = typer.Typer(help="The node cache: agents' credentials and staging state.")
+app = typer.Typer(help="The node cache of engines and models.", no_args_is_help=True)
+cache_app = app  # the name the brief gave the group; branch agent imports `app as cache_app`
+
+# ---- the portal's side: node credentials and what the agents reported (branch portal) ----
 
 
-@cache_app.command("token")
+@app.command("token")
 def token(
     node: Annotated[str, typer.Option("--node", help="The node the credential is for")],
     revoke: Annotated[
@@ -97,7 +100,7 @@ def _ago(t: datetime | None, now: datetime) -> str:
     return f"reported {t.isoformat(timespec='minutes')}"
 
 
-@cache_app.command("status")
+@app.command("status")
 def status(
     node: Annotated[str | None, typer.Option("--node", help="Only this node")] = None,
 ) -> None:

@@ -28,34 +28,37 @@ export function StageFields({
         <div role="group" aria-label="Engines">
           <p className="stage-head">Engines</p>
           {catalog.engines.map((e) => (
-            <label key={e.name} className="check">
+            <div key={e.name} className="check">
               <input
                 type="checkbox"
+                id={`stage-engine-${e.name}`}
                 checked={engines.includes(e.name)}
                 onChange={(ev) => onChange(toggle(engines, e.name, ev.target.checked, engineOrder), models)}
+                aria-describedby={`stage-engine-${e.name}-about`}
               />
-              <span>
-                {e.name} <span className="muted">{e.image}</span>
+              <label htmlFor={`stage-engine-${e.name}`}>{e.name}</label>
+              <span id={`stage-engine-${e.name}-about`} className="muted">
+                {e.image}
               </span>
-            </label>
+            </div>
           ))}
         </div>
         <div role="group" aria-label="Models">
           <p className="stage-head">Models</p>
           {catalog.models.map((m) => (
-            <label key={m.id} className="check">
+            <div key={m.id} className="check">
               <input
                 type="checkbox"
+                id={`stage-model-${m.id}`}
                 checked={models.includes(m.id)}
                 onChange={(ev) => onChange(engines, toggle(models, m.id, ev.target.checked, modelOrder))}
+                aria-describedby={`stage-model-${m.id}-about`}
               />
-              <span>
-                {m.id}{" "}
-                <span className="muted">
-                  {formatBytes(m.size)}, {m.format}
-                </span>
+              <label htmlFor={`stage-model-${m.id}`}>{m.id}</label>
+              <span id={`stage-model-${m.id}-about`} className="muted">
+                {formatBytes(m.size)}, {m.format}
               </span>
-            </label>
+            </div>
           ))}
         </div>
       </div>
