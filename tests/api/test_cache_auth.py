@@ -155,3 +155,11 @@ def test_a_body_that_is_not_json_is_refused(
         headers={**own, "Content-Type": "application/json"},
     )
     assert r.status_code in (400, 422)
+
+
+def test_a_node_credential_opens_nothing_else(
+    client: TestClient, db: Database, now: datetime
+) -> None:
+    own = credential(db, NODE, now)
+    for path in ("/api/v1/me", "/api/v1/reservations", "/api/v1/catalog", "/api/v1/cache/nodes"):
+        assert client.get(path, headers=own).status_code == 401, path
