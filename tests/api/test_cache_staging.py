@@ -103,7 +103,7 @@ def test_the_plan_lists_live_stages_in_order_of_start_with_lead_times(
     assert [s.model for s in parsed.stage] == [HF, "demo-ollama-tiny"]
     assert parsed.model(HF) == CATALOG.model(HF)
 
-    # a measured bandwidth shortens the lead time
+    # a measured bandwidth adds the transfer time to the lead
     r = client.put(
         f"/api/v1/cache/nodes/{NODE}/state", json=report(NODE, bandwidth=2**30), headers=node
     )

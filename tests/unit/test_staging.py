@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from berth.catalog import load_catalog_file
 from berth.domain.catalog import ArtifactState, FailureReason, Stage
 from berth.domain.staging import (
-    DEFAULT_BANDWIDTH,
     LEAD_MARGIN,
     Booked,
     Report,
@@ -27,11 +26,10 @@ T0 = datetime(2030, 1, 7, 9, tzinfo=UTC)
 
 
 def test_lead_time_grows_with_size_and_shrinks_with_bandwidth() -> None:
-    assert lead_time(0, None) == LEAD_MARGIN
+    assert timedelta(hours=6) == LEAD_MARGIN  # the agent's default --lead
     gib = 2**30
-    assert lead_time(gib, 2**20) == LEAD_MARGIN + timedelta(seconds=2 * 1024)
-    assert lead_time(gib, None) == lead_time(gib, DEFAULT_BANDWIDTH)
-    assert lead_time(gib, 0) == lead_time(gib, DEFAULT_BANDWIDTH)  # unmeasured
+    assert lead_time(gib, 2**20) == LEAD_MARGIN + timedelta(seconds=3 * 1024)
+    assert lead_time(gib, None) == lead_time(gib, 0) == LEAD_MARGIN  # unmeasured
     assert lead_time(2 * gib, 2**20) > lead_time(gib, 2**20) > lead_time(gib, 2**24)
 
 
@@ -85,6 +83,8 @@ def test_staging_over_two_nodes() -> None:
     assert of(one_ready) == (StagingState.STAGING, 50)
     both = {n: {HF: _report(ArtifactState.READY, size)} for n in nodes}
     assert of(both) == (StagingState.STAGED, 100)
+    partial = {"a": {HF: _report(ArtifactState.QUEUED, size // 2)}}  # kept for resume
+    assert of(partial) == (StagingState.STAGING, 25)
     evicted = {**both, "b": {HF: _report(ArtifactState.EVICTED)}}
     assert of(evicted) == (StagingState.STAGING, 50)
     # a nearly complete download is never shown as 100%
@@ -96,8 +96,9 @@ def test_waiting_says_when_the_first_download_should_begin() -> None:
     size = CATALOG.model(HF).size  # type: ignore[union-attr]
     s = staging(Stage((), (HF,)), ["a", "b"], {}, CATALOG, T0, {"a": 2**20, "b": None})
     assert s is not None
-    # node a measured 1 MiB/s (slower than the assumed 10 MiB/s of b): it must begin first
+    # node a measured 1 MiB/s, b nothing yet (the margin alone): a must begin first
     assert s.expected_start == T0 - lead_time(size, 2**20)
+    assert s.expected_start < T0 - lead_time(size, None)
 
 
 def test_a_failure_on_any_node_names_its_reason_node_and_model() -> None:

@@ -453,8 +453,8 @@ class PlanStageItem(BaseModel):
     start: datetime = Field(description="The earliest start of a live booking that names it")
     size_bytes: int
     download_from: datetime = Field(
-        description="start - lead time: 15 min + 2 x size / bandwidth (the node's measured "
-        "bandwidth, else 10 MiB/s)"
+        description="start - lead time: 6 h + 3 x size / bandwidth (the node's measured "
+        "bandwidth; 6 h alone until it has measured one), the agent's own rule"
     )
     reservations: int = Field(description="How many live bookings name it")
 

@@ -21,18 +21,20 @@ from enum import StrEnum
 
 from berth.domain.catalog import ArtifactState, Catalog, FailureReason, Model, Stage
 
-# The lead time: LEAD_MARGIN + LEAD_FACTOR x size / bandwidth. The factor allows for a shared
-# link and a retry from a second source; the margin for the agent's poll and the verification.
-LEAD_MARGIN = timedelta(minutes=15)
-LEAD_FACTOR = 2
-# Assumed until a node's agent has measured its bandwidth: 10 MiB/s, a modest corporate proxy.
-DEFAULT_BANDWIDTH = 10 * 2**20  # bytes per second
+# The lead time: LEAD_MARGIN + LEAD_FACTOR x size / bandwidth, the node's measured bandwidth
+# (no second term until it has measured one). The same rule as the agent's own (`berth
+# cache-agent --lead`, 6 h by default, "plus 3 x its size / the measured bandwidth"), so the
+# time a waiting reservation shows is when the agent really starts; `download_from` in the plan
+# states it.
+LEAD_MARGIN = timedelta(hours=6)
+LEAD_FACTOR = 3
 
 
-def lead_time(size: int, bandwidth: int | None) -> timedelta:
+def lead_time(size: int, bandwidth: int | float | None) -> timedelta:
     """How long before a booking's start the download of `size` bytes should begin."""
-    rate = bandwidth if bandwidth and bandwidth > 0 else DEFAULT_BANDWIDTH
-    return LEAD_MARGIN + timedelta(seconds=LEAD_FACTOR * size / rate)
+    if not bandwidth or bandwidth <= 0:
+        return LEAD_MARGIN
+    return LEAD_MARGIN + timedelta(seconds=LEAD_FACTOR * size / bandwidth)
 
 
 def stage_from_json(d: Mapping[str, object] | None) -> Stage:
@@ -162,7 +164,8 @@ def _done(r: Report | None, size: int) -> int:
         return 0
     if r.state is ArtifactState.READY:
         return size
-    if r.state is ArtifactState.DOWNLOADING:
+    if r.state in (ArtifactState.DOWNLOADING, ArtifactState.QUEUED):
+        # a queued model may hold partial files kept for resume
         return max(0, min(r.downloaded, size))
     return 0
 

@@ -1220,7 +1220,7 @@ export interface components {
             /**
              * Download From
              * Format: date-time
-             * @description start - lead time: 15 min + 2 x size / bandwidth (the node's measured bandwidth, else 10 MiB/s)
+             * @description start - lead time: 6 h + 3 x size / bandwidth (the node's measured bandwidth; 6 h alone until it has measured one), the agent's own rule
              */
             download_from: string;
             /** Model */
