@@ -73,6 +73,8 @@ def test_book_with_a_stage_and_watch_it_staged(
     models.get_by_role("checkbox", name=HF, exact=True).check()
     page.get_by_role("group", name="Engines").get_by_role("checkbox", name="vllm").check()
     expect(page.get_by_text("Models: 97.0 MiB per node.")).to_be_visible()
+    page.get_by_role("group", name="Stage on the nodes (optional)").scroll_into_view_if_needed()
+    shoot(page, "book-stage")
     page.get_by_role("button", name="Book", exact=True).click()
     expect(page.get_by_role("heading", name="Booked")).to_be_visible()
 
