@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -208,10 +209,12 @@ def test_cache_status_shows_each_model_with_its_progress(cli_env: CliRunner, db:
 
 
 def test_make_run_starts_the_demo_source_and_one_agent_for_the_sims_nodes(
-    db: Database, tmp_path: Path
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import berth.cli
     from berth.cli import DEMO_SOURCE_PORT, demo_staging_commands, start_demo_staging
     from berth.config import Settings
+    from berth.store import cache
 
     source, agent = demo_staging_commands(
         ["berth"], tmp_path, "http://127.0.0.1:8000", ["n1", "n2"]
@@ -221,6 +224,24 @@ def test_make_run_starts_the_demo_source_and_one_agent_for_the_sims_nodes(
     assert agent[agent.index("--token-file") + 1] == str(tmp_path / "cache-tokens/{node}.token")
     assert agent[agent.index("--api") + 1] == "http://127.0.0.1:8000"
     assert "--no-provision" in agent  # the sim runs the provisioner already
+
+    spawned: list[list[str]] = []
+
+    def spawn(argv: list[str]) -> Any:
+        spawned.append(argv)
+        return argv
+
+    settings = Settings(data_dir=tmp_path)
     # a build without the agent's commands starts nothing and makes no credential
-    assert start_demo_staging(db, Settings(data_dir=tmp_path), "http://x") == []
+    monkeypatch.setattr(berth.cli, "_agent_commands_exist", lambda: False)
+    assert start_demo_staging(db, settings, "http://x", spawn) == []
     assert not (tmp_path / "cache-tokens").exists()
+    # with them: a credential file per pool node, then the two processes
+    monkeypatch.setattr(berth.cli, "_agent_commands_exist", lambda: True)
+    assert len(start_demo_staging(db, settings, "http://x", spawn)) == 2
+    assert [a[1:3] for a in spawned] == [["cache", "demo-source"], ["cache-agent", "--node"]]
+    token = tmp_path / "cache-tokens" / "ucs-c845a-01.token"
+    assert token.stat().st_mode & 0o777 == 0o600
+    with db.transaction() as tx:
+        node = cache.credential_node(tx, token.read_text().strip(), datetime.now(UTC))
+    assert node == "ucs-c845a-01"

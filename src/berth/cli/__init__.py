@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -214,7 +214,12 @@ def _agent_commands_exist() -> bool:
     return any(c.name == "demo-source" for c in cache_app.registered_commands)
 
 
-def start_demo_staging(db: Database, settings: Settings, api: str) -> list[subprocess.Popen[bytes]]:
+Spawn = Callable[[list[str]], "subprocess.Popen[bytes]"]
+
+
+def start_demo_staging(
+    db: Database, settings: Settings, api: str, spawn: Spawn = subprocess.Popen
+) -> list[subprocess.Popen[bytes]]:
     """On `berth up --sim` with the demo catalog: a credential per pool node (written 0600 under
     the data directory, the old one revoked), then the demo source and a cache agent for the
     sim's nodes. Returns the processes to stop at exit; nothing when the catalog is not the
@@ -240,8 +245,7 @@ def start_demo_staging(db: Database, settings: Settings, api: str) -> list[subpr
     beside = Path(sys.executable).with_name("berth")
     berth = [str(beside)] if beside.exists() else ["berth"]
     processes = [
-        subprocess.Popen(argv)
-        for argv in demo_staging_commands(berth, settings.data_dir, api, nodes)
+        spawn(argv) for argv in demo_staging_commands(berth, settings.data_dir, api, nodes)
     ]
     typer.echo(
         f"staging: demo source on 127.0.0.1:{DEMO_SOURCE_PORT}, a cache agent for "
