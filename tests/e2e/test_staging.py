@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from berth.store import cache
 from berth.store.db import Database
-from tests.e2e.conftest import local_input, sign_in, tomorrow_at
+from tests.e2e.conftest import TABLET, local_input, sign_in, tomorrow_at
 
 pytestmark = pytest.mark.e2e
 
@@ -161,3 +161,10 @@ def test_the_admin_cache_tab_shows_each_node_per_model(
         "source-unavailable: every source answered 503"
     )
     shoot(page, "admin-cache")
+    # and at tablet width it does not scroll sideways
+    page.set_viewport_size(TABLET)
+    expect(card).to_be_visible()
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"the Cache tab scrolls sideways by {overflow}px at tablet width"
