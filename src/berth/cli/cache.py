@@ -127,14 +127,16 @@ def status(
             parts.append(Text("  no report yet", style="yellow"))
         else:
             rate = f"{human(summary.bandwidth_bps)}/s" if summary.bandwidth_bps else "not measured"
-            parts.append(
+            usage = Table.grid(padding=(0, 1))
+            usage.add_row(
                 Text(
                     f"  used {human(summary.used_bytes)} of "
                     f"{human(summary.capacity_bytes)}; bandwidth {rate}; "
                     f"{_ago(summary.reported_at, now)}"
-                )
+                ),
+                bar(summary.used_bytes, summary.capacity_bytes, 30),
             )
-            parts.append(bar(summary.used_bytes, summary.capacity_bytes, 40))
+            parts.append(usage)
         table = Table(show_edge=False, pad_edge=False, box=None)
         for col in ("model", "state", "progress", "bytes", "needed", "reason / detail"):
             table.add_column(col)
