@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: run test install lint typecheck unit bench clean sim-build ui chromium
 
-run: install ui sim-build
+run: install ui
 	$(BIN)/berth up --sim
 
 test: install lint sim-build ui chromium

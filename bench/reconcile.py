@@ -14,6 +14,7 @@ apiserver, controller-manager, scheduler and kwok.
 from __future__ import annotations
 
 import argparse
+import resource
 import signal
 import statistics
 import sys
@@ -139,8 +140,10 @@ def main() -> None:
                         opens += timedelta(minutes=1)
                     book_many(db, who, args.burst, opens, now)
                     print(f"{args.burst} reservations open at {opens:%H:%M:%S}; waiting")
+                    requests_before = kube.requests
                     wait_active(db, args.burst, f"{args.burst} opening at once", 600)
                     all_active = datetime.now(UTC)
+                    per_session = (kube.requests - requests_before) / args.burst
                     with db.transaction() as tx:
                         lags = [
                             float(x)
@@ -155,6 +158,10 @@ def main() -> None:
                     )
                     print(
                         f"start lag: p50 {statistics.median(lags):.1f}s, p99 {pct(lags, 0.99):.1f}s, max {max(lags):.1f}s"
+                    )
+                    print(
+                        f"Kubernetes API requests per session while they opened: {per_session:.1f} "
+                        "(applies, readiness polls and the cycles' list calls, divided by the sessions)"
                     )
 
                     rest = args.sessions - args.burst
@@ -190,6 +197,10 @@ def main() -> None:
                 )
                 print(
                     f"control plane RSS with {args.sessions} sessions: {rss_mib(list(state.pids.values())):.0f} MiB"
+                )
+                print(
+                    f"reconciler process peak RSS with {args.sessions} sessions: "
+                    f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB"
                 )
                 kube.close()
                 db.dispose()

@@ -192,16 +192,17 @@ class Crash(BaseException):
 
 
 class CrashAfter:
-    """A cluster that dies after `n` successful applies (a kill between provisioning steps)."""
+    """A cluster that dies after `n` successful applies (a kill between provisioning phases)."""
 
     def __init__(self, real: KubeCluster, n: int) -> None:
         self.real, self.left = real, n
 
-    def apply(self, objects: Sequence[Manifest]) -> None:
+    def apply_together(self, objects: Sequence[Manifest]) -> None:
         if self.left == 0:
+            self.real.apply_together(objects[: len(objects) // 2])  # dies halfway through
             raise Crash()
         self.left -= 1
-        self.real.apply(objects)
+        self.real.apply_together(objects)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
@@ -214,16 +215,17 @@ def test_killed_between_any_two_steps_converges_without_orphans_or_duplicates(
     clock: Clock,
     eventually: Callable[..., Any],
 ) -> None:
-    from berth.kube.manifests import STEP_NAMES
+    from berth.kube.manifests import STEP_NAMES, session_phases
 
+    phases = session_phases([(name, []) for name in STEP_NAMES])
     rid = book(db, clock)
-    for done in range(1, len(STEP_NAMES)):  # die after step 1, then after step 2, ...
+    for done in range(1, len(phases)):  # die halfway through phase 2, then halfway through 3
         with pytest.raises(Crash):
             make_reconciler(db, CrashAfter(kube, done), clock).cycle()
         with db.transaction() as tx:
             ws = sessions.workspace(tx, rid)
         assert ws is not None
-        assert ws.step == STEP_NAMES[done - 1]
+        assert ws.step == phases[done - 1][-1][0]
     converge(make_reconciler(db, kube, clock), db, rid, "ACTIVE", eventually)
     managed = core.list_namespace(label_selector=f"berth.io/reservation={rid}").items
     assert [n.metadata.name for n in managed] == [namespace_name(rid)]
@@ -244,8 +246,8 @@ class ApplyTo:
     def __init__(self, real: KubeCluster, writes: KubeCluster) -> None:
         self.real, self.writes = real, writes
 
-    def apply(self, objects: Sequence[Manifest]) -> None:
-        self.writes.apply(objects)
+    def apply_together(self, objects: Sequence[Manifest]) -> None:
+        self.writes.apply_together(objects)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)

@@ -1,6 +1,7 @@
 // The shell: sign-in gate, navigation, and one page per path.
 import { lazy, Suspense, useEffect } from "react";
 import { useAuth } from "./auth/AuthContext";
+import { ControlPlaneBanner } from "./components/ControlPlaneBanner";
 import { Nav } from "./components/Nav";
 import { navigate, useLocation } from "./lib/router";
 import { PAGES } from "./routes";
@@ -65,6 +66,7 @@ export function App() {
       </a>
       <Nav user={state.user} path={path} />
       <main id="main" tabIndex={-1}>
+        <ControlPlaneBanner />
         <Suspense fallback={<p role="status">Loading…</p>}>
           <Page path={path} isAdmin={state.user.role === "admin"} />
         </Suspense>

@@ -18,7 +18,7 @@ import typer
 
 from berth import __version__
 from berth.catalog import load_catalog_file
-from berth.cli import clusters
+from berth.cli import clusters, first_run
 from berth.cli.cache import app as cache_app
 from berth.cli.render import app as render_app
 from berth.config import Settings, check_pool_file, load_pool_file
@@ -27,9 +27,7 @@ from berth.domain.quantity import format_bytes
 from berth.install import gpu_operator, mirror
 from berth.reconciler.loop import Cadence, Reconciler
 from berth.reconciler.plan import Limits
-from berth.sim import cluster as sim_cluster
 from berth.sim.cli import app as sim_app
-from berth.sim.cli import up as sim_up
 from berth.store import bootstrap
 from berth.store.db import Database, Opened
 from berth.tokenomics.cli import app as tokenomics_app
@@ -154,15 +152,28 @@ def up(
         ),
     ] = False,
 ) -> None:
-    """Start the whole platform: database, pools, admin, API + UI, and the reconciler."""
+    """Start the whole platform: database, pools, admin, API + UI, and the reconciler.
+
+    With --sim and no reachable cluster, the portal is served at once while the local control
+    plane is built (the first time; progress on the terminal and in the portal's status) and
+    started behind it; the reconciler joins when it is up.
+    """
     settings = Settings()
     where = settings.database_url or f"embedded PostgreSQL in {settings.data_dir / 'pgdata'}"
     typer.echo(f"database: {where}")
     with database(settings) as db:
         _ensure_admin(db, settings)
-        found, started_sim = _find_cluster(settings, start_sim=sim)
         stop = threading.Event()
-        work = _background_work(db, settings, found, stop)
+        found = clusters.find(settings)
+        plane: first_run.ControlPlane | None = None
+        if found is None and sim:
+            plane = first_run.ControlPlane(
+                db, settings, stop, lambda f: _reconciler(db, settings, f)
+            )
+            work = threading.Thread(target=plane.run, name="control-plane")
+        else:
+            first_run.forget(db)  # a last run's "building" or "failed" would mislead
+            work = _background_work(db, settings, found, stop)
         work.start()
         staging = start_demo_staging(db, settings, f"http://{host}:{port}") if sim else []
         typer.echo(f"Berth is at http://{host}:{port}/  (API docs: /api/docs)")
@@ -172,7 +183,10 @@ def up(
             stop.set()
             _stop_processes(staging)
             work.join(30)
-            _release_cluster(found, started_sim)
+            if plane is not None:
+                plane.release()
+            elif found is not None:
+                found.cluster.close()
 
 
 ADMIN_PASSWORD_FILE = "admin-password"  # noqa: S105 (a file name, not a password)
@@ -298,15 +312,6 @@ def _write_private(path: Path, text: str) -> Path:
     return path
 
 
-def _find_cluster(settings: Settings, *, start_sim: bool) -> tuple[clusters.Found | None, bool]:
-    """The cluster to drive, and whether a `berth sim` was started for it (none answered)."""
-    found = clusters.find(settings)
-    if found is not None or not start_sim:
-        return found, False
-    sim_up(pool_file=settings.pool_file, nodes=1)
-    return clusters.find(settings), True
-
-
 def _background_work(
     db: Database, settings: Settings, found: clusters.Found | None, stop: threading.Event
 ) -> threading.Thread:
@@ -320,13 +325,6 @@ def _background_work(
         fg=typer.colors.YELLOW,
     )
     return threading.Thread(target=_upkeep_loop, args=(db, settings, stop), daemon=True)
-
-
-def _release_cluster(found: clusters.Found | None, started_sim: bool) -> None:
-    if found is not None:
-        found.cluster.close()
-    if started_sim:
-        sim_cluster.down()
 
 
 def _reconciler(db: Database, settings: Settings, found: clusters.Found) -> Reconciler:

@@ -44,6 +44,11 @@ class Cluster(Protocol):
     def apply(self, objects: Sequence[Manifest]) -> None:
         """Server-side apply each object (field manager `berth`, forced), in order."""
 
+    def apply_together(self, objects: Sequence[Manifest]) -> None:
+        """Server-side apply objects that do not depend on each other, concurrently; returns
+        when all are applied, or raises the error of the first that failed (in `objects`'
+        order) once the others have finished."""
+
     def reapply(self, objects: Sequence[Manifest]) -> list[ObjectRef]:
         """Server-side apply each object like `apply`; return those it changed (or recreated):
         the objects that had drifted from what Berth applied."""

@@ -18,7 +18,7 @@ from berth.domain.reservation import Status
 from berth.domain.session import SessionConfig, Work, build, known_gpu_resources, workspace_url
 from berth.kube.cluster import Cluster
 from berth.kube.errors import KubeError, ServerError, Transient
-from berth.kube.manifests import fence_objects, session_selector, session_steps
+from berth.kube.manifests import fence_objects, session_phases, session_selector, session_steps
 from berth.reconciler import metrics
 from berth.reconciler.plan import (
     WAITING,
@@ -153,10 +153,10 @@ class Executor:
         spec = build(w.reservation, pool, self.cfg, gpu_resources)
         try:
             steps = session_steps(spec, openshift=self.cluster.is_openshift(), password=password)
-            for name, objects in steps:
-                self.cluster.apply(objects)
+            for phase in session_phases(steps):
+                self.cluster.apply_together([o for _, objects in phase for o in objects])
                 with self.db.transaction() as tx:
-                    sessions.record_step(tx, rid, name, now)
+                    sessions.record_step(tx, rid, phase[-1][0], now)
             with self.db.transaction() as tx:
                 deadline = now + self.limits.ready_timeout
                 sessions.record_step(tx, rid, WAITING, now, deadline=deadline)

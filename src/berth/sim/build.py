@@ -12,14 +12,20 @@ rebuilds are warm.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 from berth.sim import versions
+from berth.sim.progress import BuildProgress, Snapshot, load_durations, save_durations
 from berth.sim.versions import CacheLayout
 
 Step = Callable[[str], None]
@@ -73,6 +79,18 @@ def _go() -> str:
     return go
 
 
+# go commands running now; killed if the process exits first (a build in a background thread of
+# `berth up` must not outlive it: go keeps compiling for minutes otherwise).
+_running: set[subprocess.Popen[str]] = set()
+
+
+@atexit.register
+def _kill_running() -> None:
+    for proc in list(_running):
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
 def _run(args: list[str], cwd: Path, on_line: Line, env: dict[str, str] | None = None) -> str:
     """Run a go command, streaming each output line; raise with the last lines on failure."""
     full_env = {**os.environ, "CGO_ENABLED": "0", **(env or {})}
@@ -83,14 +101,20 @@ def _run(args: list[str], cwd: Path, on_line: Line, env: dict[str, str] | None =
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,  # its own process group: go's compilers die with it
     )
+    _running.add(proc)
     assert proc.stdout is not None
     lines: list[str] = []
-    for raw in proc.stdout:
-        line = raw.rstrip()
-        lines.append(line)
-        on_line(line)
-    if proc.wait() != 0:
+    try:
+        for raw in proc.stdout:
+            line = raw.rstrip()
+            lines.append(line)
+            on_line(line)
+        code = proc.wait()
+    finally:
+        _running.discard(proc)
+    if code != 0:
         tail = "\n".join(lines[-30:])
         raise BuildError(f"{' '.join(args)} failed in {cwd}:\n{tail}")
     return "\n".join(lines)
@@ -258,30 +282,84 @@ _TITLES = {
 }
 
 
+def durations_path() -> Path:
+    """Where the seconds each step took on this machine are kept (berth.sim.progress)."""
+    return versions.cache_root() / "build-seconds.json"
+
+
+def pending(layout: CacheLayout, force: bool = False) -> list[str]:
+    """The steps a build would run now (keys of `title`), in order; empty when all is cached."""
+    missing = set(versions.ALL_BINARIES if force else layout.missing())
+    keys = [key for key in _STEPS if missing.intersection(_PRODUCES[key])]
+    if force or not os.access(kustomize_path(), os.X_OK):
+        keys.append("kustomize")
+    return keys
+
+
+def title(key: str) -> str:
+    return _TITLES.get(key, f"kustomize {KUSTOMIZE}")
+
+
 def build(layout: CacheLayout, on_step: Step, on_line: Line, force: bool = False) -> list[str]:
     """Build what is missing from the cache; return the names built (empty when all reused).
 
-    Each step builds into a scratch folder and renames into bin/ only when it succeeded, so an
-    interrupted build never leaves a binary that looks finished.
+    `on_step(key)` is called as each step begins (`title(key)` names it). Each step builds into
+    a scratch folder and renames into bin/ only when it succeeded, so an interrupted build never
+    leaves a binary that looks finished. The seconds each step took are recorded for the next
+    build's estimate (`durations_path`).
     """
     built: list[str] = []
     layout.bin.mkdir(parents=True, exist_ok=True)
-    missing = set(versions.ALL_BINARIES if force else layout.missing())
-    for key, step in _STEPS.items():
-        produces = _PRODUCES[key]
-        if not missing.intersection(produces):
-            continue
-        on_step(_TITLES[key])
-        scratch = layout.root / f".build-{key}"
-        shutil.rmtree(scratch, ignore_errors=True)
-        scratch.mkdir(parents=True)
-        step(layout, on_line, scratch)
-        for name in produces:
-            (scratch / name).replace(layout.binary(name))
-        shutil.rmtree(scratch, ignore_errors=True)
-        built.extend(produces)
-    if force or not os.access(kustomize_path(), os.X_OK):
-        on_step(f"kustomize {KUSTOMIZE}")
-        build_kustomize(on_line, force=force)
-        built.append("kustomize")
+    took: dict[str, float] = {}
+    for key in pending(layout, force):
+        on_step(key)
+        began = time.monotonic()
+        if key == "kustomize":
+            build_kustomize(on_line, force=force)
+            built.append("kustomize")
+        else:
+            scratch = layout.root / f".build-{key}"
+            shutil.rmtree(scratch, ignore_errors=True)
+            scratch.mkdir(parents=True)
+            _STEPS[key](layout, on_line, scratch)
+            for name in _PRODUCES[key]:
+                (scratch / name).replace(layout.binary(name))
+            shutil.rmtree(scratch, ignore_errors=True)
+            built.extend(_PRODUCES[key])
+        took[key] = time.monotonic() - began
+        save_durations(durations_path(), took)
+    return built
+
+
+def tracked_build(
+    layout: CacheLayout,
+    on_progress: Callable[[Snapshot], None],
+    on_line: Line = lambda _line: None,
+    *,
+    force: bool = False,
+    every: float = 1.0,
+) -> list[str]:
+    """`build` with `on_progress(snapshot)` called as each step begins and every `every`
+    seconds while it runs (from a thread of its own), and once at the end."""
+    keys = pending(layout, force)
+    progress = BuildProgress(keys, load_durations(durations_path()))
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(every):
+            on_progress(progress.snapshot())
+
+    def on_step(key: str) -> None:
+        progress.begin(key, title(key))
+        on_progress(progress.snapshot())
+
+    ticker = threading.Thread(target=tick, name="sim-build-progress", daemon=True)
+    ticker.start()
+    try:
+        built = build(layout, on_step, on_line, force=force)
+    finally:
+        stop.set()
+        ticker.join()
+        progress.finish()
+    on_progress(progress.snapshot())
     return built

@@ -8,10 +8,12 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 
 from berth.sim import build as sim_build
 from berth.sim import cluster, versions
+from berth.sim.progress import Snapshot
 from berth.sim.state import Paths
 
 app = typer.Typer(
@@ -24,23 +26,29 @@ console = Console(stderr=True)
 
 def _build(force: bool) -> None:
     layout = versions.cache_layout()
-    if not force and not layout.missing() and sim_build.kustomize_path().is_file():
+    if not sim_build.pending(layout, force):
         console.print(f"sim binaries present in {layout.bin}")
         return
     began = time.monotonic()
-    with console.status("preparing", spinner="dots") as status:
-        current = {"step": ""}
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[times]}"),
+    )
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task("preparing", total=1.0, times="")
 
-        def on_step(title: str) -> None:
-            current["step"] = title
-            console.print(f"[bold]building[/] {title}")
-            status.update(f"{title}")
-
-        def on_line(line: str) -> None:
-            status.update(f"{current['step']}: [dim]{line[:100]}[/]")
+        def on_progress(snap: Snapshot) -> None:
+            bar.update(
+                task,
+                completed=snap.fraction,
+                description=snap.step or "done",
+                times=f"{snap.elapsed:.0f}s elapsed, ~{snap.remaining:.0f}s left",
+            )
 
         try:
-            built = sim_build.build(layout, on_step, on_line, force=force)
+            built = sim_build.tracked_build(layout, on_progress, force=force)
         except sim_build.BuildError as err:
             console.print(f"[red]build failed:[/] {err}")
             raise typer.Exit(1) from err

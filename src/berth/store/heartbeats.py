@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 
 from berth.store.db import Tx
@@ -24,3 +24,8 @@ def beat(tx: Tx, component: str, at: datetime, details: dict[str, Any]) -> None:
 
 def all_beats(tx: Tx) -> list[Heartbeat]:
     return list(tx.scalars(select(Heartbeat).order_by(Heartbeat.component)))
+
+
+def forget(tx: Tx, component: str) -> None:
+    """Drop a component's heartbeat (one that no longer runs, so its last state misleads)."""
+    tx.execute(delete(Heartbeat).where(Heartbeat.component == component))

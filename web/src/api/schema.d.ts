@@ -914,6 +914,32 @@ export interface components {
             state: "running" | "failing" | "stale" | "never seen";
         };
         /**
+         * ControlPlaneStatus
+         * @description The local control plane `berth up --sim` builds and starts behind the portal.
+         */
+        ControlPlaneStatus: {
+            /** Elapsed Seconds */
+            elapsed_seconds?: number | null;
+            /** Error */
+            error?: string | null;
+            /**
+             * Last Seen
+             * Format: date-time
+             */
+            last_seen: string;
+            /** Percent */
+            percent?: number | null;
+            /** Remaining Seconds */
+            remaining_seconds?: number | null;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "building" | "starting" | "running" | "failed";
+            /** Step */
+            step?: string | null;
+        };
+        /**
          * CostSpec
          * @description Finance terms and running costs; rates are fractions per year, money in dollars.
          */
@@ -1241,6 +1267,7 @@ export interface components {
         };
         /** PlatformStatus */
         PlatformStatus: {
+            control_plane?: components["schemas"]["ControlPlaneStatus"] | null;
             reconciler: components["schemas"]["ComponentStatus"];
         };
         /** Policy */

@@ -19,6 +19,7 @@ export type Health = S["Health"];
 export type Workspace = S["WorkspacePublic"];
 export type PlatformStatus = S["PlatformStatus"];
 export type ComponentStatus = S["ComponentStatus"];
+export type ControlPlaneStatus = S["ControlPlaneStatus"];
 export type Status = S["Status"];
 export type Policy = S["Policy"];
 export type Scenario = S["Scenario"];

@@ -13,6 +13,7 @@ from berth.api.deps import DB, Now, User
 from berth.store import heartbeats
 
 router = APIRouter(tags=["status"])
+CONTROL_PLANE = "control-plane"  # the heartbeat `berth up --sim` writes (berth.cli.first_run)
 
 
 class ComponentStatus(BaseModel):
@@ -22,8 +23,21 @@ class ComponentStatus(BaseModel):
     details: dict[str, Any] = {}
 
 
+class ControlPlaneStatus(BaseModel):
+    """The local control plane `berth up --sim` builds and starts behind the portal."""
+
+    state: Literal["building", "starting", "running", "failed"]
+    last_seen: datetime
+    step: str | None = None  # building: what is being built
+    percent: int | None = None  # building: how far, by the last build's durations
+    elapsed_seconds: int | None = None
+    remaining_seconds: int | None = None  # building: the estimate
+    error: str | None = None  # failed: why
+
+
 class PlatformStatus(BaseModel):
     reconciler: ComponentStatus
+    control_plane: ControlPlaneStatus | None = None  # only while `berth up --sim` brings one up
 
 
 def _reconciler(at: datetime | None, details: dict[str, Any], now: datetime) -> ComponentStatus:
@@ -45,6 +59,10 @@ def status(_: User, db: DB, now: Now) -> PlatformStatus:
     with db.transaction() as tx:
         beats = {b.component: b for b in heartbeats.all_beats(tx)}
     rec = beats.get("reconciler")
+    plane = beats.get(CONTROL_PLANE)
     return PlatformStatus(
-        reconciler=_reconciler(rec.at if rec else None, rec.details if rec else {}, now)
+        reconciler=_reconciler(rec.at if rec else None, rec.details if rec else {}, now),
+        control_plane=ControlPlaneStatus.model_validate({**plane.details, "last_seen": plane.at})
+        if plane is not None
+        else None,
     )

@@ -8,7 +8,8 @@ so one selector finds all of a session and `MANAGED_SELECTOR` finds all of Berth
 
 Order matters where admission looks at earlier objects: the quota and limits exist before
 anything that makes pods, the proxy ConfigMap before the Deployment that reads it, the claims
-before the pod that mounts them.
+before the pod that mounts them. Within that order most objects are independent, so the steps
+fall into three phases (`session_phases`) whose objects the reconciler applies concurrently.
 """
 
 from __future__ import annotations
@@ -26,6 +27,12 @@ from berth.kube.manifests.common import (
 Step = tuple[str, list[Obj]]
 
 STEP_NAMES = ("namespace", "rbac", "quota", "config", "network", "storage", "workspace", "ingress")
+# Steps whose objects do not depend on each other are applied together (concurrently): the
+# namespace first; then the fence, configuration and claims; then what makes pods and routes
+# to them, once the quota, limits, policies, ConfigMap and claims exist. A step not named here
+# goes with the middle phase.
+FIRST_PHASE = ("namespace",)
+LAST_PHASE = ("workspace", "ingress")
 # The steps whose objects fence a session in (and the workspace's auth Secret): what drift
 # repair re-applies to every ACTIVE session on its slow cadence.
 FENCE_STEPS = ("rbac", "quota", "config", "network")
@@ -40,6 +47,7 @@ __all__ = [
     "cluster_leftovers_selector",
     "fence_objects",
     "installation_selector",
+    "session_phases",
     "session_selector",
     "session_steps",
 ]
@@ -68,6 +76,15 @@ def session_steps(spec: SessionSpec, *, openshift: bool, password: str) -> list[
         ("ingress", [ingress.route(spec) if openshift else ingress.ingress(spec)]),
     ]
     return steps
+
+
+def session_phases(steps: list[Step]) -> list[list[Step]]:
+    """The steps in the phases they can be applied in: every step of a phase may be applied at
+    the same time as the others; a phase starts once the one before it has been applied."""
+    first = [s for s in steps if s[0] in FIRST_PHASE]
+    last = [s for s in steps if s[0] in LAST_PHASE]
+    middle = [s for s in steps if s[0] not in FIRST_PHASE and s[0] not in LAST_PHASE]
+    return [phase for phase in (first, middle, last) if phase]
 
 
 def fence_objects(steps: list[Step]) -> list[Obj]:
