@@ -83,7 +83,7 @@ class NodeReport:
     reported_at: datetime
     capacity_bytes: int
     used_bytes: int  # published trees + staging on disk
-    reserved_bytes: int = 0  # admitted downloads' remaining bytes
+    reserved_bytes: int = 0  # reserved for admitted downloads (each one's full size)
     high_watermark_bytes: int = 0
     low_watermark_bytes: int = 0
     bandwidth_bytes_per_second: float | None = None  # measured; None before any download
