@@ -478,15 +478,82 @@ def cache_agent(
     bind_mount: Annotated[
         bool, typer.Option(help="Bind-mount the cache's read-only view at start (needs root)")
     ] = True,
+    provision: Annotated[
+        bool, typer.Option(help="Run the provisioner of the cache's volumes (needs Kubernetes)")
+    ] = True,
+    root: Annotated[
+        str,
+        typer.Option(
+            help="The node's cache root (cache/, staging/); several nodes: ROOT/<node>, "
+            "or a ROOT holding {node}"
+        ),
+    ] = "/var/lib/berth",
+    api: Annotated[
+        str | None,
+        typer.Option(help="The portal's URL; staging runs only when it is given"),
+    ] = None,
+    token_file: Annotated[
+        str | None,
+        typer.Option(
+            help="The node's credential (`berth cache token`), may hold {node}; "
+            "default: $BERTH_CACHE_AGENT_TOKEN"
+        ),
+    ] = None,
+    capacity: Annotated[
+        str | None,
+        typer.Option(help="Disk budget in bytes (500Gi); default: the root filesystem's size"),
+    ] = None,
+    high_watermark: Annotated[
+        str, typer.Option(help="Evict above this: a fraction of the capacity (0.9) or bytes")
+    ] = "0.9",
+    low_watermark: Annotated[
+        str, typer.Option(help="Evict down to this: a fraction of the capacity or bytes")
+    ] = "0.8",
+    concurrency: Annotated[int, typer.Option(min=1, help="Downloads at once")] = 2,
+    poll: Annotated[float, typer.Option(min=0.05, help="Seconds between plan polls")] = 5.0,
+    report_every: Annotated[
+        float, typer.Option(min=0.05, help="Seconds between reports (also sent on a change)")
+    ] = 5.0,
+    lead: Annotated[
+        float,
+        typer.Option(help="Stage this many seconds before a start (plus 3x the transfer time)"),
+    ] = 6 * 3600.0,
+    rehash: Annotated[
+        bool, typer.Option(help="Re-hash every published file at start (sizes are always checked)")
+    ] = False,
 ) -> None:
-    """Run the node cache agent: the provisioner of the artifact cache's StorageClass for NODE.
+    """Run the node cache agent for NODE: the provisioner of the artifact cache's StorageClass
+    and, with --api, the staging loop (download, verify, publish, budget, report).
 
-    It makes the hostPath PersistentVolume of each session's `artifacts` claim scheduled to its
-    node (the node's read-only view of the cache), and deletes it once Released.
+    The provisioner makes the hostPath PersistentVolume of each session's `artifacts` claim
+    scheduled to its node (the node's read-only view of the cache) and deletes it once
+    Released. The staging loop polls the node's plan from the portal, stages the models it
+    names before their reservations start and reports the node's state (docs/runtime.md).
     """
-    from berth.cache import provisioner
+    from berth.cache import daemon
 
-    provisioner.run(node, kubeconfig=kubeconfig, bind_mount=bind_mount)
+    try:
+        daemon.run(
+            daemon.Options(
+                nodes=tuple(node),
+                root=root,
+                api=api,
+                token_file=token_file,
+                capacity=capacity,
+                high_watermark=high_watermark,
+                low_watermark=low_watermark,
+                concurrency=concurrency,
+                poll=poll,
+                report_every=report_every,
+                lead=lead,
+                rehash=rehash,
+                provision=provision,
+                kubeconfig=kubeconfig,
+                bind_mount=bind_mount,
+            )
+        )
+    except ValueError as exc:
+        raise fail(f"cache-agent: {exc}") from exc
 
 
 @app.command("check-pools")
