@@ -192,6 +192,8 @@ def up(
 ADMIN_PASSWORD_FILE = "admin-password"  # noqa: S105 (a file name, not a password)
 DEMO_SOURCE_PORT = 8089  # where the demo catalog's sources point (berth/pools/catalog.yaml)
 DEMO_CACHE_CAPACITY = "4Gi"  # each sim node's cache budget on `make run`
+# the demo source's pace per response, so "staging N%" can be watched: ~25 s for the 96 MiB file
+DEMO_SOURCE_RATE = 4 * 2**20
 
 
 def demo_staging_commands(
@@ -203,7 +205,15 @@ def demo_staging_commands(
     sim already runs the agent's volume provisioner, so this one only stages."""
     node_args = [arg for n in nodes for arg in ("--node", n)]
     return [
-        [*berth, "cache", "demo-source", "--port", str(DEMO_SOURCE_PORT)],
+        [
+            *berth,
+            "cache",
+            "demo-source",
+            "--port",
+            str(DEMO_SOURCE_PORT),
+            "--rate",
+            str(DEMO_SOURCE_RATE),
+        ],
         [
             *berth,
             "cache-agent",
