@@ -13,6 +13,7 @@ from kubernetes.client.exceptions import ApiException
 from tests.conftest import SIM_POOL_FILE
 
 from berth.config import load_pool_file
+from berth.domain.catalog import Catalog
 from berth.domain.reservation import Mode, Reserved
 from berth.domain.session import SessionConfig, SessionSpec, build, known_gpu_resources
 
@@ -23,8 +24,15 @@ TENANT = "alice@example.org"
 GIB = 2**30
 
 
-def session_spec(mode: Mode = Mode.INTERACTIVE, units: int = 2, owner: str = TENANT) -> SessionSpec:
-    """The spec the reconciler would build for a booking of `units` MIG slices on the sim's pool."""
+def session_spec(
+    mode: Mode = Mode.INTERACTIVE,
+    units: int = 2,
+    owner: str = TENANT,
+    kind: str = "mig-1g.24gb",
+    catalog: Catalog | None = None,
+) -> SessionSpec:
+    """The spec the reconciler would build for a booking of `units` of `kind` (MIG slices by
+    default) on the sim's pool, with the runtime catalog `catalog` (none by default)."""
     pools = load_pool_file(SIM_POOL_FILE)
     request = Reserved(
         reservation_id=uuid.uuid4(),
@@ -32,7 +40,7 @@ def session_spec(mode: Mode = Mode.INTERACTIVE, units: int = 2, owner: str = TEN
         pool="c845a",
         start=datetime(2030, 1, 7, 9, tzinfo=UTC),
         end=datetime(2030, 1, 7, 17, tzinfo=UTC),
-        gpu_kind="mig-1g.24gb",
+        gpu_kind=kind,
         gpu_count=units,
         mode=mode,
         cpu_millicores=32_000,
@@ -40,7 +48,7 @@ def session_spec(mode: Mode = Mode.INTERACTIVE, units: int = 2, owner: str = TEN
     )
     # Small claims: the sim's volumes are hostPath directories that are never written.
     cfg = SessionConfig(home_bytes=GIB, data_bytes=2 * GIB, models_bytes=3 * GIB)
-    return build(request, pools[0], cfg, known_gpu_resources(pools))
+    return build(request, pools[0], cfg, known_gpu_resources(pools), catalog)
 
 
 def pod(name: str, resources: dict[str, str] | None = None, **spec: Any) -> dict[str, Any]:

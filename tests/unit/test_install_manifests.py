@@ -16,7 +16,12 @@ from typer.testing import CliRunner
 from berth.cli import app
 from berth.config import Settings, check_pool_file
 from berth.domain.session import namespace_name
-from berth.kube.admission import SESSION_NAMESPACE_PATTERN, reconciler_scope_objects
+from berth.kube.admission import (
+    PREPULL_PATTERN,
+    SESSION_NAMESPACE_PATTERN,
+    reconciler_scope_objects,
+)
+from berth.kube.manifests.prepull import daemonset_name
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 BASE = DEPLOY / "base"
@@ -92,15 +97,20 @@ def test_the_pool_file_of_the_base_is_valid() -> None:
 
 
 def test_the_reconciler_scope_names_the_reconciler_and_session_namespaces() -> None:
-    policy, namespaces, *bindings = reconciler_scope_objects(["me"])
-    for p in (policy, namespaces):
+    policy, namespaces, daemonsets, *bindings = reconciler_scope_objects(["me"], "platform")
+    for p in (policy, namespaces, daemonsets):
         assert p["spec"]["matchConditions"] == [
             {"name": "is-the-reconciler", "expression": "request.userInfo.username in ['me']"}
         ]
     assert [b["spec"]["policyName"] for b in bindings] == [
         policy["metadata"]["name"],
         namespaces["metadata"]["name"],
+        daemonsets["metadata"]["name"],
     ]
+    (check,) = daemonsets["spec"]["validations"]
+    assert "request.namespace == 'platform'" in check["expression"]
+    assert re.fullmatch(PREPULL_PATTERN, daemonset_name("c845a"))
+    assert re.fullmatch(PREPULL_PATTERN, daemonset_name("GPU Pool_2"))
     assert re.fullmatch(SESSION_NAMESPACE_PATTERN, namespace_name(uuid.uuid4()))
     assert not re.fullmatch(SESSION_NAMESPACE_PATTERN, "berth-system")
 
@@ -119,3 +129,23 @@ def test_the_ways_in_lead_to_the_portal_service() -> None:
     assert path["backend"]["service"] == {"name": "berth-portal", "port": {"name": "http"}}
     service = next(d for d in documents(BASE / "portal.yaml") if d["kind"] == "Service")
     assert [p["name"] for p in service["spec"]["ports"]] == ["http"]
+
+
+def test_the_reconcilers_daemonsets_are_a_role_in_the_platform_namespace_only() -> None:
+    docs = documents(BASE / "rbac.yaml")
+    (role,) = [d for d in docs if d["kind"] == "Role"]
+    (binding,) = [d for d in docs if d["kind"] == "RoleBinding"]
+    assert role["metadata"]["namespace"] == binding["metadata"]["namespace"] == "berth-system"
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "berth-reconciler", "namespace": "berth-system"}
+    ]
+    assert role["rules"] == [
+        {
+            "apiGroups": ["apps"],
+            "resources": ["daemonsets"],
+            "verbs": ["list", "create", "patch", "delete"],
+        },
+        {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]},
+    ]
+    assert not any("daemonsets" in r.get("resources", []) for r in cluster_role()["rules"])

@@ -94,7 +94,7 @@ def test_steps_come_in_provisioning_order_with_their_objects() -> None:
         "namespace": [("Namespace", "berth-5f0c9a4e1b2d")],
         "rbac": [("ServiceAccount", "workspace"), ("RoleBinding", "berth-admin")],
         "quota": [("ResourceQuota", "berth-quota"), ("LimitRange", "berth-defaults")],
-        "config": [("ConfigMap", "berth-proxy")],
+        "config": [("ConfigMap", "berth-proxy"), ("ConfigMap", "berth-runtime")],
         "network": [("NetworkPolicy", "berth-ingress"), ("NetworkPolicy", "berth-egress")],
         "storage": [
             ("PersistentVolumeClaim", "home"),
@@ -352,7 +352,12 @@ def test_network_policies_fence_off_tenants_and_the_platform() -> None:
     assert ingress["ingress"] == [
         {
             "from": [
-                {"podSelector": {}},
+                # pods without an agent role: agents reach only what berth-policy allows
+                {
+                    "podSelector": {
+                        "matchExpressions": [{"key": "berth.io/role", "operator": "DoesNotExist"}]
+                    }
+                },
                 {
                     "namespaceSelector": {
                         "matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}

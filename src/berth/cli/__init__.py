@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
+import yaml
 
 from berth import __version__
 from berth.catalog import load_catalog_file
@@ -25,6 +26,7 @@ from berth.config import Settings, check_pool_file, load_pool_file
 from berth.domain.pool import Pool
 from berth.domain.quantity import format_bytes
 from berth.install import gpu_operator, mirror
+from berth.kube.manifests.prepull import pinned_image_set
 from berth.reconciler.loop import Cadence, Reconciler
 from berth.reconciler.plan import Limits
 from berth.sim.cli import app as sim_app
@@ -689,3 +691,46 @@ def render_mirror(
         typer.echo(mirror.image_list(images), nl=False)
     else:
         typer.echo(mirror.image_set_configuration(data, images, openshift=openshift), nl=False)
+
+
+@render_app.command("pinned-images")
+def render_pinned_images(
+    pool_file: PoolFileOption = None,
+    catalog_file: Annotated[
+        Path | None,
+        typer.Option(help="Runtime catalog (default: BERTH_CATALOG_FILE, else the demo catalog)"),
+    ] = None,
+    machine_config_pool: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--machine-config-pool",
+            help="MachineConfigPool whose nodes are the pools' GPU nodes (repeat for several) "
+            "[default: worker]",
+        ),
+    ] = None,
+) -> None:
+    """Print OpenShift PinnedImageSets (one per MachineConfigPool) of the catalog's engine
+    images, so CRI-O keeps them on the GPU nodes beside the reconciler's pre-pull DaemonSets.
+
+    A PinnedImageSet takes images by digest only: engines the catalog pins by tag only are
+    left out and named on stderr. See docs/runtime.md."""
+    pool_list, source = _pools_for_render(pool_file)
+    try:
+        catalog = load_catalog_file(catalog_file or Settings().catalog_file)
+    except FileError as exc:
+        raise fail(f"catalog file is not usable:\n{exc}") from exc
+    documents = []
+    skipped: list[str] = []
+    for mcp in machine_config_pool or ["worker"]:
+        manifest, skipped = pinned_image_set(catalog.engines, mcp, pool_list)
+        documents.append(manifest)
+    for name in skipped:
+        typer.secho(
+            f"warning: engine {name} is pinned by tag only: not in the PinnedImageSet",
+            err=True,
+            fg="yellow",
+        )
+    if not any(d["spec"]["pinnedImages"] for d in documents):
+        raise fail("no engine of the catalog is pinned by digest: nothing to pin")
+    header = f"# PinnedImageSets of the engine images for the GPU nodes of {source}\n"
+    typer.echo(header + yaml.safe_dump_all(documents, sort_keys=False, width=1000), nl=False)

@@ -50,7 +50,9 @@ def reconciler_scope(
     ] = None,
 ) -> None:
     """The ValidatingAdmissionPolicies that keep the installed reconciler's writes to session
-    namespaces (its ClusterRole cannot say so)."""
-    users = reconciler or [default_reconciler(Settings().platform_namespace)]
-    objects = reconciler_scope_objects(users)
+    namespaces (its ClusterRole cannot say so), and its DaemonSets to its pre-pull DaemonSets
+    in the platform namespace (BERTH_PLATFORM_NAMESPACE)."""
+    platform = Settings().platform_namespace
+    users = reconciler or [default_reconciler(platform)]
+    objects = reconciler_scope_objects(users, platform)
     typer.echo(yaml.safe_dump_all(objects, sort_keys=False, width=1000), nl=False)

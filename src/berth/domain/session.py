@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from berth.domain.catalog import Catalog
 from berth.domain.pool import WHOLE_GPU, Pool, kube_resource
 from berth.domain.reservation import Mode, Reserved, Status
 
@@ -86,6 +87,10 @@ class SessionSpec:
     quota: Quota
     workspace: Workspace
     config: SessionConfig
+    # the runtime plane: the booked GPU resource (one slot per model server) and the catalog the
+    # session's `berth-runtime` ConfigMap describes (docs/runtime.md)
+    gpu_resource: str = ""
+    catalog: Catalog = field(default_factory=Catalog)
 
     @property
     def url(self) -> str:
@@ -121,7 +126,13 @@ def known_gpu_resources(pools: list[Pool]) -> set[str]:
     return found
 
 
-def build(r: Reserved, pool: Pool, cfg: SessionConfig, all_gpu_resources: set[str]) -> SessionSpec:
+def build(
+    r: Reserved,
+    pool: Pool,
+    cfg: SessionConfig,
+    all_gpu_resources: set[str],
+    catalog: Catalog | None = None,
+) -> SessionSpec:
     kind = pool.kinds()[r.gpu_kind]
     slots = r.gpu_count * kind.replicas
     gpu_quota = {res: 0 for res in all_gpu_resources}
@@ -163,6 +174,8 @@ def build(r: Reserved, pool: Pool, cfg: SessionConfig, all_gpu_resources: set[st
             gpu_resource=kind.resource if r.mode is Mode.INTERACTIVE else None,
         ),
         config=cfg,
+        gpu_resource=kind.resource,
+        catalog=catalog if catalog is not None else Catalog(),
     )
 
 

@@ -173,10 +173,19 @@ class KubeCluster:
             return data
         return json.loads(data) if data else None
 
-    def request(self, method: str, path: str, body: Any = None) -> Any:
-        """One JSON request on a REST path (for the few callers, such as the cache agent's
-        provisioner, that speak in paths rather than through the Cluster port)."""
-        return self._call(method, path, body=body)
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        query: Mapping[str, str] | None = None,
+        parse: bool = True,
+    ) -> Any:
+        """One request on a REST path, its JSON answer (raw bytes with `parse=False`), for the
+        few callers that speak in paths rather than through the Cluster port (the cache agent's
+        provisioner, `berth-serve` and `berth-policy` in a session)."""
+        return self._call(method, path, body=body, query=query, parse=parse)
 
     # -- discovery -------------------------------------------------------------------------
 
@@ -209,18 +218,20 @@ class KubeCluster:
 
     # -- the Cluster port ------------------------------------------------------------------
 
-    def _apply_one(self, manifest: Manifest, path: str) -> Any:
+    def _apply_one(self, manifest: Manifest, path: str, manager: str = FIELD_MANAGER) -> Any:
         return self._call(
             "PATCH",
             path,
-            query={"fieldManager": FIELD_MANAGER, "force": "true"},
+            query={"fieldManager": manager, "force": "true"},
             body=dict(manifest),
             content_type=APPLY_CONTENT_TYPE,
         )
 
-    def apply(self, objects: Sequence[Manifest]) -> None:
+    def apply(self, objects: Sequence[Manifest], *, manager: str = FIELD_MANAGER) -> None:
+        """Server-side apply each object, in order, as field manager `manager` (the
+        reconciler's `berth`; the tools in a session name themselves)."""
         for manifest in objects:
-            self._apply_one(manifest, self._object_path(manifest))
+            self._apply_one(manifest, self._object_path(manifest), manager)
 
     def apply_together(self, objects: Sequence[Manifest]) -> None:
         if len(objects) <= 1:
@@ -277,6 +288,17 @@ class KubeCluster:
             "GET", self.resource(api_version, kind).path(name, namespace)
         )
         return result
+
+    def list_objects(
+        self, api_version: str, kind: str, namespace: str, selector: str
+    ) -> list[dict[str, Any]]:
+        listing = self._call(
+            "GET",
+            self.resource(api_version, kind).path(None, namespace),
+            query={"labelSelector": selector},
+        )
+        items: list[dict[str, Any]] = listing.get("items", [])
+        return items
 
     def delete_namespace(self, name: str) -> None:
         # 409: already Terminating ("the system is ensuring all content is removed").

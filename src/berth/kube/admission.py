@@ -453,6 +453,8 @@ def default_reconciler(platform_namespace: str) -> str:
 # labelled so". These two policies can: they apply to the reconciler's own requests only.
 SCOPE_POLICY = f"{PREFIX}reconciler-scope"
 NAMESPACES_POLICY = f"{PREFIX}reconciler-namespaces"
+DAEMONSETS_POLICY = f"{PREFIX}reconciler-daemonsets"
+PREPULL_PATTERN = "^berth-prepull-[a-z0-9-]+$"  # kube.manifests.prepull.daemonset_name
 SESSION_NAMESPACE_PATTERN = "^berth-[0-9a-f]{12}$"  # domain.session.namespace_name
 RECONCILER_WRITES = (
     (
@@ -484,11 +486,15 @@ def _only_for(reconcilers: Sequence[str]) -> list[Obj]:
     ]
 
 
-def reconciler_scope_objects(reconcilers: Sequence[str]) -> list[Obj]:
-    """Two policies and their bindings: the reconciler writes the kinds of a session only in
+def reconciler_scope_objects(
+    reconcilers: Sequence[str], platform_namespace: str = "berth-system"
+) -> list[Obj]:
+    """Three policies and their bindings: the reconciler writes the kinds of a session only in
     namespaces labelled `app.kubernetes.io/managed-by=berth`, and creates, changes or deletes
     only namespaces named like a session's (`berth-` and 12 hex digits), so it can neither
-    label another namespace as Berth's nor write outside Berth's. For the install manifests
+    label another namespace as Berth's nor write outside Berth's; and it writes DaemonSets
+    (the engines' pre-pull DaemonSets, `berth-prepull-<pool>`) only in the platform namespace,
+    which its Role there already says, should anyone grant it more. For the install manifests
     (`berth render reconciler-scope`), not the sim, whose reconciler is the tests' admin."""
     if not reconcilers:
         raise ValueError("the reconciler's identity is needed")
@@ -550,6 +556,37 @@ def reconciler_scope_objects(reconcilers: Sequence[str]) -> list[Obj]:
             ],
         },
     )
+    daemonsets = _policy(
+        DAEMONSETS_POLICY,
+        {
+            "failurePolicy": "Fail",
+            "matchConstraints": {
+                "resourceRules": [
+                    {
+                        "apiGroups": ["apps"],
+                        "apiVersions": ["*"],
+                        "operations": list(WRITES),
+                        "resources": ["daemonsets"],
+                    }
+                ]
+            },
+            "matchConditions": _only_for(reconcilers),
+            "validations": [
+                {
+                    "expression": (
+                        f"request.namespace == '{platform_namespace}' && "
+                        f"request.name.matches('{PREPULL_PATTERN}')"
+                    ),
+                    "reason": "Forbidden",
+                    "messageExpression": (
+                        "'the Berth reconciler writes only its pre-pull DaemonSets "
+                        f"(berth-prepull-<pool>) in {platform_namespace}, not ' + "
+                        "request.namespace + '/' + request.name"
+                    ),
+                }
+            ],
+        },
+    )
     bindings = [
         obj(
             API_VERSION,
@@ -557,6 +594,6 @@ def reconciler_scope_objects(reconcilers: Sequence[str]) -> list[Obj]:
             {"name": name},
             spec={"policyName": name, "validationActions": ["Deny"]},
         )
-        for name in (SCOPE_POLICY, NAMESPACES_POLICY)
+        for name in (SCOPE_POLICY, NAMESPACES_POLICY, DAEMONSETS_POLICY)
     ]
-    return [scope, namespaces, *bindings]
+    return [scope, namespaces, daemonsets, *bindings]

@@ -81,3 +81,9 @@ class Cluster(Protocol):
 
     def is_openshift(self) -> bool:
         """True when the route.openshift.io API group is served."""
+
+    def list_objects(
+        self, api_version: str, kind: str, namespace: str, selector: str
+    ) -> list[dict[str, Any]]:
+        """Objects of one kind in one namespace matching a label selector (one list call):
+        the pre-pull DaemonSets and their pods in the platform namespace."""

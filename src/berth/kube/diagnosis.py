@@ -70,6 +70,11 @@ def _pod(pod: Obj) -> list[str]:
     return found
 
 
+def pod_problems(pod: Obj) -> list[str]:
+    """What keeps one pod from running ready, as lines (none when nothing is wrong)."""
+    return _pod(pod)
+
+
 def _when(e: Obj) -> str:
     return str(e.get("lastTimestamp") or e.get("eventTime") or "")
 

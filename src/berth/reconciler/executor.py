@@ -16,16 +16,18 @@ from datetime import datetime, timedelta
 
 from berth.domain.reservation import Status
 from berth.domain.session import SessionConfig, Work, build, known_gpu_resources, workspace_url
-from berth.kube.cluster import Cluster
+from berth.kube.cluster import Cluster, ObjectRef
 from berth.kube.errors import KubeError, ServerError, Transient
 from berth.kube.manifests import fence_objects, session_phases, session_selector, session_steps
 from berth.reconciler import metrics
 from berth.reconciler.plan import (
     WAITING,
     Action,
+    ApplyPrepull,
     CheckReady,
     DeleteLeftover,
     DeleteOrphan,
+    DeletePrepull,
     Diagnose,
     Fail,
     Finish,
@@ -36,7 +38,7 @@ from berth.reconciler.plan import (
     Teardown,
     Unstick,
 )
-from berth.store import pools, sessions
+from berth.store import catalog, pools, sessions
 from berth.store.crypto import SecretBox
 from berth.store.db import Database
 
@@ -136,6 +138,12 @@ class Executor:
         elif isinstance(action, DeleteLeftover):
             log.info("deleting leftover %s %s", action.ref.kind, action.ref.name)
             self.cluster.delete(action.ref)
+        elif isinstance(action, ApplyPrepull):
+            log.info("applying the pre-pull DaemonSet %s", action.name)
+            self.cluster.apply([action.manifest])
+        elif isinstance(action, DeletePrepull):
+            log.info("deleting the pre-pull DaemonSet %s (its pool is gone)", action.name)
+            self.cluster.delete(ObjectRef("apps/v1", "DaemonSet", action.name, action.namespace))
         elif isinstance(action, Unstick):
             log.warning("namespace %s stuck terminating; clearing its finalizers", action.namespace)
             self.cluster.clear_namespace_finalizers(action.namespace)
@@ -150,7 +158,8 @@ class Executor:
             password = sessions.start(tx, rid, ns, now, self.box)
             pool = pools.get(tx, w.reservation.pool)
             gpu_resources = known_gpu_resources(pools.list_all(tx))
-        spec = build(w.reservation, pool, self.cfg, gpu_resources)
+            engines_and_models = catalog.get(tx)
+        spec = build(w.reservation, pool, self.cfg, gpu_resources, engines_and_models)
         try:
             steps = session_steps(spec, openshift=self.cluster.is_openshift(), password=password)
             for phase in session_phases(steps):
@@ -197,7 +206,8 @@ class Executor:
             reserved, password = found
             pool = pools.get(tx, reserved.pool)
             gpu_resources = known_gpu_resources(pools.list_all(tx))
-        spec = build(reserved, pool, self.cfg, gpu_resources)
+            engines_and_models = catalog.get(tx)
+        spec = build(reserved, pool, self.cfg, gpu_resources, engines_and_models)
         steps = session_steps(spec, openshift=self.cluster.is_openshift(), password=password)
         changed = self.cluster.reapply(fence_objects(steps))
         if not changed:

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from berth.domain.session import SessionConfig, installation_of
+from berth.kube import prepull as images
 from berth.kube.cluster import Cluster, NamespaceInfo
 from berth.kube.errors import KubeError, Transient
 from berth.kube.manifests import installation_selector
+from berth.kube.manifests import prepull as prepull_manifests
 from berth.reconciler import metrics
 from berth.reconciler.executor import STARTS, Executor
 from berth.reconciler.plan import (
@@ -30,8 +32,9 @@ from berth.reconciler.plan import (
     found_reservations,
     garbage,
     plan,
+    prepull,
 )
-from berth.store import heartbeats, maintenance, sessions
+from berth.store import catalog, heartbeats, maintenance, pools, sessions
 from berth.store.crypto import SecretBox
 from berth.store.db import UNAVAILABLE, Database
 from berth.store.leader import Leadership
@@ -86,7 +89,9 @@ class Reconciler:
         self.limits = limits or Limits()
         self.cadence = cadence or Cadence()
         self.executor = Executor(db, cluster, cfg, self.limits, box or SecretBox.ephemeral())
+        self.cfg = cfg
         self.installation = cfg.installation
+        self._prepull_key: str | None = None  # what the pre-pull DaemonSets were last made from
         self._selector = installation_selector(cfg.installation)
         self._last_gc: datetime | None = None
         self._last_drift: datetime | None = None
@@ -110,6 +115,7 @@ class Reconciler:
         self.executor.run(actions, now)
         self._last_drift = now
         due_gc = gc if gc is not None else self._due(self._last_gc, self.cadence.gc_interval, now)
+        actions += self.keep_engine_images(now, verify=due_gc)
         if due_gc:
             # after the cycle's own work, never beside it, and sparing what it just touched
             collected = self.collect_garbage(now, busy=about(actions))
@@ -153,6 +159,67 @@ class Reconciler:
         with self.db.transaction() as tx:
             keep = sessions.kept(tx, found_reservations(observed, scoped)) | busy
         return garbage(observed, scoped, keep, now, self.limits)
+
+    def keep_engine_images(self, now: datetime, *, verify: bool) -> list[Action]:
+        """The pre-pull DaemonSets, one per pool (docs/runtime.md). Level-triggered but cheap:
+        the desired DaemonSets are compared with the cluster's only when the catalog or the
+        pools changed since the last look (their hash, in memory: a restart looks once) or
+        when `verify` (the GC cadence) asks; then the pods' image state is read too."""
+        with self.db.transaction() as tx:
+            pool_list = pools.list_all(tx)
+            engines = catalog.get(tx).engines
+        openshift = bool(engines) and self.cluster.is_openshift()  # cached after the first ask
+        wanted = prepull_manifests.desired(pool_list, engines, self.cfg, openshift=openshift)
+        desired = {
+            name: (m["metadata"]["annotations"][prepull_manifests.HASH_ANNOTATION], m)
+            for name, m in wanted.items()
+        }
+        key = ",".join(f"{name}={digest}" for name, (digest, _) in sorted(desired.items()))
+        if key == self._prepull_key and not verify:
+            return []
+        namespace = self.cfg.platform_namespace
+        selector = prepull_manifests.selector(self.cfg)
+        try:
+            found = self.cluster.list_objects("apps/v1", "DaemonSet", namespace, selector)
+        except Transient:
+            raise
+        except KubeError as exc:
+            log.error("could not list the pre-pull DaemonSets in %s: %s", namespace, exc)
+            self._prepull_key = key  # tried; the next verify tries again
+            return []
+        observed = {
+            d["metadata"]["name"]: (d["metadata"].get("annotations") or {}).get(
+                prepull_manifests.HASH_ANNOTATION
+            )
+            for d in found
+        }
+        actions = prepull(desired, observed, namespace)
+        self.executor.run(actions, now)
+        self._prepull_key = key
+        if verify:
+            self.record_engine_images()
+        return actions
+
+    def record_engine_images(self) -> list[images.NodeImage]:
+        """Per-node image state from the pre-pull pods, into `berth_engine_images`."""
+        try:
+            pods = self.cluster.list_objects(
+                "v1", "Pod", self.cfg.platform_namespace, prepull_manifests.selector(self.cfg)
+            )
+        except Transient:
+            raise
+        except KubeError as exc:  # the image state waits for the next look; the cycle goes on
+            log.error("could not read the pre-pull pods' image state: %s", exc)
+            return []
+        found = images.node_images(pods)
+        metrics.ENGINE_IMAGES.clear()
+        for image in found:
+            metrics.ENGINE_IMAGES.labels(image.pool, image.node, image.engine, image.state).set(1)
+            if image.state is images.ImageState.FAILED:
+                log.warning(
+                    "engine %s cannot be pulled on %s: %s", image.engine, image.node, image.detail
+                )
+        return found
 
     def _namespaces(self) -> dict[str, NamespaceInfo]:
         """This installation's namespaces: another installation's are never seen, so never

@@ -23,3 +23,9 @@ DRIFT_REPAIRS = Counter(
     ["kind"],
 )
 LEADER = Gauge("berth_reconciler_leader", "1 while this process is the active reconciler")
+ENGINE_IMAGES = Gauge(
+    "berth_engine_images",
+    "Engine images on each pool's nodes, from the pre-pull pods' init container statuses: 1 "
+    "for the image's current state (present, pulling, waiting, failed)",
+    ["pool", "node", "engine", "state"],
+)

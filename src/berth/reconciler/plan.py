@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from berth.domain.reservation import LIVE, Status
 from berth.domain.session import LABEL_RESERVATION, Work, namespace_name
@@ -103,6 +104,22 @@ class Unstick:
     namespace: str
 
 
+@dataclass(frozen=True, eq=False)
+class ApplyPrepull:
+    """A pool's pre-pull DaemonSet is missing or differs from the catalog and pools."""
+
+    name: str
+    manifest: Mapping[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True)
+class DeletePrepull:
+    """A pre-pull DaemonSet of a pool that is gone (or of a catalog without engines)."""
+
+    name: str
+    namespace: str
+
+
 Action = (
     Teardown
     | Finish
@@ -115,6 +132,8 @@ Action = (
     | DeleteOrphan
     | DeleteLeftover
     | Unstick
+    | ApplyPrepull
+    | DeletePrepull
 )
 
 
@@ -286,4 +305,21 @@ def garbage(
         rid = reservation_of(ref.labels)
         if rid is None or rid not in keep:
             actions.append(DeleteLeftover(ref))
+    return actions
+
+
+def prepull(
+    desired: Mapping[str, tuple[str, Mapping[str, Any]]],
+    observed: Mapping[str, str | None],
+    namespace: str,
+) -> list[Action]:
+    """The pre-pull DaemonSets to apply and delete. `desired`: name -> (hash, manifest), one
+    per pool (none while the catalog has no engines); `observed`: name -> the hash annotation
+    of each one found in the platform namespace. Equal hashes: nothing to do."""
+    actions: list[Action] = [
+        ApplyPrepull(name, manifest)
+        for name, (digest, manifest) in sorted(desired.items())
+        if observed.get(name) != digest
+    ]
+    actions += [DeletePrepull(name, namespace) for name in sorted(observed) if name not in desired]
     return actions

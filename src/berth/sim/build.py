@@ -63,6 +63,15 @@ func main() {
 # bumping it never rebuilds Kubernetes.
 KUSTOMIZE = "v5.8.1"
 
+# cyclonus evaluates NetworkPolicies without a cluster (`analyze --mode query-traffic`): the
+# independent evaluator of tests/kube/test_runtime.py's reachability table. The Kubernetes
+# network-policy-api project's policy-assistant (its successor) cannot come from the Go module
+# proxy: its go.mod, in cmd/policy-assistant, declares the module
+# sigs.k8s.io/network-policy-api/policy-assistant, a path the proxy resolves to a folder the
+# repository does not have (404 for both paths), and the parent module's zip leaves nested
+# modules out. cyclonus v0.5.6 is the newest tag on the proxy.
+CYCLONUS = "v0.5.6"
+
 
 class BuildError(RuntimeError):
     """A go command failed; the message carries the tail of its output."""
@@ -249,19 +258,34 @@ def kustomize_path() -> Path:
     return versions.cache_root() / f"kustomize-{KUSTOMIZE}" / "kustomize"
 
 
-def build_kustomize(on_line: Line, force: bool = False) -> Path:
-    """The pinned kustomize, built with `go install` into its cache folder when missing."""
-    target = kustomize_path()
+def _build_tool(module: str, target: Path, on_line: Line, force: bool) -> Path:
+    """One pinned Go tool, built with `go install` into its cache folder when missing."""
     if os.access(target, os.X_OK) and not force:
         return target
     scratch = target.parent / ".build"
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
-    module = f"sigs.k8s.io/kustomize/kustomize/v5@{KUSTOMIZE}"
     _go_install(module, scratch, on_line, {"GOBIN": str(scratch), "GOTOOLCHAIN": "local"})
-    (scratch / "kustomize").replace(target)
+    (scratch / target.name).replace(target)
     shutil.rmtree(scratch, ignore_errors=True)
     return target
+
+
+def build_kustomize(on_line: Line, force: bool = False) -> Path:
+    """The pinned kustomize, built into its cache folder when missing."""
+    module = f"sigs.k8s.io/kustomize/kustomize/v5@{KUSTOMIZE}"
+    return _build_tool(module, kustomize_path(), on_line, force)
+
+
+def cyclonus_path() -> Path:
+    """Where the pinned cyclonus is (or will be) cached."""
+    return versions.cache_root() / f"cyclonus-{CYCLONUS}" / "cyclonus"
+
+
+def build_cyclonus(on_line: Line, force: bool = False) -> Path:
+    """The pinned cyclonus, built into its cache folder when missing."""
+    module = f"github.com/mattfenwick/cyclonus/cmd/cyclonus@{CYCLONUS}"
+    return _build_tool(module, cyclonus_path(), on_line, force)
 
 
 _STEPS: dict[str, Callable[[CacheLayout, Line, Path], None]] = {
@@ -282,6 +306,13 @@ _TITLES = {
 }
 
 
+# the pinned tools beside the version sets: key -> build(on_line, force)
+_TOOLS: dict[str, Callable[[Line, bool], Path]] = {
+    "kustomize": lambda on_line, force: build_kustomize(on_line, force=force),
+    "cyclonus": lambda on_line, force: build_cyclonus(on_line, force=force),
+}
+
+
 def durations_path() -> Path:
     """Where the seconds each step took on this machine are kept (berth.sim.progress)."""
     return versions.cache_root() / "build-seconds.json"
@@ -293,11 +324,15 @@ def pending(layout: CacheLayout, force: bool = False) -> list[str]:
     keys = [key for key in _STEPS if missing.intersection(_PRODUCES[key])]
     if force or not os.access(kustomize_path(), os.X_OK):
         keys.append("kustomize")
+    if force or not os.access(cyclonus_path(), os.X_OK):
+        keys.append("cyclonus")
     return keys
 
 
 def title(key: str) -> str:
-    return _TITLES.get(key, f"kustomize {KUSTOMIZE}")
+    return _TITLES.get(key) or {"kustomize": f"kustomize {KUSTOMIZE}"}.get(
+        key, f"cyclonus {CYCLONUS}"
+    )
 
 
 def build(layout: CacheLayout, on_step: Step, on_line: Line, force: bool = False) -> list[str]:
@@ -314,9 +349,9 @@ def build(layout: CacheLayout, on_step: Step, on_line: Line, force: bool = False
     for key in pending(layout, force):
         on_step(key)
         began = time.monotonic()
-        if key == "kustomize":
-            build_kustomize(on_line, force=force)
-            built.append("kustomize")
+        if key in _TOOLS:
+            _TOOLS[key](on_line, force)
+            built.append(key)
         else:
             scratch = layout.root / f".build-{key}"
             shutil.rmtree(scratch, ignore_errors=True)

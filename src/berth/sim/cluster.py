@@ -20,6 +20,7 @@ import httpx
 from berth.cache.provisioner import storage_class as cache_storage_class
 from berth.config import demo_pool_path, load_pool_file
 from berth.domain.session import CACHE_STORAGE_CLASS as CACHE_CLASS
+from berth.domain.session import SessionConfig
 from berth.kube.admission import admission_objects
 from berth.sim import components, nodes, pki, processes, readiness
 from berth.sim.apiclient import ApiClient
@@ -300,6 +301,7 @@ def _start_controllers(
 
 
 ADMISSION_PATH = "/apis/admissionregistration.k8s.io/v1"
+PLATFORM = SessionConfig().platform_namespace
 ADMISSION_PLURALS = {
     "ValidatingAdmissionPolicy": "validatingadmissionpolicies",
     "ValidatingAdmissionPolicyBinding": "validatingadmissionpolicybindings",
@@ -320,3 +322,6 @@ def _create_cluster_objects(
         api.create("/api/v1/nodes", manifest)
     for policy in admission_objects([pki.ADMIN_USER]):
         api.create(f"{ADMISSION_PATH}/{ADMISSION_PLURALS[policy['kind']]}", policy)
+    # the platform namespace, where the reconciler keeps the engines' pre-pull DaemonSets
+    platform = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": PLATFORM}}
+    api.create("/api/v1/namespaces", platform)

@@ -15,7 +15,7 @@ fall into three phases (`session_phases`) whose objects the reconciler applies c
 from __future__ import annotations
 
 from berth.domain.session import SessionSpec
-from berth.kube.manifests import ingress, namespace, network, quota, storage, workspace
+from berth.kube.manifests import ingress, namespace, network, quota, runtime, storage, workspace
 from berth.kube.manifests.common import (
     FIELD_MANAGER,
     MANAGED_SELECTOR,
@@ -59,7 +59,7 @@ def session_steps(spec: SessionSpec, *, openshift: bool, password: str) -> list[
         ("namespace", [namespace.namespace(spec)]),
         ("rbac", [namespace.service_account(spec), namespace.admin_binding(spec)]),
         ("quota", [quota.quota(spec), quota.limit_range(spec)]),
-        ("config", [network.proxy_config(spec)]),
+        ("config", [network.proxy_config(spec), runtime.runtime_config(spec)]),
         (
             "network",
             [network.ingress_policy(spec, openshift=openshift), network.egress_policy(spec)],

@@ -69,3 +69,10 @@ def node_terms(spec: SessionSpec) -> Obj:
     """A node selector naming the pool's nodes by hostname: pods and volumes stay in the pool."""
     expression = {"key": HOSTNAME, "operator": "In", "values": sorted(spec.nodes)}
     return {"nodeSelectorTerms": [{"matchExpressions": [expression]}]}
+
+
+RUNTIME = "berth-runtime"  # the session's runtime ConfigMap, read by berth-serve
+RUNTIME_KEY = "runtime.json"
+# Model servers and agents in a session (berth-serve, berth-policy; docs/runtime.md)
+SERVER_LABEL = "berth.io/server"
+ROLE_LABEL = "berth.io/role"

@@ -1,6 +1,8 @@
 """What a session may reach and what may reach it.
 
-Ingress: pods of the namespace itself, and the ingress controller (on OpenShift the router,
+Ingress: pods of the namespace itself that carry no agent role (`berth.io/role`: the
+workspace and the user's plain pods reach every pod of the session; an agent reaches only what
+`berth-policy` allows, see docs/runtime.md), and the ingress controller (on OpenShift the router,
 selected by the `policy-group.network.openshift.io/ingress` label that also covers a router on
 the host network). Egress: everything except the platform namespace and other tenants, which
 are recognised by the managed-by label every session namespace carries; DNS is allowed
@@ -19,6 +21,7 @@ from berth.kube.manifests.common import (
     INGRESS_POLICY,
     NAMESPACE_NAME,
     PROXY,
+    ROLE_LABEL,
     Obj,
     meta,
     obj,
@@ -41,7 +44,7 @@ def proxy_config(spec: SessionSpec) -> Obj:
 
 def ingress_policy(spec: SessionSpec, *, openshift: bool) -> Obj:
     peers: list[Obj] = [
-        {"podSelector": {}},
+        {"podSelector": {"matchExpressions": [{"key": ROLE_LABEL, "operator": "DoesNotExist"}]}},
         {"namespaceSelector": {"matchLabels": {NAMESPACE_NAME: spec.config.ingress_namespace}}},
     ]
     if openshift:
