@@ -10,7 +10,7 @@ from fastapi import APIRouter
 
 from berth.api import problems, schemas, views
 from berth.api.deps import DB, Admin, CacheAgent, Now
-from berth.domain.cache_protocol import report_from_json
+from berth.domain.cache_protocol import ProtocolError, report_from_json
 from berth.store import cache
 from berth.store.errors import Invalid
 
@@ -44,7 +44,11 @@ def state(
     if body.node != node:
         raise Invalid("node", f"node: the body is for {body.node!r}, the path names {node!r}")
     # the agent's own parser, so the two ends read one shape (cache_protocol)
-    report = report_from_json(body.model_dump(mode="json"))
+    try:
+        report = report_from_json(body.model_dump(mode="json"))
+    except ProtocolError as exc:  # checked above already; kept so a drift is a 422, not a 500
+        field = str(exc).split(":", 1)[0]
+        raise Invalid(field, str(exc)) from exc
     with db.transaction() as tx:
         cache.pools_of(tx, node)  # 404 for a node no pool includes (any more)
         cache.record_report(tx, report, now)
