@@ -204,6 +204,8 @@ def test_the_admin_view_lists_every_node_with_its_models_and_credential(
     assert client.get("/api/v1/cache/nodes", headers=alice).status_code == 403
     node = credential(db, NODE, now)
     client.post("/api/v1/reservations", json=booking(now, 4, 6), headers=alice)
+    [before] = client.get("/api/v1/cache/nodes", headers=admin).json()
+    assert (before["reported_at"], before["missing"]) == (None, [HF])
     spare = model_state("old-model", state="ready", downloaded=HF_SIZE)
     part = model_state(downloaded=HF_SIZE // 4)
     client.put(
@@ -219,6 +221,7 @@ def test_the_admin_view_lists_every_node_with_its_models_and_credential(
     by_model = {m["model"]: m for m in n["models"]}
     assert (by_model[HF]["percent"], by_model[HF]["needed"]) == (25, True)
     assert (by_model["old-model"]["state"], by_model["old-model"]["needed"]) == ("ready", False)
+    assert n["missing"] == []
 
 
 def test_a_report_replaces_the_nodes_rows(

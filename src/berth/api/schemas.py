@@ -503,6 +503,9 @@ class CacheNodePublic(BaseModel):
     bandwidth_bytes_per_second: int | None = None
     reported_at: datetime | None = Field(default=None, description="null: never reported")
     models: list[CacheArtifactPublic]
+    missing: list[str] = Field(
+        description="Models a live booking of the node's pools names that it has not reported"
+    )
 
 
 # ---- audit --------------------------------------------------------------------------------

@@ -268,4 +268,5 @@ def cache_node(
             )
             for a in artifacts
         ],
+        missing=sorted(needed - {a.model for a in artifacts}),
     )

@@ -23,9 +23,12 @@ function NodeCache({ node: n }: { node: CacheNode }) {
         </span>
       </header>
       {n.reported_at === null || n.reported_at === undefined ? (
-        <p className="muted">
-          No report yet. Make a credential with <code>berth cache token --node {n.node}</code> and start its agent.
-        </p>
+        <>
+          <p className="muted">
+            No report yet. Make a credential with <code>berth cache token --node {n.node}</code> and start its agent.
+          </p>
+          {n.missing.length > 0 && <p>Needed here by live bookings: {n.missing.join(", ")}</p>}
+        </>
       ) : (
         <>
           <p className="cache-usage">
@@ -65,6 +68,18 @@ function NodeCache({ node: n }: { node: CacheNode }) {
                   </td>
                   <td>{a.needed ? "yes" : ""}</td>
                   <td>{[a.reason, a.detail].filter(Boolean).join(": ")}</td>
+                </tr>
+              ))}
+              {n.missing.map((m) => (
+                <tr key={m}>
+                  <td>{m}</td>
+                  <td>
+                    <span className="cache-state cache-missing">not reported</span>
+                  </td>
+                  <td />
+                  <td />
+                  <td>yes</td>
+                  <td>a live booking needs it; the node has not reported it</td>
                 </tr>
               ))}
             </tbody>

@@ -772,6 +772,11 @@ export interface components {
             high_watermark_bytes?: number | null;
             /** Low Watermark Bytes */
             low_watermark_bytes?: number | null;
+            /**
+             * Missing
+             * @description Models a live booking of the node's pools names that it has not reported
+             */
+            missing: string[];
             /** Models */
             models: components["schemas"]["CacheArtifactPublic"][];
             /** Node */
