@@ -32,7 +32,7 @@ from berth.domain.session import MANAGED_BY
 from berth.kube.adapter import KubeCluster
 from berth.sim import build, cluster, versions
 from berth.sim.state import Paths, SimState
-from berth.store import bootstrap, pools
+from berth.store import bootstrap, catalog, pools
 from berth.store.db import Database
 from berth.store.embedded import EmbeddedPostgres, running
 from berth.store.models import Base
@@ -76,11 +76,12 @@ def migrated(database_url: str) -> Iterator[Database]:
 
 @pytest.fixture
 def db(migrated: Database) -> Database:
-    """The test database, emptied and re-seeded with the demo pool."""
+    """The test database, emptied and re-seeded with the demo pool and catalog."""
     with migrated.transaction() as tx:
         tables = ", ".join(t.name for t in Base.metadata.sorted_tables)  # every table, always
         tx.execute(text(f"TRUNCATE {tables} CASCADE"))
         pools.sync(tx, load_pool_file())
+        catalog.sync(tx, load_catalog_file())
     return migrated
 
 

@@ -303,6 +303,7 @@ def test_workspace_is_waiting_until_the_reconciler_starts_it(
         "attempts": 0,
         "ready_at": None,
         "next_check_at": None,
+        "staging": None,
     }
     assert (
         client.get(

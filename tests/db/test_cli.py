@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -134,3 +135,114 @@ def test_the_first_admin_password_is_printed_on_a_terminal(
     _ensure_admin(db, Settings(data_dir=tmp_path))
     assert "created user 'admin' with password: " in capsys.readouterr().out
     assert not (tmp_path / "admin-password").exists()
+
+
+def test_cache_token_prints_a_node_credential_once_and_revokes_the_old(
+    cli_env: CliRunner, db: Database, tmp_path: Path
+) -> None:
+    from berth.store import cache
+
+    first = cli_env.invoke(app, ["cache", "token", "--node", "ucs-c845a-01"])
+    assert first.exit_code == 0, first.output
+    old = first.stdout.strip()
+    assert old.startswith("berthnode_")
+    file = tmp_path / "node.token"
+    second = cli_env.invoke(
+        app, ["cache", "token", "--node", "ucs-c845a-01", "--token-file", str(file)]
+    )
+    assert second.exit_code == 0, second.output
+    assert old not in second.stdout
+    new = file.read_text().strip()
+    assert file.stat().st_mode & 0o777 == 0o600
+    now = datetime.now(UTC)
+    with db.transaction() as tx:
+        assert cache.credential_node(tx, old, now) is None
+        assert cache.credential_node(tx, new, now) == "ucs-c845a-01"
+    revoked = cli_env.invoke(app, ["cache", "token", "--node", "ucs-c845a-01", "--revoke"])
+    assert revoked.exit_code == 0
+    with db.transaction() as tx:
+        assert cache.credential_node(tx, new, now) is None
+    unknown = cli_env.invoke(app, ["cache", "token", "--node", "nowhere"])
+    assert unknown.exit_code == 2
+    assert "no pool includes node 'nowhere'" in unknown.output
+
+
+def test_cache_status_shows_each_model_with_its_progress(cli_env: CliRunner, db: Database) -> None:
+    from berth.domain.cache_protocol import ModelReport, NodeReport
+    from berth.domain.catalog import ArtifactState, FailureReason
+    from berth.store import cache
+
+    node = "ucs-c845a-01"
+    empty = cli_env.invoke(app, ["cache", "status"])
+    assert empty.exit_code == 0, empty.output
+    assert node in empty.stdout
+    assert "no report yet" in empty.stdout
+    report = NodeReport(
+        node=node,
+        reported_at=datetime.now(UTC),
+        capacity_bytes=2**30,
+        used_bytes=2**29,
+        bandwidth_bytes_per_second=2**20,
+        models=(
+            ModelReport("demo-hf-tiny", ArtifactState.DOWNLOADING, 2**20, 2**19),
+            ModelReport(
+                "demo-ollama-tiny",
+                ArtifactState.FAILED,
+                2**20,
+                0,
+                reason=FailureReason.SOURCE_UNAVAILABLE,
+                detail="every source answered 503",
+            ),
+        ),
+    )
+    with db.transaction() as tx:
+        cache.record_report(tx, report, datetime.now(UTC))
+    r = cli_env.invoke(app, ["cache", "status", "--node", node], env={"COLUMNS": "200"})
+    assert r.exit_code == 0, r.output
+    out = " ".join(r.stdout.split())
+    assert "used 512.0 MiB of 1.0 GiB; bandwidth 1.0 MiB/s" in out
+    assert "demo-hf-tiny downloading" in out
+    assert "512.0 KiB / 1.0 MiB" in out
+    assert "source-unavailable every source answered 503" in out
+    missing = cli_env.invoke(app, ["cache", "status", "--node", "nowhere"])
+    assert missing.exit_code == 2
+
+
+def test_make_run_starts_the_demo_source_and_one_agent_for_the_sims_nodes(
+    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import berth.cli
+    from berth.cli import DEMO_SOURCE_PORT, demo_staging_commands, start_demo_staging
+    from berth.config import Settings
+    from berth.store import cache
+
+    source, agent = demo_staging_commands(
+        ["berth"], tmp_path, "http://127.0.0.1:8000", ["n1", "n2"]
+    )
+    assert source[:5] == ["berth", "cache", "demo-source", "--port", str(DEMO_SOURCE_PORT)]
+    assert "--rate" in source  # slow enough to watch "staging N%"
+    assert agent[:6] == ["berth", "cache-agent", "--node", "n1", "--node", "n2"]
+    assert agent[agent.index("--token-file") + 1] == str(tmp_path / "cache-tokens/{node}.token")
+    assert agent[agent.index("--api") + 1] == "http://127.0.0.1:8000"
+    assert "--no-provision" in agent  # the sim runs the provisioner already
+
+    spawned: list[list[str]] = []
+
+    def spawn(argv: list[str]) -> Any:
+        spawned.append(argv)
+        return argv
+
+    settings = Settings(data_dir=tmp_path)
+    # a build without the agent's commands starts nothing and makes no credential
+    monkeypatch.setattr(berth.cli, "_agent_commands_exist", lambda: False)
+    assert start_demo_staging(db, settings, "http://x", spawn) == []
+    assert not (tmp_path / "cache-tokens").exists()
+    # with them: a credential file per pool node, then the two processes
+    monkeypatch.setattr(berth.cli, "_agent_commands_exist", lambda: True)
+    assert len(start_demo_staging(db, settings, "http://x", spawn)) == 2
+    assert [a[1:3] for a in spawned] == [["cache", "demo-source"], ["cache-agent", "--node"]]
+    token = tmp_path / "cache-tokens" / "ucs-c845a-01.token"
+    assert token.stat().st_mode & 0o777 == 0o600
+    with db.transaction() as tx:
+        node = cache.credential_node(tx, token.read_text().strip(), datetime.now(UTC))
+    assert node == "ucs-c845a-01"

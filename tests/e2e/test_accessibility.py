@@ -62,7 +62,7 @@ def test_pages_pass_axe(
         page.goto(server + path)
         expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
         problems[path] = violations(page)
-    for tab in ("Users", "Audit log", "Health"):
+    for tab in ("Users", "Audit log", "Health", "Cache"):
         page.get_by_role("tab", name=tab).click()
         problems[f"/admin {tab}"] = violations(page)
     assert {k: v for k, v in problems.items() if v} == {}

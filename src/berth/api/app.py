@@ -18,7 +18,9 @@ from berth.api.proxy import ForwardedHeaders
 from berth.api.routes import (
     audit,
     auth,
+    cache,
     calendar,
+    catalog,
     health,
     policy,
     pools,
@@ -68,7 +70,19 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
         responses=problems.responses(401, 503),
         dependencies=[Depends(no_nul_in_parameters)],
     )
-    for module in (auth, users, pools, reservations, calendar, audit, tokenomics, status, policy):
+    for module in (
+        auth,
+        users,
+        pools,
+        reservations,
+        calendar,
+        audit,
+        tokenomics,
+        status,
+        policy,
+        catalog,
+        cache,
+    ):
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(health.router)

@@ -12,7 +12,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 
 from berth.config import Settings
-from berth.store import tokens
+from berth.store import cache, tokens
 from berth.store.crypto import SecretBox
 from berth.store.db import Database
 from berth.store.users import Principal
@@ -117,3 +117,27 @@ def no_nul_in_parameters(request: Request) -> None:
     ]
     if errors:
         raise RequestValidationError(errors)
+
+
+def cache_agent(node: str, request: Request, db: DB, now: Now) -> str:
+    """The node of the path, when the request carries that node's live cache credential.
+
+    Only a bearer credential counts (never a cookie): 401 without one or with an unknown,
+    expired or revoked one; 403 with a user's token or another node's credential."""
+    secret = bearer_token(request)
+    if not secret:
+        raise HTTPException(401, "send the node's cache credential as 'Authorization: Bearer ...'")
+    with db.transaction() as tx:
+        owner = cache.credential_node(tx, secret, now)
+        if owner is None:
+            if tokens.resolve(tx, secret, now) is not None:
+                raise HTTPException(
+                    403, "this endpoint takes a node's cache credential, not a user's"
+                )
+            raise HTTPException(401, "the cache credential is unknown, expired or revoked")
+    if owner != node:
+        raise HTTPException(403, f"this credential is not for node {node!r}")
+    return node
+
+
+CacheAgent = Annotated[str, Depends(cache_agent)]

@@ -18,8 +18,10 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     field_validator,
+    model_validator,
 )
 
+from berth.domain.catalog import ID, ArtifactState, FailureReason, ModelFormat
 from berth.domain.quantity import QuantityError, parse_bytes, parse_millicores
 from berth.domain.reservation import Mode, Status
 
@@ -192,6 +194,56 @@ class GpuRequest(Strict):
     count: StrictInt = Field(ge=1, le=4096, examples=[2])
 
 
+CatalogName = Annotated[str, Field(max_length=63, examples=["vllm"])]
+
+
+class StageRequest(Strict):
+    """What the reservation will use; every name must be in the catalog (`GET /catalog`)."""
+
+    engines: list[CatalogName] = Field(default_factory=list, max_length=16, examples=[["vllm"]])
+    models: list[CatalogName] = Field(
+        default_factory=list, max_length=16, examples=[["demo-hf-tiny"]]
+    )
+
+
+class StagePublic(BaseModel):
+    engines: list[str]
+    models: list[str]
+
+
+StagingStateName = Literal["staged", "staging", "waiting", "failed"]
+
+
+class ModelStagingPublic(BaseModel):
+    model: str
+    state: StagingStateName
+    percent: int
+    nodes_ready: int = Field(description="Nodes of the pool where the model is ready")
+    nodes: int
+
+
+class StagingPublic(BaseModel):
+    """How far the reservation's models are on its pool's nodes (from the agents' reports)."""
+
+    state: StagingStateName = Field(
+        description="staged: ready on every node; staging: bytes are moving; waiting: queued, "
+        "nothing moved yet; failed: a node reported a failure (reason, detail)"
+    )
+    percent: int = Field(description="Of the bytes over every node and model")
+    bytes_done: int
+    bytes_total: int
+    expected_start: datetime | None = Field(
+        default=None,
+        description="waiting: when the first download is expected to begin (start minus the "
+        "lead time from size and the node's measured bandwidth)",
+    )
+    reason: str | None = Field(default=None, examples=["integrity-mismatch"])
+    detail: str | None = None
+    node: str | None = Field(default=None, description="failed: the node that reported it")
+    model: str | None = Field(default=None, description="failed: the model")
+    models: list[ModelStagingPublic]
+
+
 class ReservationCreate(Strict):
     pool: str = Field(max_length=64, examples=["c845a"])
     start: Instant = Field(description="UTC; a start within 2 minutes of now means now")
@@ -202,6 +254,10 @@ class ReservationCreate(Strict):
         default=None, description="Cores (16) or millicores ('500m')"
     )
     memory: str | StrictInt | None = Field(default=None, examples=["128Gi"])
+    stage: StageRequest | None = Field(
+        default=None,
+        description="Engines and models to have on the pool's nodes before the window opens",
+    )
 
     @field_validator("cpu")
     @classmethod
@@ -255,6 +311,10 @@ class ReservationPublic(BaseModel):
         default=None, description="Session phase: provisioning, ready, tearing_down, gone, failed"
     )
     workspace_url: str | None = None
+    stage: StagePublic
+    staging: StagingPublic | None = Field(
+        default=None, description="Live reservations that stage a model; null otherwise"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -276,6 +336,7 @@ class WorkspacePublic(BaseModel):
         "while it waits for the workspace (step workspace-wait), when that wait's budget ends "
         "and the workspace is diagnosed",
     )
+    staging: StagingPublic | None = None
 
 
 class CalendarEntry(BaseModel):
@@ -289,6 +350,162 @@ class CalendarEntry(BaseModel):
     start: datetime
     end: datetime
     gpu: GpuPublic
+
+
+# ---- the runtime catalog and the node cache -----------------------------------------------
+
+
+class EnginePublic(BaseModel):
+    name: str
+    image: str
+    digest: str | None
+    port: int
+    formats: list[ModelFormat]
+    openai_path: str | None
+
+
+class ModelPublic(BaseModel):
+    id: str
+    format: ModelFormat
+    description: str
+    size: int = Field(description="Bytes, all files")
+    files: int
+
+
+class CatalogPublic(BaseModel):
+    engines: list[EnginePublic]
+    models: list[ModelPublic]
+
+
+ModelId = Annotated[str, Field(max_length=63, pattern=ID.pattern)]
+Bytes = Annotated[StrictInt, Field(ge=0, le=2**62)]
+
+
+class CacheModelState(Strict):
+    """One model in a node's report (`berth.domain.cache_protocol.ModelReport`)."""
+
+    model: ModelId
+    state: ArtifactState
+    size_bytes: Bytes = Field(description="The catalog size of the whole tree")
+    downloaded_bytes: Bytes = Field(default=0, description="On disk so far")
+    last_used: Instant | None = None
+    reason: FailureReason | None = Field(
+        default=None, description="Set with state failed (and queued: insufficient-capacity)"
+    )
+    detail: str = Field(default="", max_length=2000, description="One line")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CacheModelState:
+        if self.downloaded_bytes > self.size_bytes:
+            raise ValueError("downloaded_bytes: more than size_bytes")
+        if self.state is ArtifactState.FAILED and self.reason is None:
+            raise ValueError("reason: a failed model needs one")
+        if self.reason is not None and self.state not in (
+            ArtifactState.FAILED,
+            ArtifactState.QUEUED,
+        ):
+            raise ValueError("reason: only with state failed or queued")
+        return self
+
+
+class CacheNodeState(Strict):
+    """A node's report (`PUT /cache/nodes/{node}/state`, `cache_protocol.NodeReport`): replaces
+    the node's rows."""
+
+    node: str = Field(max_length=253, description="Must be the node of the path")
+    reported_at: Instant = Field(description="The agent's clock; the portal records its own")
+    capacity_bytes: Bytes
+    used_bytes: Bytes
+    reserved_bytes: Bytes = 0
+    high_watermark_bytes: Bytes = 0
+    low_watermark_bytes: Bytes = 0
+    bandwidth_bytes_per_second: float | None = Field(
+        default=None, ge=0, le=2**62, allow_inf_nan=False, description="Measured; null before"
+    )
+    models: list[CacheModelState] = Field(default_factory=list, max_length=10000)
+
+    @model_validator(mode="after")
+    def _unique(self) -> CacheNodeState:
+        ids = [m.model for m in self.models]
+        if len(ids) != len(set(ids)):
+            raise ValueError("models: a model is listed twice")
+        return self
+
+
+class PlanFile(BaseModel):
+    path: str
+    size: int
+    sha256: str
+
+
+class PlanModel(BaseModel):
+    """A catalog entry, as `berth.domain.catalog.to_json` writes a model."""
+
+    id: str
+    format: ModelFormat
+    description: str
+    files: list[PlanFile]
+    sources: list[dict[str, Any]] = Field(description="{url} or {s3: {endpoint, bucket, prefix}}")
+
+
+class PlanStageItem(BaseModel):
+    model: str
+    start: datetime = Field(description="The earliest start of a live booking that names it")
+    size_bytes: int
+    download_from: datetime = Field(
+        description="start - lead time: 6 h + 3 x size / bandwidth (the node's measured "
+        "bandwidth; 6 h alone until it has measured one), the agent's own rule"
+    )
+    reservations: int = Field(description="How many live bookings name it")
+
+
+class CachePlan(BaseModel):
+    """What the node's agent should hold (`cache_protocol.Plan`; the agent ignores the extra
+    fields `size_bytes`, `download_from`, `reservations` and `bandwidth_bytes_per_second`)."""
+
+    node: str
+    stage: list[PlanStageItem] = Field(description="In order of start")
+    keep: list[str] = Field(description="Every model a live booking of the node's pools names")
+    models: list[PlanModel] = Field(description="The catalog entry of every model in stage/keep")
+    bandwidth_bytes_per_second: float | None = Field(
+        description="The bandwidth the lead times assume (null: none measured yet)"
+    )
+
+
+class CacheArtifactPublic(BaseModel):
+    model: str
+    state: ArtifactState
+    size_bytes: int
+    downloaded_bytes: int
+    percent: int
+    last_used: datetime | None
+    reason: str | None
+    detail: str | None
+    updated_at: datetime
+    needed: bool = Field(description="Named by a live booking of the node's pools")
+
+
+class CacheCredentialPublic(BaseModel):
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+
+
+class CacheNodePublic(BaseModel):
+    node: str
+    pools: list[str]
+    credential: CacheCredentialPublic | None
+    capacity_bytes: int | None = None
+    used_bytes: int | None = None
+    reserved_bytes: int | None = None
+    high_watermark_bytes: int | None = None
+    low_watermark_bytes: int | None = None
+    bandwidth_bytes_per_second: int | None = None
+    reported_at: datetime | None = Field(default=None, description="null: never reported")
+    models: list[CacheArtifactPublic]
+    missing: list[str] = Field(
+        description="Models a live booking of the node's pools names that it has not reported"
+    )
 
 
 # ---- audit --------------------------------------------------------------------------------

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from berth.api import schemas
+from berth.domain import staging as st
 from berth.domain.capacity import Step
+from berth.domain.catalog import Catalog, to_json
 from berth.domain.pool import CPU, MEMORY, Pool
 from berth.domain.quantity import format_bytes
 from berth.domain.reservation import Mode, Status
-from berth.store.models import Reservation, SessionRow, User
+from berth.store.models import (
+    CacheArtifact,
+    CacheCredential,
+    CacheNode,
+    Reservation,
+    SessionRow,
+    User,
+)
 from berth.store.users import Principal
 
 
@@ -17,8 +26,42 @@ def user(u: User) -> schemas.UserPublic:
     )
 
 
+def staging(s: st.Staging | None) -> schemas.StagingPublic | None:
+    if s is None:
+        return None
+    return schemas.StagingPublic(
+        state=s.state.value,
+        percent=s.percent,
+        bytes_done=s.bytes_done,
+        bytes_total=s.bytes_total,
+        expected_start=s.expected_start,
+        reason=s.reason,
+        detail=s.detail,
+        node=s.node,
+        model=s.model,
+        models=[
+            schemas.ModelStagingPublic(
+                model=m.model,
+                state=m.state.value,
+                percent=m.percent,
+                nodes_ready=m.nodes_ready,
+                nodes=m.nodes,
+            )
+            for m in s.models
+        ],
+    )
+
+
+def _stage(row: Reservation) -> schemas.StagePublic:
+    s = st.stage_from_json(row.stage)
+    return schemas.StagePublic(engines=list(s.engines), models=list(s.models))
+
+
 def reservation(
-    row: Reservation, owner: str, session: SessionRow | None = None
+    row: Reservation,
+    owner: str,
+    session: SessionRow | None = None,
+    staged: st.Staging | None = None,
 ) -> schemas.ReservationPublic:
     return schemas.ReservationPublic(
         id=row.id,
@@ -34,6 +77,8 @@ def reservation(
         reason=row.reason,
         phase=session.phase if session else None,
         workspace_url=session.url if session and session.phase == "ready" else None,
+        stage=_stage(row),
+        staging=staging(staged),
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -108,11 +153,14 @@ def step(s: Step) -> schemas.Step:
 
 
 def workspace(
-    row: Reservation, session: SessionRow | None, password: str | None = None
+    row: Reservation,
+    session: SessionRow | None,
+    password: str | None = None,
+    staged: st.Staging | None = None,
 ) -> schemas.WorkspacePublic:
     """The session's state; `password` (opened by the caller, only when asked) once ready."""
     if session is None:
-        return schemas.WorkspacePublic(phase="waiting", namespace=None)
+        return schemas.WorkspacePublic(phase="waiting", namespace=None, staging=staging(staged))
     ready = session.phase == "ready"
     return schemas.WorkspacePublic(
         phase=session.phase,
@@ -124,4 +172,101 @@ def workspace(
         attempts=session.attempts,
         ready_at=session.ready_at,
         next_check_at=session.next_attempt_at if session.phase == "provisioning" else None,
+        staging=staging(staged),
+    )
+
+
+def catalog(c: Catalog) -> schemas.CatalogPublic:
+    return schemas.CatalogPublic(
+        engines=[
+            schemas.EnginePublic(
+                name=e.name,
+                image=e.image,
+                digest=e.digest,
+                port=e.port,
+                formats=list(e.formats),
+                openai_path=e.openai_path,
+            )
+            for e in c.engines
+        ],
+        models=[
+            schemas.ModelPublic(
+                id=m.id,
+                format=m.format,
+                description=m.description,
+                size=m.size,
+                files=len(m.files),
+            )
+            for m in c.models
+        ],
+    )
+
+
+def plan(p: st.Plan) -> schemas.CachePlan:
+    models = to_json(Catalog(models=tuple(i.model for i in p.items)))["models"]
+    return schemas.CachePlan(
+        node=p.node,
+        stage=[
+            schemas.PlanStageItem(
+                model=i.model.id,
+                start=i.start,
+                size_bytes=i.model.size,
+                download_from=i.download_from,
+                reservations=len(i.reservations),
+            )
+            for i in p.items
+        ],
+        keep=list(p.keep),
+        models=[schemas.PlanModel(**m) for m in models],
+        bandwidth_bytes_per_second=p.bandwidth,
+    )
+
+
+def _percent(a: CacheArtifact) -> int:
+    if a.state == "ready":
+        return 100
+    return min(100, a.downloaded * 100 // a.size) if a.size > 0 else 0
+
+
+def cache_node(
+    node: str,
+    pools: list[str],
+    credential: CacheCredential | None,
+    summary: CacheNode | None,
+    artifacts: list[CacheArtifact],
+    needed: set[str],
+) -> schemas.CacheNodePublic:
+    return schemas.CacheNodePublic(
+        node=node,
+        pools=pools,
+        credential=schemas.CacheCredentialPublic(
+            prefix=credential.prefix,
+            created_at=credential.created_at,
+            expires_at=credential.expires_at,
+        )
+        if credential
+        else None,
+        capacity_bytes=summary.capacity_bytes if summary else None,
+        used_bytes=summary.used_bytes if summary else None,
+        reserved_bytes=summary.reserved_bytes if summary else None,
+        high_watermark_bytes=summary.high_watermark_bytes if summary else None,
+        low_watermark_bytes=summary.low_watermark_bytes if summary else None,
+        bandwidth_bytes_per_second=summary.bandwidth_bps if summary else None,
+        reported_at=summary.reported_at if summary else None,
+        models=[
+            schemas.CacheArtifactPublic(
+                model=a.model,
+                state=a.state,
+                size_bytes=a.size,
+                downloaded_bytes=a.downloaded,
+                percent=_percent(a),
+                last_used=a.last_used,
+                reason=a.reason,
+                detail=a.detail,
+                updated_at=a.updated_at,
+                needed=a.model in needed,
+            )
+            for a in artifacts
+        ],
+        missing=sorted(needed - {a.model for a in artifacts}),
     )

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -176,11 +177,13 @@ def up(
             first_run.forget(db)  # a last run's "building" or "failed" would mislead
             work = _background_work(db, settings, found, stop)
         work.start()
+        staging = start_demo_staging(db, settings, f"http://{host}:{port}") if sim else []
         typer.echo(f"Berth is at http://{host}:{port}/  (API docs: /api/docs)")
         try:
             _serve(settings, db, host, port)
         finally:
             stop.set()
+            _stop_processes(staging)
             work.join(30)
             if plane is not None:
                 plane.release()
@@ -189,6 +192,102 @@ def up(
 
 
 ADMIN_PASSWORD_FILE = "admin-password"  # noqa: S105 (a file name, not a password)
+DEMO_SOURCE_PORT = 8089  # where the demo catalog's sources point (berth/pools/catalog.yaml)
+DEMO_CACHE_CAPACITY = "4Gi"  # each sim node's cache budget on `make run`
+# the demo source's pace per response, so "staging N%" can be watched: ~25 s for the 96 MiB file
+DEMO_SOURCE_RATE = 4 * 2**20
+
+
+def demo_staging_commands(
+    berth: list[str], data_dir: Path, api: str, nodes: list[str]
+) -> list[list[str]]:
+    """The two processes that make staging watchable on `make run`: the demo artifact source
+    (the demo catalog's synthetic bytes on loopback) and one cache agent serving every sim node,
+    each node with its own root and credential file (`{node}` is filled in by the agent). The
+    sim already runs the agent's volume provisioner, so this one only stages."""
+    node_args = [arg for n in nodes for arg in ("--node", n)]
+    return [
+        [
+            *berth,
+            "cache",
+            "demo-source",
+            "--port",
+            str(DEMO_SOURCE_PORT),
+            "--rate",
+            str(DEMO_SOURCE_RATE),
+        ],
+        [
+            *berth,
+            "cache-agent",
+            *node_args,
+            "--root",
+            str(data_dir / "cache-nodes" / "{node}"),
+            "--api",
+            api,
+            "--token-file",
+            str(data_dir / "cache-tokens" / "{node}.token"),
+            "--capacity",
+            DEMO_CACHE_CAPACITY,
+            "--no-provision",
+            "--no-bind-mount",
+        ],
+    ]
+
+
+def _agent_commands_exist() -> bool:
+    """Whether this build has the agent's staging commands (branch `agent`: demo-source and
+    `cache-agent --api`)."""
+    return any(c.name == "demo-source" for c in cache_app.registered_commands)
+
+
+Spawn = Callable[[list[str]], "subprocess.Popen[bytes]"]
+
+
+def start_demo_staging(
+    db: Database, settings: Settings, api: str, spawn: Spawn = subprocess.Popen
+) -> list[subprocess.Popen[bytes]]:
+    """On `berth up --sim` with the demo catalog: a credential per pool node (written 0600 under
+    the data directory, the old one revoked), then the demo source and a cache agent for the
+    sim's nodes. Returns the processes to stop at exit; nothing when the catalog is not the
+    demo's or the agent's commands are not in this build."""
+    if settings.catalog_file is not None:
+        return []
+    if not _agent_commands_exist():
+        typer.secho(
+            "staging: the cache agent's commands are not in this build; bookings record their "
+            "stage, but nothing downloads it",
+            fg=typer.colors.YELLOW,
+        )
+        return []
+    from berth.store import cache
+
+    now = datetime.now(UTC)
+    tokens_dir = settings.data_dir / "cache-tokens"
+    with db.transaction() as tx:
+        nodes = sorted(cache.node_pools(tx))
+        for node in nodes:
+            secret, _ = cache.issue_credential(tx, node, now, actor="berth up")
+            _write_private(tokens_dir / f"{node}.token", secret + "\n")
+    beside = Path(sys.executable).with_name("berth")
+    berth = [str(beside)] if beside.exists() else ["berth"]
+    processes = [
+        spawn(argv) for argv in demo_staging_commands(berth, settings.data_dir, api, nodes)
+    ]
+    typer.echo(
+        f"staging: demo source on 127.0.0.1:{DEMO_SOURCE_PORT}, a cache agent for "
+        f"{', '.join(nodes)} (berth cache status)"
+    )
+    return processes
+
+
+def _stop_processes(processes: list[subprocess.Popen[bytes]]) -> None:
+    for p in processes:
+        p.terminate()
+    for p in processes:
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
 
 
 def _ensure_admin(db: Database, settings: Settings) -> None:

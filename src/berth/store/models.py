@@ -95,6 +95,9 @@ class Reservation(Base):
     memory_bytes: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(Text)
+    # what the reservation will use, staged on its pool's nodes before it opens:
+    # {"engines": [...], "models": [...]} (domain.catalog.Stage); {} when nothing
+    stage: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -206,3 +209,75 @@ class Heartbeat(Base):
     component: Mapped[str] = mapped_column(String(64), primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     details: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+
+
+class CacheCredential(Base):
+    """A cache agent's bearer credential: good for one node's cache endpoints only. Stored as
+    SHA-256 (a random 256-bit secret, like API tokens); at most one live per node."""
+
+    __tablename__ = "cache_credentials"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    node: Mapped[str] = mapped_column(String(253))
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    prefix: Mapped[str] = mapped_column(String(24))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index(
+            "cache_credentials_live_node",
+            "node",
+            unique=True,
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
+    )
+
+
+class CacheNode(Base):
+    """A node's cache as its agent last reported it (replaced by each report)."""
+
+    __tablename__ = "cache_nodes"
+
+    node: Mapped[str] = mapped_column(String(253), primary_key=True)
+    capacity_bytes: Mapped[int] = mapped_column(BigInteger)
+    used_bytes: Mapped[int] = mapped_column(BigInteger)
+    reserved_bytes: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    high_watermark_bytes: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    low_watermark_bytes: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+    # measured download bandwidth in bytes per second; NULL until the agent has measured one
+    bandwidth_bps: Mapped[int | None] = mapped_column(BigInteger)
+    # when the portal received the last report (its own clock, not the agent's)
+    reported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class CacheArtifact(Base):
+    """One model's state on one node, as the node's agent last reported it."""
+
+    __tablename__ = "cache_artifacts"
+
+    node: Mapped[str] = mapped_column(
+        ForeignKey("cache_nodes.node", ondelete="CASCADE"), primary_key=True
+    )
+    model: Mapped[str] = mapped_column(String(63), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    size: Mapped[int] = mapped_column(BigInteger)
+    downloaded: Mapped[int] = mapped_column(BigInteger)
+    last_used: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('absent', 'queued', 'downloading', 'ready', 'failed', 'evicted')",
+            name="cache_artifacts_state",
+        ),
+        CheckConstraint(
+            "reason IS NULL OR reason IN "
+            "('integrity-mismatch', 'source-unavailable', 'insufficient-capacity')",
+            name="cache_artifacts_reason",
+        ),
+        CheckConstraint("size >= 0 AND downloaded >= 0", name="cache_artifacts_bytes"),
+    )

@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, select, text
 
-from berth.domain import capacity, utilization
+from berth.domain import capacity, staging, utilization
+from berth.domain.catalog import Stage, check_stage
 from berth.domain.policy import BookingPolicy, PolicyError, check_concurrency
 from berth.domain.pool import CPU, MEMORY, Pool
 from berth.domain.quantity import format_bytes, format_millicores
@@ -31,6 +32,7 @@ from berth.domain.reservation import (
     validate_window,
 )
 from berth.store import audit, pools
+from berth.store import catalog as stored_catalog
 from berth.store.db import Tx
 from berth.store.errors import Conflict, Invalid, NotFound, Refused
 from berth.store.locks import POOL_BOOKING, USER_BOOKING
@@ -121,20 +123,34 @@ def book(
     policy: BookingPolicy,
     now: datetime,
     client: str | None = None,
+    stage: Stage = Stage(),
 ) -> Reservation:
-    """Book `req` for `who` in one transaction (see the module's docstring for the order)."""
+    """Book `req` for `who` in one transaction (see the module's docstring for the order).
+
+    `stage` names the engines and models to have on the pool's nodes before the window opens;
+    each must be in the stored catalog (422 naming the unknown ones)."""
     pool = pools.get(tx, req.pool)
     try:
         accepted = validate_request(req, pool, policy, now)
     except RequestError as exc:
         raise _invalid(exc) from exc
+    stage = _checked_stage(tx, stage)
     _lock_user_then_pool(tx, who.id, pool.name)
     _check_user_limit(tx, who.id, policy, accepted.start, accepted.end, exempt=who.is_admin)
     _check_capacity(tx, pool, policy, accepted, now)
-    row = _insert(tx, who, pool, accepted, now)
+    row = _insert(tx, who, pool, accepted, now, stage)
     _audit_created(tx, who, row, accepted, client)
     _notify(tx, row.id)
     return row
+
+
+def _checked_stage(tx: Tx, stage: Stage) -> Stage:
+    stage = staging.normalized(stage)
+    problems = check_stage(stored_catalog.get(tx), stage)
+    if problems:
+        field = "stage.engines" if problems[0].startswith("unknown engine") else "stage.models"
+        raise Invalid(field, f"stage: {'; '.join(problems)} (not in the catalog)")
+    return stage
 
 
 def _invalid(exc: RequestError) -> Invalid:
@@ -184,7 +200,9 @@ def _check_capacity(
         raise _refusal(tx, pool, policy, booking, shortage, now)
 
 
-def _insert(tx: Tx, who: Principal, pool: Pool, accepted: Accepted, now: datetime) -> Reservation:
+def _insert(
+    tx: Tx, who: Principal, pool: Pool, accepted: Accepted, now: datetime, stage: Stage
+) -> Reservation:
     row = Reservation(
         id=uuid.uuid4(),
         pool=pool.name,
@@ -197,6 +215,7 @@ def _insert(tx: Tx, who: Principal, pool: Pool, accepted: Accepted, now: datetim
         cpu_millicores=accepted.cpu_millicores,
         memory_bytes=accepted.memory_bytes,
         status=Status.APPROVED.value,
+        stage=staging.stage_to_json(stage),
         created_at=now,
         updated_at=now,
     )
@@ -219,6 +238,7 @@ def _audit_created(
             "end": accepted.end.isoformat(),
             "gpu": f"{accepted.gpu_count} x {accepted.gpu_kind}",
             "mode": accepted.mode.value,
+            **({"stage": row.stage} if row.stage else {}),
         },
         client,
     )

@@ -8,6 +8,7 @@ import { ErrorNote } from "../components/ErrorNote";
 import { PoolSelect } from "../components/PoolSelect";
 import { SelectField } from "../components/SelectField";
 import { StatusBadge } from "../components/StatusBadge";
+import { stagingView } from "../lib/staging";
 import { fmtRange, fromLocalInput, toUtcIso } from "../lib/time";
 import { useLoad } from "../lib/useLoad";
 import { usePools } from "../lib/usePools";
@@ -56,6 +57,7 @@ export function ReservationsAdmin() {
         </>
       ),
     },
+    { header: "Staging", cell: (r) => stagingView(r.staging)?.label ?? "" },
     { header: "Reason", cell: (r) => r.reason ?? "" },
     {
       header: "Actions",

@@ -5,6 +5,8 @@ import type {
   Availability,
   CalendarEntry,
   BreakevenReport,
+  CacheNode,
+  Catalog,
   CostReport,
   CurveReport,
   Health,
@@ -73,6 +75,9 @@ export const api = {
     request<BreakevenReport>("POST", `${V1}/tokenomics/breakeven`, { body }),
   utilization: (pool: string, from: string, to: string) =>
     request<Utilization>("GET", `${V1}/tokenomics/utilization`, { query: { pool, from, to } }),
+
+  catalog: () => request<Catalog>("GET", `${V1}/catalog`),
+  cacheNodes: () => request<CacheNode[]>("GET", `${V1}/cache/nodes`),
 
   status: () => request<PlatformStatus>("GET", `${V1}/status`),
   readyz: () => request<Health>("GET", "/readyz", { okStatuses: [503] }),

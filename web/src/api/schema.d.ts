@@ -130,6 +130,70 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/cache/nodes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Nodes
+         * @description Every node of every pool: its credential (prefix only), its last report (capacity, used,
+         *     bandwidth) and each model's state; `needed` marks the models a live booking names.
+         */
+        get: operations["listCacheNodes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cache/nodes/{node}/plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Plan
+         * @description What the node should hold: the models of the `stage` of live reservations on the pools
+         *     that include it, in order of start, each with the time its download should begin, and
+         *     `keep` (never evict). Only with that node's cache credential.
+         */
+        get: operations["getCachePlan"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/cache/nodes/{node}/state": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * State
+         * @description The node's report: replaces its summary and per-model rows. Only with that node's cache
+         *     credential, and only for that node (`node` in the body must be the path's).
+         */
+        put: operations["putCacheState"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/calendar": {
         parameters: {
             query?: never;
@@ -139,6 +203,26 @@ export interface paths {
         };
         /** Calendar */
         get: operations["getCalendar"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/catalog": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get
+         * @description The engines and models a reservation may name in `stage`, with the models' sizes.
+         */
+        get: operations["getCatalog"];
         put?: never;
         post?: never;
         delete?: never;
@@ -558,6 +642,12 @@ export interface components {
              */
             source: string;
         };
+        /**
+         * ArtifactState
+         * @description A model's state on one node, as its cache agent reports it.
+         * @enum {string}
+         */
+        ArtifactState: "absent" | "queued" | "downloading" | "ready" | "failed" | "evicted";
         /** AuditPublic */
         AuditPublic: {
             /** Action */
@@ -601,6 +691,181 @@ export interface components {
             /** Steps */
             steps: components["schemas"]["Step"][];
         };
+        /** CacheArtifactPublic */
+        CacheArtifactPublic: {
+            /** Detail */
+            detail: string | null;
+            /** Downloaded Bytes */
+            downloaded_bytes: number;
+            /** Last Used */
+            last_used: string | null;
+            /** Model */
+            model: string;
+            /**
+             * Needed
+             * @description Named by a live booking of the node's pools
+             */
+            needed: boolean;
+            /** Percent */
+            percent: number;
+            /** Reason */
+            reason: string | null;
+            /** Size Bytes */
+            size_bytes: number;
+            state: components["schemas"]["ArtifactState"];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** CacheCredentialPublic */
+        CacheCredentialPublic: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Expires At */
+            expires_at: string | null;
+            /** Prefix */
+            prefix: string;
+        };
+        /**
+         * CacheModelState
+         * @description One model in a node's report (`berth.domain.cache_protocol.ModelReport`).
+         */
+        CacheModelState: {
+            /**
+             * Detail
+             * @description One line
+             * @default
+             */
+            detail: string;
+            /**
+             * Downloaded Bytes
+             * @description On disk so far
+             * @default 0
+             */
+            downloaded_bytes: number;
+            /** Last Used */
+            last_used?: string | null;
+            /** Model */
+            model: string;
+            /** @description Set with state failed (and queued: insufficient-capacity) */
+            reason?: components["schemas"]["FailureReason"] | null;
+            /**
+             * Size Bytes
+             * @description The catalog size of the whole tree
+             */
+            size_bytes: number;
+            state: components["schemas"]["ArtifactState"];
+        };
+        /** CacheNodePublic */
+        CacheNodePublic: {
+            /** Bandwidth Bytes Per Second */
+            bandwidth_bytes_per_second?: number | null;
+            /** Capacity Bytes */
+            capacity_bytes?: number | null;
+            credential: components["schemas"]["CacheCredentialPublic"] | null;
+            /** High Watermark Bytes */
+            high_watermark_bytes?: number | null;
+            /** Low Watermark Bytes */
+            low_watermark_bytes?: number | null;
+            /**
+             * Missing
+             * @description Models a live booking of the node's pools names that it has not reported
+             */
+            missing: string[];
+            /** Models */
+            models: components["schemas"]["CacheArtifactPublic"][];
+            /** Node */
+            node: string;
+            /** Pools */
+            pools: string[];
+            /**
+             * Reported At
+             * @description null: never reported
+             */
+            reported_at?: string | null;
+            /** Reserved Bytes */
+            reserved_bytes?: number | null;
+            /** Used Bytes */
+            used_bytes?: number | null;
+        };
+        /**
+         * CacheNodeState
+         * @description A node's report (`PUT /cache/nodes/{node}/state`, `cache_protocol.NodeReport`): replaces
+         *     the node's rows.
+         */
+        CacheNodeState: {
+            /**
+             * Bandwidth Bytes Per Second
+             * @description Measured; null before
+             */
+            bandwidth_bytes_per_second?: number | null;
+            /** Capacity Bytes */
+            capacity_bytes: number;
+            /**
+             * High Watermark Bytes
+             * @default 0
+             */
+            high_watermark_bytes: number;
+            /**
+             * Low Watermark Bytes
+             * @default 0
+             */
+            low_watermark_bytes: number;
+            /** Models */
+            models?: components["schemas"]["CacheModelState"][];
+            /**
+             * Node
+             * @description Must be the node of the path
+             */
+            node: string;
+            /**
+             * Reported At
+             * Format: date-time
+             * @description The agent's clock; the portal records its own
+             */
+            reported_at: string;
+            /**
+             * Reserved Bytes
+             * @default 0
+             */
+            reserved_bytes: number;
+            /** Used Bytes */
+            used_bytes: number;
+        };
+        /**
+         * CachePlan
+         * @description What the node's agent should hold (`cache_protocol.Plan`; the agent ignores the extra
+         *     fields `size_bytes`, `download_from`, `reservations` and `bandwidth_bytes_per_second`).
+         */
+        CachePlan: {
+            /**
+             * Bandwidth Bytes Per Second
+             * @description The bandwidth the lead times assume (null: none measured yet)
+             */
+            bandwidth_bytes_per_second: number | null;
+            /**
+             * Keep
+             * @description Every model a live booking of the node's pools names
+             */
+            keep: string[];
+            /**
+             * Models
+             * @description The catalog entry of every model in stage/keep
+             */
+            models: components["schemas"]["PlanModel"][];
+            /** Node */
+            node: string;
+            /**
+             * Stage
+             * @description In order of start
+             */
+            stage: components["schemas"]["PlanStageItem"][];
+        };
         /**
          * CalendarEntry
          * @description A block on the calendar; others' blocks show only that capacity is busy.
@@ -626,6 +891,13 @@ export interface components {
              */
             start: string;
             status: components["schemas"]["Status"];
+        };
+        /** CatalogPublic */
+        CatalogPublic: {
+            /** Engines */
+            engines: components["schemas"]["EnginePublic"][];
+            /** Models */
+            models: components["schemas"]["ModelPublic"][];
         };
         /** ComponentStatus */
         ComponentStatus: {
@@ -729,6 +1001,26 @@ export interface components {
             /** Tokens Per Day */
             tokens_per_day: number;
         };
+        /** EnginePublic */
+        EnginePublic: {
+            /** Digest */
+            digest: string | null;
+            /** Formats */
+            formats: components["schemas"]["ModelFormat"][];
+            /** Image */
+            image: string;
+            /** Name */
+            name: string;
+            /** Openai Path */
+            openai_path: string | null;
+            /** Port */
+            port: number;
+        };
+        /**
+         * FailureReason
+         * @enum {string}
+         */
+        FailureReason: "integrity-mismatch" | "source-unavailable" | "insufficient-capacity";
         /** FieldError */
         FieldError: {
             /**
@@ -873,6 +1165,45 @@ export interface components {
             /** Share */
             share: number;
         };
+        /**
+         * ModelFormat
+         * @enum {string}
+         */
+        ModelFormat: "huggingface" | "ollama" | "triton";
+        /** ModelPublic */
+        ModelPublic: {
+            /** Description */
+            description: string;
+            /** Files */
+            files: number;
+            format: components["schemas"]["ModelFormat"];
+            /** Id */
+            id: string;
+            /**
+             * Size
+             * @description Bytes, all files
+             */
+            size: number;
+        };
+        /** ModelStagingPublic */
+        ModelStagingPublic: {
+            /** Model */
+            model: string;
+            /** Nodes */
+            nodes: number;
+            /**
+             * Nodes Ready
+             * @description Nodes of the pool where the model is ready
+             */
+            nodes_ready: number;
+            /** Percent */
+            percent: number;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "staged" | "staging" | "waiting" | "failed";
+        };
         /** NodePublic */
         NodePublic: {
             /** Cpu */
@@ -885,6 +1216,59 @@ export interface components {
             name: string;
             /** Storage Class */
             storage_class: string;
+        };
+        /** PlanFile */
+        PlanFile: {
+            /** Path */
+            path: string;
+            /** Sha256 */
+            sha256: string;
+            /** Size */
+            size: number;
+        };
+        /**
+         * PlanModel
+         * @description A catalog entry, as `berth.domain.catalog.to_json` writes a model.
+         */
+        PlanModel: {
+            /** Description */
+            description: string;
+            /** Files */
+            files: components["schemas"]["PlanFile"][];
+            format: components["schemas"]["ModelFormat"];
+            /** Id */
+            id: string;
+            /**
+             * Sources
+             * @description {url} or {s3: {endpoint, bucket, prefix}}
+             */
+            sources: {
+                [key: string]: unknown;
+            }[];
+        };
+        /** PlanStageItem */
+        PlanStageItem: {
+            /**
+             * Download From
+             * Format: date-time
+             * @description start - lead time: 6 h + 3 x size / bandwidth (the node's measured bandwidth; 6 h alone until it has measured one), the agent's own rule
+             */
+            download_from: string;
+            /** Model */
+            model: string;
+            /**
+             * Reservations
+             * @description How many live bookings name it
+             */
+            reservations: number;
+            /** Size Bytes */
+            size_bytes: number;
+            /**
+             * Start
+             * Format: date-time
+             * @description The earliest start of a live booking that names it
+             */
+            start: string;
         };
         /** PlatformStatus */
         PlatformStatus: {
@@ -1008,6 +1392,8 @@ export interface components {
              * @example c845a
              */
             pool: string;
+            /** @description Engines and models to have on the pool's nodes before the window opens */
+            stage?: components["schemas"]["StageRequest"] | null;
             /**
              * Start
              * Format: date-time
@@ -1057,6 +1443,9 @@ export interface components {
             pool: string;
             /** Reason */
             reason?: string | null;
+            stage: components["schemas"]["StagePublic"];
+            /** @description Live reservations that stage a model; null otherwise */
+            staging?: components["schemas"]["StagingPublic"] | null;
             /**
              * Start
              * Format: date-time
@@ -1156,6 +1545,78 @@ export interface components {
             peak_to_average: number;
             /** Target Peak Utilization */
             target_peak_utilization: number;
+        };
+        /** StagePublic */
+        StagePublic: {
+            /** Engines */
+            engines: string[];
+            /** Models */
+            models: string[];
+        };
+        /**
+         * StageRequest
+         * @description What the reservation will use; every name must be in the catalog (`GET /catalog`).
+         */
+        StageRequest: {
+            /**
+             * Engines
+             * @example [
+             *       "vllm"
+             *     ]
+             */
+            engines?: string[];
+            /**
+             * Models
+             * @example [
+             *       "demo-hf-tiny"
+             *     ]
+             */
+            models?: string[];
+        };
+        /**
+         * StagingPublic
+         * @description How far the reservation's models are on its pool's nodes (from the agents' reports).
+         */
+        StagingPublic: {
+            /** Bytes Done */
+            bytes_done: number;
+            /** Bytes Total */
+            bytes_total: number;
+            /** Detail */
+            detail?: string | null;
+            /**
+             * Expected Start
+             * @description waiting: when the first download is expected to begin (start minus the lead time from size and the node's measured bandwidth)
+             */
+            expected_start?: string | null;
+            /**
+             * Model
+             * @description failed: the model
+             */
+            model?: string | null;
+            /** Models */
+            models: components["schemas"]["ModelStagingPublic"][];
+            /**
+             * Node
+             * @description failed: the node that reported it
+             */
+            node?: string | null;
+            /**
+             * Percent
+             * @description Of the bytes over every node and model
+             */
+            percent: number;
+            /**
+             * Reason
+             * @example integrity-mismatch
+             */
+            reason?: string | null;
+            /**
+             * State
+             * @description staged: ready on every node; staging: bytes are moving; waiting: queued, nothing moved yet; failed: a node reported a failure (reason, detail)
+             * @enum {string}
+             */
+            state: "staged" | "staging" | "waiting" | "failed";
         };
         /**
          * Status
@@ -1364,6 +1825,7 @@ export interface components {
             phase: string;
             /** Ready At */
             ready_at?: string | null;
+            staging?: components["schemas"]["StagingPublic"] | null;
             /** Step */
             step?: string | null;
             /** Url */
@@ -1753,6 +2215,206 @@ export interface operations {
             };
         };
     };
+    listCacheNodes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CacheNodePublic"][];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCachePlan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                node: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CachePlan"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing (or the caller may not know it exists) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putCacheState: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                node: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CacheNodeState"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CacheNodePublic"];
+                };
+            };
+            /** @description The body could not be read as JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing (or the caller may not know it exists) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getCalendar: {
         parameters: {
             query: {
@@ -1788,6 +2450,46 @@ export interface operations {
             /** @description The request breaks a rule; `errors` names the fields */
             422: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCatalog: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CatalogPublic"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {

@@ -27,6 +27,13 @@ export type ModelClassSpec = S["ModelClassSpec"];
 export type TokenomicsRequest = S["TokenomicsRequest"];
 export type Utilization = S["Utilization"];
 export type Mode = S["Mode"];
+export type Catalog = S["CatalogPublic"];
+export type CatalogModel = S["ModelPublic"];
+export type CatalogEngine = S["EnginePublic"];
+export type Stage = S["StagePublic"];
+export type Staging = S["StagingPublic"];
+export type CacheNode = S["CacheNodePublic"];
+export type CacheArtifact = S["CacheArtifactPublic"];
 export type Role = User["role"];
 
 export const STATUSES: Status[] = ["APPROVED", "ACTIVE", "COMPLETED", "CANCELED", "FAILED"];

@@ -46,6 +46,12 @@ export function ReservationCard({
           <dt>Memory</dt>
           <dd>{r.memory}</dd>
         </div>
+        {(r.stage.engines.length > 0 || r.stage.models.length > 0) && (
+          <div>
+            <dt>Stage</dt>
+            <dd>{[...r.stage.engines, ...r.stage.models].join(", ")}</dd>
+          </div>
+        )}
       </dl>
       <WorkspacePanel reservation={r} />
       {live && (

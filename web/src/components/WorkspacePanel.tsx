@@ -4,6 +4,7 @@ import type { Reservation } from "../api/types";
 import { api } from "../api/client";
 import { fmtTime } from "../lib/time";
 import { useLoad } from "../lib/useLoad";
+import { StagingStatus } from "./StagingStatus";
 import { WorkspaceCredentials } from "./WorkspaceCredentials";
 
 const WAITING = "workspace-wait"; // the reconciler's step while the workspace starts
@@ -35,6 +36,15 @@ function Preparing({ reservation }: { reservation: Reservation }) {
 }
 
 export function WorkspacePanel({ reservation: r }: { reservation: Reservation }) {
+  return (
+    <>
+      <StagingStatus staging={r.staging} models={r.stage.models} />
+      <Workspace reservation={r} />
+    </>
+  );
+}
+
+function Workspace({ reservation: r }: { reservation: Reservation }) {
   if (r.status === "FAILED") {
     return <p className="workspace failed">Failed: {r.reason ?? "no reason recorded"}</p>;
   }

@@ -75,6 +75,14 @@ describe("resolve", () => {
     });
   });
 
+  it("sends a stage only when something is chosen", () => {
+    expect(resolve(draft, [pool]).body).not.toHaveProperty("stage");
+    const r = resolve({ ...draft, engines: ["vllm"], models: ["demo-hf-tiny"] }, [pool]);
+    expect(r.body?.stage).toEqual({ engines: ["vllm"], models: ["demo-hf-tiny"] });
+    const q = initialDraft([pool], new URLSearchParams("model=demo-hf-tiny&engine=vllm"), start);
+    expect([q.engines, q.models]).toEqual([["vllm"], ["demo-hf-tiny"]]);
+  });
+
   it("keeps what the person typed", () => {
     const r = resolve({ ...draft, cpu: "4", memoryGiB: "16" }, [pool]);
     expect(r.body).toMatchObject({ cpu: 4, memory: "16Gi" });

@@ -12,6 +12,8 @@ export interface Draft {
   memoryGiB: string | null;
   start: string; // datetime-local values, local time
   end: string;
+  engines: string[]; // what to stage on the pool's nodes before the window opens (catalog names)
+  models: string[];
 }
 
 /** The form's first state: the query's choices, else the first pool and kind, two hours from
@@ -32,6 +34,8 @@ export function initialDraft(pools: Pool[], query: URLSearchParams, now: Date, g
     memoryGiB: null,
     start: toLocalInput(start),
     end: toLocalInput(end),
+    engines: query.getAll("engine"),
+    models: query.getAll("model"),
   };
 }
 
@@ -70,6 +74,7 @@ export function resolve(d: Draft, pools: Pool[]): Resolved {
           mode: d.mode,
           cpu,
           memory: `${memoryGiB}Gi`,
+          ...(d.engines.length || d.models.length ? { stage: { engines: d.engines, models: d.models } } : {}),
         }
       : null;
   return { cpu, memoryGiB, start, end, problems, body };

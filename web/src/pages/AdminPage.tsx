@@ -1,6 +1,7 @@
-// Admin: all reservations, users, the audit log and health, one tab each.
+// Admin: all reservations, users, the audit log, health and the node cache, one tab each.
 import { useRef, useState, type KeyboardEvent } from "react";
 import { AuditAdmin } from "../admin/AuditAdmin";
+import { CacheAdmin } from "../admin/CacheAdmin";
 import { HealthAdmin } from "../admin/HealthAdmin";
 import { ReservationsAdmin } from "../admin/ReservationsAdmin";
 import { UsersAdmin } from "../admin/UsersAdmin";
@@ -10,6 +11,7 @@ const TABS = [
   { id: "users", label: "Users", Panel: UsersAdmin },
   { id: "audit", label: "Audit log", Panel: AuditAdmin },
   { id: "health", label: "Health", Panel: HealthAdmin },
+  { id: "cache", label: "Cache", Panel: CacheAdmin },
 ] as const;
 
 export default function AdminPage() {

@@ -2,7 +2,7 @@
 import { useState, type FormEvent } from "react";
 import { api } from "../api/client";
 import { ApiError, type Problem } from "../api/problem";
-import type { Policy, Pool, Reservation } from "../api/types";
+import type { Catalog, Policy, Pool, Reservation } from "../api/types";
 import { BookedPanel } from "../components/BookedPanel";
 import { BookingSummary } from "../components/BookingSummary";
 import { ErrorNote } from "../components/ErrorNote";
@@ -12,23 +12,26 @@ import { ModeField } from "../components/ModeField";
 import { PoolSelect } from "../components/PoolSelect";
 import { RefusalPanel } from "../components/RefusalPanel";
 import { ResourceFields } from "../components/ResourceFields";
+import { StageFields } from "../components/StageFields";
 import { WindowFields } from "../components/WindowFields";
 import { initialDraft, resolve, type Draft } from "../lib/bookingDraft";
 import { useLocation } from "../lib/router";
 import { toLocalInput } from "../lib/time";
+import { useLoad } from "../lib/useLoad";
 import { usePolicy } from "../lib/usePolicy";
 import { defaultsFor, usePools } from "../lib/usePools";
 
 export function BookPage() {
   const pools = usePools();
   const policy = usePolicy();
-  const error = pools.error ?? policy.error;
+  const catalog = useLoad(() => api.catalog(), []);
+  const error = pools.error ?? policy.error ?? catalog.error;
   return (
     <section aria-labelledby="book-title">
       <h1 id="book-title">Book GPU capacity</h1>
       <ErrorNote error={error} />
-      {pools.data && policy.data ? (
-        <BookForm pools={pools.data} policy={policy.data} />
+      {pools.data && policy.data && catalog.data ? (
+        <BookForm pools={pools.data} policy={policy.data} catalog={catalog.data} />
       ) : (
         !error && <p role="status">Loading…</p>
       )}
@@ -36,7 +39,7 @@ export function BookPage() {
   );
 }
 
-function BookForm({ pools, policy }: { pools: Pool[]; policy: Policy }) {
+function BookForm({ pools, policy, catalog }: { pools: Pool[]; policy: Policy; catalog: Catalog }) {
   const { query } = useLocation();
   const [draft, setDraft] = useState<Draft>(() => initialDraft(pools, query, new Date(), policy.grid_minutes * 60_000));
   const [busy, setBusy] = useState(false);
@@ -118,6 +121,12 @@ function BookForm({ pools, policy }: { pools: Pool[]; policy: Policy }) {
           end={draft.end}
           onChange={(start, end) => update({ start, end })}
           policy={policy}
+        />
+        <StageFields
+          catalog={catalog}
+          engines={draft.engines}
+          models={draft.models}
+          onChange={(engines, models) => update({ engines, models })}
         />
       </div>
       <aside className="book-side" aria-label="Check and book">

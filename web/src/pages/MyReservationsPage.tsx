@@ -17,8 +17,12 @@ export function MyReservationsPage() {
   const now = useNow(1000);
   const all = list.data ?? [];
   const live = all.filter(isLive);
+  // ... and while a reservation's models are being staged on its nodes.
   const waiting = live.some(
-    (r) => r.phase === "provisioning" || (r.phase !== "ready" && Date.parse(r.start) <= now.getTime()),
+    (r) =>
+      r.phase === "provisioning" ||
+      r.staging?.state === "staging" ||
+      (r.phase !== "ready" && Date.parse(r.start) <= now.getTime()),
   );
   useEffect(() => setFast(waiting), [waiting]);
   const past = all

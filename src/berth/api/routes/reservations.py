@@ -9,9 +9,10 @@ from fastapi import APIRouter, HTTPException, Query
 
 from berth.api import metrics, problems, schemas, views
 from berth.api.deps import DB, Box, Client, Config, Now, User
+from berth.domain.catalog import Stage
 from berth.domain.quantity import parse_bytes, parse_millicores
 from berth.domain.reservation import Request, Status
-from berth.store import audit, reservations, sessions
+from berth.store import audit, cache, reservations, sessions
 from berth.store.crypto import SealError
 from berth.store.errors import Refused
 
@@ -34,14 +35,16 @@ def create(
         cpu_millicores=parse_millicores(body.cpu) if body.cpu is not None else None,
         memory_bytes=parse_bytes(body.memory) if body.memory is not None else None,
     )
+    stage = Stage(tuple(body.stage.engines), tuple(body.stage.models)) if body.stage else Stage()
     try:
         with db.transaction() as tx:
-            row = reservations.book(tx, who, req, settings.policy(), now, client)
+            row = reservations.book(tx, who, req, settings.policy(), now, client, stage)
+            staged = cache.staging_of(tx, [row])[row.id]
     except Refused:
         metrics.BOOKINGS.labels(outcome="refused").inc()
         raise
     metrics.BOOKINGS.labels(outcome="accepted").inc()
-    return views.reservation(row, who.username)
+    return views.reservation(row, who.username, staged=staged)
 
 
 @router.get("", operation_id="listReservations")
@@ -67,7 +70,8 @@ def list_(
             until=to,
             limit=limit,
         )
-    return [views.reservation(r, owner, sess) for r, owner, sess in rows]
+        staged = cache.staging_of(tx, [r for r, _, _ in rows])
+    return [views.reservation(r, owner, sess, staged[r.id]) for r, owner, sess in rows]
 
 
 @router.get("/{reservation_id}", operation_id="getReservation", responses=problems.responses(404))
@@ -76,7 +80,8 @@ def get(reservation_id: uuid.UUID, who: User, db: DB) -> schemas.ReservationPubl
         row = reservations.get(tx, who, reservation_id)
         owner = reservations.owner_name(tx, row)
         session = reservations.session_of(tx, row)
-    return views.reservation(row, owner, session)
+        staged = cache.staging_of(tx, [row])[row.id]
+    return views.reservation(row, owner, session, staged)
 
 
 @router.get(
@@ -114,7 +119,7 @@ def workspace(
                     {"owner": reservations.owner_name(tx, row)},
                     client,
                 )
-        return views.workspace(row, session, password)
+        return views.workspace(row, session, password, cache.staging_of(tx, [row])[row.id])
 
 
 @router.post(
@@ -154,4 +159,5 @@ def extend(
     with db.transaction() as tx:
         row = reservations.extend(tx, who, reservation_id, body.end, settings.policy(), now, client)
         owner = reservations.owner_name(tx, row)
-    return views.reservation(row, owner)
+        staged = cache.staging_of(tx, [row])[row.id]
+    return views.reservation(row, owner, staged=staged)
