@@ -59,6 +59,10 @@ def kustomize() -> Path:
     return build.build_kustomize(on_line=print)
 
 
+NODE_AGENTS = "berth-node"  # the cache agent's namespace (deploy/base/cache-agent.yaml)
+CACHE_AGENT = "berth-cache-agent"
+
+
 def kustomize_build(kustomize: Path, overlay: str) -> list[dict[str, Any]]:
     out = subprocess.run(
         [str(kustomize), "build", str(DEPLOY / "overlays" / overlay)],
@@ -105,6 +109,7 @@ def installed(sim: Sim, kustomize: Path) -> Iterator[list[dict[str, Any]]]:
                 )
                 admin.delete(ref)
         admin.delete_namespace(PLATFORM)
+        admin.delete_namespace(NODE_AGENTS)
 
 
 @pytest.fixture
@@ -212,7 +217,9 @@ def test_both_overlays_build_and_the_kubernetes_one_applies(
         for manifest in installed:
             namespaced = admin.resource(manifest["apiVersion"], manifest["kind"]).namespaced
             where = manifest["metadata"].get("namespace")
-            assert where == (PLATFORM if namespaced else None), manifest["metadata"]["name"]
+            # the privileged cache agent is alone in berth-node; everything else in berth-system
+            home = NODE_AGENTS if manifest["metadata"]["name"] == CACHE_AGENT else PLATFORM
+            assert where == (home if namespaced else None), manifest["metadata"]["name"]
 
     # the openshift overlay: everything the sim serves is accepted by the API server (dry-run);
     # the Route kind is OpenShift's and is not served here
@@ -276,6 +283,16 @@ def test_the_platform_pods_meet_pod_security_restricted(
     eventually(pods_made, timeout=60)
     events = core.list_namespaced_event(PLATFORM, field_selector="reason=FailedCreate").items
     assert not events, [e.message for e in events]
+
+    # one cache agent per GPU node, admitted by berth-node's `privileged` level only
+    gpu_nodes = core.list_node(label_selector="nvidia.com/gpu.present=true").items
+    assert gpu_nodes
+
+    def agents_made() -> None:
+        pods = core.list_namespaced_pod(NODE_AGENTS).items
+        assert sorted(p.spec.node_name for p in pods) == sorted(n.metadata.name for n in gpu_nodes)
+
+    eventually(agents_made, timeout=60)
 
 
 def test_the_reconcilers_identity_cannot_leave_its_lane(

@@ -23,7 +23,7 @@ SHA = "a" * 64
 GOOD = f"""
 engines:
   - name: vllm
-    image: docker.io/vllm/vllm-openai:v0.8.5
+    image: docker.io/vllm/vllm-openai:v0.26.0
     digest: sha256:{"b" * 64}
     port: 8000
     formats: [huggingface]

@@ -13,6 +13,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from berth.cache.provisioner import PROVISIONER
+from berth.catalog import load_catalog_file
 from berth.cli import app
 from berth.config import Settings, check_pool_file
 from berth.domain.session import namespace_name
@@ -149,3 +151,47 @@ def test_the_reconcilers_daemonsets_are_a_role_in_the_platform_namespace_only() 
         {"apiGroups": [""], "resources": ["pods"], "verbs": ["list"]},
     ]
     assert not any("daemonsets" in r.get("resources", []) for r in cluster_role()["rules"])
+
+
+def test_the_catalog_of_the_base_has_the_demo_engines_and_the_mirror_list_them() -> None:
+    """One set of engine images: the install's catalog, the demo catalog and the air-gapped
+    image list (`berth render mirror`) name the same images."""
+    base = load_catalog_file(BASE / "catalog.yaml")
+    demo = load_catalog_file()
+    assert base.engines == demo.engines
+    assert base.models == ()
+    images = yaml.safe_load(
+        (Path(__file__).resolve().parents[2] / "src/berth/install/images.yaml").read_text()
+    )["images"]
+    listed = {i["name"]: i["image"] for i in images}
+    assert {e.name: e.image for e in demo.engines} == {e.name: listed[e.name] for e in demo.engines}
+
+
+def test_the_cache_agent_has_exactly_the_provisioners_rights_and_its_own_namespace() -> None:
+    docs = {(d["kind"], d["metadata"]["name"]): d for d in documents(BASE / "cache-agent.yaml")}
+    rules = docs[("ClusterRole", "berth-cache-agent")]["rules"]
+    granted = {
+        (g, r, v)
+        for rule in rules
+        for g in rule["apiGroups"]
+        for r in rule["resources"]
+        for v in rule["verbs"]
+    }
+    assert ("", "persistentvolumes", "create") in granted
+    assert not {
+        r
+        for g, r, v in granted
+        if r not in ("persistentvolumes", "persistentvolumeclaims", "storageclasses")
+    }
+    assert {v for g, r, v in granted if r != "persistentvolumes"} <= {"get", "list", "watch"}
+    daemonset = docs[("DaemonSet", "berth-cache-agent")]
+    assert daemonset["metadata"]["namespace"] == "berth-node"
+    # berth-system keeps `restricted`; the privileged agent is alone in berth-node
+    namespace = docs[("Namespace", "berth-node")]["metadata"]["labels"]
+    assert namespace["pod-security.kubernetes.io/enforce"] == "privileged"
+    command = daemonset["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert command[:2] == ["berth", "cache-agent"]
+    assert "{node}" in command[command.index("--token-file") + 1]
+    # the class the reconciler's claims name
+    assert docs[("StorageClass", "berth-cache")]["provisioner"] == PROVISIONER
+    assert Settings().cache_storage_class == "berth-cache"

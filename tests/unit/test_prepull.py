@@ -40,7 +40,7 @@ def test_the_runtime_config_map_describes_engines_models_gpu_and_proxy() -> None
     assert doc["proxy"]["config_map"] == "berth-proxy"
     assert doc["proxy"]["https_proxy"] == "http://proxy:3128"
     vllm = next(e for e in doc["engines"] if e["name"] == "vllm")
-    assert vllm["image"] == "docker.io/vllm/vllm-openai:v0.8.5"
+    assert vllm["image"] == "docker.io/vllm/vllm-openai:v0.26.0"
     assert vllm["env"]["HF_HUB_OFFLINE"] == "1"
     assert "{model_dir}" in vllm["command"]
     model = next(m for m in doc["models"] if m["id"] == "demo-hf-tiny")
@@ -143,7 +143,7 @@ def test_pinned_images_renders_a_pinned_image_set_per_machine_config_pool(tmp_pa
     catalog = tmp_path / "catalog.yaml"
     catalog.write_text(
         "engines:\n"
-        "  - {name: vllm, image: 'docker.io/vllm/vllm-openai:v0.8.5', digest: '" + digest + "',\n"
+        "  - {name: vllm, image: 'docker.io/vllm/vllm-openai:v0.26.0', digest: '" + digest + "',\n"
         "     source: test, port: 8000, formats: [huggingface], command: [vllm, serve]}\n"
         "  - {name: tgi, image: 'ghcr.io/huggingface/text-generation-inference:3.3.0',\n"
         "     source: test, port: 8080, formats: [huggingface], command: [tgi]}\n"
