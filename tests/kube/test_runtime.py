@@ -43,6 +43,7 @@ from berth.runtime import cli, servers
 from berth.sim import build as sim_build
 from berth.store import catalog as catalog_store
 from berth.store import pools as pool_store
+from berth.store import reservations, users
 from berth.store.db import Database
 from conftest import Sim, eventually
 
@@ -202,6 +203,52 @@ def test_the_reconciler_writes_each_sessions_runtime_from_the_stored_catalog(
         assert apps.read_namespaced_daemon_set("berth-prepull-c845a", platform)
     finally:
         core.delete_collection_namespaced_pod(platform, grace_period_seconds=0)
+        core.delete_namespace(platform)
+
+
+def test_a_platform_namespace_being_deleted_never_holds_sessions_back(
+    db: Database, kube: KubeCluster, core: client.CoreV1Api
+) -> None:
+    """The pre-pull DaemonSets cannot be written (the API server refuses new content in a
+    terminating namespace, a 403 it classes as transient): sessions still open, each cycle
+    completes, and the DaemonSets are made once the namespace is usable again."""
+    with db.transaction() as tx:
+        catalog_store.sync(tx, CATALOG)
+    platform = f"plat-{uuid.uuid4().hex[:8]}"
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=platform)))
+    hold = client.V1ConfigMap(
+        metadata=client.V1ObjectMeta(name="hold", finalizers=["berth.io/test-hold"])
+    )
+    core.create_namespaced_config_map(platform, hold)
+    core.delete_namespace(platform)  # Terminating until the ConfigMap's finalizer is gone
+    apps = client.AppsV1Api(core.api_client)
+    clock = Clock()
+    rids = [book(db, clock, kind="mig-1g.24gb", count=1) for _ in range(2)]
+    try:
+        rec = Reconciler(db, kube, SessionConfig(platform_namespace=platform), clock=clock)
+
+        def active() -> None:
+            rec.cycle()  # never raises for the DaemonSets
+            assert [status_of(db, rid) for rid in rids] == ["ACTIVE", "ACTIVE"]
+
+        eventually(active, timeout=120, interval=0.5)
+        assert not apps.list_namespaced_daemon_set(platform).items
+    finally:
+        core.patch_namespaced_config_map("hold", platform, {"metadata": {"finalizers": None}})
+        with db.transaction() as tx:
+            for rid in rids:
+                reservations.cancel(tx, users.principal(users.get(tx, "alice")), rid, clock.now)
+        Reconciler(db, kube, SessionConfig(), clock=clock).cycle()
+
+    def gone() -> None:
+        assert not core.list_namespace(field_selector=f"metadata.name={platform}").items
+
+    eventually(gone, timeout=60)
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=platform)))
+    try:
+        rec.cycle()  # the namespace is usable again: the DaemonSet of the pool is made
+        assert apps.read_namespaced_daemon_set("berth-prepull-c845a", platform)
+    finally:
         core.delete_namespace(platform)
 
 

@@ -181,8 +181,9 @@ class Reconciler:
         selector = prepull_manifests.selector(self.cfg)
         try:
             found = self.cluster.list_objects("apps/v1", "DaemonSet", namespace, selector)
-        except Transient:
-            raise
+        except Transient as exc:  # tried again next cycle; sessions never wait for images
+            log.warning("pre-pull DaemonSets not listed in %s: %s", namespace, exc)
+            return []
         except KubeError as exc:
             log.error("could not list the pre-pull DaemonSets in %s: %s", namespace, exc)
             self._prepull_key = key  # tried; the next verify tries again
@@ -194,7 +195,11 @@ class Reconciler:
             for d in found
         }
         actions = prepull(desired, observed, namespace)
-        self.executor.run(actions, now)
+        try:
+            self.executor.run(actions, now)
+        except Transient as exc:  # e.g. the platform namespace being deleted: next cycle
+            log.warning("pre-pull DaemonSets not applied in %s: %s", namespace, exc)
+            return actions
         self._prepull_key = key
         if verify:
             self.record_engine_images()
@@ -206,8 +211,6 @@ class Reconciler:
             pods = self.cluster.list_objects(
                 "v1", "Pod", self.cfg.platform_namespace, prepull_manifests.selector(self.cfg)
             )
-        except Transient:
-            raise
         except KubeError as exc:  # the image state waits for the next look; the cycle goes on
             log.error("could not read the pre-pull pods' image state: %s", exc)
             return []
