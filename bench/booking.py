@@ -3,7 +3,7 @@
 With 100k existing reservations (and `--sizes` for more), `berth serve` (its default number of
 workers, or `--workers`) is loaded with:
 
-- wrk (the Debian package `wrk`: `apt-get install -y wrk`) and bench/wrk/booking.lua, random
+- wrk (the Debian package `wrk`: `apt-get install -y wrk`) and bench/wrk/berth.lua, random
   valid bookings (32 users' bearer tokens, two pools, their kinds, 1-4 h windows on the
   15-minute grid anywhere in 90 days) from 8 and 32 connections: bookings/s, p50/p99;
 - the refusal path: wrk, 8 connections, bookings into a pool that is full for its first days,
@@ -31,6 +31,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import slurm
 from berth.domain.capacity import Booking, fits
@@ -104,9 +105,9 @@ def python_load(h: Harness, clients: int, total: int, seed_: int) -> dict[str, f
     }
 
 
-def wrk_counts(r: dict[str, float]) -> dict[str, float]:
-    status: dict[str, float] = r["status"]  # type: ignore[assignment]
-    out = dict(r)
+def wrk_counts(r: dict[str, Any]) -> dict[str, float]:
+    status: dict[str, float] = r["status"]
+    out = {k: v for k, v in r.items() if k != "status"}
     out["201"] = status.get("201", 0)
     out["409s"] = status.get("409s", 0)
     out["409"] = status.get("409", 0) + out["409s"]

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 
@@ -34,7 +35,7 @@ SPAN_DAYS = 90  # bookings and seeded reservations fall anywhere in this many da
 MAX_HOURS = 4  # a benchmark booking is 1..MAX_HOURS long
 USERS = 32  # plain users, so every booking runs the per-user limit query; load picks one
 NODES = 50  # per bench pool
-WRK_LUA = Path(__file__).parent / "wrk" / "booking.lua"
+WRK_LUA = Path(__file__).parent / "wrk" / "berth.lua"
 WRK_MISSING = (
     "wrk is not installed: it is the Debian package `wrk` "
     "(`apt-get install -y wrk`; the bench never downloads it)"
@@ -203,22 +204,26 @@ class Harness:
         seconds: float,
         pools: dict[str, list[str]],
         *,
+        mode: str = "book",
+        rate: float = 0,
         first_slot: int = 0,
         slots: int = SPAN_DAYS * 96,
         seed: int = 1,
-    ) -> dict[str, float]:
-        """Run wrk with bench/wrk/booking.lua: random valid bookings of `pools`' kinds."""
+    ) -> dict[str, Any]:
+        """Run wrk with bench/wrk/berth.lua: random valid bookings of `pools`' kinds (mode
+        book) or the read mix (mode read), as fast as it goes or at `rate` requests/s."""
         exe = shutil.which("wrk")
         if exe is None:
             raise SystemExit(WRK_MISSING)
-        config = self.workdir / f"wrk-{connections}-{seed}.conf"
+        threads = min(connections, 2)
+        config = self.workdir / f"wrk-{mode}-{connections}-{seed}.conf"
         base = int(base_time().timestamp()) + 900 * first_slot
         config.write_text(
-            f"tokens={','.join(self.tokens)}\n"
+            f"mode={mode}\ntokens={','.join(self.tokens)}\n"
             f"pools={','.join(':'.join([p, *kinds]) for p, kinds in pools.items())}\n"
-            f"base={base}\nslots={slots}\nhours={MAX_HOURS}\nseed={seed}\n"
+            f"base={base}\nslots={slots}\nhours={MAX_HOURS}\nrate={rate:g}\n"
+            f"threads={threads}\nseed={seed}\n"
         )
-        threads = min(connections, 2)
         out = subprocess.run(
             [
                 exe,
@@ -238,7 +243,7 @@ class Harness:
             check=True,
         ).stdout
         line = next(x for x in out.splitlines() if x.startswith("WRK "))
-        result = json.loads(line[4:])
+        result: dict[str, Any] = json.loads(line[4:])
         result["rps"] = result["requests"] / result["seconds"]
         return result
 

@@ -1,4 +1,5 @@
-"""Where the milliseconds of one booking go: cProfile of `POST /api/v1/reservations`.
+"""Where the milliseconds of one booking go: cProfile of `POST /api/v1/reservations`
+(or, with `--read`, of one of bench/read.py's reads).
 
 With 100k existing reservations (seeded as bench/booking.py seeds them), the whole ASGI app (the
 middlewares, FastAPI's validation, the route, the store, serialization) handles `--requests`
@@ -32,6 +33,7 @@ from berth.store import bootstrap
 from berth.store.db import Database
 from berth.store.embedded import running
 from common import POOL_FILE, SPAN_DAYS, bench_users, random_booking, seed
+from read import endpoints
 
 # (label, predicate on a pstats key (file, line, function)) -> cumulative seconds; the first
 # match of each label wins, so name the outermost function of a layer.
@@ -51,6 +53,14 @@ LAYERS: list[tuple[str, Callable[[tuple[str, int, str]], bool]]] = [
 ]
 
 
+READS = {
+    "calendar-pool": "calendar, a week, one pool",
+    "calendar-all": "calendar, a week, all pools",
+    "availability": "availability, 14 days",
+    "mine": "reservations?mine=true",
+}
+
+
 class Counter:
     def __init__(self) -> None:
         self.statements = 0
@@ -68,17 +78,19 @@ def inline_threads() -> None:
     anyio.to_thread.run_sync = run_sync  # type: ignore[assignment]
 
 
-async def post(app: Any, body: bytes, token: str) -> int:
+async def call(app: Any, body: bytes, token: str, target: str | None = None) -> int:
+    """POST `body` as a booking, or (with `target`, a path and query) GET it."""
+    path, _, query = (target or "/api/v1/reservations").partition("?")
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
         "http_version": "1.1",
-        "method": "POST",
+        "method": "GET" if target else "POST",
         "scheme": "http",
-        "path": "/api/v1/reservations",
-        "raw_path": b"/api/v1/reservations",
+        "path": path,
+        "raw_path": path.encode(),
         "root_path": "",
-        "query_string": b"",
+        "query_string": query.encode(),
         "headers": [
             (b"host", b"127.0.0.1"),
             (b"content-type", b"application/json"),
@@ -114,6 +126,11 @@ def main() -> None:
     ap.add_argument("--existing", type=int, default=100_000)
     ap.add_argument("--requests", type=int, default=300)
     ap.add_argument("--top", type=int, default=25, help="functions listed by own time")
+    ap.add_argument(
+        "--read",
+        choices=sorted(READS),
+        help="profile this read (as bench/read.py sends it) instead of a booking",
+    )
     args = ap.parse_args()
     inline_threads()
     with tempfile.TemporaryDirectory(prefix="berth-profile-") as tmp:
@@ -137,14 +154,21 @@ def main() -> None:
             seed(db, args.existing, user_ids)
             app = create_app(Settings(), db)
             rng = random.Random(1)
-            bodies = [(random_booking(rng), rng.choice(secrets)) for _ in range(args.requests + 20)]
+            bodies = [
+                (
+                    random_booking(rng),
+                    rng.choice(secrets),
+                    endpoints(rng)[READS[args.read]] if args.read else None,
+                )
+                for _ in range(args.requests + 20)
+            ]
             counter = Counter()
             event.listen(db.engine, "before_cursor_execute", counter)
             codes: dict[int, int] = {}
 
-            async def run(batch: list[tuple[bytes, str]]) -> None:
-                for body, token in batch:
-                    code = await post(app, body, token)
+            async def run(batch: list[tuple[bytes, str, str | None]]) -> None:
+                for body, token, target in batch:
+                    code = await call(app, body, token, target)
                     codes[code] = codes.get(code, 0) + 1
 
             asyncio.run(run(bodies[:20]))  # warm caches (pool, prepared plans, imports)
@@ -161,7 +185,7 @@ def main() -> None:
     stats = pstats.Stats(profiler)
     raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
     print(
-        f"{n} bookings, {args.existing} existing; outcomes {json.dumps(codes)}; "
+        f"{n} x {args.read or 'booking'}, {args.existing} existing; outcomes {json.dumps(codes)}; "
         f"{1000 * wall / n:.2f} ms per request under the profiler; "
         f"{counter.statements / n:.1f} SQL statements per request (BEGIN/COMMIT not counted)"
     )
