@@ -5,12 +5,19 @@ live reservations overlapping the window, run the domain's sweep, insert if it f
 The pool lock is a transaction-scoped advisory lock, so two bookings of one pool are serialized
 while bookings of different pools run side by side; it is released by commit or rollback, so a
 crashed request cannot leave it held.
+
+The booking path is three round trips: the locks and every read in one call of the SQL
+function `berth_booking_view` (migration 0008, which says why it is a function and not one
+statement), the sweep in Python (`domain.capacity.fits`, exact), then the insert, its audit
+entry and the NOTIFY in one statement, then the commit.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, func, select, text
@@ -123,18 +130,145 @@ def book(
     client: str | None = None,
 ) -> Reservation:
     """Book `req` for `who` in one transaction (see the module's docstring for the order)."""
-    pool = pools.get(tx, req.pool)
+    stamp, pool = pools.known(tx, req.pool)
     try:
-        accepted = validate_request(req, pool, policy, now)
+        accepted = _accept(req, pool, policy, now)
+    except Invalid:  # refuse only by the pool as it is now, not as this process last read it
+        stamp, pool = pools.reread(tx, req.pool)
+        accepted = _accept(req, pool, policy, now)
+    view = _booking_view(tx, who, pool.name, accepted.start, accepted.end)
+    if view.pool_updated != stamp:  # the pool was synced since it was read: read it again
+        stamp, pool = pools.reread(tx, req.pool)
+        accepted = _accept(req, pool, policy, now)
+        if (view.start, view.end) != (accepted.start, accepted.end):
+            view = _booking_view(tx, who, pool.name, accepted.start, accepted.end)
+    if view.owner_live is not None:
+        _check_limit(policy, view.owner_live)
+    booking = accepted.booking()
+    shortage = capacity.fits(pool.capacity(), view.existing, booking)
+    if shortage is not None:
+        raise _refusal(tx, pool, policy, booking, shortage, now)
+    return _create(tx, who, pool, accepted, now, client)
+
+
+def _accept(req: Request, pool: Pool, policy: BookingPolicy, now: datetime) -> Accepted:
+    try:
+        return validate_request(req, pool, policy, now)
     except RequestError as exc:
         raise _invalid(exc) from exc
-    _lock_user_then_pool(tx, who.id, pool.name)
-    _check_user_limit(tx, who.id, policy, accepted.start, accepted.end, exempt=who.is_admin)
-    _check_capacity(tx, pool, policy, accepted, now)
-    row = _insert(tx, who, pool, accepted, now)
-    _audit_created(tx, who, row, accepted, client)
-    _notify(tx, row.id)
+
+
+@dataclass(frozen=True)
+class _View:
+    """What `berth_booking_view` read under the booking's locks."""
+
+    start: datetime
+    end: datetime
+    pool_updated: datetime | None
+    owner_live: int | None  # None: the limit does not apply (an admin books)
+    existing: list[capacity.Booking]
+
+
+_BOOKING_VIEW = text(
+    "SELECT * FROM berth_booking_view(:ku, :u, :count_owner, :kp, :pool, :start, :end)"
+)
+
+
+def _booking_view(tx: Tx, who: Principal, pool: str, start: datetime, end: datetime) -> _View:
+    """Take the owner's lock, then the pool's, and read what the checks need: one round trip."""
+    row = tx.execute(
+        _BOOKING_VIEW,
+        {
+            "ku": USER_BOOKING,
+            "u": who.id,
+            "count_owner": not who.is_admin,
+            "kp": POOL_BOOKING,
+            "pool": pool,
+            "start": start,
+            "end": end,
+        },
+    ).one()
+    updated, owner_live, starts, ends, kinds, counts, cpus, mems = row
+    existing = [
+        capacity.Booking(s, e, {kind: n, CPU: cpu, MEMORY: mem})
+        for s, e, kind, n, cpu, mem in zip(starts, ends, kinds, counts, cpus, mems, strict=True)
+    ]
+    return _View(start, end, updated, owner_live, existing)
+
+
+_CREATE = text(
+    """
+    WITH created AS (
+        INSERT INTO reservations (id, pool, owner_id, start_at, end_at, gpu_kind, gpu_count,
+            mode, cpu_millicores, memory_bytes, status, created_at, updated_at)
+        VALUES (:id, :pool, :owner, :start, :end, :kind, :count, :mode, :cpu, :memory,
+            :status, :now, :now)
+        RETURNING id
+    ), audited AS (
+        INSERT INTO audit_log (actor, action, target, details, client)
+        SELECT :actor, 'reservation.create', :target, CAST(:details AS jsonb), :client
+        FROM created
+    )
+    SELECT pg_notify(:channel, :id_text) FROM created
+    """
+)
+
+
+def _create(
+    tx: Tx, who: Principal, pool: Pool, accepted: Accepted, now: datetime, client: str | None
+) -> Reservation:
+    """Insert the reservation, its audit entry and the NOTIFY (delivered on commit) in one
+    statement; return the row as the ORM would have (not attached to the session)."""
+    row = Reservation(
+        id=uuid.uuid4(),
+        pool=pool.name,
+        owner_id=who.id,
+        start_at=accepted.start,
+        end_at=accepted.end,
+        gpu_kind=accepted.gpu_kind,
+        gpu_count=accepted.gpu_count,
+        mode=accepted.mode.value,
+        cpu_millicores=accepted.cpu_millicores,
+        memory_bytes=accepted.memory_bytes,
+        status=Status.APPROVED.value,
+        reason=None,
+        created_at=now,
+        updated_at=now,
+    )
+    tx.execute(
+        _CREATE,
+        {
+            "id": row.id,
+            "pool": row.pool,
+            "owner": row.owner_id,
+            "start": row.start_at,
+            "end": row.end_at,
+            "kind": row.gpu_kind,
+            "count": row.gpu_count,
+            "mode": row.mode,
+            "cpu": row.cpu_millicores,
+            "memory": row.memory_bytes,
+            "status": row.status,
+            "now": now,
+            "actor": who.username,
+            "target": f"reservation:{row.id}",
+            "details": json.dumps(_created_details(accepted, pool.name)),
+            "client": client,
+            "channel": NOTIFY_CHANNEL,
+            "id_text": str(row.id),
+        },
+    )
     return row
+
+
+def _created_details(accepted: Accepted, pool: str) -> dict[str, str]:
+    return {
+        "pool": pool,
+        "start": accepted.start.isoformat(),
+        "end": accepted.end.isoformat(),
+        "gpu": f"{accepted.gpu_count} x {accepted.gpu_kind}",
+        "mode": accepted.mode.value,
+    }
 
 
 def _invalid(exc: RequestError) -> Invalid:
@@ -166,62 +300,15 @@ def _check_user_limit(
     )
     if exclude is not None:
         q = q.where(Reservation.id != exclude)
-    mine = tx.scalar(q)
+    _check_limit(policy, int(tx.scalar(q) or 0))
+
+
+def _check_limit(policy: BookingPolicy, mine: int) -> None:
+    """Refuse (409) when the owner already holds the limit of overlapping live reservations."""
     try:
-        check_concurrency(policy, int(mine or 0), is_admin=False)
+        check_concurrency(policy, mine, is_admin=False)
     except PolicyError as exc:
         raise Conflict(str(exc)) from exc
-
-
-def _check_capacity(
-    tx: Tx, pool: Pool, policy: BookingPolicy, accepted: Accepted, now: datetime
-) -> None:
-    """Refuse (with the nearest slot that fits) a booking the pool cannot hold."""
-    existing = live_overlapping(tx, pool.name, accepted.start, accepted.end)
-    booking = accepted.booking()
-    shortage = capacity.fits(pool.capacity(), existing, booking)
-    if shortage is not None:
-        raise _refusal(tx, pool, policy, booking, shortage, now)
-
-
-def _insert(tx: Tx, who: Principal, pool: Pool, accepted: Accepted, now: datetime) -> Reservation:
-    row = Reservation(
-        id=uuid.uuid4(),
-        pool=pool.name,
-        owner_id=who.id,
-        start_at=accepted.start,
-        end_at=accepted.end,
-        gpu_kind=accepted.gpu_kind,
-        gpu_count=accepted.gpu_count,
-        mode=accepted.mode.value,
-        cpu_millicores=accepted.cpu_millicores,
-        memory_bytes=accepted.memory_bytes,
-        status=Status.APPROVED.value,
-        created_at=now,
-        updated_at=now,
-    )
-    tx.add(row)
-    tx.flush()
-    return row
-
-
-def _audit_created(
-    tx: Tx, who: Principal, row: Reservation, accepted: Accepted, client: str | None
-) -> None:
-    audit.record(
-        tx,
-        who.username,
-        "reservation.create",
-        f"reservation:{row.id}",
-        {
-            "pool": row.pool,
-            "start": accepted.start.isoformat(),
-            "end": accepted.end.isoformat(),
-            "gpu": f"{accepted.gpu_count} x {accepted.gpu_kind}",
-            "mode": accepted.mode.value,
-        },
-        client,
-    )
 
 
 def _owned(tx: Tx, who: Principal, reservation_id: uuid.UUID, *, lock: bool) -> Reservation:
