@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -34,14 +38,42 @@ from berth.store.db import Database
 ANY_METHOD = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
+def worker_app() -> FastAPI:
+    """The app of one of several `berth serve --workers N` processes (an app factory).
+
+    The parent process has already migrated the schema, synced the pools and (without
+    BERTH_DATABASE_URL) started the embedded PostgreSQL, whose URL it put in the environment;
+    a worker only connects, with its share of the connection budget (BERTH_WORKER_DB_POOL).
+    """
+    settings = Settings()
+    if settings.database_url is None:
+        raise RuntimeError("a worker needs BERTH_DATABASE_URL (set by `berth serve`)")
+    pool_size = int(os.environ.get(WORKER_DB_POOL, settings.db_pool_size))
+    return create_app(settings, Database(settings.database_url, pool_size=pool_size))
+
+
+WORKER_DB_POOL = "BERTH_WORKER_DB_POOL"  # connections per worker, set by `berth serve`
+
+
 def ui_dir() -> Path | None:
     """The built UI inside the package, if `make run` (or the wheel build) put it there."""
     path = Path(str(resources.files("berth"))) / "web"
     return path if (path / "index.html").is_file() else None
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """At most BERTH_API_THREADS requests of this process run their (synchronous) handlers
+    at once; the rest wait their turn in the event loop, holding no thread, connection or
+    share of the GIL, so the requests that hold a booking's locks finish sooner."""
+    settings: Settings = app.state.settings
+    anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
+    yield
+
+
 def create_app(settings: Settings, db: Database) -> FastAPI:
     app = FastAPI(
+        lifespan=_lifespan,
         title="Berth",
         version=__version__,
         summary="Book GPU capacity on a calendar; get an isolated Kubernetes workspace.",
