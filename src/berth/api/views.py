@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+import pydantic_core
+from fastapi import Response
+
 from berth.api import schemas
-from berth.domain.capacity import Step
 from berth.domain.pool import CPU, MEMORY, Pool
 from berth.domain.quantity import format_bytes
-from berth.domain.reservation import Mode, Status
 from berth.store.models import Reservation, SessionRow, User
-from berth.store.users import Principal
 
 
 def user(u: User) -> schemas.UserPublic:
@@ -17,53 +22,72 @@ def user(u: User) -> schemas.UserPublic:
     )
 
 
+class ReservationColumns(Protocol):
+    """A reservation's columns: a model object, or a row of `store.reservations.search`."""
+
+    id: uuid.UUID
+    status: str
+    pool: str
+    start_at: datetime
+    end_at: datetime
+    gpu_kind: str
+    gpu_count: int
+    mode: str
+    cpu_millicores: int
+    memory_bytes: int
+    reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def reservation_data(
+    row: ReservationColumns, owner: str, phase: str | None, url: str | None
+) -> dict[str, Any]:
+    """A reservation as plain data in the shape (and field order) of ReservationPublic."""
+    return {
+        "id": row.id,
+        "status": row.status,
+        "owner": owner,
+        "pool": row.pool,
+        "start": row.start_at,
+        "end": row.end_at,
+        "gpu": {"kind": row.gpu_kind, "count": row.gpu_count},
+        "mode": row.mode,
+        "cpu": row.cpu_millicores / 1000,
+        "memory": format_bytes(row.memory_bytes),
+        "reason": row.reason,
+        "phase": phase,
+        "workspace_url": url if phase == "ready" else None,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
+
+
 def reservation(
     row: Reservation, owner: str, session: SessionRow | None = None
 ) -> schemas.ReservationPublic:
-    return schemas.ReservationPublic(
-        id=row.id,
-        status=Status(row.status),
-        owner=owner,
-        pool=row.pool,
-        start=row.start_at,
-        end=row.end_at,
-        gpu=schemas.GpuPublic(kind=row.gpu_kind, count=row.gpu_count),
-        mode=Mode(row.mode),
-        cpu=row.cpu_millicores / 1000,
-        memory=format_bytes(row.memory_bytes),
-        reason=row.reason,
-        phase=session.phase if session else None,
-        workspace_url=session.url if session and session.phase == "ready" else None,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    phase, url = (session.phase, session.url) if session else (None, None)
+    return schemas.ReservationPublic.model_validate(reservation_data(row, owner, phase, url))
 
 
-def calendar_entry(row: Reservation, owner: str, who: Principal) -> schemas.CalendarEntry:
-    mine = owner == who.username
-    visible = mine or who.is_admin
-    return schemas.CalendarEntry(
-        id=row.id if visible else None,
-        mine=mine,
-        owner=owner if visible else None,
-        status=Status(row.status),
-        pool=row.pool,
-        start=row.start_at,
-        end=row.end_at,
-        gpu=schemas.GpuPublic(kind=row.gpu_kind, count=row.gpu_count),
-    )
+def json_response(content: Any) -> Response:
+    """200 with `content`, plain data already in the shape of the route's response model,
+    as JSON written the way the model would write it (pydantic_core: datetimes in ISO 8601
+    with `Z` for UTC, UUIDs and enums as strings), without building and validating models:
+    for long lists, where that was most of the request."""
+    return Response(pydantic_core.to_json(content), media_type="application/json")
 
 
-def amounts(raw: dict[str, int]) -> dict[str, float]:
+def amounts(raw: Mapping[str, int]) -> dict[str, float]:
     """Resource amounts for clients: GPU units as they are, cpu in cores, memory in bytes."""
     out: dict[str, float] = {}
     for resource, amount in raw.items():
         if resource == CPU:
             out["cpu"] = amount / 1000
         elif resource == MEMORY:
-            out["memory_bytes"] = amount
+            out["memory_bytes"] = float(amount)
         else:
-            out[resource] = amount
+            out[resource] = float(amount)
     return out
 
 
@@ -101,10 +125,6 @@ def pool(p: Pool) -> schemas.PoolPublic:
             for n in p.nodes
         ],
     )
-
-
-def step(s: Step) -> schemas.Step:
-    return schemas.Step(start=s.start, end=s.end, free=amounts(dict(s.amounts)))
 
 
 def workspace(

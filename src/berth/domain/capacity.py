@@ -61,7 +61,40 @@ def usage_steps(bookings: Iterable[Booking], start: datetime, end: datetime) -> 
             if amount:
                 deltas[s][resource] += amount
                 deltas[e][resource] -= amount
-    times = sorted({start, end, *deltas})
+    return _steps(deltas, start, end)
+
+
+def changes_of(bookings: Iterable[Booking]) -> dict[datetime, Counter[str]]:
+    """How usage changes at each instant: +demand at a booking's start, -demand at its end.
+    A database can sum these per instant (see `usage_steps_of_changes`)."""
+    deltas: dict[datetime, Counter[str]] = defaultdict(Counter)
+    for b in bookings:
+        for resource, amount in b.demand.items():
+            if amount and b.start < b.end:
+                deltas[b.start][resource] += amount
+                deltas[b.end][resource] -= amount
+    return deltas
+
+
+def usage_steps_of_changes(
+    changes: Mapping[datetime, Mapping[str, int]], start: datetime, end: datetime
+) -> list[Step]:
+    """`usage_steps` from net changes of usage per instant instead of bookings: usage at t is
+    the sum of every change at or before t. Changes before `start` count from `start`; those
+    at or after `end` do not count. The same steps as `usage_steps` of the bookings whose
+    `changes_of` they are (summed per instant, in any grouping)."""
+    if end <= start:
+        return []
+    deltas: dict[datetime, Counter[str]] = defaultdict(Counter)
+    for at, change in changes.items():
+        if at < end:
+            deltas[max(at, start)].update(change)
+    return _steps(deltas, start, end)
+
+
+def _steps(deltas: Mapping[datetime, Counter[str]], start: datetime, end: datetime) -> list[Step]:
+    """Steps covering [start, end) from usage changes at instants within [start, end]."""
+    times = sorted({start, end, *(t for t in deltas if t < end)})
     usage: Counter[str] = Counter()
     steps: list[Step] = []
     for t0, t1 in pairwise(times):
@@ -119,8 +152,14 @@ def availability(
     capacity: Mapping[str, int], bookings: Iterable[Booking], start: datetime, end: datetime
 ) -> list[Step]:
     """Free capacity of every resource of `capacity` as steps covering [start, end)."""
+    return free_steps(capacity, usage_steps(bookings, start, end))
+
+
+def free_steps(capacity: Mapping[str, int], usage: Iterable[Step]) -> list[Step]:
+    """Usage steps turned into free capacity of every resource of `capacity` (equal
+    neighbours merged)."""
     steps: list[Step] = []
-    for step in usage_steps(bookings, start, end):
+    for step in usage:
         free = {r: cap - step.amounts.get(r, 0) for r, cap in capacity.items()}
         if steps and steps[-1].amounts == free:
             steps[-1] = Step(steps[-1].start, step.end, free)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Response
 
 from berth.api import metrics, problems, schemas, views
 from berth.api.deps import DB, Box, Client, Config, Now, User
@@ -44,7 +44,7 @@ def create(
     return views.reservation(row, who.username)
 
 
-@router.get("", operation_id="listReservations")
+@router.get("", operation_id="listReservations", response_model=list[schemas.ReservationPublic])
 def list_(
     who: User,
     db: DB,
@@ -54,7 +54,7 @@ def list_(
     from_: Annotated[schemas.Instant | None, Query(alias="from")] = None,
     to: schemas.Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-) -> list[schemas.ReservationPublic]:
+) -> Response:
     """Your reservations (admins: everyone's unless `mine=true`), ordered by start."""
     with db.transaction() as tx:
         rows = reservations.search(
@@ -67,7 +67,9 @@ def list_(
             until=to,
             limit=limit,
         )
-    return [views.reservation(r, owner, sess) for r, owner, sess in rows]
+    return views.json_response(
+        [views.reservation_data(r, r.username, r.phase, r.url) for r in rows]
+    )
 
 
 @router.get("/{reservation_id}", operation_id="getReservation", responses=problems.responses(404))
