@@ -85,25 +85,34 @@ def usage_steps_of_changes(
     `changes_of` they are (summed per instant, in any grouping)."""
     if end <= start:
         return []
-    deltas: dict[datetime, Counter[str]] = defaultdict(Counter)
+    deltas: dict[datetime, Mapping[str, int]] = {}
+    before: Counter[str] = Counter()
     for at, change in changes.items():
-        if at < end:
-            deltas[max(at, start)].update(change)
+        if at <= start:
+            before.update(change)
+        elif at < end:
+            deltas[at] = change
+    deltas[start] = before
     return _steps(deltas, start, end)
 
 
-def _steps(deltas: Mapping[datetime, Counter[str]], start: datetime, end: datetime) -> list[Step]:
+def _steps(
+    deltas: Mapping[datetime, Mapping[str, int]], start: datetime, end: datetime
+) -> list[Step]:
     """Steps covering [start, end) from usage changes at instants within [start, end]."""
     times = sorted({start, end, *(t for t in deltas if t < end)})
-    usage: Counter[str] = Counter()
+    usage: dict[str, int] = {}
     steps: list[Step] = []
+    previous: dict[str, int] | None = None
     for t0, t1 in pairwise(times):
-        usage.update(deltas.get(t0, Counter()))
+        for resource, amount in deltas.get(t0, {}).items():
+            usage[resource] = usage.get(resource, 0) + amount
         current = {r: q for r, q in usage.items() if q}
-        if steps and steps[-1].amounts == current:
+        if current == previous:
             steps[-1] = Step(steps[-1].start, t1, current)
         else:
             steps.append(Step(t0, t1, current))
+        previous = current
     return steps
 
 
