@@ -43,7 +43,7 @@ LAYERS: list[tuple[str, Callable[[tuple[str, int, str]], bool]]] = [
     ("route body (create)", lambda k: k[2] == "create" and "routes/reservations" in k[0]),
     ("store: book()", lambda k: k[2] == "book" and "store/reservations" in k[0]),
     ("  the capacity sweep (fits)", lambda k: k[2] == "fits" and "capacity" in k[0]),
-    ("  the refusal's suggestion", lambda k: k[2] == "_refusal"),
+    ("the refusal's suggestion (after the booking)", lambda k: k[2] == "suggest"),
     (
         "psycopg execute (all SQL, waiting included)",
         lambda k: k[2] == "execute" and "psycopg/cursor.py" in k[0],

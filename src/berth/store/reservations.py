@@ -97,29 +97,43 @@ def _describe(resource: str, amount: int) -> str:
     return f"{amount} x {resource}"
 
 
-def _refusal(
-    tx: Tx,
-    pool: Pool,
-    policy: BookingPolicy,
-    booking: capacity.Booking,
-    shortage: capacity.Shortage,
-    now: datetime,
-) -> Refused:
+class Short(Refused):
+    """A booking that does not fit, refused before its suggestion is looked for: the search
+    reads up to two weeks of the pool, which must not happen while the booking holds the
+    pool's lock. The caller ends the transaction (releasing the locks), then `suggest` makes
+    the full refusal in a transaction of its own."""
+
+    def __init__(
+        self,
+        pool: Pool,
+        policy: BookingPolicy,
+        booking: capacity.Booking,
+        shortage: capacity.Shortage,
+        now: datetime,
+    ) -> None:
+        self.pool, self.policy, self.booking, self.now = pool, policy, booking, now
+        detail = (
+            f"not enough {shortage.resource} in pool {pool.name!r} from "
+            f"{shortage.start.isoformat()} to {shortage.end.isoformat()}: "
+            f"{_describe(shortage.resource, shortage.free)} free, "
+            f"{_describe(shortage.resource, shortage.asked)} asked"
+        )
+        duration = (booking.end - booking.start).total_seconds()
+        super().__init__(detail, shortage, None, duration)
+
+
+def suggest(tx: Tx, short: Short) -> Refused:
+    """The refusal of `short` with the earliest start, at or after the asked one and within
+    SUGGESTION_SEARCH and the horizon, where the same request fits now."""
+    booking, policy, now = short.booking, short.policy, short.now
     duration = booking.end - booking.start
-    search_end = booking.start + SUGGESTION_SEARCH
-    latest = min(search_end, now + policy.horizon)
-    later = live_overlapping(tx, pool.name, booking.start, latest + duration)
+    latest = min(booking.start + SUGGESTION_SEARCH, now + policy.horizon)
+    later = live_overlapping(tx, short.pool.name, booking.start, latest + duration)
     not_before = capacity.align_up(booking.start, policy.grid) if booking.start > now else now
     suggestion = capacity.next_fit(
-        pool.capacity(), later, booking.demand, duration, not_before, latest, policy.grid
+        short.pool.capacity(), later, booking.demand, duration, not_before, latest, policy.grid
     )
-    detail = (
-        f"not enough {shortage.resource} in pool {pool.name!r} from "
-        f"{shortage.start.isoformat()} to {shortage.end.isoformat()}: "
-        f"{_describe(shortage.resource, shortage.free)} free, "
-        f"{_describe(shortage.resource, shortage.asked)} asked"
-    )
-    return Refused(detail, shortage, suggestion, duration.total_seconds())
+    return Refused(short.detail, short.shortage, suggestion, short.duration_s)
 
 
 def book(
@@ -130,7 +144,10 @@ def book(
     now: datetime,
     client: str | None = None,
 ) -> Reservation:
-    """Book `req` for `who` in one transaction (see the module's docstring for the order)."""
+    """Book `req` for `who` in one transaction (see the module's docstring for the order).
+
+    A booking that does not fit raises `Short`, a Refused without a suggestion; `suggest`
+    finds the nearest slot that fits once the transaction has ended."""
     stamp, pool = pools.known(tx, req.pool)
     try:
         accepted = _accept(req, pool, policy, now)
@@ -148,7 +165,7 @@ def book(
     booking = accepted.booking()
     shortage = capacity.fits(pool.capacity(), view.existing, booking)
     if shortage is not None:
-        raise _refusal(tx, pool, policy, booking, shortage, now)
+        raise Short(pool, policy, booking, shortage, now)
     return _create(tx, who, pool, accepted, now, client)
 
 

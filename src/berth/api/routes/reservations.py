@@ -35,8 +35,14 @@ def create(
         memory_bytes=parse_bytes(body.memory) if body.memory is not None else None,
     )
     try:
-        with db.transaction() as tx:
-            row = reservations.book(tx, who, req, settings.policy(), now, client)
+        try:
+            with db.transaction() as tx:
+                row = reservations.book(tx, who, req, settings.policy(), now, client)
+        except reservations.Short as short:
+            # the booking's locks are released: the nearest slot that fits is looked for
+            # without holding up the pool's other bookings
+            with db.transaction() as tx:
+                raise reservations.suggest(tx, short) from None
     except Refused:
         metrics.BOOKINGS.labels(outcome="refused").inc()
         raise
