@@ -48,7 +48,7 @@ from common import (
 
 HEADER = (
     f"{'load':<26} {'conns':>5} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} "
-    f"{'201':>6} {'409':>6} {'409+slot':>8} {'other':>5}"
+    f"{'201':>6} {'409':>6} {'409+slot':>8} {'other':>5} {'API cpu ms':>10} {'PG cpu ms':>9}"
 )
 
 
@@ -59,8 +59,12 @@ def row(label: str, conns: int, r: dict[str, float]) -> str:
     return (
         f"{label:<26} {conns:>5} {r['rps']:>7.0f} {r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f} "
         f"{r.get('201', 0):>6.0f} {r.get('409', 0):>6.0f} {r.get('409s', 0):>8.0f} "
-        f"{r.get('other', 0):>5.0f}"
+        f"{r.get('other', 0):>5.0f} {_ms(r, 'api_cpu_ms'):>10} {_ms(r, 'db_cpu_ms'):>9}"
     )
+
+
+def _ms(r: dict[str, float], key: str) -> str:
+    return f"{r[key]:.2f}" if key in r else "-"
 
 
 def python_load(h: Harness, clients: int, total: int, seed_: int) -> dict[str, float]:

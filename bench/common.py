@@ -216,6 +216,7 @@ class Harness:
         if exe is None:
             raise SystemExit(WRK_MISSING)
         threads = min(connections, 2)
+        api0, db0 = self.cpu_seconds()
         config = self.workdir / f"wrk-{mode}-{connections}-{seed}.conf"
         base = int(base_time().timestamp()) + 900 * first_slot
         config.write_text(
@@ -245,7 +246,38 @@ class Harness:
         line = next(x for x in out.splitlines() if x.startswith("WRK "))
         result: dict[str, Any] = json.loads(line[4:])
         result["rps"] = result["requests"] / result["seconds"]
+        api, db = self.cpu_seconds()
+        n = max(result["requests"], 1)
+        result["api_cpu_ms"] = 1000 * (api - api0) / n
+        result["db_cpu_ms"] = 1000 * (db - db0) / n
         return result
+
+    def cpu_seconds(self) -> tuple[float, float]:
+        """CPU seconds used so far by the API's processes and by PostgreSQL's (the postmaster,
+        its live backends and those that ended). Per request, this is what a request costs
+        whatever else the machine is doing, unlike rates and latencies."""
+        api = sum(_cpu(pid) for pid in self.pids())
+        postmaster = int((self.workdir / "pgdata" / "postmaster.pid").read_text().split()[0])
+        db = _cpu(postmaster, children_done=True) + sum(_cpu(p) for p in _children(postmaster))
+        return api, db
+
+
+def _children(pid: int) -> list[int]:
+    with contextlib.suppress(OSError):
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    return []
+
+
+def _cpu(pid: int, *, children_done: bool = False) -> float:
+    """User + system CPU seconds of a process (and of its children it has waited for)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime
+    if children_done:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _status(pid: int) -> dict[str, float]:

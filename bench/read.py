@@ -103,7 +103,7 @@ def measure(
     """Table lines, and the figures: p99 at 200/s and the highest rate that held."""
     lines = [
         f"{'read mix, wrk':<30} {'conns':>5} {'asked/s':>7} {'got/s':>7} {'p50 ms':>7} "
-        f"{'p99 ms':>7} {'non-200':>7} {'held':>5}"
+        f"{'p99 ms':>7} {'non-200':>7} {'held':>5} {'API cpu ms':>10} {'PG cpu ms':>9}"
     ]
     h.wrk(connections, 2, BOOKABLE, mode="read", rate=100, seed=7)  # warm the workers
     best = 0.0
@@ -113,7 +113,7 @@ def measure(
         lines.append(
             f"{'read mix, wrk':<30} {connections:>5} {rate:>7} {r['rps']:>7.0f} "
             f"{r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f} {r['bad']:>7} "
-            f"{'yes' if r['held'] else 'no':>5}"
+            f"{'yes' if r['held'] else 'no':>5} {r['api_cpu_ms']:>10.2f} {r['db_cpu_ms']:>9.2f}"
         )
         if rate == 200:
             at_200 = r
