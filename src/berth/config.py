@@ -89,8 +89,6 @@ class Settings(BaseSettings):
     # database connections the API keeps open, shared out among `berth serve --workers N`
     # (at least 2 each); each process may open twice its share again in a burst
     db_pool_size: int = Field(default=10, ge=1)
-    # requests each API process handles at once (the others wait, holding no thread)
-    api_threads: int = Field(default=40, ge=1)
 
     session_hours: float = Field(default=12, gt=0)  # login session lifetime
     token_days: int = Field(default=90, ge=1)  # default API token lifetime

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 
-import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -61,19 +58,8 @@ def ui_dir() -> Path | None:
     return path if (path / "index.html").is_file() else None
 
 
-@asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """At most BERTH_API_THREADS requests of this process run their (synchronous) handlers
-    at once; the rest wait their turn in the event loop, holding no thread, connection or
-    share of the GIL, so the requests that hold a booking's locks finish sooner."""
-    settings: Settings = app.state.settings
-    anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
-    yield
-
-
 def create_app(settings: Settings, db: Database) -> FastAPI:
     app = FastAPI(
-        lifespan=_lifespan,
         title="Berth",
         version=__version__,
         summary="Book GPU capacity on a calendar; get an isolated Kubernetes workspace.",
