@@ -515,6 +515,7 @@ _CALENDAR_JSON = """
 )
 _CALENDAR_OF_POOL = text(_CALENDAR_JSON.replace("POOL_FILTER", "AND x.pool = :pool"))
 _CALENDAR_OF_ALL = text(_CALENDAR_JSON.replace("POOL_FILTER", ""))
+_CUSTOM_PLAN = text("SET LOCAL plan_cache_mode = force_custom_plan")
 
 
 def calendar_json(
@@ -537,6 +538,9 @@ def calendar_json(
         "limit": limit,
         "pool": pool,
     }
+    # A generic plan (what a prepared statement gets after a few runs) cannot see how narrow
+    # the window is and walks the pool's starts from the first; plan each call for its window.
+    tx.execute(_CUSTOM_PLAN)
     query = _CALENDAR_OF_POOL if pool else _CALENDAR_OF_ALL
     return str(tx.execute(query, params).scalar_one())
 
