@@ -52,15 +52,22 @@ def usage_steps(bookings: Iterable[Booking], start: datetime, end: datetime) -> 
     """Usage of every resource as piecewise-constant steps covering [start, end) exactly."""
     if end <= start:
         return []
-    deltas: dict[datetime, Counter[str]] = defaultdict(Counter)
-    for b in bookings:
-        s, e = max(b.start, start), min(b.end, end)
+    deltas: dict[datetime, dict[str, int]] = {}
+    for b in bookings:  # plain dicts and comparisons: this loop runs for every overlap
+        s = b.start if b.start > start else start
+        e = b.end if b.end < end else end
         if s >= e:
             continue
+        up = deltas.get(s)
+        if up is None:
+            up = deltas[s] = {}
+        down = deltas.get(e)
+        if down is None:
+            down = deltas[e] = {}
         for resource, amount in b.demand.items():
             if amount:
-                deltas[s][resource] += amount
-                deltas[e][resource] -= amount
+                up[resource] = up.get(resource, 0) + amount
+                down[resource] = down.get(resource, 0) - amount
     return _steps(deltas, start, end)
 
 
@@ -136,7 +143,8 @@ def fits(
     Of several resources short at the same first instant, the one short by most is named.
     """
     asked = {r: q for r, q in request.demand.items() if q > 0}
-    relevant = [b for b in existing if any(b.demand.get(r) for r in asked)]
+    asked_names = asked.keys()  # a booking of none of them cannot make the request short
+    relevant = [b for b in existing if not asked_names.isdisjoint(b.demand)]
     steps = usage_steps(relevant, request.start, request.end)
     for i, step in enumerate(steps):
         short = [
