@@ -35,7 +35,7 @@ from common import (
 )
 
 TARGET_P99_MS = 100.0
-RATES = [100, 200, 300, 400, 500, 600, 800, 1000, 1200, 1500, 2000]
+RATES = [25, 50, 75, 100, 150, 200, 300, 400, 500, 600, 800, 1000, 1200, 1500, 2000]
 
 
 def endpoints(rng: random.Random) -> dict[str, str]:
@@ -106,21 +106,24 @@ def measure(
         f"{'p99 ms':>7} {'non-200':>7} {'held':>5} {'API cpu ms':>10} {'PG cpu ms':>9}"
     ]
     h.wrk(connections, 2, BOOKABLE, mode="read", rate=100, seed=7)  # warm the workers
-    best = 0.0
-    at_200: dict[str, Any] = {}
-    for rate in RATES:
+
+    def run(rate: float) -> dict[str, Any]:
+        time.sleep(1)  # what an overloaded run left in flight drains first
         r = at_rate(h, rate, seconds, connections)
         lines.append(
             f"{'read mix, wrk':<30} {connections:>5} {rate:>7} {r['rps']:>7.0f} "
             f"{r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f} {r['bad']:>7} "
             f"{'yes' if r['held'] else 'no':>5} {r['api_cpu_ms']:>10.2f} {r['db_cpu_ms']:>9.2f}"
         )
-        if rate == 200:
-            at_200 = r
-        if not r["held"]:
+        return r
+
+    at_200 = run(200)
+    best = 0.0
+    for rate in RATES:  # up until p99 passes the target or the rate is not reached
+        if not (at_200 if rate == 200 else run(rate))["held"]:
             break
         best = rate
-    return lines, {"p99_at_200": at_200.get("p99_ms"), "best_rate": best}
+    return lines, {"p99_at_200": at_200["p99_ms"], "rps_at_200": at_200["rps"], "best_rate": best}
 
 
 def main() -> None:
@@ -145,9 +148,12 @@ def main() -> None:
         print()
         print("\n".join(lines))
         memory = h.memory_mib()
+    best = figures["best_rate"]
     print(
-        f"\np99 at 200 requests/s: {figures['p99_at_200']} ms; highest rate holding p99 <= "
-        f"{TARGET_P99_MS:.0f} ms: {figures['best_rate']:.0f} requests/s"
+        f"\np99 at 200 requests/s asked: {figures['p99_at_200']:.0f} ms "
+        f"({figures['rps_at_200']:.0f}/s answered); highest rate holding p99 <= "
+        f"{TARGET_P99_MS:.0f} ms: "
+        + (f"{best:.0f} requests/s" if best else f"none (not even {RATES[0]}/s)")
     )
     print(
         f"API memory at the end: {memory['rss']:.0f} MiB resident in "
