@@ -63,28 +63,33 @@ def endpoints(rng: random.Random) -> dict[str, str]:
 
 
 def single_client(h: Harness, rounds: int) -> list[str]:
-    """Each endpoint alone, one request at a time: p50/p99 and the response's size."""
+    """Each endpoint alone, one request at a time: p50/p99, the response's size, and the CPU
+    one request costs the API and PostgreSQL."""
     rng = random.Random(5)
     conn = http.client.HTTPConnection("127.0.0.1", h.port, timeout=60)
-    times: dict[str, list[float]] = {}
-    sizes: dict[str, list[int]] = {}
-    for _ in range(rounds):
-        token = rng.choice(h.tokens)
-        for name, path in endpoints(rng).items():
+    plan = [(rng.choice(h.tokens), endpoints(rng)) for _ in range(rounds)]
+    lines = [
+        f"{'endpoint (one client)':<30} {'p50 ms':>7} {'p99 ms':>7} {'KiB':>7} "
+        f"{'API cpu ms':>10} {'PG cpu ms':>9}"
+    ]
+    for name in plan[0][1]:
+        times: list[float] = []
+        size = 0
+        api0, db0 = h.cpu_seconds()
+        for token, paths in plan:
             t0 = time.perf_counter()
-            conn.request("GET", path, headers={"authorization": f"Bearer {token}"})
+            conn.request("GET", paths[name], headers={"authorization": f"Bearer {token}"})
             resp = conn.getresponse()
             body = resp.read()
-            times.setdefault(name, []).append(time.perf_counter() - t0)
-            assert resp.status == 200, (path, resp.status, body[:200])
-            sizes.setdefault(name, []).append(len(body))
-    lines = [f"{'endpoint (one client)':<30} {'p50 ms':>7} {'p99 ms':>7} {'KiB':>7}"]
-    for name, ts in times.items():
-        ts.sort()
-        kib = sum(sizes[name]) / len(sizes[name]) / 1024
+            times.append(time.perf_counter() - t0)
+            assert resp.status == 200, (paths[name], resp.status, body[:200])
+            size += len(body)
+        api, db = h.cpu_seconds()
+        times.sort()
         lines.append(
-            f"{name:<30} {1000 * percentile(ts, 0.5):>7.1f} {1000 * percentile(ts, 0.99):>7.1f} "
-            f"{kib:>7.0f}"
+            f"{name:<30} {1000 * percentile(times, 0.5):>7.1f} "
+            f"{1000 * percentile(times, 0.99):>7.1f} {size / rounds / 1024:>7.0f} "
+            f"{1000 * (api - api0) / rounds:>10.2f} {1000 * (db - db0) / rounds:>9.2f}"
         )
     return lines
 
