@@ -25,8 +25,8 @@ def calendar(
     to: schemas.Instant,
     pool: str | None = None,
 ) -> Response:
-    """Every block booked in the window (live, or held and completed), ordered by start;
-    others' blocks without owner or id (admins see all). The database writes the JSON."""
+    # Every block booked in the window (live, or held and completed), ordered by start;
+    # others' blocks without owner or id (admins see all). The database writes the JSON.
     if to <= from_:
         raise Invalid("to", "to: must be after from")
     if to - from_ > MAX_WINDOW:
