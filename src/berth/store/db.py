@@ -6,14 +6,12 @@ callers outside `store` use the `Tx` name and never import SQLAlchemy themselves
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -35,37 +33,12 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
 )
 
 
-# A pooled connection idle longer than this is pinged before it is handed out (a server
-# restarted meanwhile has cut it). One that was just returned is not: under load that ping was
-# a round trip of every transaction, and a connection cut in the last second fails its request
-# with 503 like one cut mid-request, and the pool then drops every connection it holds.
-PING_AFTER_IDLE = 1.0  # seconds
-
-
-def _mark_checkin(dbapi_connection: Any, record: Any) -> None:
-    record.info["returned_at"] = time.monotonic()
-
-
-def _ping_if_idle(dbapi_connection: Any, record: Any, proxy: Any) -> None:
-    returned = record.info.get("returned_at")
-    if returned is not None and time.monotonic() - returned < PING_AFTER_IDLE:
-        return
-    try:
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute("SELECT 1")
-        finally:
-            cursor.close()
-    except psycopg.Error as exc:  # the pool retries with a new connection
-        raise sa_exc.DisconnectionError(str(exc)) from exc
-
-
 class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
-        self.engine: Engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2)
-        event.listen(self.engine, "checkin", _mark_checkin)
-        event.listen(self.engine, "checkout", _ping_if_idle)
+        self.engine: Engine = create_engine(
+            url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True
+        )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
