@@ -47,7 +47,7 @@ lint: install
 	$(BIN)/lint-imports
 
 bench: install
-	$(BIN)/python bench/booking.py
+	$(BIN)/python bench/summary.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

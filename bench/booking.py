@@ -1,123 +1,86 @@
-"""Booking throughput and latency through the HTTP API on a real PostgreSQL.
+"""Booking throughput and latency through the HTTP API on a real PostgreSQL, beside Slurm.
 
-Prints, for 1k, 10k and 100k existing reservations, bookings per second and p50/p99 latency at
-1, 8 and 32 concurrent clients; the API process's peak memory; and, on one random request
-stream, the GPU-hours the exact sweep accepts versus a plain sum of overlaps.
+With 100k existing reservations (and `--sizes` for more), `berth serve` (its default number of
+workers, or `--workers`) is loaded with:
 
-The client is Python threads with http.client on the same 2-core machine as the server and
-the database, so absolute figures understate what the server does alone.
+- wrk (the Debian package `wrk`: `apt-get install -y wrk`) and bench/wrk/berth.lua, random
+  valid bookings (32 users' bearer tokens, two pools, their kinds, 1-4 h windows on the
+  15-minute grid anywhere in 90 days) from 8 and 32 connections: bookings/s, p50/p99;
+- the refusal path: wrk, 8 connections, bookings into a pool that is full for its first days,
+  each answered 409 with the short resource and a suggested slot;
+- the Python client (threads with http.client, 1/8/32 clients, `--requests` each), kept for
+  its full latency distribution;
+- Slurm 22.05's `scontrol create reservation` in the same run, sequentially and from 8
+  threads (bench/slurm.py; `--no-slurm` to skip), and Berth's rate over Slurm's;
+- the memory of the API's processes; and, on one random request stream, the GPU-hours the
+  exact sweep accepts versus a plain sum of overlaps.
 
-    .venv/bin/python bench/booking.py [--sizes 1000,10000,100000] [--requests 400]
+Server, database and load generator share this machine; the load average is printed with the
+figures.
+
+    .venv/bin/python bench/booking.py [--sizes 100000] [--seconds 10] [--workers N]
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
-import json
-import os
 import random
-import socket
 import statistics
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import Any
 
-from sqlalchemy import text
-
-from berth.config import load_pool_file
+import slurm
 from berth.domain.capacity import Booking, fits
-from berth.store import bootstrap, tokens, users
-from berth.store.db import Database
-from berth.store.embedded import running
+from common import (
+    BOOKABLE,
+    MAX_HOURS,
+    TIGHT_FULL_DAYS,
+    Harness,
+    harness,
+    load_average,
+    percentile,
+    random_booking,
+)
 
-NODES, GPUS_PER_NODE = 100, 8
-SPAN_DAYS = 90
-
-POOL_FILE = f"""
-pools:
-  - name: bench
-    nodes:
-{
-    "".join(
-        f'''      - name: node-{i:03d}
-        cpu: 256
-        memory: 2Ti
-        storage_class: local
-        gpus: [{", ".join(f"{{index: {g}, model: H100, memory: 80Gi, replicas: 1}}" for g in range(GPUS_PER_NODE))}]
-'''
-        for i in range(NODES)
-    )
-}
-"""
+HEADER = (
+    f"{'load':<26} {'conns':>5} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} "
+    f"{'201':>6} {'409':>6} {'409+slot':>8} {'other':>5} {'API cpu ms':>10} {'PG cpu ms':>9}"
+)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+Row = tuple[str, int, dict[str, float]]
 
 
-def base_time() -> datetime:
-    return (datetime.now(UTC) + timedelta(days=1)).replace(
-        hour=0, minute=0, second=0, microsecond=0
+def row(label: str, conns: int, r: dict[str, float]) -> str:
+    return (
+        f"{label:<26} {conns:>5} {r['rps']:>7.0f} {r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f} "
+        f"{r.get('201', 0):>6.0f} {r.get('409', 0):>6.0f} {r.get('409s', 0):>8.0f} "
+        f"{r.get('other', 0):>5.0f} {_ms(r, 'api_cpu_ms'):>10} {_ms(r, 'db_cpu_ms'):>9}"
     )
 
 
-def seed(db: Database, target: int, owner_id: int) -> None:
-    """Top the live reservations up to `target` with random 1-8 h windows over the span."""
-    with db.transaction() as tx:
-        have = int(tx.execute(text("SELECT count(*) FROM reservations")).scalar() or 0)
-        if have >= target:
-            return
-        tx.execute(
-            text(
-                """
-                INSERT INTO reservations (id, pool, owner_id, start_at, end_at, gpu_kind, gpu_count,
-                    mode, cpu_millicores, memory_bytes, status)
-                SELECT gen_random_uuid(), 'bench', :owner, s, s + (1 + floor(random() * 8)) * interval '1 hour',
-                       'gpu', 1, 'inference', 1000, 1073741824, 'APPROVED'
-                FROM (SELECT :base + floor(random() * :slots) * interval '15 minutes' AS s
-                      FROM generate_series(1, :n)) q
-                """
-            ),
-            {"owner": owner_id, "base": base_time(), "slots": SPAN_DAYS * 96, "n": target - have},
-        )
-        tx.execute(text("ANALYZE reservations"))
+def _ms(r: dict[str, float], key: str) -> str:
+    return f"{r[key]:.2f}" if key in r else "-"
 
 
-def request_body(rng: random.Random) -> bytes:
-    start = base_time() + timedelta(minutes=15 * rng.randrange(SPAN_DAYS * 96))
-    end = start + timedelta(hours=rng.randrange(1, 5))
-    body = {
-        "pool": "bench",
-        "start": start.isoformat(),
-        "end": end.isoformat(),
-        "gpu": {"kind": "gpu", "count": rng.randrange(1, 3)},
-        "cpu": 1,
-        "memory": "1Gi",
-        "mode": "inference",
-    }
-    return json.dumps(body).encode()
-
-
-def run_load(port: int, token: str, clients: int, total: int, seed_: int) -> dict[str, float]:
+def python_load(h: Harness, clients: int, total: int, seed_: int) -> dict[str, float]:
+    """`total` random bookings from `clients` threads, one keep-alive connection each."""
     rng = random.Random(seed_)
-    bodies = [request_body(rng) for _ in range(total)]
+    bodies = [(random_booking(rng), rng.choice(h.tokens)) for _ in range(total)]
     latencies: list[float] = []
-    codes: dict[int, int] = {}
+    codes: dict[str, float] = {}
     lock = threading.Lock()
     local = threading.local()
 
-    def one(body: bytes) -> None:
+    def one(item: tuple[bytes, str]) -> None:
+        body, token = item
         conn = getattr(local, "conn", None)
         if conn is None:
-            conn = local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            conn = local.conn = http.client.HTTPConnection("127.0.0.1", h.port, timeout=60)
         t0 = time.perf_counter()
         conn.request(
             "POST",
@@ -128,9 +91,10 @@ def run_load(port: int, token: str, clients: int, total: int, seed_: int) -> dic
         resp = conn.getresponse()
         resp.read()
         dt = time.perf_counter() - t0
+        key = str(resp.status) if resp.status in (201, 409) else "other"
         with lock:
             latencies.append(dt)
-            codes[resp.status] = codes.get(resp.status, 0) + 1
+            codes[key] = codes.get(key, 0) + 1
 
     started = time.perf_counter()
     with ThreadPoolExecutor(clients) as ex:
@@ -140,18 +104,20 @@ def run_load(port: int, token: str, clients: int, total: int, seed_: int) -> dic
     return {
         "rps": total / elapsed,
         "p50_ms": 1000 * statistics.median(latencies),
-        "p99_ms": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
-        "accepted": codes.get(201, 0),
-        "refused": codes.get(409, 0),
-        "other": sum(v for k, v in codes.items() if k not in (201, 409)),
+        "p99_ms": 1000 * percentile(latencies, 0.99),
+        **codes,
     }
 
 
-def peak_rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+def wrk_counts(r: dict[str, Any]) -> dict[str, float]:
+    status: dict[str, float] = r["status"]
+    out = {k: v for k, v in r.items() if k != "status"}
+    out["201"] = status.get("201", 0)
+    out["409s"] = status.get("409s", 0)
+    out["409"] = status.get("409", 0) + out["409s"]
+    out["other"] = sum(n for k, n in status.items() if k not in ("201", "409", "409s"))
+    out["other"] += r["errors"]
+    return out
 
 
 def sweep_vs_plain_sum(n: int = 4000, capacity: int = 8, seed_: int = 1) -> tuple[float, float]:
@@ -181,85 +147,99 @@ def sweep_vs_plain_sum(n: int = 4000, capacity: int = 8, seed_: int = 1) -> tupl
     return hours(exact), hours(plain)
 
 
+def measure(
+    h: Harness,
+    size: int,
+    *,
+    connections: list[int],
+    seconds: float,
+    clients: list[int],
+    requests: int,
+) -> list[Row]:
+    """The rows of one size: wrk, the refusals, the Python client."""
+    rows: list[Row] = []
+    h.seed(size)
+    for c in connections:
+        h.wrk(c, 2, BOOKABLE, seed=99 + c)  # warm every worker's caches and connections
+        r = wrk_counts(h.wrk(c, seconds, BOOKABLE, seed=size + c))
+        rows.append(("wrk, random bookings", c, r))
+    # the refusal path: `tight` is full for its first days; each answer names a later slot
+    slots = TIGHT_FULL_DAYS * 96 - 4 * MAX_HOURS  # windows that end while it is still full
+    r = wrk_counts(h.wrk(8, seconds, {"tight": ["gpu"]}, slots=slots, seed=size))
+    rows.append(("wrk, refused (409)", 8, r))
+    for c in clients:
+        rows.append(("python client", c, python_load(h, c, requests, seed_=size + c)))
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    ap.add_argument("--sizes", default="1000,10000,100000")
-    ap.add_argument("--clients", default="1,8,32")
-    ap.add_argument("--requests", type=int, default=400, help="booking requests per measurement")
+    ap.add_argument("--sizes", default="100000", help="existing reservations, comma-separated")
+    ap.add_argument("--connections", default="8,32", help="wrk connections")
+    ap.add_argument("--seconds", type=float, default=10, help="each wrk run")
+    ap.add_argument("--clients", default="1,8,32", help="Python client threads")
+    ap.add_argument("--requests", type=int, default=400, help="per Python client row")
+    ap.add_argument(
+        "--workers", type=int, default=None, help="berth serve --workers (0: pass no flag)"
+    )
+    ap.add_argument("--no-slurm", action="store_true", help="skip the Slurm comparison")
+    ap.add_argument("--slurm-reservations", type=int, default=400)
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    clients = [int(c) for c in args.clients.split(",")]
+    connections = [int(c) for c in args.connections.split(",")]
+    clients = [int(c) for c in args.clients.split(",")] if args.clients else []
 
-    with tempfile.TemporaryDirectory(prefix="berth-bench-") as tmp:
-        pool_path = Path(tmp) / "pools.yaml"
-        pool_path.write_text(POOL_FILE)
-        with running(Path(tmp) / "pgdata") as url:
-            db = Database(url)
-            bootstrap.prepare(db, load_pool_file(pool_path))
-            with db.transaction() as tx:
-                # a plain user, so every booking also runs the per-user limit query
-                bencher = users.create(tx, "bench", "bench-password", "user", actor="bench")
-                token, _ = tokens.issue(
-                    tx,
-                    users.principal(bencher),
-                    kind="api",
-                    name="bench",
-                    lifetime=timedelta(days=1),
-                    now=datetime.now(UTC),
-                )
-            port = free_port()
-            env = {
-                **os.environ,
-                "BERTH_DATABASE_URL": url,
-                "BERTH_POOL_FILE": str(pool_path),
-                "BERTH_HORIZON_DAYS": str(SPAN_DAYS + 30),
-                "BERTH_MAX_CONCURRENT_PER_USER": str(10**9),
-                "BERTH_DATA_DIR": tmp,
-            }
-            server = subprocess.Popen(
-                [str(Path(sys.executable).parent / "berth"), "serve", "--port", str(port)],
-                env=env,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE,
+    print(f"before: {load_average()}", flush=True)
+    with harness(args.workers) as h:
+        workers = h.workers_running()
+        print(
+            f"berth serve with {workers} worker process(es); pools bench-a and bench-b "
+            f"(50 x 8 H100 each), requests of 1-2 units for 1-4 h in 90 days; "
+            f"{args.seconds:g} s per wrk row, {args.requests} requests per Python row",
+            flush=True,
+        )
+        results = {}
+        for size in sizes:
+            rows = measure(
+                h,
+                size,
+                connections=connections,
+                seconds=args.seconds,
+                clients=clients,
+                requests=args.requests,
             )
-            try:
-                deadline = time.time() + 60
-                while time.time() < deadline:
-                    try:
-                        http.client.HTTPConnection("127.0.0.1", port, timeout=1).request(
-                            "GET", "/healthz"
-                        )
-                        break
-                    except OSError:
-                        time.sleep(0.2)
-                print(
-                    f"pool: {NODES} nodes x {GPUS_PER_NODE} GPUs; requests of 1-2 GPUs for 1-4 h "
-                    f"over {SPAN_DAYS} days; {args.requests} requests per row"
-                )
-                print(
-                    f"{'existing':>9} {'clients':>7} {'book/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-                    f"{'accepted':>8} {'refused':>7} {'other':>5}"
-                )
-                for size in sizes:
-                    seed(db, size, bencher.id)
-                    for c in clients:
-                        r = run_load(port, token, c, args.requests, seed_=size + c)
-                        print(
-                            f"{size:>9} {c:>7} {r['rps']:>8.0f} {r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} "
-                            f"{r['accepted']:>8} {r['refused']:>7} {r['other']:>5}",
-                            flush=True,
-                        )
-                print(f"API process peak RSS: {peak_rss_mib(server.pid):.0f} MiB")
-            finally:
-                server.terminate()
-                server.wait(30)
-                db.dispose()
+            results[size] = rows
+            print(f"\nexisting reservations: {size} (now {h.count()})\n{HEADER}")
+            print("\n".join(row(*r) for r in rows), flush=True)
+        memory = h.memory_mib()
+    print(
+        f"\nAPI memory at the end: {memory['rss']:.0f} MiB resident in "
+        f"{memory['processes']:.0f} processes (peaks summed {memory['peak']:.0f} MiB, "
+        f"largest process {memory['largest_peak']:.0f} MiB)"
+    )
+    print(f"after: {load_average()}", flush=True)
+
+    if not args.no_slurm:
+        try:
+            s = slurm.measure(args.slurm_reservations, 8)
+        except slurm.Unavailable as exc:
+            print(f"\nSlurm cannot run here: {exc}")
+        else:
+            print(f"\nSlurm 22.05 scontrol create reservation, same machine, same run\n{HEADER}")
+            for clients, r in s.items():
+                print(row("slurm scontrol", clients, {**r, "201": r["accepted"]}))
+            for label, conns, r in results[sizes[-1]]:
+                if label.startswith("wrk, random"):
+                    print(
+                        f"Berth (wrk, {conns} connections) / Slurm (8 threads): "
+                        f"{r['rps'] / s[8]['rps']:.1f}x"
+                    )
     exact, plain = sweep_vs_plain_sum()
     print(
-        f"one random stream (4000 requests, capacity 8 GPUs, 14 days): GPU-hours accepted by the "
-        f"exact sweep {exact:.0f}, by a plain sum of overlaps {plain:.0f} "
+        f"\none random stream (4000 requests, capacity 8 GPUs, 14 days): GPU-hours accepted by "
+        f"the exact sweep {exact:.0f}, by a plain sum of overlaps {plain:.0f} "
         f"(+{100 * (exact / plain - 1):.1f}% with the sweep)"
     )
 

@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     horizon_days: int = Field(default=90, ge=1)
     max_concurrent_per_user: int = Field(default=4, ge=1)
 
+    # database connections the API keeps open, shared out among `berth serve --workers N`
+    # (at least 2 each); each process may open twice its share again in a burst
+    db_pool_size: int = Field(default=10, ge=1)
+
     session_hours: float = Field(default=12, gt=0)  # login session lifetime
     token_days: int = Field(default=90, ge=1)  # default API token lifetime
     token_max_days: int = Field(default=365, ge=1)  # longest API token lifetime one may ask

@@ -127,3 +127,91 @@ def test_concurrent_bookings_never_exceed_capacity(server: str, db: Database) ->
     for owner, bookings in held.items():
         window = (base, base + timedelta(days=1))
         assert peak_usage(bookings, *window)["held"][0] <= limit, owner
+
+
+def test_several_worker_processes_book_one_scarce_slot_exactly_up_to_capacity(
+    db: Database, tmp_path: Path
+) -> None:
+    """`berth serve --workers 3`: bookings of the same slots land in different processes, and
+    the advisory locks in the database still let exactly the capacity through."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with db.transaction() as tx:
+        for i in range(4):
+            users.create(tx, f"w{i}", f"pw-w{i}-long-enough", "user", actor="test")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "BERTH_DATABASE_URL": db.url, "BERTH_DATA_DIR": str(tmp_path)}
+    berth = str(Path(sys.executable).parent / "berth")
+    server = subprocess.Popen(
+        [berth, "serve", "--port", str(port), "--workers", "3"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/readyz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "berth serve --workers 3 did not start"
+            assert server.poll() is None, "berth serve --workers 3 exited"
+            time.sleep(0.2)
+        with httpx.Client(base_url=url) as c:
+            tokens = [
+                c.post(
+                    "/api/v1/auth/login",
+                    json={"username": f"w{i}", "password": f"pw-w{i}-long-enough"},
+                ).json()["token"]
+                for i in range(4)
+            ]
+        start = (datetime.now(UTC) + timedelta(days=2)).replace(
+            hour=10, minute=0, second=0, microsecond=0
+        )
+        window = {"start": start.isoformat(), "end": (start + timedelta(hours=2)).isoformat()}
+        asks = [("gpu", 1)] * 12 + [("mig-1g.24gb", 1)] * 20  # capacity: 1 gpu, 4 slices
+
+        def book(i: int) -> httpx.Response:
+            kind, count = asks[i]
+            with httpx.Client(base_url=url, timeout=60) as c:
+                return c.post(
+                    "/api/v1/reservations",
+                    json={
+                        "pool": "c845a",
+                        **window,
+                        "gpu": {"kind": kind, "count": count},
+                        "cpu": 1,
+                        "memory": "1Gi",
+                    },
+                    headers={"Authorization": f"Bearer {tokens[i % 4]}"},
+                )
+
+        with ThreadPoolExecutor(max_workers=16) as ex:
+            responses = list(ex.map(book, range(len(asks))))
+        with httpx.Client(base_url=url) as c:
+            exposition = c.get("/metrics").text
+    finally:
+        server.terminate()
+        server.wait(30)
+    by_kind: dict[str, int] = {}
+    for (kind, _), r in zip(asks, responses, strict=True):
+        assert r.status_code in (201, 409), r.text
+        if r.status_code == 201:
+            by_kind[kind] = by_kind.get(kind, 0) + 1
+        else:
+            body = r.json()
+            assert body["shortage"]["resource"] == kind
+            assert body["suggestion"]["start"] == window["end"]
+    assert by_kind == {"gpu": 1, "mig-1g.24gb": 4}
+    # the metrics are summed over the workers
+    assert 'berth_bookings_total{outcome="accepted"} 5.0' in exposition
+    assert 'berth_bookings_total{outcome="refused"} 27.0' in exposition

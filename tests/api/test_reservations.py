@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
+from pydantic import TypeAdapter
+from sqlalchemy import select, text
 
+from berth.api import schemas
+from berth.store.db import Database
+from berth.store.models import Reservation, User
 from tests.api.conftest import Headers
 
 
@@ -48,6 +54,11 @@ def test_book_from_now_returns_the_reservation(
     assert got["gpu"] == {"kind": "mig-1g.24gb", "count": 2}
     assert (got["mode"], got["cpu"], got["memory"]) == ("inference", 16.0, "128Gi")
     assert client.get(f"/api/v1/reservations/{got['id']}", headers=alice).json() == got
+    # the list is written without the model (views.json_response), byte for byte as it would
+    listed = client.get("/api/v1/reservations", params={"mine": "true"}, headers=alice)
+    as_models = TypeAdapter(list[schemas.ReservationPublic])
+    assert listed.content == as_models.dump_json(as_models.validate_json(listed.content))
+    assert listed.json() == [got]
 
 
 def test_defaults_fill_cpu_and_memory(client: TestClient, alice: Headers, now: datetime) -> None:
@@ -180,6 +191,70 @@ def test_calendar_shows_others_as_busy_blocks(
     assert bad.status_code == 422
 
 
+def test_the_calendar_the_database_writes_is_what_the_response_model_would_write(
+    client: TestClient,
+    db: Database,
+    alice: Headers,
+    admin: Headers,
+    now: datetime,
+    user_headers: Callable[..., Headers],
+) -> None:
+    """The calendar's JSON is built by PostgreSQL: it must be, byte for byte, the JSON of
+    `schemas.CalendarEntry` for the same rows (times in UTC with `Z`, microseconds only when
+    there are some), for the owner, another user and an admin, with and without a pool."""
+    bob = user_headers("bob")
+    client.post("/api/v1/reservations", json=body(now, 1, 2), headers=alice)
+    client.post("/api/v1/reservations", json=body(now, 3, 4, kind="gpu"), headers=bob)
+    with db.transaction() as tx:  # odd instants the API would not book: the format's edges
+        tx.execute(
+            text(
+                """
+                INSERT INTO reservations (id, pool, owner_id, start_at, end_at, gpu_kind,
+                    gpu_count, mode, cpu_millicores, memory_bytes, status)
+                SELECT gen_random_uuid(), 'c845a', u.id, :s, :e, 'mig-1g.24gb', 1,
+                       'inference', 500, 1073741824, st
+                FROM users u, unnest(ARRAY['COMPLETED', 'ACTIVE', 'CANCELED']) st
+                WHERE u.username = 'alice'
+                """
+            ),
+            {
+                "s": now + timedelta(hours=1, seconds=7, microseconds=250000),
+                "e": now + timedelta(hours=5, microseconds=1),
+            },
+        )
+    window = {"from": iso(now), "to": iso(now + timedelta(days=1))}
+    with db.transaction() as tx:
+        rows = tx.execute(
+            select(Reservation, User.username)
+            .join(User, User.id == Reservation.owner_id)
+            .where(Reservation.status != "CANCELED")
+            .order_by(Reservation.start_at, Reservation.id)
+        ).all()
+    for viewer, headers, everyone in (("bob", bob, False), ("root", admin, True)):
+        for pool in (None, "c845a"):
+            expected = [
+                schemas.CalendarEntry(
+                    id=r.id if owner == viewer or everyone else None,
+                    mine=owner == viewer,
+                    owner=owner if owner == viewer or everyone else None,
+                    status=r.status,
+                    pool=r.pool,
+                    start=r.start_at,
+                    end=r.end_at,
+                    gpu=schemas.GpuPublic(kind=r.gpu_kind, count=r.gpu_count),
+                )
+                for r, owner in rows
+            ]
+            params = {**window, **({"pool": pool} if pool else {})}
+            got = client.get("/api/v1/calendar", params=params, headers=headers)
+            assert got.status_code == 200
+            wanted = TypeAdapter(list[schemas.CalendarEntry]).dump_json(expected)
+            assert json.loads(got.content) == json.loads(wanted)
+            assert got.content.replace(b" ", b"") == wanted
+    other = client.get("/api/v1/calendar", params={**window, "pool": "nowhere"}, headers=bob)
+    assert other.json() == []
+
+
 def test_cancel_frees_capacity_and_cannot_happen_twice(
     client: TestClient, alice: Headers, admin: Headers, now: datetime
 ) -> None:
@@ -266,11 +341,15 @@ def test_pools_and_availability(client: TestClient, alice: Headers, now: datetim
     client.post(
         "/api/v1/reservations", json=body(now, 1, 2, count=3, cpu=10, memory="10Gi"), headers=alice
     )
-    a = client.get(
+    got = client.get(
         "/api/v1/pools/c845a/availability",
         params={"start": iso(now), "end": iso(now + timedelta(hours=3))},
         headers=alice,
-    ).json()
+    )
+    # written without the model (views.json_response), yet byte for byte as the model writes
+    model = schemas.Availability.model_validate_json(got.content)
+    assert got.content == model.model_dump_json().encode()
+    a = got.json()
     free = [(s["start"], s["free"]["mig-1g.24gb"], s["free"]["cpu"]) for s in a["steps"]]
     assert free == [
         (iso(now), 4, 127.0),

@@ -246,3 +246,43 @@ def test_make_run_starts_the_demo_source_and_one_agent_for_the_sims_nodes(
     with db.transaction() as tx:
         node = cache.credential_node(tx, token.read_text().strip(), datetime.now(UTC))
     assert node == "ucs-c845a-01"
+
+
+def test_serve_with_workers_runs_the_app_factory_and_leaves_the_environment_as_it_was(
+    cli_env: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several workers each build the app from the environment `serve` prepares (the database
+    URL, a share of the connections, a shared metrics folder), and `serve` puts it back."""
+    import os
+    import signal
+
+    import uvicorn
+
+    seen: dict[str, object] = {}
+
+    def run(app: object, **kw: object) -> None:
+        seen.update(kw, app=app, env={k: os.environ.get(k) for k in ("BERTH_WORKER_DB_POOL",)})
+        seen["metrics_dir"] = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+
+    monkeypatch.setattr(signal, "signal", lambda *a: None)
+    monkeypatch.setattr(uvicorn, "run", run)
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    monkeypatch.setenv("BERTH_DB_POOL_SIZE", "12")
+    result = cli_env.invoke(app, ["serve", "--port", "0", "--workers", "3"])
+    assert result.exit_code == 0, result.output
+    assert seen["app"] == "berth.api.app:worker_app"
+    assert seen["factory"] is True
+    assert seen["workers"] == 3
+    assert seen["proxy_headers"] is False
+    assert seen["env"] == {"BERTH_WORKER_DB_POOL": "4"}
+    assert seen["metrics_dir"]
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+    assert "BERTH_WORKER_DB_POOL" not in os.environ
+
+
+def test_the_default_number_of_workers_is_the_usable_cpus_at_most_eight() -> None:
+    import os
+
+    from berth.cli import default_workers
+
+    assert 1 <= default_workers() <= min(8, len(os.sched_getaffinity(0)))

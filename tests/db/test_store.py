@@ -175,3 +175,90 @@ def test_the_migrations_build_exactly_the_models(db: Database) -> None:
         with db.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def test_a_booking_writes_its_audit_entry_and_notifies_only_when_it_commits(
+    db: Database, now: datetime
+) -> None:
+    """The insert, its audit entry and the NOTIFY are one statement: all on commit, or none."""
+    import psycopg
+    from sqlalchemy import make_url
+
+    conninfo = make_url(db.url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as listener:
+        listener.execute(f"LISTEN {reservations.NOTIFY_CHANNEL}")
+        booked = _book(db, now)
+        heard = [n.payload for n in listener.notifies(timeout=5, stop_after=1)]
+        assert heard == [str(booked)]
+
+        # a booking that fails after the insert (rolled back) notifies nothing, audits nothing
+        def book_then_fail() -> None:
+            with db.transaction() as tx:
+                who = users.principal(users.get(tx, "alice"))
+                req = Request(
+                    "c845a",
+                    now + timedelta(hours=5),
+                    now + timedelta(hours=6),
+                    "mig-1g.24gb",
+                    1,
+                    Mode.INFERENCE,
+                )
+                reservations.book(tx, who, req, BookingPolicy(), now, client="10.0.0.9")
+                raise RuntimeError("the request failed after booking")
+
+        with pytest.raises(RuntimeError):
+            book_then_fail()
+        assert list(listener.notifies(timeout=1, stop_after=1)) == []
+
+    with db.transaction() as tx:
+        entries = [e for e in audit.query(tx, action="reservation.create")]
+    assert [e.target for e in entries] == [f"reservation:{booked}"]
+    assert entries[0].actor == "alice"
+    assert entries[0].details == {
+        "pool": "c845a",
+        "start": (now + timedelta(hours=1)).isoformat(),
+        "end": (now + timedelta(hours=2)).isoformat(),
+        "gpu": "1 x gpu",
+        "mode": "interactive",
+    }
+    with db.transaction() as tx:
+        statuses = tx.execute(text("SELECT status FROM reservations")).scalars().all()
+    assert statuses == ["APPROVED"]
+
+
+def test_a_pool_synced_after_it_was_cached_is_read_again_under_the_booking_locks(
+    db: Database, now: datetime
+) -> None:
+    """A process that read a pool before it was re-synced (another replica restarted with a
+    new pool file) books against the new description, not its stale copy; a kind only the stale copy lacks is not refused."""
+    from berth.config import load_pool_file, load_pool_text
+    from berth.store import pools
+
+    _book(db, now)  # the process has read and remembered c845a: one whole GPU
+    grown = """
+pools:
+  - name: c845a
+    nodes:
+      - name: n1
+        cpu: 64
+        memory: 512Gi
+        storage_class: local
+        gpus:
+          - {index: 0, model: H100, memory: 80Gi}
+          - {index: 1, model: H100, memory: 80Gi}
+"""
+    with db.transaction() as tx:
+        assert pools.sync(tx, load_pool_text(grown)) == ["c845a"]
+    with db.transaction() as tx:
+        who = users.principal(users.get(tx, "alice"))
+        req = Request(
+            "c845a", now + timedelta(hours=1), now + timedelta(hours=2), "gpu", 1, Mode.INFERENCE
+        )
+        row = reservations.book(tx, who, req, BookingPolicy(), now)  # the second GPU: fits
+    assert row.gpu_kind == "gpu"
+    # back to the demo pool: the copy this process holds (no MIG slices) is stale again
+    with db.transaction() as tx:
+        assert pools.sync(tx, load_pool_file()) == ["c845a"]
+    with db.transaction() as tx:
+        req = Request("c845a", now, now + timedelta(hours=1), "mig-1g.24gb", 1, Mode.INFERENCE)
+        assert reservations.book(tx, who, req, BookingPolicy(), now).gpu_kind == "mig-1g.24gb"

@@ -12,10 +12,12 @@ from berth.domain.capacity import (
     Booking,
     align_up,
     availability,
+    changes_of,
     fits,
     next_fit,
     peak_usage,
     usage_steps,
+    usage_steps_of_changes,
 )
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
@@ -166,3 +168,15 @@ def test_next_fit_is_the_earliest_fitting_grid_start(
         if fits(cap, existing, Booking(t(m), t(m + duration), demand)) is None
     ]
     assert found == (t(fitting[0]) if fitting else None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(bookings, st.integers(-10, 90), st.integers(1, 100))
+def test_usage_from_changes_per_instant_equals_the_sweep_of_the_bookings(
+    existing: list[Booking], start: int, length: int
+) -> None:
+    """What the store asks the database for (each booking's +demand at its start and -demand
+    at its end, summed per instant) gives the very steps the sweep of the bookings gives, for
+    any window, whether it holds the changes or cuts through them."""
+    window = (t(start), t(start + length))
+    assert usage_steps_of_changes(changes_of(existing), *window) == usage_steps(existing, *window)

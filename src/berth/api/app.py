@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -34,6 +35,23 @@ from berth.config import Settings
 from berth.store.db import Database
 
 ANY_METHOD = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def worker_app() -> FastAPI:
+    """The app of one of several `berth serve --workers N` processes (an app factory).
+
+    The parent process has already migrated the schema, synced the pools and (without
+    BERTH_DATABASE_URL) started the embedded PostgreSQL, whose URL it put in the environment;
+    a worker only connects, with its share of the connection budget (BERTH_WORKER_DB_POOL).
+    """
+    settings = Settings()
+    if settings.database_url is None:
+        raise RuntimeError("a worker needs BERTH_DATABASE_URL (set by `berth serve`)")
+    pool_size = int(os.environ.get(WORKER_DB_POOL, settings.db_pool_size))
+    return create_app(settings, Database(settings.database_url, pool_size=pool_size))
+
+
+WORKER_DB_POOL = "BERTH_WORKER_DB_POOL"  # connections per worker, set by `berth serve`
 
 
 def ui_dir() -> Path | None:

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from berth.config import Settings
 from berth.store import cache, tokens
 from berth.store.crypto import SecretBox
-from berth.store.db import Database
+from berth.store.db import Database, Tx
 from berth.store.users import Principal
 
 SESSION_COOKIE = "berth_session"
@@ -79,15 +79,29 @@ def secure_cookies(request: Request, settings: Config) -> bool:
 SecureCookies = Annotated[bool, Depends(secure_cookies)]
 
 
-def current_user(request: Request, db: DB, now: Now) -> Principal:
+def credential(request: Request) -> str:
+    """The token presented (401 if none), not yet checked: see `authenticate`."""
     secret = presented_token(request)
     if not secret:
         raise HTTPException(401, "sign in, or send an API token as 'Authorization: Bearer ...'")
-    with db.transaction() as tx:
-        who = tokens.resolve(tx, secret, now)
+    return secret
+
+
+Credential = Annotated[str, Depends(credential)]
+
+
+def authenticate(tx: Tx, secret: str, now: datetime) -> Principal:
+    """The enabled user of a live token (401 otherwise), read in the caller's transaction: a
+    route that opens one anyway (booking) saves the authentication's own."""
+    who = tokens.resolve(tx, secret, now)
     if who is None:
         raise HTTPException(401, "the token is unknown, expired or revoked; sign in again")
     return who
+
+
+def current_user(secret: Credential, db: DB, now: Now) -> Principal:
+    with db.transaction() as tx:
+        return authenticate(tx, secret, now)
 
 
 User = Annotated[Principal, Depends(current_user)]

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+import pydantic_core
+from fastapi import Response
+
 from berth.api import schemas
 from berth.domain import staging as st
-from berth.domain.capacity import Step
 from berth.domain.catalog import Catalog, to_json
 from berth.domain.pool import CPU, MEMORY, Pool
 from berth.domain.quantity import format_bytes
-from berth.domain.reservation import Mode, Status
 from berth.store.models import (
     CacheArtifact,
     CacheCredential,
@@ -17,13 +23,68 @@ from berth.store.models import (
     SessionRow,
     User,
 )
-from berth.store.users import Principal
 
 
 def user(u: User) -> schemas.UserPublic:
     return schemas.UserPublic(
         username=u.username, role=u.role, disabled=u.disabled, created_at=u.created_at
     )
+
+
+class ReservationColumns(Protocol):
+    """A reservation's columns: a model object, or a row of `store.reservations.search`."""
+
+    id: uuid.UUID
+    status: str
+    pool: str
+    start_at: datetime
+    end_at: datetime
+    gpu_kind: str
+    gpu_count: int
+    mode: str
+    cpu_millicores: int
+    memory_bytes: int
+    reason: str | None
+    stage: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+def reservation_data(
+    row: ReservationColumns,
+    owner: str,
+    phase: str | None,
+    url: str | None,
+    staged: st.Staging | None = None,
+) -> dict[str, Any]:
+    """A reservation as plain data in the shape (and field order) of ReservationPublic."""
+    return {
+        "id": row.id,
+        "status": row.status,
+        "owner": owner,
+        "pool": row.pool,
+        "start": row.start_at,
+        "end": row.end_at,
+        "gpu": {"kind": row.gpu_kind, "count": row.gpu_count},
+        "mode": row.mode,
+        "cpu": row.cpu_millicores / 1000,
+        "memory": format_bytes(row.memory_bytes),
+        "reason": row.reason,
+        "phase": phase,
+        "workspace_url": url if phase == "ready" else None,
+        "stage": st.stage_to_json(st.stage_from_json(row.stage)) or {"engines": [], "models": []},
+        "staging": staging_data(staged),
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
+
+
+def json_response(content: Any) -> Response:
+    """200 with `content`, plain data already in the shape of the route's response model,
+    as JSON written the way the model would write it (pydantic_core: datetimes in ISO 8601
+    with `Z` for UTC, UUIDs and enums as strings), without building and validating models:
+    for long lists, where that was most of the request."""
+    return Response(pydantic_core.to_json(content), media_type="application/json")
 
 
 def staging(s: st.Staging | None) -> schemas.StagingPublic | None:
@@ -52,9 +113,10 @@ def staging(s: st.Staging | None) -> schemas.StagingPublic | None:
     )
 
 
-def _stage(row: Reservation) -> schemas.StagePublic:
-    s = st.stage_from_json(row.stage)
-    return schemas.StagePublic(engines=list(s.engines), models=list(s.models))
+def staging_data(s: st.Staging | None) -> dict[str, Any] | None:
+    """A reservation's staging as plain data (few reservations stage anything)."""
+    public = staging(s)
+    return public.model_dump() if public is not None else None
 
 
 def reservation(
@@ -63,52 +125,22 @@ def reservation(
     session: SessionRow | None = None,
     staged: st.Staging | None = None,
 ) -> schemas.ReservationPublic:
-    return schemas.ReservationPublic(
-        id=row.id,
-        status=Status(row.status),
-        owner=owner,
-        pool=row.pool,
-        start=row.start_at,
-        end=row.end_at,
-        gpu=schemas.GpuPublic(kind=row.gpu_kind, count=row.gpu_count),
-        mode=Mode(row.mode),
-        cpu=row.cpu_millicores / 1000,
-        memory=format_bytes(row.memory_bytes),
-        reason=row.reason,
-        phase=session.phase if session else None,
-        workspace_url=session.url if session and session.phase == "ready" else None,
-        stage=_stage(row),
-        staging=staging(staged),
-        created_at=row.created_at,
-        updated_at=row.updated_at,
+    phase, url = (session.phase, session.url) if session else (None, None)
+    return schemas.ReservationPublic.model_validate(
+        reservation_data(row, owner, phase, url, staged)
     )
 
 
-def calendar_entry(row: Reservation, owner: str, who: Principal) -> schemas.CalendarEntry:
-    mine = owner == who.username
-    visible = mine or who.is_admin
-    return schemas.CalendarEntry(
-        id=row.id if visible else None,
-        mine=mine,
-        owner=owner if visible else None,
-        status=Status(row.status),
-        pool=row.pool,
-        start=row.start_at,
-        end=row.end_at,
-        gpu=schemas.GpuPublic(kind=row.gpu_kind, count=row.gpu_count),
-    )
-
-
-def amounts(raw: dict[str, int]) -> dict[str, float]:
+def amounts(raw: Mapping[str, int]) -> dict[str, float]:
     """Resource amounts for clients: GPU units as they are, cpu in cores, memory in bytes."""
     out: dict[str, float] = {}
     for resource, amount in raw.items():
         if resource == CPU:
             out["cpu"] = amount / 1000
         elif resource == MEMORY:
-            out["memory_bytes"] = amount
+            out["memory_bytes"] = float(amount)
         else:
-            out[resource] = amount
+            out[resource] = float(amount)
     return out
 
 
@@ -146,10 +178,6 @@ def pool(p: Pool) -> schemas.PoolPublic:
             for n in p.nodes
         ],
     )
-
-
-def step(s: Step) -> schemas.Step:
-    return schemas.Step(start=s.start, end=s.end, free=amounts(dict(s.amounts)))
 
 
 def workspace(

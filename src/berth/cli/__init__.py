@@ -68,7 +68,7 @@ def database(settings: Settings, *, migrate: bool = True) -> Iterator[Database]:
     except FileError as exc:
         raise fail(f"catalog file is not usable:\n{exc}") from exc
     opened = Opened(settings.database_url, settings.data_dir)
-    db = Database(opened.url)
+    db = Database(opened.url, pool_size=settings.db_pool_size)
     try:
         if migrate:
             bootstrap.prepare(db, pool_list, settings.secret_box(), catalog)
@@ -111,7 +111,7 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def _serve(settings: Settings, db: Database, host: str, port: int) -> None:
+def _serve(settings: Settings, db: Database, host: str, port: int, workers: int = 1) -> None:
     import uvicorn
 
     from berth.api.app import create_app
@@ -121,25 +121,90 @@ def _serve(settings: Settings, db: Database, host: str, port: int) -> None:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     # The app believes X-Forwarded-* only from BERTH_FORWARDED_ALLOW_IPS (berth.api.proxy);
     # uvicorn's own handling would believe 127.0.0.1 (or $FORWARDED_ALLOW_IPS) before it.
-    uvicorn.run(
-        create_app(settings, db),
-        host=host,
-        port=port,
-        log_level="info",
-        proxy_headers=False,
-        server_header=False,
-    )
+    options: dict[str, object] = {
+        "host": host,
+        "port": port,
+        "log_level": "info",
+        "proxy_headers": False,
+        "server_header": False,
+    }
+    if workers <= 1:
+        uvicorn.run(create_app(settings, db), **options)  # type: ignore[arg-type]
+        return
+    _serve_workers(db, workers, options)
+
+
+def _serve_workers(db: Database, workers: int, options: dict[str, object]) -> None:
+    """N uvicorn worker processes on one socket, each building its app with `worker_app`.
+
+    This process has migrated the schema and synced the pools (once, before any worker
+    starts) and keeps the embedded PostgreSQL, if it started one, until the workers are gone;
+    the workers only connect, by the URL put in their environment. Bookings from several
+    processes are safe: every check runs under the database's advisory locks.
+    """
+    import tempfile
+
+    import uvicorn
+
+    from berth.api.app import WORKER_DB_POOL
+
+    settings = Settings()
+    share = max(2, -(-settings.db_pool_size // workers))
+    db.dispose()  # the workers open their own connections; this process needs none meanwhile
+    with tempfile.TemporaryDirectory(prefix="berth-metrics-") as metrics_dir:
+        worker_env = {
+            "BERTH_DATABASE_URL": db.url,
+            WORKER_DB_POOL: str(share),
+            "PROMETHEUS_MULTIPROC_DIR": metrics_dir,
+        }
+        saved = {name: os.environ.get(name) for name in worker_env}
+        os.environ.update(worker_env)  # the workers inherit the environment
+        try:
+            uvicorn.run(
+                "berth.api.app:worker_app",
+                factory=True,
+                workers=workers,
+                **options,  # type: ignore[arg-type]
+            )
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
+def default_workers() -> int:
+    """Worker processes for `berth serve`: the CPUs this process may use (its affinity, and a
+    cgroup CPU limit if one is set, as in a pod), at most 8."""
+    usable = len(os.sched_getaffinity(0))
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
+        if quota != "max":
+            usable = min(usable, max(1, -(-int(quota) // int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, min(usable, 8))
 
 
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Worker processes (default: the usable CPUs, at most 8); they share "
+            "BERTH_DB_POOL_SIZE connections",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Serve the API (and the UI, if built) on HOST:PORT."""
     settings = Settings()
     with database(settings) as db:
-        _serve(settings, db, host, port)
+        _serve(settings, db, host, port, workers or default_workers())
 
 
 @app.command()

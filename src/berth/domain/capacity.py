@@ -52,25 +52,74 @@ def usage_steps(bookings: Iterable[Booking], start: datetime, end: datetime) -> 
     """Usage of every resource as piecewise-constant steps covering [start, end) exactly."""
     if end <= start:
         return []
-    deltas: dict[datetime, Counter[str]] = defaultdict(Counter)
-    for b in bookings:
-        s, e = max(b.start, start), min(b.end, end)
+    deltas: dict[datetime, dict[str, int]] = {}
+    for b in bookings:  # plain dicts and comparisons: this loop runs for every overlap
+        s = b.start if b.start > start else start
+        e = b.end if b.end < end else end
         if s >= e:
             continue
+        up = deltas.get(s)
+        if up is None:
+            up = deltas[s] = {}
+        down = deltas.get(e)
+        if down is None:
+            down = deltas[e] = {}
         for resource, amount in b.demand.items():
             if amount:
-                deltas[s][resource] += amount
-                deltas[e][resource] -= amount
-    times = sorted({start, end, *deltas})
-    usage: Counter[str] = Counter()
+                up[resource] = up.get(resource, 0) + amount
+                down[resource] = down.get(resource, 0) - amount
+    return _steps(deltas, start, end)
+
+
+def changes_of(bookings: Iterable[Booking]) -> dict[datetime, Counter[str]]:
+    """How usage changes at each instant: +demand at a booking's start, -demand at its end.
+    A database can sum these per instant (see `usage_steps_of_changes`)."""
+    deltas: dict[datetime, Counter[str]] = defaultdict(Counter)
+    for b in bookings:
+        for resource, amount in b.demand.items():
+            if amount and b.start < b.end:
+                deltas[b.start][resource] += amount
+                deltas[b.end][resource] -= amount
+    return deltas
+
+
+def usage_steps_of_changes(
+    changes: Mapping[datetime, Mapping[str, int]], start: datetime, end: datetime
+) -> list[Step]:
+    """`usage_steps` from net changes of usage per instant instead of bookings: usage at t is
+    the sum of every change at or before t. Changes before `start` count from `start`; those
+    at or after `end` do not count. The same steps as `usage_steps` of the bookings whose
+    `changes_of` they are (summed per instant, in any grouping)."""
+    if end <= start:
+        return []
+    deltas: dict[datetime, Mapping[str, int]] = {}
+    before: Counter[str] = Counter()
+    for at, change in changes.items():
+        if at <= start:
+            before.update(change)
+        elif at < end:
+            deltas[at] = change
+    deltas[start] = before
+    return _steps(deltas, start, end)
+
+
+def _steps(
+    deltas: Mapping[datetime, Mapping[str, int]], start: datetime, end: datetime
+) -> list[Step]:
+    """Steps covering [start, end) from usage changes at instants within [start, end]."""
+    times = sorted({start, end, *(t for t in deltas if t < end)})
+    usage: dict[str, int] = {}
     steps: list[Step] = []
+    previous: dict[str, int] | None = None
     for t0, t1 in pairwise(times):
-        usage.update(deltas.get(t0, Counter()))
+        for resource, amount in deltas.get(t0, {}).items():
+            usage[resource] = usage.get(resource, 0) + amount
         current = {r: q for r, q in usage.items() if q}
-        if steps and steps[-1].amounts == current:
+        if current == previous:
             steps[-1] = Step(steps[-1].start, t1, current)
         else:
             steps.append(Step(t0, t1, current))
+        previous = current
     return steps
 
 
@@ -94,7 +143,8 @@ def fits(
     Of several resources short at the same first instant, the one short by most is named.
     """
     asked = {r: q for r, q in request.demand.items() if q > 0}
-    relevant = [b for b in existing if any(b.demand.get(r) for r in asked)]
+    asked_names = asked.keys()  # a booking of none of them cannot make the request short
+    relevant = [b for b in existing if not asked_names.isdisjoint(b.demand)]
     steps = usage_steps(relevant, request.start, request.end)
     for i, step in enumerate(steps):
         short = [
@@ -119,8 +169,14 @@ def availability(
     capacity: Mapping[str, int], bookings: Iterable[Booking], start: datetime, end: datetime
 ) -> list[Step]:
     """Free capacity of every resource of `capacity` as steps covering [start, end)."""
+    return free_steps(capacity, usage_steps(bookings, start, end))
+
+
+def free_steps(capacity: Mapping[str, int], usage: Iterable[Step]) -> list[Step]:
+    """Usage steps turned into free capacity of every resource of `capacity` (equal
+    neighbours merged)."""
     steps: list[Step] = []
-    for step in usage_steps(bookings, start, end):
+    for step in usage:
         free = {r: cap - step.amounts.get(r, 0) for r, cap in capacity.items()}
         if steps and steps[-1].amounts == free:
             steps[-1] = Step(steps[-1].start, step.end, free)

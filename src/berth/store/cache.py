@@ -13,6 +13,7 @@ import secrets
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any, Protocol
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
@@ -210,7 +211,17 @@ def plan(tx: Tx, node: str, now: datetime) -> dom.Plan:
     return dom.plan(node, booked, stored_catalog.get(tx), bandwidth)
 
 
-def staging_of(tx: Tx, rows: Sequence[Reservation]) -> dict[uuid.UUID, dom.Staging | None]:
+class Staged(Protocol):
+    """What the staging of a reservation is computed from: a model object or a listed row."""
+
+    id: uuid.UUID
+    status: str
+    pool: str
+    stage: dict[str, Any]
+    start_at: datetime
+
+
+def staging_of(tx: Tx, rows: Sequence[Staged]) -> dict[uuid.UUID, dom.Staging | None]:
     """The staging of each live reservation in `rows` that stages a model (one query for the
     reports of every node involved); others map to None."""
     wanted = [r for r in rows if r.status in _LIVE and dom.stage_from_json(r.stage).models]

@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 LIVE_STATUSES_SQL = "status IN ('APPROVED', 'ACTIVE')"
+SHOWN_STATUSES_SQL = "status IN ('APPROVED', 'ACTIVE', 'COMPLETED')"  # on the calendar
 
 
 class Base(DeclarativeBase):
@@ -118,6 +119,15 @@ class Reservation(Base):
             postgresql_where=text(LIVE_STATUSES_SQL),
         ),
         Index("reservations_owner_start", "owner_id", "start_at"),
+        # The calendar asks "what of this pool (or of every pool) is shown in this window":
+        # live and completed reservations overlapping it.
+        Index(
+            "reservations_shown_overlap",
+            "pool",
+            text("tstzrange(start_at, end_at, '[)')"),
+            postgresql_using="gist",
+            postgresql_where=text(SHOWN_STATUSES_SQL),
+        ),
         # The per-user limit asks "live reservations of this user overlapping this window".
         Index(
             "reservations_live_owner_overlap",

@@ -99,7 +99,8 @@ def sync(tx: Tx, pools: list[Pool], *, actor: str = "system") -> list[str]:
 
 
 # Parsed pools by name, with the `updated_at` they were read at. A booking then reads one
-# timestamp instead of the whole description; a synced pool has a new timestamp and is re-read.
+# timestamp (inside `berth_booking_view`, under its locks) instead of the whole description; a
+# synced pool has a new timestamp and is re-read.
 _parsed: dict[str, tuple[datetime, Pool]] = {}
 
 
@@ -110,12 +111,24 @@ def get(tx: Tx, name: str) -> Pool:
     cached = _parsed.get(name)
     if cached is not None and cached[0] == updated:
         return cached[1]
-    spec = tx.scalar(select(PoolRow.spec).where(PoolRow.name == name))
-    if spec is None:
+    return reread(tx, name)[1]
+
+
+def reread(tx: Tx, name: str) -> tuple[datetime, Pool]:
+    """The pool's description and `updated_at`, read from the database (and remembered)."""
+    found = tx.execute(select(PoolRow.updated_at, PoolRow.spec).where(PoolRow.name == name)).first()
+    if found is None:
         raise NotFound(f"no pool {name!r}")
-    pool = from_json(spec)
-    _parsed[name] = (updated, pool)
-    return pool
+    updated, spec = found
+    _parsed[name] = (updated, from_json(spec))
+    return _parsed[name]
+
+
+def known(tx: Tx, name: str) -> tuple[datetime, Pool]:
+    """The pool as last read by this process and the `updated_at` it was read at, without a
+    query if it was read before; the caller compares that timestamp with the database's."""
+    cached = _parsed.get(name)
+    return cached if cached is not None else reread(tx, name)
 
 
 def list_all(tx: Tx) -> list[Pool]:

@@ -7,7 +7,6 @@ every request be authenticated with one indexed lookup.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -18,7 +17,7 @@ from berth.store import audit
 from berth.store.db import Tx
 from berth.store.errors import Invalid, NotFound
 from berth.store.models import ApiToken, User
-from berth.store.users import Principal, principal
+from berth.store.users import Principal
 
 PREFIX = "berth_"
 
@@ -81,8 +80,8 @@ def resolve(tx: Tx, secret: str, now: datetime) -> Principal | None:
     """The enabled user a live token belongs to (with the token's kind and expiry), else None."""
     if not secret.startswith(PREFIX):
         return None
-    q = (
-        select(User, ApiToken.kind, ApiToken.expires_at)
+    q = (  # columns, not a User object: every request runs this
+        select(User.id, User.username, User.role, ApiToken.kind, ApiToken.expires_at)
         .join(ApiToken, ApiToken.user_id == User.id)
         .where(
             ApiToken.token_hash == _digest(secret),
@@ -94,8 +93,8 @@ def resolve(tx: Tx, secret: str, now: datetime) -> Principal | None:
     found = tx.execute(q).first()
     if found is None:
         return None
-    user, kind, expires_at = found
-    return dataclasses.replace(principal(user), credential=kind, credential_expires_at=expires_at)
+    user_id, username, role, kind, expires_at = found
+    return Principal(user_id, username, role, credential=kind, credential_expires_at=expires_at)
 
 
 def list_for(tx: Tx, user: Principal) -> list[ApiToken]:

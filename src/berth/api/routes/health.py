@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 
 from berth.api import schemas
 from berth.api.deps import DB
@@ -33,4 +35,10 @@ def readyz(db: DB) -> Response:
 
 @router.get("/metrics", operation_id="metrics", include_in_schema=False)
 def metrics() -> Response:
+    """This process's metrics; with several workers (`berth serve --workers N` sets
+    PROMETHEUS_MULTIPROC_DIR) the sum over all of them."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

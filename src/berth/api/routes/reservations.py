@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query, Response
 
 from berth.api import metrics, problems, schemas, views
-from berth.api.deps import DB, Box, Client, Config, Now, User
+from berth.api.deps import DB, Box, Client, Config, Credential, Now, User, authenticate
 from berth.domain.catalog import Stage
 from berth.domain.quantity import parse_bytes, parse_millicores
 from berth.domain.reservation import Request, Status
@@ -23,8 +23,15 @@ router = APIRouter(prefix="/reservations", tags=["reservations"])
     "", status_code=201, operation_id="createReservation", responses=problems.responses(404, 409)
 )
 def create(
-    body: schemas.ReservationCreate, who: User, db: DB, settings: Config, now: Now, client: Client
+    body: schemas.ReservationCreate,
+    credential: Credential,
+    db: DB,
+    settings: Config,
+    now: Now,
+    client: Client,
 ) -> schemas.ReservationPublic:
+    # The token is checked inside the booking's transaction: one transaction, not two, on the
+    # busiest write (a bad token with a bad body is a 422 here, not a 401).
     req = Request(
         pool=body.pool,
         start=body.start,
@@ -37,9 +44,16 @@ def create(
     )
     stage = Stage(tuple(body.stage.engines), tuple(body.stage.models)) if body.stage else Stage()
     try:
-        with db.transaction() as tx:
-            row = reservations.book(tx, who, req, settings.policy(), now, client, stage)
-            staged = cache.staging_of(tx, [row])[row.id]
+        try:
+            with db.transaction() as tx:
+                who = authenticate(tx, credential, now)
+                row = reservations.book(tx, who, req, settings.policy(), now, client, stage)
+                staged = cache.staging_of(tx, [row])[row.id]
+        except reservations.Short as short:
+            # the booking's locks are released: the nearest slot that fits is looked for
+            # without holding up the pool's other bookings
+            with db.transaction() as tx:
+                raise reservations.suggest(tx, short) from None
     except Refused:
         metrics.BOOKINGS.labels(outcome="refused").inc()
         raise
@@ -47,7 +61,7 @@ def create(
     return views.reservation(row, who.username, staged=staged)
 
 
-@router.get("", operation_id="listReservations")
+@router.get("", operation_id="listReservations", response_model=list[schemas.ReservationPublic])
 def list_(
     who: User,
     db: DB,
@@ -57,7 +71,7 @@ def list_(
     from_: Annotated[schemas.Instant | None, Query(alias="from")] = None,
     to: schemas.Instant | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-) -> list[schemas.ReservationPublic]:
+) -> Response:
     """Your reservations (admins: everyone's unless `mine=true`), ordered by start."""
     with db.transaction() as tx:
         rows = reservations.search(
@@ -70,8 +84,10 @@ def list_(
             until=to,
             limit=limit,
         )
-        staged = cache.staging_of(tx, [r for r, _, _ in rows])
-    return [views.reservation(r, owner, sess, staged[r.id]) for r, owner, sess in rows]
+        staged = cache.staging_of(tx, rows)
+    return views.json_response(
+        [views.reservation_data(r, r.username, r.phase, r.url, staged[r.id]) for r in rows]
+    )
 
 
 @router.get("/{reservation_id}", operation_id="getReservation", responses=problems.responses(404))
