@@ -211,7 +211,6 @@ def test_cache_status_shows_each_model_with_its_progress(cli_env: CliRunner, db:
 def test_make_run_starts_the_demo_source_and_one_agent_for_the_sims_nodes(
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import berth.cli
     from berth.cli import DEMO_SOURCE_PORT, demo_staging_commands, start_demo_staging
     from berth.config import Settings
     from berth.store import cache
@@ -232,13 +231,12 @@ def test_make_run_starts_the_demo_source_and_one_agent_for_the_sims_nodes(
         spawned.append(argv)
         return argv
 
-    settings = Settings(data_dir=tmp_path)
-    # a build without the agent's commands starts nothing and makes no credential
-    monkeypatch.setattr(berth.cli, "_agent_commands_exist", lambda: False)
-    assert start_demo_staging(db, settings, "http://x", spawn) == []
+    # another catalog than the demo's: nothing to stage from the demo source, no credential
+    custom = Settings(data_dir=tmp_path, catalog_file=tmp_path / "catalog.yaml")
+    assert start_demo_staging(db, custom, "http://x", spawn) == []
     assert not (tmp_path / "cache-tokens").exists()
-    # with them: a credential file per pool node, then the two processes
-    monkeypatch.setattr(berth.cli, "_agent_commands_exist", lambda: True)
+    # the demo catalog: a credential file per pool node, then the two processes
+    settings = Settings(data_dir=tmp_path)
     assert len(start_demo_staging(db, settings, "http://x", spawn)) == 2
     assert [a[1:3] for a in spawned] == [["cache", "demo-source"], ["cache-agent", "--node"]]
     token = tmp_path / "cache-tokens" / "ucs-c845a-01.token"

@@ -299,12 +299,6 @@ def demo_staging_commands(
     ]
 
 
-def _agent_commands_exist() -> bool:
-    """Whether this build has the agent's staging commands (branch `agent`: demo-source and
-    `cache-agent --api`)."""
-    return any(c.name == "demo-source" for c in cache_app.registered_commands)
-
-
 Spawn = Callable[[list[str]], "subprocess.Popen[bytes]"]
 
 
@@ -314,15 +308,8 @@ def start_demo_staging(
     """On `berth up --sim` with the demo catalog: a credential per pool node (written 0600 under
     the data directory, the old one revoked), then the demo source and a cache agent for the
     sim's nodes. Returns the processes to stop at exit; nothing when the catalog is not the
-    demo's or the agent's commands are not in this build."""
+    demo's."""
     if settings.catalog_file is not None:
-        return []
-    if not _agent_commands_exist():
-        typer.secho(
-            "staging: the cache agent's commands are not in this build; bookings record their "
-            "stage, but nothing downloads it",
-            fg=typer.colors.YELLOW,
-        )
         return []
     from berth.store import cache
 

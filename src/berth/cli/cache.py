@@ -19,7 +19,6 @@ from rich.text import Text
 from berth.catalog import load_catalog_file
 
 app = typer.Typer(help="The node cache of engines and models.", no_args_is_help=True)
-cache_app = app  # the name the portal brief gave the group
 
 
 @app.command("demo-source")
