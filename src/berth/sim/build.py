@@ -73,6 +73,19 @@ KUSTOMIZE = "v5.8.1"
 CYCLONUS = "v0.5.6"
 
 
+# The OpenShift API types Berth uses, registered as CRDs by `berth sim up --openshift`. The proxy
+# refuses branch queries; this pseudo-version is the one github.com/openshift/client-go@latest
+# (v0.0.0-20251015124057-db0dee36e235) requires. Only Route and SecurityContextConstraints ship
+# CRD manifests in the module; build.openshift.io and image.openshift.io are served by
+# OpenShift's own API server and have Go types only (docs/sim.md).
+OPENSHIFT_API = "v0.0.0-20251015095338-264e80a2b6e7"
+OPENSHIFT_CRDS = (
+    "route/v1/zz_generated.crd-manifests/routes.crd.yaml",
+    "security/v1/zz_generated.crd-manifests/"
+    "0000_03_config-operator_01_securitycontextconstraints.crd.yaml",
+)
+
+
 class BuildError(RuntimeError):
     """A go command failed; the message carries the tail of its output."""
 
@@ -288,6 +301,33 @@ def build_cyclonus(on_line: Line, force: bool = False) -> Path:
     return _build_tool(module, cyclonus_path(), on_line, force)
 
 
+def openshift_crds_dir() -> Path:
+    """Where the pinned OpenShift CRD manifests are (or will be) cached."""
+    return versions.cache_root() / f"openshift-api-{OPENSHIFT_API}"
+
+
+def openshift_crd_paths() -> list[Path]:
+    return [openshift_crds_dir() / Path(name).name for name in OPENSHIFT_CRDS]
+
+
+def fetch_openshift_crds(on_line: Line, force: bool = False) -> Path:
+    """The CRD manifests of the pinned github.com/openshift/api module, copied from the Go module
+    cache (`go mod download`, the module proxy) into their cache folder when missing."""
+    target = openshift_crds_dir()
+    if not force and all(p.is_file() for p in openshift_crd_paths()):
+        return target
+    scratch = target.parent / f".build-openshift-api-{OPENSHIFT_API}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    module = f"github.com/openshift/api@{OPENSHIFT_API}"
+    info = json.loads(_run([_go(), "mod", "download", "-json", module], scratch, on_line))
+    for name in OPENSHIFT_CRDS:
+        shutil.copyfile(Path(info["Dir"]) / name, scratch / Path(name).name)
+    shutil.rmtree(target, ignore_errors=True)
+    scratch.replace(target)
+    return target
+
+
 _STEPS: dict[str, Callable[[CacheLayout, Line, Path], None]] = {
     "kube-apiserver": _build_kube,
     "etcd": _build_etcd,
@@ -310,6 +350,7 @@ _TITLES = {
 _TOOLS: dict[str, Callable[[Line, bool], Path]] = {
     "kustomize": lambda on_line, force: build_kustomize(on_line, force=force),
     "cyclonus": lambda on_line, force: build_cyclonus(on_line, force=force),
+    "openshift-api": lambda on_line, force: fetch_openshift_crds(on_line, force=force),
 }
 
 
@@ -326,13 +367,18 @@ def pending(layout: CacheLayout, force: bool = False) -> list[str]:
         keys.append("kustomize")
     if force or not os.access(cyclonus_path(), os.X_OK):
         keys.append("cyclonus")
+    if force or not all(p.is_file() for p in openshift_crd_paths()):
+        keys.append("openshift-api")
     return keys
 
 
 def title(key: str) -> str:
-    return _TITLES.get(key) or {"kustomize": f"kustomize {KUSTOMIZE}"}.get(
-        key, f"cyclonus {CYCLONUS}"
-    )
+    tools = {
+        "kustomize": f"kustomize {KUSTOMIZE}",
+        "cyclonus": f"cyclonus {CYCLONUS}",
+        "openshift-api": f"OpenShift API CRDs {OPENSHIFT_API}",
+    }
+    return _TITLES.get(key) or tools[key]
 
 
 def build(layout: CacheLayout, on_step: Step, on_line: Line, force: bool = False) -> list[str]:

@@ -73,6 +73,14 @@ def up(
     nodes: Annotated[
         int, typer.Option(min=1, help="Copies of every pool-file node (scale tests).")
     ] = 1,
+    openshift: Annotated[
+        bool,
+        typer.Option(
+            "--openshift",
+            help="Register the OpenShift API types Berth uses (Route, SecurityContextConstraints) "
+            "as CRDs from the pinned github.com/openshift/api module.",
+        ),
+    ] = False,
 ) -> None:
     """Start the sim in the background and wait until it is really ready."""
     _build(force=False)
@@ -84,7 +92,7 @@ def up(
             console.print(f"[dim]{time.monotonic() - began:5.1f}s[/] {title}")
 
         try:
-            state = cluster.up(pool_file, nodes, on_step=on_step)
+            state = cluster.up(pool_file, nodes, on_step=on_step, with_openshift=openshift)
         except (cluster.SimError, TimeoutError, ValueError, OSError) as err:
             console.print(f"[red]sim did not start:[/] {err}")
             raise typer.Exit(1) from err
@@ -92,6 +100,7 @@ def up(
     console.print(
         f"[green]ready[/] in {state.ready_seconds:.1f}s: {state.server}, "
         f"{state.nodes} node(s), storage classes {', '.join(state.storage_classes) or 'none'}"
+        + (", OpenShift CRDs registered" if state.openshift else "")
     )
     typer.echo(f"export KUBECONFIG={kubeconfig}")
     console.print("then e.g. `kubectl get nodes`; stop it with `berth sim down`")

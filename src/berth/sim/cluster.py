@@ -22,7 +22,7 @@ from berth.config import demo_pool_path, load_pool_file
 from berth.domain.session import CACHE_STORAGE_CLASS as CACHE_CLASS
 from berth.domain.session import SessionConfig
 from berth.kube.admission import admission_objects
-from berth.sim import components, nodes, pki, processes, readiness
+from berth.sim import build, components, nodes, openshift, pki, processes, readiness
 from berth.sim.apiclient import ApiClient
 from berth.sim.ports import free_ports
 from berth.sim.provisioner import storage_class
@@ -184,13 +184,16 @@ def up(
     timeout: float = 300.0,
     cache: CacheLayout | None = None,
     die_with_parent: bool = False,
+    with_openshift: bool = False,
 ) -> SimState:
     """Start a fresh sim and return once it is ready; raise SimError (and stop it) otherwise.
 
     `pool_file` None means the demo pool; a bad pool file raises FileError before anything starts.
     The sim outlives the calling process (`berth sim up` returns and it runs on) unless
     `die_with_parent`: then every component dies with the caller, even one killed with SIGKILL
-    (what a test wants; call from the main thread, see `processes.spawn`).
+    (what a test wants; call from the main thread, see `processes.spawn`). `with_openshift`
+    registers the OpenShift API types Berth uses as CRDs (`berth.sim.openshift`); their
+    manifests must be cached (`berth sim build` fetches them).
     """
     paths = Paths(state_dir or default_state_dir())
     current = status(paths.root)
@@ -201,6 +204,12 @@ def up(
         raise SimError(
             f"sim binaries missing ({', '.join(cache.missing())}): run `berth sim build`"
         )
+    crds: list[dict[str, Any]] = []
+    if with_openshift:
+        missing = [str(p) for p in build.openshift_crd_paths() if not p.is_file()]
+        if missing:
+            raise SimError(f"OpenShift CRDs missing ({', '.join(missing)}): run `berth sim build`")
+        crds = openshift.load_crds(build.openshift_crd_paths())
     pools = load_pool_file(pool_file)
     manifests = nodes.manifests_for_pools(pools, node_count)
     classes = nodes.storage_classes(pools)
@@ -208,7 +217,16 @@ def up(
     _prepare(paths)
     try:
         return _start(
-            paths, cache, pool_file, manifests, classes, on_step, timeout, began, die_with_parent
+            paths,
+            cache,
+            pool_file,
+            manifests,
+            classes,
+            on_step,
+            timeout,
+            began,
+            die_with_parent,
+            crds,
         )
     except BaseException:
         down(paths.root)
@@ -225,6 +243,7 @@ def _start(
     timeout: float,
     began: float,
     die_with_parent: bool,
+    crds: list[dict[str, Any]],
 ) -> SimState:
     """Start the components in dependency order, add the pool's objects, wait until ready."""
     keys = pki.create(paths.pki)
@@ -250,6 +269,13 @@ def _start(
 
         on_step(f"{len(classes)} StorageClass(es), {len(manifests)} node(s), admission policies")
         _create_cluster_objects(api, classes, manifests)
+        if crds:
+            on_step(f"{len(crds)} OpenShift CRD(s)")
+            names = openshift.register(api, crds)
+            runner.wait_for(
+                "the OpenShift CRDs Established", lambda: openshift.established(api, names)
+            )
+            state.openshift = True
 
         readiness.wait_until_ready(
             api, set(node_names), runner.left(), on_step, guard=runner.check_alive

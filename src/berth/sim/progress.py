@@ -22,6 +22,7 @@ DEFAULT_SECONDS = {
     "kwok": 60.0,
     "kustomize": 120.0,
     "cyclonus": 90.0,
+    "openshift-api": 5.0,
 }
 
 

@@ -61,6 +61,7 @@ class SimState:
     storage_classes: list[str] = field(default_factory=list)
     started_at: float = 0.0
     ready_seconds: float = 0.0
+    openshift: bool = False  # the OpenShift CRDs are registered (`up --openshift`)
 
     def save(self, paths: Paths) -> None:
         tmp = paths.state_file.with_suffix(".tmp")
