@@ -4,9 +4,10 @@ ServiceAccount with exactly the install's RBAC.
 The overlays are built with the pinned kustomize (`berth.sim.build.build_kustomize`, cached like
 the sim's binaries) and server-side applied to the sim: the kubernetes overlay for real (its
 workloads' pods are created by the ReplicaSet and StatefulSet controllers, so Pod Security
-`restricted` judges them), the openshift overlay with dry-run=server. The Route kind does not
-exist on the sim and stays unvalidated, as do the ServiceMonitor (no Prometheus Operator CRDs)
-and everything a real kubelet would do (images, probes, PostgreSQL starting). See
+`restricted` judges them), the openshift overlay with dry-run=server. This sim does not serve
+the Route kind (test_openshift_install.py applies that overlay for real, Route included, to a
+sim started with --openshift); the ServiceMonitor (no Prometheus Operator CRDs) and everything
+a real kubelet would do (images, probes, PostgreSQL starting) stay unvalidated. See
 docs/install.md.
 """
 
@@ -222,7 +223,7 @@ def test_both_overlays_build_and_the_kubernetes_one_applies(
             assert where == (home if namespaced else None), manifest["metadata"]["name"]
 
     # the openshift overlay: everything the sim serves is accepted by the API server (dry-run);
-    # the Route kind is OpenShift's and is not served here
+    # the Route kind is OpenShift's and is not served here (see test_openshift_install.py)
     openshift = kustomize_build(kustomize, "openshift")
     assert any(m["kind"] == "Route" for m in openshift)
     with KubeCluster.from_kubeconfig(str(sim.kubeconfig)) as admin:
