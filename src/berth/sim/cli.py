@@ -136,6 +136,7 @@ def status() -> None:
     console.print(
         f"server {current.state.server}, {current.state.nodes} node(s), "
         f"ready after {current.state.ready_seconds:.1f}s"
+        + (", OpenShift CRDs registered" if current.state.openshift else "")
     )
     if not current.running:
         raise typer.Exit(1)
