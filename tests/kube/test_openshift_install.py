@@ -1,6 +1,7 @@
 """The openshift overlay applied for real to a sim of its own started with `--openshift`: the
 Route and SecurityContextConstraints kinds are CRDs from the pinned github.com/openshift/api
-module, so the API server judges the overlay's Route with OpenShift's own schema.
+module, so the API server judges the overlay's Route, and a session's, with OpenShift's own
+schema.
 
 A second sim (not the session's): registering route.openshift.io makes `is_openshift()` true,
 and the rest of the suite's reconciler must keep writing Ingresses. BuildConfig and ImageStream
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kube_sessions import provision, remove, session_spec
 from kubernetes import client, config
 from test_install import ADMISSION_KINDS, NODE_AGENTS, PLATFORM, apply, kustomize_build
 from tests.conftest import SIM_POOL_FILE, eventually
@@ -130,3 +132,22 @@ def test_the_platform_pods_are_scheduled(
         assert all(p.spec.node_name for p in agents)
 
     eventually(scheduled, timeout=60)
+
+
+def test_a_session_on_openshift_gets_a_route_the_crd_accepts(openshift_sim: Path) -> None:
+    """The reconciler's view of this sim: OpenShift (route.openshift.io is served), so a
+    session's steps carry a Route instead of an Ingress, and the API server accepts it."""
+    spec = session_spec()
+    with KubeCluster.from_kubeconfig(str(openshift_sim)) as admin:
+        applied = provision(admin, spec)
+        try:
+            kinds = {m["kind"] for m in applied}
+            assert "Route" in kinds
+            assert "Ingress" not in kinds
+            [route] = [m for m in applied if m["kind"] == "Route"]
+            stored = admin.get(
+                route["apiVersion"], "Route", route["metadata"]["name"], spec.namespace
+            )
+            assert stored["spec"]["host"] == route["spec"]["host"]
+        finally:
+            remove(admin, spec)
