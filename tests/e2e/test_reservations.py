@@ -159,7 +159,7 @@ def test_an_active_session_counts_down_and_a_failed_one_shows_the_reason(
     expect(active).to_contain_text("Workspace ready", timeout=READY_WITHIN)
     expect(active).to_contain_text("Active")
     expect(active).to_contain_text("ends in")
-    expect(active.get_by_role("button", name="End now")).to_be_visible()
+    expect(active.get_by_role("button", name="Release now")).to_be_visible()
 
     failed = page.get_by_role("article").filter(has_text="1 × gpu")
     expect(failed).to_contain_text("Failed", timeout=FAILED_WITHIN)
