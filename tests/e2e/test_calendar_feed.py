@@ -39,6 +39,7 @@ def test_make_read_and_revoke_the_calendar_feed(
     expect(feed.get_by_role("link", name="Subscribe")).to_have_attribute(
         "href", url.replace("http://", "webcal://")
     )
+    feed.get_by_role("link", name="Subscribe").scroll_into_view_if_needed()
     shoot(page, "calendar-feed")
 
     # a calendar app: no cookie, no token
