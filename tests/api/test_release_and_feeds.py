@@ -16,7 +16,7 @@ from sqlalchemy import select
 from berth.api.deps import clock
 from berth.domain.policy import BookingPolicy
 from berth.domain.reservation import Status
-from berth.store import reservations, users
+from berth.store import feeds, reservations, users
 from berth.store.db import Database
 from berth.store.errors import Conflict
 from berth.store.models import Reservation
@@ -244,3 +244,19 @@ def test_a_wrong_replaced_or_revoked_feed_secret_is_a_plain_404(
 def test_feed_needs_a_signed_in_user_to_make_or_revoke(client: TestClient) -> None:
     assert client.post("/api/v1/me/calendar-feed").status_code == 401
     assert client.delete("/api/v1/me/calendar-feed").status_code == 401
+
+
+def test_two_feed_creations_at_once_both_succeed_and_the_last_one_counts(
+    client: TestClient, alice: Headers, db: Database, now: datetime
+) -> None:
+    with db.transaction() as tx:
+        who = users.principal(users.get(tx, "alice"))
+
+    def create() -> str:
+        with db.transaction() as tx:
+            return feeds.create(tx, who, now)
+
+    with ThreadPoolExecutor(2) as pool:
+        made = list(pool.map(lambda _: create(), range(2)))
+    answers = [client.get(f"/api/v1/calendar/feeds/{s}.ics").status_code for s in made]
+    assert sorted(answers) == [200, 404]  # one feed per user: one of the two URLs works

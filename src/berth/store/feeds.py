@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, and_, delete, select
+from sqlalchemy.dialects.postgresql import insert
 
 from berth.store import audit
 from berth.store.db import Tx
@@ -33,17 +34,20 @@ def _digest(secret: str) -> bytes:
 def create(tx: Tx, who: Principal, now: datetime, client: str | None = None) -> str:
     """A new feed secret for `who`, replacing any earlier one; returned once, never stored."""
     secret = PREFIX + secrets.token_urlsafe(32)
-    row = tx.get(CalendarFeed, who.id, with_for_update=True)
-    if row is None:
-        tx.add(CalendarFeed(user_id=who.id, token_hash=_digest(secret), created_at=now))
-    else:
-        row.token_hash, row.created_at = _digest(secret), now
+    replaced = created_at(tx, who) is not None
+    # one statement, so two creations at once both succeed (the last one's secret stays)
+    values = {"token_hash": _digest(secret), "created_at": now}
+    tx.execute(
+        insert(CalendarFeed)
+        .values(user_id=who.id, **values)
+        .on_conflict_do_update(index_elements=[CalendarFeed.user_id], set_=values)
+    )
     audit.record(
         tx,
         who.username,
         "calendar_feed.create",
         f"user:{who.username}",
-        {"replaced": row is not None},
+        {"replaced": replaced},
         client,
     )
     return secret
