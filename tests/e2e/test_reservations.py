@@ -18,6 +18,7 @@ from berth.reconciler.loop import Reconciler
 from berth.reconciler.plan import Limits
 from berth.store import pools
 from berth.store.db import Database
+from tests.conftest import eventually
 from tests.e2e.conftest import book, iso, local_input, sign_in, tomorrow_at
 
 FAULT_POOLS = Path(__file__).parents[1] / "kube" / "faults_pools.yaml"
@@ -159,10 +160,52 @@ def test_an_active_session_counts_down_and_a_failed_one_shows_the_reason(
     expect(active).to_contain_text("Workspace ready", timeout=READY_WITHIN)
     expect(active).to_contain_text("Active")
     expect(active).to_contain_text("ends in")
-    expect(active.get_by_role("button", name="End now")).to_be_visible()
+    expect(active.get_by_role("button", name="Release now")).to_be_visible()
 
     failed = page.get_by_role("article").filter(has_text="1 × gpu")
     expect(failed).to_contain_text("Failed", timeout=FAILED_WITHIN)
     expect(failed).to_contain_text("gave up after 1 failed attempt")
     expect(failed).to_contain_text("cannot be scheduled")
     expect(failed.get_by_role("button")).to_have_count(0)
+
+
+@pytest.mark.kube
+def test_release_now_ends_the_session_frees_the_window_and_deletes_the_workspace(
+    page: Page,
+    server: str,
+    make_user: Callable[..., str],
+    api_as: Callable[[str], httpx.Client],
+    reconciler: Callable[..., Reconciler],
+    kube: KubeCluster,
+) -> None:
+    """ "I'm done": the card of a running session offers Release now; once confirmed the
+    reservation is COMPLETED (released early), and the reconciler deletes its namespace."""
+    make_user("alice")
+    alice = api_as("alice")
+    now = datetime.now(UTC)
+    end = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=2)
+    mine = book(alice, now, end, "mig-1g.24gb", 1)
+    reconciler()
+    sign_in(page, server, "alice")
+    page.get_by_role("link", name="My reservations").click()
+    card = page.get_by_role("article").filter(has_text="1 × mig-1g.24gb")
+    expect(card).to_contain_text("Workspace ready", timeout=READY_WITHIN)
+    expect(card.get_by_role("button", name="Cancel")).to_have_count(0)
+
+    card.get_by_role("button", name="Release now").click()
+    dialog = page.get_by_role("dialog", name="Release this session now?")
+    dialog.get_by_role("button", name="Release", exact=True).click()
+    expect(dialog).to_be_hidden()
+    history = page.get_by_role("article").filter(has_text="1 × mig-1g.24gb")
+    expect(history).to_contain_text("Completed")
+    expect(history).to_contain_text("released early")
+
+    got = alice.get(f"/api/v1/reservations/{mine['id']}").json()
+    assert (got["status"], got["reason"]) == ("COMPLETED", "released")
+    assert got["end"] < iso(end)
+
+    def torn_down() -> None:
+        left = kube.namespaces(f"berth.io/reservation={mine['id']}")
+        assert all(n.phase == "Terminating" for n in left), left
+
+    eventually(torn_down, timeout=READY_WITHIN / 1000)

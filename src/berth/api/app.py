@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from berth import __version__
-from berth.api import problems
+from berth.api import logs, problems
 from berth.api.deps import no_nul_in_parameters
 from berth.api.metrics import MetricsMiddleware
 from berth.api.proxy import ForwardedHeaders
@@ -71,6 +71,7 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = db
+    logs.install()  # a calendar feed's secret never reaches the access log
     problems.install(app)
     problems.document(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)  # the UI bundle: ~3x smaller

@@ -116,6 +116,18 @@ class TokenCreated(TokenPublic):
     token: str = Field(description="The secret. Shown once; store it now.")
 
 
+class CalendarFeedPublic(BaseModel):
+    active: bool = Field(description="Whether you have a feed URL (it is never shown again).")
+    created_at: datetime | None = None
+
+
+class CalendarFeedCreated(BaseModel):
+    url: str = Field(
+        description="The private feed URL, shown once: anyone with it reads your reservations."
+    )
+    created_at: datetime
+
+
 # ---- users --------------------------------------------------------------------------------
 
 

@@ -63,6 +63,19 @@ class ApiToken(Base):
     __table_args__ = (CheckConstraint("kind IN ('session', 'api')", name="api_tokens_kind"),)
 
 
+class CalendarFeed(Base):
+    """A user's private iCalendar feed: one per user, its 256-bit secret kept as SHA-256 like an
+    API token's. Re-creating replaces the hash (the old URL stops working); revoking deletes it."""
+
+    __tablename__ = "calendar_feeds"
+
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class PoolRow(Base):
     __tablename__ = "pools"
 

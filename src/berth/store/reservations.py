@@ -356,7 +356,11 @@ def _check_limit(policy: BookingPolicy, mine: int) -> None:
 def _owned(tx: Tx, who: Principal, reservation_id: uuid.UUID, *, lock: bool) -> Reservation:
     q = select(Reservation).where(Reservation.id == reservation_id)
     if lock:
-        q = q.with_for_update()
+        # populate_existing: a row this transaction read before (extend's unlocked probe) is
+        # in the session already, and without it the locked read would keep the stale values
+        # (an extend waiting on a release or cancel would then extend a COMPLETED or CANCELED
+        # row, seeing it still ACTIVE)
+        q = q.with_for_update().execution_options(populate_existing=True)
     row = tx.scalar(q)
     if row is None or (row.owner_id != who.id and not who.is_admin):
         raise NotFound(f"no reservation {reservation_id}")
@@ -388,6 +392,48 @@ def cancel(
         "reservation.cancel",
         f"reservation:{row.id}",
         {"reason": row.reason},
+        client,
+    )
+    _notify(tx, row.id)
+    return row
+
+
+RELEASED = "released"  # the reason of a COMPLETED reservation its holder ended early
+
+
+def release(
+    tx: Tx,
+    who: Principal,
+    reservation_id: uuid.UUID,
+    now: datetime,
+    client: str | None = None,
+) -> Reservation:
+    """End an ACTIVE session now ("I'm done"): COMPLETED with reason `released`, its end moved
+    to now so the rest of the window is free at once, an audit entry and a NOTIFY so the
+    reconciler tears the namespace down. Not a cancel: the time up to now was used.
+
+    The row is locked (FOR UPDATE) like cancel and extend, and extend takes the same row lock
+    after its advisory locks, so a release racing either is applied before or after it, never
+    half: an extension after a release finds a COMPLETED row (409), a release after a cancel
+    finds a CANCELED one (409)."""
+    row = _owned(tx, who, reservation_id, lock=True)
+    status = Status(row.status)
+    if status is Status.APPROVED:
+        raise Conflict("an APPROVED reservation has not started: cancel it instead of releasing")
+    if status is not Status.ACTIVE:
+        raise Conflict(f"a {row.status} reservation cannot be released; only an ACTIVE one can")
+    row.status = transition(status, Status.COMPLETED).value
+    old_end = row.end_at
+    # the window must stay non-empty (end > start) even if the session opened this instant
+    row.end_at = min(old_end, max(now, row.start_at + timedelta(microseconds=1)))
+    row.reason = RELEASED
+    row.updated_at = now
+    audit.record(
+        tx,
+        who.username,
+        "reservation.release",
+        f"reservation:{row.id}",
+        {"booked_end": old_end.isoformat(), "end": row.end_at.isoformat()},
         client,
     )
     _notify(tx, row.id)

@@ -4,6 +4,8 @@ import type {
   AuditEntry,
   Availability,
   CalendarEntry,
+  CalendarFeed,
+  CalendarFeedCreated,
   BreakevenReport,
   CacheNode,
   Catalog,
@@ -60,6 +62,12 @@ export const api = {
     }),
   extend: (id: string, end: string) =>
     request<Reservation>("POST", `${V1}/reservations/${id}/extend`, { body: { end } }),
+  /** "I'm done": end an ACTIVE session now (COMPLETED, reason `released`). */
+  release: (id: string) => request<Reservation>("POST", `${V1}/reservations/${id}/release`),
+  calendarFeed: () => request<CalendarFeed>("GET", `${V1}/me/calendar-feed`),
+  /** A new private feed URL, shown once; an earlier one stops working. */
+  createCalendarFeed: () => request<CalendarFeedCreated>("POST", `${V1}/me/calendar-feed`),
+  revokeCalendarFeed: () => request<void>("DELETE", `${V1}/me/calendar-feed`),
 
   users: () => request<User[]>("GET", `${V1}/users`),
   createUser: (body: UserCreate) => request<User>("POST", `${V1}/users`, { body }),

@@ -1,5 +1,5 @@
 // A modal confirmation on the native <dialog>: focus is trapped, Escape closes it.
-import { useEffect, useRef, type ReactNode } from "react";
+import { useEffect, useId, useRef, type ReactNode } from "react";
 
 interface Props {
   open: boolean;
@@ -23,6 +23,8 @@ export function ConfirmDialog({
   onCancel,
 }: Props) {
   const ref = useRef<HTMLDialogElement>(null);
+  // one id per dialog: a page with several (a card's cancel, the feed's revoke) names each by its own title
+  const titleId = useId();
 
   useEffect(() => {
     const dialog = ref.current;
@@ -34,13 +36,13 @@ export function ConfirmDialog({
   return (
     <dialog
       ref={ref}
-      aria-labelledby="confirm-title"
+      aria-labelledby={titleId}
       onCancel={(e) => {
         e.preventDefault();
         onCancel();
       }}
     >
-      <h2 id="confirm-title">{title}</h2>
+      <h2 id={titleId}>{title}</h2>
       <div>{children}</div>
       <div className="actions">
         <button type="button" onClick={onCancel} autoFocus>

@@ -1,10 +1,12 @@
 // One of my reservations: what, when, status and countdown, workspace, and its actions.
 import { useState } from "react";
 import type { Reservation } from "../api/types";
+import { canRelease, reservationIcsPath, wasReleased } from "../lib/ics";
 import { fmtRange } from "../lib/time";
 import { CancelButton } from "./CancelButton";
 import { Countdown } from "./Countdown";
 import { ExtendForm } from "./ExtendForm";
+import { ReleaseButton } from "./ReleaseButton";
 import { StatusBadge } from "./StatusBadge";
 import { WorkspacePanel } from "./WorkspacePanel";
 
@@ -32,7 +34,10 @@ export function ReservationCard({
       <dl className="facts">
         <div>
           <dt>When</dt>
-          <dd>{fmtRange(r.start, r.end)}</dd>
+          <dd>
+            {fmtRange(r.start, r.end)}
+            {wasReleased(r) && <span className="muted"> (released early)</span>}
+          </dd>
         </div>
         <div>
           <dt>Mode</dt>
@@ -61,9 +66,18 @@ export function ReservationCard({
               Extend
             </button>
           )}
-          <CancelButton reservation={r} onDone={onChange} />
+          {canRelease(r) ? (
+            <ReleaseButton reservation={r} onDone={onChange} />
+          ) : (
+            <CancelButton reservation={r} onDone={onChange} />
+          )}
         </div>
       )}
+      <p className="ics-link">
+        <a href={reservationIcsPath(r.id)} download={`berth-${r.id}.ics`}>
+          Add to calendar (.ics)
+        </a>
+      </p>
       {live && extending && (
         <ExtendForm
           reservation={r}

@@ -2,6 +2,7 @@
 import { useEffect, useState } from "react";
 import { api } from "../api/client";
 import type { Reservation } from "../api/types";
+import { CalendarFeedPanel } from "../components/CalendarFeedPanel";
 import { ErrorNote } from "../components/ErrorNote";
 import { Link } from "../components/Link";
 import { ReservationCard } from "../components/ReservationCard";
@@ -57,6 +58,7 @@ export function MyReservationsPage() {
           </div>
         </>
       )}
+      <CalendarFeedPanel />
     </section>
   );
 }

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response
 
-from berth.api import metrics, problems, schemas, views
+from berth.api import ical, metrics, problems, schemas, views
 from berth.api.deps import DB, Box, Client, Config, Credential, Now, User, authenticate
 from berth.domain.catalog import Stage
 from berth.domain.quantity import parse_bytes, parse_millicores
@@ -87,6 +87,30 @@ def list_(
         staged = cache.staging_of(tx, rows)
     return views.json_response(
         [views.reservation_data(r, r.username, r.phase, r.url, staged[r.id]) for r in rows]
+    )
+
+
+@router.get(
+    "/{reservation_id}.ics",
+    operation_id="getReservationIcs",
+    responses={
+        **problems.responses(404),
+        200: {"content": {"text/calendar": {"schema": {"type": "string"}}}},
+    },
+    response_class=Response,
+)
+def get_ics(reservation_id: uuid.UUID, who: User, db: DB) -> Response:
+    """One of your reservations as an iCalendar file (one VEVENT), to add to a calendar app.
+    Another user's reservation is a 404, as if it did not exist."""
+    with db.transaction() as tx:
+        row = reservations.get(tx, who, reservation_id)
+    return Response(
+        ical.calendar([row], "Berth"),
+        media_type=ical.MEDIA_TYPE,
+        headers={
+            "Content-Disposition": f'attachment; filename="berth-{row.id}.ics"',
+            "Cache-Control": "private, no-store",
+        },
     )
 
 
@@ -177,3 +201,21 @@ def extend(
         owner = reservations.owner_name(tx, row)
         staged = cache.staging_of(tx, [row])[row.id]
     return views.reservation(row, owner, staged=staged)
+
+
+@router.post(
+    "/{reservation_id}/release",
+    operation_id="releaseReservation",
+    responses=problems.responses(404, 409),
+)
+def release(
+    reservation_id: uuid.UUID, who: User, db: DB, now: Now, client: Client
+) -> schemas.ReservationPublic:
+    """ "I'm done": end your ACTIVE session now. The reservation becomes COMPLETED with reason
+    `released` and its end moves to now, so the rest of the window is free for others at
+    once; the reconciler deletes the workspace. An APPROVED reservation (not started) is
+    canceled instead (409 here); any other status is a 409."""
+    with db.transaction() as tx:
+        row = reservations.release(tx, who, reservation_id, now, client)
+        owner = reservations.owner_name(tx, row)
+    return views.reservation(row, owner)

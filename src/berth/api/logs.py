@@ -1,0 +1,31 @@
+"""The access log never keeps a calendar feed's secret: it is the credential in that URL."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_FEED_SECRET = re.compile(r"(/api/v1/calendar/feeds/)[^/?#\s]+?(\.ics)")
+
+
+def redact(text: str) -> str:
+    """`text` with any feed secret in it replaced by `***`."""
+    return _FEED_SECRET.sub(r"\1***\2", text)
+
+
+class RedactFeedSecrets(logging.Filter):
+    """On uvicorn's access logger: its record's arguments carry the request's path."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        elif isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        return True
+
+
+def install() -> None:
+    """Add the filter to uvicorn's access logger once per process."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactFeedSecrets) for f in access.filters):
+        access.addFilter(RedactFeedSecrets())
