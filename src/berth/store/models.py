@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Double,
     ForeignKey,
     Identity,
     Index,
@@ -220,6 +221,38 @@ class SessionRow(Base):
             name="sessions_phase",
         ),
         Index("sessions_open", "phase", postgresql_where=text("phase <> 'gone'")),
+    )
+
+
+class SessionActivity(Base):
+    """Measured use of a session in one sample interval (see migration 0012).
+
+    `gpu_active` is the mean DCGM_FI_PROF_GR_ENGINE_ACTIVE over the session's GPUs, 0..1, or
+    NULL when nothing was measured; token columns are the engines' counter increases.
+    """
+
+    __tablename__ = "session_activity"
+
+    reservation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("reservations.id", ondelete="CASCADE"), primary_key=True
+    )
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    seconds: Mapped[int] = mapped_column(Integer)
+    gpu_active: Mapped[float | None] = mapped_column(Double)
+    tokens_prompt: Mapped[int | None] = mapped_column(BigInteger)
+    tokens_generated: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        CheckConstraint("seconds > 0", name="session_activity_seconds"),
+        CheckConstraint(
+            "gpu_active IS NULL OR (gpu_active >= 0 AND gpu_active <= 1)",
+            name="session_activity_gpu_active",
+        ),
+        CheckConstraint(
+            "coalesce(tokens_prompt, 0) >= 0 AND coalesce(tokens_generated, 0) >= 0",
+            name="session_activity_tokens",
+        ),
+        Index("session_activity_at", "at"),
     )
 
 
