@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     server_error_budget: float = Field(default=900, gt=0)
     kubeconfig: Path | None = None  # unset: $KUBECONFIG / ~/.kube/config, or a running sim
     kube_context: str | None = None
+    # seconds a Kubernetes request waits for an answer (after 5 s to connect) before the
+    # cluster counts as unavailable; a hung API server stalls only its own cluster's thread
+    kube_timeout: float = Field(default=30, gt=0)
 
     workspace_image: str = SessionConfig.image
     ingress_domain: str = SessionConfig.ingress_domain
@@ -256,11 +259,38 @@ class PoolFile(BaseModel):
     name: Name
     nodes: list[NodeFile] = Field(min_length=1)
     defaults: dict[str, DefaultsFile] = Field(default_factory=dict)
+    cluster: Name = dom.DEFAULT_CLUSTER
+
+
+class ClusterFile(BaseModel):
+    """A cluster pools live on (docs/scale.md): a kubeconfig file, relative to the pool file's
+    folder, and a context in it (default: the file's current context)."""
+
+    model_config = _Strict
+    name: Name
+    kubeconfig: str | None = Field(default=None, min_length=1)
+    context: str | None = Field(default=None, min_length=1)
 
 
 class PoolsFile(BaseModel):
     model_config = _Strict
+    clusters: list[ClusterFile] = Field(default_factory=list)
     pools: list[PoolFile] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class PoolLayout:
+    """A pool file read whole: its pools, every cluster they may name (`default` always
+    among them) and warnings about what could not be checked."""
+
+    pools: list[dom.Pool]
+    clusters: dict[str, dom.ClusterRef]
+    warnings: list[str]
+
+    def used(self) -> list[str]:
+        """The clusters some pool lives on, in the file's order (default first if used)."""
+        names = list(self.clusters)
+        return [c for c in names if any(p.cluster == c for p in self.pools)]
 
 
 def _to_domain(f: PoolFile) -> dom.Pool:
@@ -270,6 +300,7 @@ def _to_domain(f: PoolFile) -> dom.Pool:
 
     return dom.Pool(
         name=f.name,
+        cluster=f.cluster,
         nodes=tuple(
             dom.Node(
                 name=n.name,
@@ -321,25 +352,75 @@ def _mig_problems(
     return errors, warnings
 
 
-def _checked(text: str, path: str) -> tuple[list[dom.Pool], list[str]]:
+def _cluster_problems(
+    parsed: PoolsFile, lines: Mapping[Loc, int], path: str, base: Path
+) -> tuple[dict[str, dom.ClusterRef], list[str], list[str]]:
+    """The clusters by name (the implicit `default` included), errors (a name given twice, a
+    pool naming an unknown cluster, a cluster with no way to reach it) and warnings (a
+    kubeconfig not found here: it may exist only where the reconciler runs, which refuses to
+    start without it). A relative kubeconfig is relative to the pool file's folder."""
+
+    def at(loc: Loc, message: str) -> str:
+        return f"{line_for(loc, lines)}: {'.'.join(str(part) for part in loc)}: {message}"
+
+    clusters = {dom.DEFAULT_CLUSTER: dom.ClusterRef(dom.DEFAULT_CLUSTER)}
+    errors: list[str] = []
+    warnings: list[str] = []
+    for i, c in enumerate(parsed.clusters):
+        if any(d.name == c.name for d in parsed.clusters[:i]):
+            errors.append(at(("clusters", i, "name"), f"cluster {c.name!r} is defined twice"))
+            continue
+        if c.kubeconfig is None and c.name != dom.DEFAULT_CLUSTER:
+            errors.append(
+                at(
+                    ("clusters", i),
+                    f"cluster {c.name!r} needs a kubeconfig (only `default` is found by itself)",
+                )
+            )
+            continue
+        kubeconfig = str(base / c.kubeconfig) if c.kubeconfig is not None else None
+        if kubeconfig is not None and not Path(kubeconfig).is_file():
+            warnings.append(
+                f"{path}:{at(('clusters', i, 'kubeconfig'), f'{kubeconfig} does not exist here')}"
+            )
+        clusters[c.name] = dom.ClusterRef(c.name, kubeconfig, c.context)
+    names = ", ".join(sorted(clusters))
+    for i, p in enumerate(parsed.pools):
+        if p.cluster not in clusters:
+            errors.append(
+                at(("pools", i, "cluster"), f"unknown cluster {p.cluster!r} (clusters: {names})")
+            )
+    return clusters, errors, warnings
+
+
+def _checked(text: str, path: str, base: Path) -> PoolLayout:
     parsed, lines = load_model_lines(PoolsFile, text, path)
     errors, warnings = _mig_problems(parsed, lines, path)
-    if errors:
-        raise FileError(path, errors)
+    clusters, cluster_errors, cluster_warnings = _cluster_problems(parsed, lines, path, base)
+    if errors or cluster_errors:
+        raise FileError(path, errors + cluster_errors)
     pools = [_to_domain(p) for p in parsed.pools]
     problems = dom.validate_pools(pools)
     if problems:
         raise FileError(path, [f"0: {p}" for p in problems])
-    return pools, warnings
+    return PoolLayout(pools, clusters, warnings + cluster_warnings)
+
+
+def check_pool_layout(path: Path | None = None) -> PoolLayout:
+    """Pools, clusters and warnings from `path` (or the demo pool, on the default cluster).
+    Raises FileError naming file, line and field."""
+    if path is None:
+        text = resources.files("berth").joinpath("pools/demo.yaml").read_text(encoding="utf-8")
+        return _checked(text, "demo.yaml", Path.cwd())
+    return _checked(read_text(path), str(path), path.parent)
 
 
 def check_pool_file(path: Path | None = None) -> tuple[list[dom.Pool], list[str]]:
     """Pools from `path` (or the demo pool) and warnings about what could not be checked (a
-    GPU model missing from the MIG table). Raises FileError naming file, line and field."""
-    if path is None:
-        text = resources.files("berth").joinpath("pools/demo.yaml").read_text(encoding="utf-8")
-        return _checked(text, "demo.yaml")
-    return _checked(read_text(path), str(path))
+    GPU model missing from the MIG table, a kubeconfig not found here). Raises FileError
+    naming file, line and field."""
+    layout = check_pool_layout(path)
+    return layout.pools, layout.warnings
 
 
 def load_pool_file(path: Path | None = None) -> list[dom.Pool]:
@@ -348,12 +429,14 @@ def load_pool_file(path: Path | None = None) -> list[dom.Pool]:
 
 
 def check_pool_text(text: str, path: str = "<string>") -> tuple[list[dom.Pool], list[str]]:
-    """Like check_pool_file, for text already in memory."""
-    return _checked(text, path)
+    """Like check_pool_file, for text already in memory (kubeconfigs relative to the current
+    folder)."""
+    layout = _checked(text, path, Path.cwd())
+    return layout.pools, layout.warnings
 
 
 def load_pool_text(text: str, path: str = "<string>") -> list[dom.Pool]:
-    return _checked(text, path)[0]
+    return _checked(text, path, Path.cwd()).pools
 
 
 def demo_pool_path() -> Path:

@@ -370,7 +370,7 @@ def test_a_booking_wakes_the_running_reconciler_at_once(
 def _assert_leader() -> None:
     from berth.reconciler import metrics
 
-    assert metrics.LEADER._value.get() == 1
+    assert metrics.LEADER.labels("default")._value.get() == 1
 
 
 def _assert_status(db: Database, rid: uuid.UUID, want: str) -> None:
@@ -385,7 +385,8 @@ def _assert_phase(db: Database, rid: uuid.UUID, want: str) -> None:
 
 
 def _drift_repairs(kind: str) -> float:
-    return REGISTRY.get_sample_value("berth_drift_repairs_total", {"kind": kind}) or 0.0
+    labels = {"cluster": "default", "kind": kind}
+    return REGISTRY.get_sample_value("berth_drift_repairs_total", labels) or 0.0
 
 
 def test_a_fence_changed_behind_berths_back_is_put_back_on_the_sessions_turn(

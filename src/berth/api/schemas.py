@@ -175,6 +175,7 @@ class NodePublic(BaseModel):
 
 class PoolPublic(BaseModel):
     name: str
+    cluster: str = Field(description="The Kubernetes cluster the pool's nodes are in")
     kinds: list[GpuKindPublic]
     cpu: float
     memory: str

@@ -163,6 +163,7 @@ def pool(p: Pool) -> schemas.PoolPublic:
         )
     return schemas.PoolPublic(
         name=p.name,
+        cluster=p.cluster,
         kinds=kinds,
         cpu=cap[CPU] / 1000,
         memory=format_bytes(cap[MEMORY]),

@@ -22,8 +22,8 @@ from berth.catalog import load_catalog_file
 from berth.cli import clusters, first_run
 from berth.cli.cache import app as cache_app
 from berth.cli.render import app as render_app
-from berth.config import Settings, check_pool_file, load_pool_file
-from berth.domain.pool import Pool
+from berth.config import Settings, check_pool_file, check_pool_layout, load_pool_file
+from berth.domain.pool import DEFAULT_CLUSTER, Pool
 from berth.domain.quantity import format_bytes
 from berth.install import gpu_operator, mirror
 from berth.kube.manifests.prepull import pinned_image_set
@@ -391,7 +391,9 @@ def _background_work(
     return threading.Thread(target=_upkeep_loop, args=(db, settings, stop), daemon=True)
 
 
-def _reconciler(db: Database, settings: Settings, found: clusters.Found) -> Reconciler:
+def _reconciler(
+    db: Database, settings: Settings, found: clusters.Found, name: str = DEFAULT_CLUSTER
+) -> Reconciler:
     return Reconciler(
         db,
         found.cluster,
@@ -408,7 +410,39 @@ def _reconciler(db: Database, settings: Settings, found: clusters.Found) -> Reco
         ),
         source=found.source,
         box=settings.secret_box(),
+        cluster_name=name,
     )
+
+
+def _connect_clusters(settings: Settings, wanted: list[str] | None) -> dict[str, clusters.Found]:
+    """A client for each cluster to drive: those named (`--cluster`), else every cluster of
+    the pool file (the declared ones, and `default` if a pool lives on it). Exits 2 on an
+    unknown name, a missing kubeconfig, or a `default` cluster that cannot be found."""
+    try:
+        layout = check_pool_layout(settings.pool_file)
+    except FileError as exc:
+        raise fail(f"pool file is not usable:\n{exc}") from exc
+    declared = [c for c in layout.clusters if c != DEFAULT_CLUSTER or c in layout.used()]
+    names = list(dict.fromkeys(wanted)) if wanted else declared
+    unknown = [n for n in names if n not in layout.clusters]
+    if unknown:
+        known = ", ".join(layout.clusters)
+        raise fail(f"--cluster {', '.join(unknown)}: not in the pool file (clusters: {known})")
+    found: dict[str, clusters.Found] = {}
+    try:
+        for name in names:
+            one = clusters.connect(layout.clusters[name], settings)
+            if one is None:
+                raise clusters.ClusterConfigError(
+                    f"cluster {name!r}: no reachable cluster: run `berth sim up`, set "
+                    "BERTH_KUBECONFIG, or give it a kubeconfig in the pool file"
+                )
+            found[name] = one
+    except clusters.ClusterConfigError as exc:
+        for one in found.values():
+            one.cluster.close()
+        raise fail(str(exc)) from exc
+    return found
 
 
 @app.command()
@@ -431,21 +465,37 @@ def reconcile(
             help="Address the metrics listen on (0.0.0.0 in a pod, for Prometheus to scrape)"
         ),
     ] = "127.0.0.1",
+    cluster: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--cluster",
+            help="Drive only this cluster of the pool file (repeatable) [default: every "
+            "cluster of the pool file]",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Run the reconciler: converge the cluster to the database (one leader at a time)."""
+    """Run the reconciler: converge the clusters to the database.
+
+    Each cluster is driven by a thread of its own, with its own leader lock (one leader per
+    cluster at a time, others stand by), its own Kubernetes client and only its pools'
+    sessions: a cluster that is down delays only those (docs/scale.md)."""
     settings = Settings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(threadName)s %(name)s %(message)s"
+    )
     with database(settings) as db:
-        found = clusters.find(settings)
-        if found is None:
-            raise fail("no reachable cluster: run `berth sim up` or set BERTH_KUBECONFIG")
-        typer.echo(f"reconciler: driving {found.source}", err=True)
-        rec = _reconciler(db, settings, found)
+        found = _connect_clusters(settings, cluster)
+        recs = {name: _reconciler(db, settings, one, name) for name, one in found.items()}
+        for one in found.values():
+            typer.echo(f"reconciler: driving {one.source}", err=True)
         try:
             if once:
-                result = rec.cycle(gc=gc)
-                for action in result.actions:
-                    typer.echo(f"{type(action).__name__}: {action}")
+                for name, rec in recs.items():
+                    result = rec.cycle(gc=gc)
+                    prefix = f"{name}: " if len(recs) > 1 else ""
+                    for action in result.actions:
+                        typer.echo(f"{prefix}{type(action).__name__}: {action}")
                 return
             if metrics_port:
                 from prometheus_client import start_http_server
@@ -453,12 +503,33 @@ def reconcile(
                 start_http_server(metrics_port, addr=metrics_address)
             stop = threading.Event()
             signal.signal(signal.SIGTERM, lambda *_: stop.set())
-            try:
-                rec.run(stop)
-            except KeyboardInterrupt:
-                stop.set()
+            _run_reconcilers(recs, stop)
         finally:
-            found.cluster.close()
+            for one in found.values():
+                one.cluster.close()
+
+
+def _run_reconcilers(recs: dict[str, Reconciler], stop: threading.Event) -> None:
+    """One thread per cluster until `stop` (SIGTERM) or Ctrl-C. A thread that ends by itself
+    (an unexpected error, logged) stops the others and the process exits 1, so whatever runs it
+    (a Deployment) starts it again rather than leaving one cluster undriven."""
+    threads = {
+        name: threading.Thread(target=rec.run, args=(stop,), name=f"reconcile-{name}")
+        for name, rec in recs.items()
+    }
+    for t in threads.values():
+        t.start()
+    try:
+        while all(t.is_alive() for t in threads.values()) and not stop.is_set():
+            stop.wait(1.0)
+    except KeyboardInterrupt:
+        stop.set()
+    died = [name for name, t in threads.items() if not t.is_alive() and not stop.is_set()]
+    stop.set()
+    for t in threads.values():
+        t.join()
+    if died:
+        raise fail(f"the reconciler of cluster {', '.join(died)} stopped (see the log)", 1)
 
 
 @user_app.command("add")
@@ -627,13 +698,16 @@ def check_pools(
     """Validate a pool file and print the bookable kinds it yields.
 
     MIG profiles are checked against the GPU model's table (berth.domain.mig); a model not in
-    the table is accepted with a warning.
+    the table is accepted with a warning. Each pool's cluster must be `default` or one of the
+    file's `clusters:`; a kubeconfig not found here is a warning (the reconciler, where the
+    file is mounted, refuses to start without it). See docs/scale.md.
     """
     for pool in _checked_pools(file):
         kinds = ", ".join(
             f"{k.units} x {k.name} ({k.replicas} slots each)" for k in pool.kinds().values()
         )
-        typer.echo(f"{pool.name}: {len(pool.nodes)} node(s); {kinds or 'no GPUs'}")
+        where = "" if pool.cluster == DEFAULT_CLUSTER else f" on cluster {pool.cluster}"
+        typer.echo(f"{pool.name}: {len(pool.nodes)} node(s){where}; {kinds or 'no GPUs'}")
 
 
 @app.command("check-catalog")

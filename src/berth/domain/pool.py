@@ -15,6 +15,7 @@ from functools import cached_property
 WHOLE_GPU = "gpu"
 CPU = "cpu"
 MEMORY = "memory"
+DEFAULT_CLUSTER = "default"  # the cluster Berth finds by itself (BERTH_KUBECONFIG, a sim, ...)
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class Pool:
     name: str
     nodes: tuple[Node, ...]
     defaults: Mapping[str, KindDefaults] = field(default_factory=dict)
+    cluster: str = DEFAULT_CLUSTER  # the Kubernetes cluster its nodes are in (docs/scale.md)
 
     def kinds(self) -> dict[str, GpuKind]:
         """Bookable GPU kinds of the pool, by name, with their total physical units."""
@@ -128,6 +130,16 @@ class Pool:
             cpu_millicores=(cap[CPU] // units) // 1000 * 1000 or 1000,
             memory_bytes=(cap[MEMORY] // units) // gib * gib or gib,
         )
+
+
+@dataclass(frozen=True)
+class ClusterRef:
+    """A cluster pools live on, and how to reach it: a kubeconfig file and context. None for
+    both: the cluster Berth finds by itself (only the `default` one may leave them out)."""
+
+    name: str
+    kubeconfig: str | None = None
+    context: str | None = None
 
 
 def mig_kind(profile: str) -> str:

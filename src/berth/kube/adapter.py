@@ -33,7 +33,9 @@ from berth.kube.translate import translate, unreachable
 
 APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
 OPENSHIFT_ROUTE_GROUP = "route.openshift.io"
-# (connect, read) seconds: a hung API server becomes a Transient error, not a stuck cycle.
+# (connect, read) seconds: a hung API server becomes a Transient error, not a stuck cycle. With
+# the one retry below, a request to an API server that accepts connections but never answers
+# (SIGSTOPped, overloaded) gives up after at most 2 x (connect + read) seconds.
 DEFAULT_TIMEOUT = (5.0, 30.0)
 APPLY_THREADS = 16  # objects applied at once across all sessions (apply_together)
 CONNECTIONS = 32  # pooled connections to the API server
@@ -89,9 +91,16 @@ class KubeCluster:
         self._pool: ThreadPoolExecutor | None = None
 
     @classmethod
-    def from_kubeconfig(cls, path: str | None = None, context: str | None = None) -> KubeCluster:
+    def from_kubeconfig(
+        cls,
+        path: str | None = None,
+        context: str | None = None,
+        *,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    ) -> KubeCluster:
         """A cluster from a kubeconfig file and context; with neither, the default kubeconfig
-        ($KUBECONFIG or ~/.kube/config), else the in-cluster service account."""
+        ($KUBECONFIG or ~/.kube/config), else the in-cluster service account. `timeout`:
+        (connect, read) seconds of every request."""
         configuration = client.Configuration()
         try:
             config.load_kube_config(  # type: ignore[no-untyped-call]
@@ -115,7 +124,7 @@ class KubeCluster:
         # the reconciler's session workers times the objects each applies at once: keep their
         # connections instead of opening (and TLS-handshaking) throw-away ones
         configuration.connection_pool_maxsize = CONNECTIONS
-        return cls(client.ApiClient(configuration))
+        return cls(client.ApiClient(configuration), timeout=timeout)
 
     def close(self) -> None:
         if self._pool is not None:

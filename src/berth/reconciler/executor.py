@@ -14,6 +14,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
+from berth.domain.pool import DEFAULT_CLUSTER
 from berth.domain.reservation import Status
 from berth.domain.session import SessionConfig, Work, build, known_gpu_resources, workspace_url
 from berth.kube.cluster import Cluster, ObjectRef
@@ -63,9 +64,10 @@ class Executor:
         limits: Limits,
         box: SecretBox,
         workers: int = 8,
+        cluster_name: str = DEFAULT_CLUSTER,
     ) -> None:
         self.db, self.cluster, self.cfg, self.limits = db, cluster, cfg, limits
-        self.box, self.workers = box, workers
+        self.box, self.workers, self.cluster_name = box, workers, cluster_name
 
     def run(self, actions: list[Action], now: datetime) -> None:
         """Stops and repairs one by one, in order; then starts (and drift repairs) side by side.
@@ -88,15 +90,15 @@ class Executor:
             raise errors[0]  # every failure is already recorded; one is enough to back off
 
     def _guarded(self, action: Action, now: datetime) -> None:
-        metrics.ACTIONS.labels(kind=type(action).__name__).inc()
+        metrics.ACTIONS.labels(self.cluster_name, type(action).__name__).inc()
         try:
             self._one(action, now)
         except Transient as exc:
-            metrics.ERRORS.labels(kind="transient").inc()
+            metrics.ERRORS.labels(self.cluster_name, "transient").inc()
             log.warning("cluster unavailable during %s: %s", type(action).__name__, exc)
             raise  # the rest of this cycle would fail the same way; retry next cycle
         except KubeError as exc:
-            metrics.ERRORS.labels(kind=type(exc).__name__.lower()).inc()
+            metrics.ERRORS.labels(self.cluster_name, type(exc).__name__.lower()).inc()
             log.error("%s failed: %s", action, exc)
 
     def _one(self, action: Action, now: datetime) -> None:
@@ -214,7 +216,7 @@ class Executor:
             return
         names = [f"{ref.kind}/{ref.name}" for ref in changed]
         for ref in changed:
-            metrics.DRIFT_REPAIRS.labels(kind=ref.kind).inc()
+            metrics.DRIFT_REPAIRS.labels(self.cluster_name, ref.kind).inc()
         log.warning("namespace %s had drifted; applied again: %s", action.namespace, names)
         with self.db.transaction() as tx:
             sessions.record_drift(tx, rid, names)
@@ -253,5 +255,5 @@ class Executor:
         with self.db.transaction() as tx:
             lag = sessions.mark_ready(tx, rid, url, now)
         if lag is not None:
-            metrics.START_LAG.observe(max(lag, 0.0))
+            metrics.START_LAG.labels(self.cluster_name).observe(max(lag, 0.0))
             log.info("reservation %s is ACTIVE (start lag %.1f s)", rid, lag)

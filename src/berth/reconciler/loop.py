@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from berth.domain.pool import DEFAULT_CLUSTER
 from berth.domain.session import SessionConfig, installation_of
 from berth.kube import prepull as images
 from berth.kube.cluster import Cluster, NamespaceInfo
@@ -38,6 +39,7 @@ from berth.store import catalog, heartbeats, maintenance, pools, sessions
 from berth.store.crypto import SecretBox
 from berth.store.db import UNAVAILABLE, Database
 from berth.store.leader import Leadership
+from berth.store.locks import reconciler_key
 
 log = logging.getLogger("berth.reconciler")
 
@@ -82,13 +84,19 @@ class Reconciler:
         clock: Callable[[], datetime] = utcnow,
         source: str = "a cluster",
         box: SecretBox | None = None,
+        cluster_name: str = DEFAULT_CLUSTER,
     ) -> None:
         """`box` seals workspace passwords; the portal must open them with the same keys
-        (`Settings.secret_box()`). None: a key of its own, for tests that never show them."""
+        (`Settings.secret_box()`). None: a key of its own, for tests that never show them.
+        `cluster_name`: the pool file's name of `cluster`; only its pools' sessions are
+        driven, under a leader lock of its own (docs/scale.md)."""
         self.db, self.cluster, self.clock, self.source = db, cluster, clock, source
+        self.name = cluster_name
         self.limits = limits or Limits()
         self.cadence = cadence or Cadence()
-        self.executor = Executor(db, cluster, cfg, self.limits, box or SecretBox.ephemeral())
+        self.executor = Executor(
+            db, cluster, cfg, self.limits, box or SecretBox.ephemeral(), cluster_name=cluster_name
+        )
         self.cfg = cfg
         self.installation = cfg.installation
         self._prepull_key: str | None = None  # what the pre-pull DaemonSets were last made from
@@ -96,14 +104,15 @@ class Reconciler:
         self._last_gc: datetime | None = None
         self._last_drift: datetime | None = None
         self._last_upkeep: datetime | None = None
+        self._image_series: list[tuple[str, ...]] = []  # the berth_engine_images series set
 
     def cycle(self, *, gc: bool | None = None) -> CycleResult:
         """One pass: stop, repair, start; then GC and upkeep when due."""
         started = time.perf_counter()
         now = self.clock()
         with self.db.transaction() as tx:
-            work = sessions.pending_work(tx, now)
-            ready = sessions.ready_namespaces(tx)
+            work = sessions.pending_work(tx, now, self.name)
+            ready = sessions.ready_namespaces(tx, self.name)
         observed = self._namespaces()
         actions = plan(work, observed, ready, now, self.limits)
         # drift repair: the ACTIVE sessions whose turn came since the last cycle (none on the
@@ -127,13 +136,13 @@ class Reconciler:
             self._last_upkeep = now
         took = time.perf_counter() - started
         with self.db.transaction() as tx:
-            phases = sessions.phase_counts(tx)
+            phases = sessions.phase_counts(tx, self.name)
             for phase, n in phases.items():
-                metrics.SESSIONS.labels(phase=phase).set(n)
-            upcoming = sessions.next_event(tx, now)
+                metrics.SESSIONS.labels(self.name, phase).set(n)
+            upcoming = sessions.next_event(tx, now, self.name)
             heartbeats.beat(
                 tx,
-                "reconciler",
+                heartbeats.reconciler_component(self.name),
                 now,
                 {
                     "cluster": self.source,
@@ -144,7 +153,9 @@ class Reconciler:
                     "interval_seconds": self.cadence.interval.total_seconds(),
                 },
             )
-        metrics.CYCLE.observe(took)
+        metrics.CYCLE.labels(self.name).observe(took)
+        metrics.CLUSTER_UP.labels(self.name).set(1)
+        metrics.LAST_CYCLE.labels(self.name).set(time.time())
         return CycleResult(actions, upcoming)
 
     def collect_garbage(self, now: datetime, busy: set[uuid.UUID]) -> list[Action]:
@@ -157,7 +168,7 @@ class Reconciler:
             if installation_of(ref.labels) == self.installation
         ]
         with self.db.transaction() as tx:
-            keep = sessions.kept(tx, found_reservations(observed, scoped)) | busy
+            keep = sessions.kept(tx, found_reservations(observed, scoped), self.name) | busy
         return garbage(observed, scoped, keep, now, self.limits)
 
     def keep_engine_images(self, now: datetime, *, verify: bool) -> list[Action]:
@@ -166,7 +177,7 @@ class Reconciler:
         pools changed since the last look (their hash, in memory: a restart looks once) or
         when `verify` (the GC cadence) asks; then the pods' image state is read too."""
         with self.db.transaction() as tx:
-            pool_list = pools.list_all(tx)
+            pool_list = pools.list_all(tx, cluster=self.name)
             engines = catalog.get(tx).engines
         openshift = bool(engines) and self.cluster.is_openshift()  # cached after the first ask
         wanted = prepull_manifests.desired(pool_list, engines, self.cfg, openshift=openshift)
@@ -215,9 +226,14 @@ class Reconciler:
             log.error("could not read the pre-pull pods' image state: %s", exc)
             return []
         found = images.node_images(pods)
-        metrics.ENGINE_IMAGES.clear()
+        for labels in self._image_series:  # this cluster's last look only; others keep theirs
+            metrics.ENGINE_IMAGES.remove(*labels)
+        self._image_series = [
+            (self.name, image.pool, image.node, image.engine, str(image.state)) for image in found
+        ]
+        for labels in self._image_series:
+            metrics.ENGINE_IMAGES.labels(*labels).set(1)
         for image in found:
-            metrics.ENGINE_IMAGES.labels(image.pool, image.node, image.engine, image.state).set(1)
             if image.state is images.ImageState.FAILED:
                 log.warning(
                     "engine %s cannot be pulled on %s: %s", image.engine, image.node, image.detail
@@ -234,15 +250,19 @@ class Reconciler:
         }
 
     def report_failure(self, error: str) -> None:
-        """A cycle that could not reach the cluster still tells the portal so."""
+        """A cycle that could not reach the cluster still tells the portal so, with the
+        sessions that wait on it (phase counts of this cluster's pools)."""
+        metrics.CLUSTER_UP.labels(self.name).set(0)
+        metrics.LAST_CYCLE.labels(self.name).set(time.time())
         with self.db.transaction() as tx:
             heartbeats.beat(
                 tx,
-                "reconciler",
+                heartbeats.reconciler_component(self.name),
                 self.clock(),
                 {
                     "cluster": self.source,
                     "error": error[:500],
+                    "sessions": sessions.phase_counts(tx, self.name),
                     "interval_seconds": self.cadence.interval.total_seconds(),
                 },
             )
@@ -267,17 +287,18 @@ class Reconciler:
         meets it fails with a logged error, the leader connection is dropped, and the loop
         stands by until it can take the lock again on a new connection.
         """
-        leader = Leadership(self.db.engine)
+        leader = Leadership(self.db.engine, reconciler_key(self.name))
+        leading = metrics.LEADER.labels(self.name)
         try:
             while not stop.is_set():
                 if not self._try_lead(leader):
-                    metrics.LEADER.set(0)
+                    leading.set(0)
                     stop.wait(self.cadence.standby_poll.total_seconds())
                     continue
-                metrics.LEADER.set(1)
-                log.info("this reconciler is now the leader")
+                leading.set(1)
+                log.info("this reconciler is now the leader of cluster %s", self.name)
                 self._lead(leader, stop)
-                metrics.LEADER.set(0)
+                leading.set(0)
         finally:
             leader.close()
 
@@ -297,11 +318,16 @@ class Reconciler:
                 result = self.cycle()
                 wait = self._sleep_for(result)
             except Transient as exc:
-                log.warning("cluster unavailable, retrying in %.0f s: %s", exc.retry_after, exc)
+                log.warning(
+                    "cluster %s unavailable, retrying in %.0f s: %s",
+                    self.name,
+                    exc.retry_after,
+                    exc,
+                )
                 self.report_failure(f"cluster unavailable: {exc}")
                 wait = min(exc.retry_after, self.cadence.interval.total_seconds())
             except KubeError as exc:
-                log.error("cycle failed: %s", exc)
+                log.error("cycle of cluster %s failed: %s", self.name, exc)
                 self.report_failure(f"{type(exc).__name__}: {exc}")
                 wait = self.cadence.interval.total_seconds()
             except UNAVAILABLE as exc:

@@ -11,6 +11,21 @@ from sqlalchemy.dialects.postgresql import insert
 from berth.store.db import Tx
 from berth.store.models import Heartbeat
 
+RECONCILER = "reconciler"  # the default cluster's reconciler (the name it always had)
+
+
+def reconciler_component(cluster: str) -> str:
+    """The heartbeat of a cluster's reconciler: `reconciler`, `reconciler:<cluster>`."""
+    return RECONCILER if cluster == "default" else f"{RECONCILER}:{cluster}"
+
+
+def cluster_of(component: str) -> str | None:
+    """The cluster a reconciler's heartbeat is about; None for other components."""
+    if component == RECONCILER:
+        return "default"
+    prefix = f"{RECONCILER}:"
+    return component[len(prefix) :] if component.startswith(prefix) else None
+
 
 def beat(tx: Tx, component: str, at: datetime, details: dict[str, Any]) -> None:
     tx.execute(

@@ -83,6 +83,8 @@ class PoolRow(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     spec: Mapped[dict[str, Any]] = mapped_column(JSONB)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # the Kubernetes cluster the pool's nodes are in; its reconciler reads only these pools
+    cluster: Mapped[str] = mapped_column(String(64), server_default="default")
 
 
 class CatalogRow(Base):

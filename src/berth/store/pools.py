@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.postgresql import insert
 
-from berth.domain.pool import Gpu, KindDefaults, Mig, Node, Pool
+from berth.domain.pool import DEFAULT_CLUSTER, Gpu, KindDefaults, Mig, Node, Pool
 from berth.store import audit
 from berth.store.db import Tx
 from berth.store.errors import NotFound
@@ -48,9 +48,10 @@ def to_json(pool: Pool) -> dict[str, Any]:
     }
 
 
-def from_json(spec: dict[str, Any]) -> Pool:
+def from_json(spec: dict[str, Any], cluster: str = DEFAULT_CLUSTER) -> Pool:
     return Pool(
         name=spec["name"],
+        cluster=cluster,
         nodes=tuple(
             Node(
                 name=n["name"],
@@ -83,17 +84,23 @@ def sync(tx: Tx, pools: list[Pool], *, actor: str = "system") -> list[str]:
     changed = []
     for pool in pools:
         spec = to_json(pool)
-        current = tx.scalar(select(PoolRow.spec).where(PoolRow.name == pool.name))
-        if current == spec:
+        current = tx.execute(
+            select(PoolRow.spec, PoolRow.cluster).where(PoolRow.name == pool.name)
+        ).first()
+        if current is not None and tuple(current) == (spec, pool.cluster):
             continue
         tx.execute(
             insert(PoolRow)
-            .values(name=pool.name, spec=spec)
+            .values(name=pool.name, spec=spec, cluster=pool.cluster)
             .on_conflict_do_update(
-                index_elements=[PoolRow.name], set_={"spec": spec, "updated_at": func.now()}
+                index_elements=[PoolRow.name],
+                set_={"spec": spec, "cluster": pool.cluster, "updated_at": func.now()},
             )
         )
-        audit.record(tx, actor, "pool.sync", f"pool:{pool.name}", {"created": current is None})
+        details: dict[str, Any] = {"created": current is None}
+        if current is not None and current.cluster != pool.cluster:
+            details["cluster"] = {"from": current.cluster, "to": pool.cluster}
+        audit.record(tx, actor, "pool.sync", f"pool:{pool.name}", details)
         changed.append(pool.name)
     return changed
 
@@ -116,11 +123,13 @@ def get(tx: Tx, name: str) -> Pool:
 
 def reread(tx: Tx, name: str) -> tuple[datetime, Pool]:
     """The pool's description and `updated_at`, read from the database (and remembered)."""
-    found = tx.execute(select(PoolRow.updated_at, PoolRow.spec).where(PoolRow.name == name)).first()
+    found = tx.execute(
+        select(PoolRow.updated_at, PoolRow.spec, PoolRow.cluster).where(PoolRow.name == name)
+    ).first()
     if found is None:
         raise NotFound(f"no pool {name!r}")
-    updated, spec = found
-    _parsed[name] = (updated, from_json(spec))
+    updated, spec, cluster = found
+    _parsed[name] = (updated, from_json(spec, cluster))
     return _parsed[name]
 
 
@@ -131,5 +140,20 @@ def known(tx: Tx, name: str) -> tuple[datetime, Pool]:
     return cached if cached is not None else reread(tx, name)
 
 
-def list_all(tx: Tx) -> list[Pool]:
-    return [from_json(s) for s in tx.scalars(select(PoolRow.spec).order_by(PoolRow.name))]
+def list_all(tx: Tx, *, cluster: str | None = None) -> list[Pool]:
+    """Every pool (or those on `cluster`), by name."""
+    q = select(PoolRow.spec, PoolRow.cluster).order_by(PoolRow.name)
+    if cluster is not None:
+        q = q.where(PoolRow.cluster == cluster)
+    return [from_json(spec, c) for spec, c in tx.execute(q)]
+
+
+def on_cluster(cluster: str) -> Select[str]:
+    """The names of the pools on `cluster`, as a subquery: what a cluster's reconciler filters
+    reservations by, in SQL."""
+    return select(PoolRow.name).where(PoolRow.cluster == cluster)
+
+
+def clusters(tx: Tx) -> list[str]:
+    """The clusters some pool lives on."""
+    return list(tx.scalars(select(PoolRow.cluster).distinct().order_by(PoolRow.cluster)))

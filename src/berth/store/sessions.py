@@ -13,11 +13,11 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
 
 from berth.domain.reservation import LIVE, Mode, Reserved, Status, transition
 from berth.domain.session import SessionState, Work
-from berth.store import audit
+from berth.store import audit, pools
 from berth.store.crypto import SealError, SecretBox
 from berth.store.db import Tx
 from berth.store.models import Reservation, SessionRow, User
@@ -54,7 +54,13 @@ def _state(s: SessionRow | None) -> SessionState | None:
     )
 
 
-def pending_work(tx: Tx, now: datetime) -> list[Work]:
+def _on(cluster: str | None) -> ColumnElement[bool]:
+    """Reservations of the pools on `cluster` (None: every cluster), in SQL: a cluster's
+    reconciler never fetches another's work."""
+    return true() if cluster is None else Reservation.pool.in_(pools.on_cluster(cluster))
+
+
+def pending_work(tx: Tx, now: datetime, cluster: str | None = None) -> list[Work]:
     q = (
         select(Reservation, User.username, SessionRow)
         .join(User, User.id == Reservation.owner_id)
@@ -71,30 +77,40 @@ def pending_work(tx: Tx, now: datetime) -> list[Work]:
                     SessionRow.phase.is_not(None),
                     SessionRow.phase != "gone",
                 ),
-            )
+            ),
+            _on(cluster),
         )
         .order_by(Reservation.start_at)
     )
     return [Work(_input(r, u), Status(r.status), _state(s)) for r, u, s in tx.execute(q)]
 
 
-def kept(tx: Tx, candidates: set[uuid.UUID]) -> set[uuid.UUID]:
+def kept(tx: Tx, candidates: set[uuid.UUID], cluster: str | None = None) -> set[uuid.UUID]:
     """Those of `candidates` garbage collection must keep: the reservation is live, or its
-    session is not gone (whatever its phase)."""
+    session is not gone (whatever its phase); with `cluster`, only if its pool is on that
+    cluster (a pool moved to another cluster leaves nothing behind on the old one)."""
     if not candidates:
         return set()
     live = select(Reservation.id).where(
-        Reservation.id.in_(candidates), Reservation.status.in_([s.value for s in LIVE])
+        Reservation.id.in_(candidates),
+        Reservation.status.in_([s.value for s in LIVE]),
+        _on(cluster),
     )
-    open_sessions = select(SessionRow.reservation_id).where(
-        SessionRow.reservation_id.in_(candidates), SessionRow.phase != "gone"
+    open_sessions = (
+        select(SessionRow.reservation_id)
+        .join(Reservation, Reservation.id == SessionRow.reservation_id)
+        .where(SessionRow.reservation_id.in_(candidates), SessionRow.phase != "gone", _on(cluster))
     )
     return set(tx.scalars(live.union(open_sessions)))
 
 
-def ready_namespaces(tx: Tx) -> dict[str, uuid.UUID]:
+def ready_namespaces(tx: Tx, cluster: str | None = None) -> dict[str, uuid.UUID]:
     """Namespaces of ACTIVE sessions, to notice one deleted behind Berth's back."""
-    q = select(SessionRow.namespace, SessionRow.reservation_id).where(SessionRow.phase == "ready")
+    q = (
+        select(SessionRow.namespace, SessionRow.reservation_id)
+        .join(Reservation, Reservation.id == SessionRow.reservation_id)
+        .where(SessionRow.phase == "ready", _on(cluster))
+    )
     return {ns: rid for ns, rid in tx.execute(q)}
 
 
@@ -124,22 +140,30 @@ def record_drift(tx: Tx, rid: uuid.UUID, changed: list[str]) -> None:
     audit.record(tx, "reconciler", "session.drift", f"reservation:{rid}", {"objects": changed})
 
 
-def next_event(tx: Tx, now: datetime) -> datetime | None:
+def next_event(tx: Tx, now: datetime, cluster: str | None = None) -> datetime | None:
     """The next instant something is due: a start, an end, or a retry."""
     candidates = [
         tx.scalar(
             select(func.min(Reservation.start_at)).where(
-                Reservation.status == Status.APPROVED.value, Reservation.start_at > now
+                Reservation.status == Status.APPROVED.value,
+                Reservation.start_at > now,
+                _on(cluster),
             )
         ),
         tx.scalar(
             select(func.min(Reservation.end_at)).where(
-                Reservation.status.in_([s.value for s in LIVE]), Reservation.end_at > now
+                Reservation.status.in_([s.value for s in LIVE]),
+                Reservation.end_at > now,
+                _on(cluster),
             )
         ),
         tx.scalar(
-            select(func.min(SessionRow.next_attempt_at)).where(
-                SessionRow.phase == "provisioning", SessionRow.next_attempt_at > now
+            select(func.min(SessionRow.next_attempt_at))
+            .join(Reservation, Reservation.id == SessionRow.reservation_id)
+            .where(
+                SessionRow.phase == "provisioning",
+                SessionRow.next_attempt_at > now,
+                _on(cluster),
             )
         ),
     ]
@@ -301,6 +325,11 @@ def workspace(tx: Tx, rid: uuid.UUID) -> SessionRow | None:
     return tx.get(SessionRow, rid)
 
 
-def phase_counts(tx: Tx) -> dict[str, int]:
-    q = select(SessionRow.phase, func.count()).group_by(SessionRow.phase)
+def phase_counts(tx: Tx, cluster: str | None = None) -> dict[str, int]:
+    q = (
+        select(SessionRow.phase, func.count())
+        .join(Reservation, Reservation.id == SessionRow.reservation_id)
+        .where(_on(cluster))
+        .group_by(SessionRow.phase)
+    )
     return {phase: int(n) for phase, n in tx.execute(q)}

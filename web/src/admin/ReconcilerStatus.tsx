@@ -1,6 +1,6 @@
 // The reconciler as the API knows it (GET /api/v1/status): alive or not, which cluster, sessions.
 import { api } from "../api/client";
-import type { ComponentStatus } from "../api/types";
+import type { ClusterStatus, ComponentStatus } from "../api/types";
 import { ErrorNote } from "../components/ErrorNote";
 import { fmtDuration, fmtStamp } from "../lib/time";
 import { useLoad } from "../lib/useLoad";
@@ -18,10 +18,63 @@ function detail(details: Record<string, unknown>, key: string): string | null {
   return typeof v === "string" ? v : JSON.stringify(v);
 }
 
+function sessionsText(d: Record<string, unknown>): string | null {
+  const sessions = d.sessions as Record<string, number> | undefined;
+  if (!sessions) return null;
+  return (
+    Object.entries(sessions)
+      .map(([phase, n]) => `${n} ${phase}`)
+      .join(", ") || "none"
+  );
+}
+
+/** One row per cluster of the pool file: its reconciler's state, last cycle, waiting sessions
+ * and error, so an unreachable cluster (its sessions wait) stands out beside the others. */
+export function ClustersTable({ clusters }: { clusters: ClusterStatus[] }) {
+  return (
+    <>
+      <h3>Clusters</h3>
+      <table>
+        <caption className="sr-only">Each cluster's reconciler</caption>
+        <thead>
+          <tr>
+            <th scope="col">Cluster</th>
+            <th scope="col">State</th>
+            <th scope="col">Pools</th>
+            <th scope="col">Last cycle</th>
+            <th scope="col">Sessions</th>
+            <th scope="col">Waiting</th>
+            <th scope="col">Error</th>
+          </tr>
+        </thead>
+        <tbody>
+          {clusters.map((c) => {
+            const d = (c.details ?? {}) as Record<string, unknown>;
+            return (
+              <tr key={c.name}>
+                <th scope="row">{c.name}</th>
+                <td>
+                  <span className={BADGE[c.state]}>{c.state}</span>
+                </td>
+                <td>{(c.pools ?? []).join(", ") || "none"}</td>
+                <td>{c.last_seen ? `${fmtDuration((c.age_seconds ?? 0) * 1000)} ago` : "never"}</td>
+                <td>{sessionsText(d) ?? ""}</td>
+                <td>{c.waiting ?? 0}</td>
+                <td className="wrap">{detail(d, "error") ?? ""}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </>
+  );
+}
+
 export function ReconcilerStatus() {
   const status = useLoad(() => api.status(), [], 15_000);
   const rec = status.data?.reconciler;
   if (!rec) return <ErrorNote error={status.error} />;
+  const clusters = status.data?.clusters ?? [];
   const d = (rec.details ?? {}) as Record<string, unknown>;
   const sessions = d.sessions as Record<string, number> | undefined;
   const rows: [string, string | null][] = [
@@ -61,6 +114,7 @@ export function ReconcilerStatus() {
             ))}
         </tbody>
       </table>
+      {clusters.some((c) => c.name !== "default") && <ClustersTable clusters={clusters} />}
       <ErrorNote error={status.error} />
     </>
   );

@@ -21,6 +21,7 @@ export type Health = S["Health"];
 export type Workspace = S["WorkspacePublic"];
 export type PlatformStatus = S["PlatformStatus"];
 export type ComponentStatus = S["ComponentStatus"];
+export type ClusterStatus = S["ClusterStatus"];
 export type ControlPlaneStatus = S["ControlPlaneStatus"];
 export type Status = S["Status"];
 export type Policy = S["Policy"];

@@ -5,6 +5,7 @@ import { toLocalInput } from "./time";
 
 const pool: Pool = {
   name: "c845a",
+  cluster: "default",
   cpu: 127,
   memory: "754Gi",
   memory_bytes: 754 * 2 ** 30,

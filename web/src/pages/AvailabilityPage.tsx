@@ -4,7 +4,7 @@ import { api } from "../api/client";
 import { ErrorNote } from "../components/ErrorNote";
 import { FreeSlots } from "../components/FreeSlots";
 import { Heatmap } from "../components/Heatmap";
-import { PoolSelect } from "../components/PoolSelect";
+import { PoolSelect, clustersShown } from "../components/PoolSelect";
 import { SelectField } from "../components/SelectField";
 import { HOUR_MS, toUtcIso } from "../lib/time";
 import { useLoad } from "../lib/useLoad";
@@ -49,6 +49,11 @@ export function AvailabilityPage() {
           onChange={(v) => setRangeIndex(Number(v))}
         />
       </form>
+      {pool && pools.data && clustersShown(pools.data) && (
+        <p>
+          Pool {pool.name} is on cluster <strong>{pool.cluster}</strong>.
+        </p>
+      )}
       {pool && avail.data ? (
         <>
           <Heatmap availability={avail.data} rows={rows} bucketMs={range.bucketHours * HOUR_MS} />

@@ -1,5 +1,6 @@
-"""The platform's own health as the database knows it: is the reconciler alive, which cluster
-does it drive, how many sessions are in each phase. The API never asks Kubernetes itself."""
+"""The platform's own health as the database knows it: is each cluster's reconciler alive, what
+does it drive, how many sessions are in each phase, and which cluster is failing (its sessions
+wait). The API never asks Kubernetes itself."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from berth.api.deps import DB, Now, User
-from berth.store import heartbeats
+from berth.store import heartbeats, pools
+from berth.store.models import Heartbeat
 
 router = APIRouter(tags=["status"])
 CONTROL_PLANE = "control-plane"  # the heartbeat `berth up --sim` writes (berth.cli.first_run)
@@ -35,8 +37,24 @@ class ControlPlaneStatus(BaseModel):
     error: str | None = None  # failed: why
 
 
+class ClusterStatus(ComponentStatus):
+    """One cluster of the pool file, as its reconciler last reported it."""
+
+    name: str
+    pools: list[str] = []  # the pools on it (none: only a reconciler's heartbeat names it)
+    # sessions of its pools still provisioning at its last report: while the cluster is
+    # failing, these are the sessions that wait for it
+    waiting: int = 0
+
+
 class PlatformStatus(BaseModel):
-    reconciler: ComponentStatus
+    reconciler: ComponentStatus = Field(
+        description="The `default` cluster's reconciler; when no pool is on `default`, the "
+        "cluster in the worst state (never seen, stale, failing, running)"
+    )
+    clusters: list[ClusterStatus] = Field(
+        default=[], description="Every cluster with a pool or a reconciler, by name"
+    )
     control_plane: ControlPlaneStatus | None = None  # only while `berth up --sim` brings one up
 
 
@@ -54,14 +72,43 @@ def _reconciler(at: datetime | None, details: dict[str, Any], now: datetime) -> 
     return ComponentStatus(state=state, last_seen=at, age_seconds=round(age, 1), details=details)
 
 
+_WORST = ("never seen", "stale", "failing", "running")
+
+
+def _clusters(
+    beats: dict[str, Heartbeat], on: dict[str, list[str]], now: datetime
+) -> list[ClusterStatus]:
+    found = {c: b for name, b in beats.items() if (c := heartbeats.cluster_of(name)) is not None}
+    out = []
+    for name in sorted(set(found) | set(on)):
+        beat = found.get(name)
+        one = _reconciler(beat.at if beat else None, beat.details if beat else {}, now)
+        phases = one.details.get("sessions") or {}
+        waiting = phases.get("provisioning", 0) if isinstance(phases, dict) else 0
+        out.append(
+            ClusterStatus(**one.model_dump(), name=name, pools=on.get(name, []), waiting=waiting)
+        )
+    return out
+
+
 @router.get("/status", operation_id="getStatus")
 def status(_: User, db: DB, now: Now) -> PlatformStatus:
     with db.transaction() as tx:
         beats = {b.component: b for b in heartbeats.all_beats(tx)}
-    rec = beats.get("reconciler")
+        on: dict[str, list[str]] = {}
+        for pool in pools.list_all(tx):
+            on.setdefault(pool.cluster, []).append(pool.name)
+    clusters = _clusters(beats, on, now)
+    summary = next((c for c in clusters if c.name == "default" and c.pools), None)
+    if summary is None and clusters and "default" not in on:
+        summary = min(clusters, key=lambda c: _WORST.index(c.state))
+    rec = beats.get(heartbeats.RECONCILER)
     plane = beats.get(CONTROL_PLANE)
     return PlatformStatus(
-        reconciler=_reconciler(rec.at if rec else None, rec.details if rec else {}, now),
+        reconciler=ComponentStatus(**summary.model_dump(include=set(ComponentStatus.model_fields)))
+        if summary is not None
+        else _reconciler(rec.at if rec else None, rec.details if rec else {}, now),
+        clusters=clusters,
         control_plane=ControlPlaneStatus.model_validate({**plane.details, "last_seen": plane.at})
         if plane is not None
         else None,

@@ -1,0 +1,127 @@
+"""The pool file's clusters: each pool names the cluster it lives on; errors name file and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from berth.config import check_pool_layout, load_pool_file
+from berth.domain.pool import DEFAULT_CLUSTER, ClusterRef
+from berth.yamlfile import FileError
+
+NODE = "{name: NODE, cpu: 8, memory: 64Gi, storage_class: local, gpus: [{index: 0, model: L40S, memory: 48Gi}]}"
+
+
+def _pool(name: str, cluster: str | None = None) -> str:
+    line = f"    cluster: {cluster}\n" if cluster else ""
+    return f"  - name: {name}\n{line}    nodes:\n      - {NODE.replace('NODE', name + '-n1')}\n"
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "pools.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_without_clusters_every_pool_is_on_the_default_cluster() -> None:
+    (pool,) = load_pool_file()
+    assert pool.cluster == DEFAULT_CLUSTER
+
+
+def test_pools_name_their_clusters_and_kubeconfigs_are_relative_to_the_file(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "east.kubeconfig").write_text("{}")
+    path = _write(
+        tmp_path,
+        "clusters:\n"
+        "  - name: east\n"
+        "    kubeconfig: east.kubeconfig\n"
+        "    context: admin@east\n"
+        "pools:\n" + _pool("a") + _pool("b", "east"),
+    )
+    layout = check_pool_layout(path)
+    assert [(p.name, p.cluster) for p in layout.pools] == [("a", "default"), ("b", "east")]
+    assert layout.clusters == {
+        "default": ClusterRef("default"),
+        "east": ClusterRef("east", str(tmp_path / "east.kubeconfig"), "admin@east"),
+    }
+    assert layout.warnings == []
+    assert layout.used() == ["default", "east"]
+
+
+def test_a_missing_kubeconfig_is_a_warning_naming_the_line(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "clusters:\n  - name: west\n    kubeconfig: /nowhere/west\npools:\n" + _pool("a", "west"),
+    )
+    layout = check_pool_layout(path)
+    assert layout.warnings == [
+        f"{path}:3: clusters.0.kubeconfig: /nowhere/west does not exist here"
+    ]
+    assert layout.used() == ["west"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "pools:\n" + _pool("a", "nowhere"),
+            ":3: pools.0.cluster: unknown cluster 'nowhere' (clusters: default)",
+        ),
+        (
+            "clusters:\n  - {name: east, kubeconfig: /k}\n  - name: east\n    kubeconfig: /k\n"
+            "pools:\n" + _pool("a", "east"),
+            ":3: clusters.1.name: cluster 'east' is defined twice",
+        ),
+        (
+            "clusters:\n  - name: east\npools:\n" + _pool("a", "east"),
+            ":2: clusters.0: cluster 'east' needs a kubeconfig (only `default` is found by itself)",
+        ),
+        (
+            "clusters:\n  - {name: East_1, kubeconfig: /k}\npools:\n" + _pool("a"),
+            ":2: clusters.0.name: String should match pattern",
+        ),
+        (
+            "clusters:\n  - {name: east, kubeconfig: /k, token: x}\npools:\n" + _pool("a"),
+            ":2: clusters.0.token: Extra inputs are not permitted",
+        ),
+    ],
+)
+def test_cluster_errors_name_line_and_field(tmp_path: Path, text: str, expected: str) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(FileError) as err:
+        check_pool_layout(path)
+    assert any(str(path) + expected in line for line in str(err.value).splitlines()), str(err.value)
+
+
+def test_the_default_cluster_may_be_given_a_kubeconfig(tmp_path: Path) -> None:
+    (tmp_path / "k").write_text("{}")
+    path = _write(
+        tmp_path, "clusters:\n  - {name: default, kubeconfig: k, context: c}\npools:\n" + _pool("a")
+    )
+    layout = check_pool_layout(path)
+    assert layout.clusters == {"default": ClusterRef("default", str(tmp_path / "k"), "c")}
+
+
+def test_check_pools_names_the_cluster_and_warns_of_a_missing_kubeconfig(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from berth.cli import app
+
+    path = _write(
+        tmp_path,
+        "clusters:\n  - {name: west, kubeconfig: west.kubeconfig}\npools:\n" + _pool("a", "west"),
+    )
+    result = CliRunner().invoke(app, ["check-pools", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "a: 1 node(s) on cluster west; 1 x gpu (1 slots each)" in result.stdout
+    assert f"{path}:2: clusters.0.kubeconfig: {tmp_path / 'west.kubeconfig'} does not exist" in (
+        result.stderr
+    )
+    bad = CliRunner().invoke(
+        app, ["check-pools", str(_write(tmp_path, "pools:\n" + _pool("a", "x")))]
+    )
+    assert bad.exit_code == 2
+    assert ":3: pools.0.cluster: unknown cluster 'x'" in bad.stderr
