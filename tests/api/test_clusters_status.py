@@ -9,7 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from berth.config import load_pool_text
-from berth.store import heartbeats, pools
+from berth.domain.policy import BookingPolicy
+from berth.domain.reservation import Mode, Request
+from berth.store import heartbeats, pools, reservations, users
 from berth.store.db import Database
 from berth.store.models import PoolRow
 from tests.api.conftest import Headers
@@ -24,7 +26,7 @@ pools:
     nodes: [{name: pe-1, cpu: 8, memory: 64Gi, storage_class: local, gpus: [{index: 0, model: L40S, memory: 48Gi}]}]
   - name: pw
     cluster: west
-    nodes: [{name: pw-1, cpu: 8, memory: 64Gi, storage_class: local, gpus: [{index: 0, model: L40S, memory: 48Gi}]}]
+    nodes: [{name: pw-1, cpu: 8, memory: 64Gi, storage_class: local, gpus: [{index: 0, model: L40S, memory: 48Gi}, {index: 1, model: L40S, memory: 48Gi}]}]
 """
 
 
@@ -42,6 +44,13 @@ def test_status_shows_each_cluster_and_the_one_that_fails(
 ) -> None:
     with db.transaction() as tx:
         pools.sync(tx, load_pool_text(POOLS))
+        who = users.principal(users.create(tx, "ops", "pw-ops-long-enough", "admin", actor="t"))
+        for pool, start in (("pw", now), ("pw", now), ("pe", now + timedelta(hours=1))):
+            end = start + timedelta(hours=1)
+            req = Request(
+                pool, end - timedelta(hours=1), end, "gpu", 1, Mode.INFERENCE, 1000, 2**30
+            )
+            reservations.book(tx, who, req, BookingPolicy(max_concurrent_per_user=9), now)
         heartbeats.beat(
             tx,
             heartbeats.reconciler_component("default"),
@@ -68,8 +77,8 @@ def test_status_shows_each_cluster_and_the_one_that_fails(
     seen = {c["name"]: (c["state"], c["pools"], c["waiting"]) for c in body["clusters"]}
     assert seen == {
         "default": ("running", ["c845a"], 0),
-        "east": ("running", ["pe"], 1),
-        "west": ("failing", ["pw"], 3),
+        "east": ("running", ["pe"], 0),
+        "west": ("failing", ["pw"], 2),  # both windows are open, neither workspace is ready
     }
     assert body["reconciler"]["state"] == "running"  # the default cluster's, as before
     west = next(c for c in body["clusters"] if c["name"] == "west")

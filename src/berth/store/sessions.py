@@ -20,7 +20,7 @@ from berth.domain.session import SessionState, Work
 from berth.store import audit, pools
 from berth.store.crypto import SealError, SecretBox
 from berth.store.db import Tx
-from berth.store.models import Reservation, SessionRow, User
+from berth.store.models import PoolRow, Reservation, SessionRow, User
 
 
 def _input(r: Reservation, owner: str) -> Reserved:
@@ -323,6 +323,18 @@ def set_phase(tx: Tx, rid: uuid.UUID, phase: str, now: datetime) -> None:
 
 def workspace(tx: Tx, rid: uuid.UUID) -> SessionRow | None:
     return tx.get(SessionRow, rid)
+
+
+def waiting_by_cluster(tx: Tx, now: datetime) -> dict[str, int]:
+    """Per cluster, the reservations whose window is open but whose workspace is not ready
+    yet (APPROVED, started): the sessions that wait for their cluster."""
+    q = (
+        select(PoolRow.cluster, func.count())
+        .join(Reservation, Reservation.pool == PoolRow.name)
+        .where(Reservation.status == Status.APPROVED.value, Reservation.start_at <= now)
+        .group_by(PoolRow.cluster)
+    )
+    return {cluster: int(n) for cluster, n in tx.execute(q)}
 
 
 def phase_counts(tx: Tx, cluster: str | None = None) -> dict[str, int]:

@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from berth.api.deps import DB, Now, User
-from berth.store import heartbeats, pools
+from berth.store import heartbeats, pools, sessions
 from berth.store.models import Heartbeat
 
 router = APIRouter(tags=["status"])
@@ -42,8 +42,8 @@ class ClusterStatus(ComponentStatus):
 
     name: str
     pools: list[str] = []  # the pools on it (none: only a reconciler's heartbeat names it)
-    # sessions of its pools still provisioning at its last report: while the cluster is
-    # failing, these are the sessions that wait for it
+    # reservations of its pools whose window is open but whose workspace is not ready (yet):
+    # while the cluster is failing, the sessions that wait for it
     waiting: int = 0
 
 
@@ -76,17 +76,17 @@ _WORST = ("never seen", "stale", "failing", "running")
 
 
 def _clusters(
-    beats: dict[str, Heartbeat], on: dict[str, list[str]], now: datetime
+    beats: dict[str, Heartbeat], on: dict[str, list[str]], waiting: dict[str, int], now: datetime
 ) -> list[ClusterStatus]:
     found = {c: b for name, b in beats.items() if (c := heartbeats.cluster_of(name)) is not None}
     out = []
     for name in sorted(set(found) | set(on)):
         beat = found.get(name)
         one = _reconciler(beat.at if beat else None, beat.details if beat else {}, now)
-        phases = one.details.get("sessions") or {}
-        waiting = phases.get("provisioning", 0) if isinstance(phases, dict) else 0
         out.append(
-            ClusterStatus(**one.model_dump(), name=name, pools=on.get(name, []), waiting=waiting)
+            ClusterStatus(
+                **one.model_dump(), name=name, pools=on.get(name, []), waiting=waiting.get(name, 0)
+            )
         )
     return out
 
@@ -98,7 +98,8 @@ def status(_: User, db: DB, now: Now) -> PlatformStatus:
         on: dict[str, list[str]] = {}
         for pool in pools.list_all(tx):
             on.setdefault(pool.cluster, []).append(pool.name)
-    clusters = _clusters(beats, on, now)
+        waiting = sessions.waiting_by_cluster(tx, now)
+    clusters = _clusters(beats, on, waiting, now)
     summary = next((c for c in clusters if c.name == "default" and c.pools), None)
     if summary is None and clusters and "default" not in on:
         summary = min(clusters, key=lambda c: _WORST.index(c.state))
