@@ -632,3 +632,28 @@ def test_reconcile_once_deletes_nothing_without_gc(
     assert core.read_namespace(orphan).status.phase == "Active"
     assert f"DeleteOrphan(namespace='{orphan}')" in once("--gc")
     eventually(lambda: assert_gone(lambda: core.read_namespace(orphan), orphan), timeout=90)
+
+
+def test_the_clusters_component_mounts_the_other_clusters_kubeconfigs_into_the_reconciler(
+    kustomize: Path, tmp_path: Path, sim: Sim
+) -> None:
+    """components/clusters (docs/scale.md): the Secret berth-clusters, read-only, at the path
+    the pool file names, in the reconciler only; dry-run applied beside such a Secret."""
+    objects = _overlay(tmp_path, kustomize, ["overlays/kubernetes"], ["components/clusters"])
+    by_name = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Deployment"}
+    spec = by_name["berth-reconciler"]["spec"]["template"]["spec"]
+    (volume,) = [v for v in spec["volumes"] if v["name"] == "clusters"]
+    assert volume["secret"]["secretName"] == "berth-clusters"
+    (mount,) = [m for c in spec["containers"] for m in c["volumeMounts"] if m["name"] == "clusters"]
+    assert (mount["mountPath"], mount["readOnly"]) == ("/etc/berth-clusters", True)
+    portal = by_name["berth-portal"]["spec"]["template"]["spec"]
+    assert "clusters" not in {v["name"] for v in portal["volumes"]}  # credentials: reconciler only
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "berth-clusters", "namespace": PLATFORM},
+        "stringData": {"east": "apiVersion: v1\nkind: Config\n"},
+    }
+    with KubeCluster.from_kubeconfig(str(sim.kubeconfig)) as admin:
+        for manifest in [secret, by_name["berth-reconciler"]]:
+            apply(admin, manifest, dry_run=True)

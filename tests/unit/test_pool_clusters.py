@@ -125,3 +125,32 @@ def test_check_pools_names_the_cluster_and_warns_of_a_missing_kubeconfig(tmp_pat
     )
     assert bad.exit_code == 2
     assert ":3: pools.0.cluster: unknown cluster 'x'" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("kubeconfig", "args", "expected"),
+    [
+        ("", ["--cluster", "nowhere"], "--cluster nowhere: not in the pool file (clusters:"),
+        ("", [], "cluster 'east': kubeconfig {folder}/east.kubeconfig does not exist"),
+        ("not: [a kubeconfig", [], "cluster 'east': kubeconfig {folder}/east.kubeconfig"),
+    ],
+)
+def test_reconcile_refuses_to_start_without_a_way_to_each_cluster(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kubeconfig: str, args: list[str], expected: str
+) -> None:
+    """Checked before the database is opened: nothing starts, nothing changes."""
+    from typer.testing import CliRunner
+
+    from berth.cli import app
+
+    if kubeconfig:
+        (tmp_path / "east.kubeconfig").write_text(kubeconfig)
+    path = _write(
+        tmp_path,
+        "clusters:\n  - {name: east, kubeconfig: east.kubeconfig}\npools:\n" + _pool("a", "east"),
+    )
+    monkeypatch.setenv("BERTH_POOL_FILE", str(path))
+    monkeypatch.setenv("BERTH_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    result = CliRunner().invoke(app, ["reconcile", "--once", *args])
+    assert result.exit_code == 2, result.output
+    assert expected.format(folder=tmp_path) in result.stderr

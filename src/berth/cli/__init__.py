@@ -27,6 +27,7 @@ from berth.domain.pool import DEFAULT_CLUSTER, Pool
 from berth.domain.quantity import format_bytes
 from berth.install import gpu_operator, mirror
 from berth.kube.manifests.prepull import pinned_image_set
+from berth.reconciler.executor import WORKERS as EXECUTOR_WORKERS
 from berth.reconciler.loop import Cadence, Reconciler
 from berth.reconciler.plan import Limits
 from berth.sim.cli import app as sim_app
@@ -57,8 +58,11 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 
 @contextmanager
-def database(settings: Settings, *, migrate: bool = True) -> Iterator[Database]:
-    """The configured database (starting the embedded one if no URL is set), migrated."""
+def database(
+    settings: Settings, *, migrate: bool = True, pool_size: int | None = None
+) -> Iterator[Database]:
+    """The configured database (starting the embedded one if no URL is set), migrated;
+    `pool_size` connections kept open (default BERTH_DB_POOL_SIZE), twice that in a burst."""
     try:
         pool_list = load_pool_file(settings.pool_file)
     except FileError as exc:
@@ -68,7 +72,7 @@ def database(settings: Settings, *, migrate: bool = True) -> Iterator[Database]:
     except FileError as exc:
         raise fail(f"catalog file is not usable:\n{exc}") from exc
     opened = Opened(settings.database_url, settings.data_dir)
-    db = Database(opened.url, pool_size=settings.db_pool_size)
+    db = Database(opened.url, pool_size=pool_size or settings.db_pool_size)
     try:
         if migrate:
             bootstrap.prepare(db, pool_list, settings.secret_box(), catalog)
@@ -484,12 +488,14 @@ def reconcile(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(threadName)s %(name)s %(message)s"
     )
-    with database(settings) as db:
-        found = _connect_clusters(settings, cluster)
-        recs = {name: _reconciler(db, settings, one, name) for name, one in found.items()}
-        for one in found.values():
-            typer.echo(f"reconciler: driving {one.source}", err=True)
-        try:
+    found = _connect_clusters(settings, cluster)
+    for one in found.values():
+        typer.echo(f"reconciler: driving {one.source}", err=True)
+    # each cluster may hold its leader connection and one per provisioning worker at once
+    connections = max(settings.db_pool_size, len(found) * (EXECUTOR_WORKERS + 2) // 3 + 1)
+    try:
+        with database(settings, pool_size=connections) as db:
+            recs = {name: _reconciler(db, settings, one, name) for name, one in found.items()}
             if once:
                 for name, rec in recs.items():
                     result = rec.cycle(gc=gc)
@@ -504,9 +510,9 @@ def reconcile(
             stop = threading.Event()
             signal.signal(signal.SIGTERM, lambda *_: stop.set())
             _run_reconcilers(recs, stop)
-        finally:
-            for one in found.values():
-                one.cluster.close()
+    finally:
+        for one in found.values():
+            one.cluster.close()
 
 
 def _run_reconcilers(recs: dict[str, Reconciler], stop: threading.Event) -> None:

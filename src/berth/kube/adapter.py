@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 import urllib3
+import yaml
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
@@ -109,7 +110,7 @@ class KubeCluster:
                 client_configuration=configuration,
                 persist_config=False,
             )
-        except (ConfigException, OSError) as err:
+        except (ConfigException, OSError, yaml.YAMLError) as err:  # absent, unreadable, not YAML
             if path is not None or context is not None:
                 raise Terminal(f"kubeconfig {path or '(default)'}: {err}") from err
             try:

@@ -51,6 +51,7 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(5 * 2 ** max(attempts - 1, 0), 300))
 
 
+WORKERS = 8  # sessions worked on side by side, per cluster
 STARTS = (Provision, CheckReady, Diagnose)  # sessions coming up: their readiness is polled
 PARALLEL = (*STARTS, Refence)  # per session, independent: worked on side by side
 
@@ -63,7 +64,7 @@ class Executor:
         cfg: SessionConfig,
         limits: Limits,
         box: SecretBox,
-        workers: int = 8,
+        workers: int = WORKERS,
         cluster_name: str = DEFAULT_CLUSTER,
     ) -> None:
         self.db, self.cluster, self.cfg, self.limits = db, cluster, cfg, limits
