@@ -67,8 +67,8 @@ def test_each_cluster_reads_only_its_pools_work(db: Database, now: datetime) -> 
         assert sessions.phase_counts(tx, "east") == {"provisioning": 1}
         assert sessions.phase_counts(tx, "default") == {}
         assert sessions.phase_counts(tx) == {"provisioning": 1, "ready": 1}
+        # garbage collection keeps a live reservation's objects whatever cluster they are on
         every = set(open_now.values()) | set(later.values())
-        assert sessions.kept(tx, every, "east") == {open_now["pe"], later["pe"]}
         assert sessions.kept(tx, every) == every
         # no cluster argument: every cluster's work, as before clusters had names
         assert len(sessions.pending_work(tx, now + timedelta(minutes=1))) == 2

@@ -168,7 +168,7 @@ class Reconciler:
             if installation_of(ref.labels) == self.installation
         ]
         with self.db.transaction() as tx:
-            keep = sessions.kept(tx, found_reservations(observed, scoped), self.name) | busy
+            keep = sessions.kept(tx, found_reservations(observed, scoped)) | busy
         return garbage(observed, scoped, keep, now, self.limits)
 
     def keep_engine_images(self, now: datetime, *, verify: bool) -> list[Action]:

@@ -85,21 +85,18 @@ def pending_work(tx: Tx, now: datetime, cluster: str | None = None) -> list[Work
     return [Work(_input(r, u), Status(r.status), _state(s)) for r, u, s in tx.execute(q)]
 
 
-def kept(tx: Tx, candidates: set[uuid.UUID], cluster: str | None = None) -> set[uuid.UUID]:
+def kept(tx: Tx, candidates: set[uuid.UUID]) -> set[uuid.UUID]:
     """Those of `candidates` garbage collection must keep: the reservation is live, or its
-    session is not gone (whatever its phase); with `cluster`, only if its pool is on that
-    cluster (a pool moved to another cluster leaves nothing behind on the old one)."""
+    session is not gone (whatever its phase). Whatever cluster its pool is on now: a pool
+    moved to another cluster (or a slip in the pool file) never deletes a live workspace; the
+    old cluster's copy is collected once its reservation is over."""
     if not candidates:
         return set()
     live = select(Reservation.id).where(
-        Reservation.id.in_(candidates),
-        Reservation.status.in_([s.value for s in LIVE]),
-        _on(cluster),
+        Reservation.id.in_(candidates), Reservation.status.in_([s.value for s in LIVE])
     )
-    open_sessions = (
-        select(SessionRow.reservation_id)
-        .join(Reservation, Reservation.id == SessionRow.reservation_id)
-        .where(SessionRow.reservation_id.in_(candidates), SessionRow.phase != "gone", _on(cluster))
+    open_sessions = select(SessionRow.reservation_id).where(
+        SessionRow.reservation_id.in_(candidates), SessionRow.phase != "gone"
     )
     return set(tx.scalars(live.union(open_sessions)))
 
