@@ -170,6 +170,16 @@ def test_a_prepull_daemonset_per_pool_keeps_the_engine_images_on_its_nodes(
             assert names == ["berth-prepull-c845a"]
 
         eventually(spare_gone)
+
+        # its pool moved to another cluster (docs/scale.md): this cluster's DaemonSet goes
+        with db.transaction() as tx:
+            tx.execute(text("UPDATE pools SET cluster = 'east' WHERE name = 'c845a'"))
+        actions = rec.keep_engine_images(now, verify=False)
+        assert actions == [DeletePrepull("berth-prepull-c845a", platform)]
+        east = Reconciler(db, kube, SessionConfig(platform_namespace=platform), cluster_name="east")
+        assert [a.name for a in east.keep_engine_images(now, verify=False)] == [
+            "berth-prepull-c845a"
+        ]
     finally:
         core.delete_collection_namespaced_pod(platform, grace_period_seconds=0)
         core.delete_namespace(platform)

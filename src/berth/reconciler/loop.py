@@ -8,6 +8,7 @@ at a slower cadence; database upkeep hourly.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -227,7 +228,8 @@ class Reconciler:
             return []
         found = images.node_images(pods)
         for labels in self._image_series:  # this cluster's last look only; others keep theirs
-            metrics.ENGINE_IMAGES.remove(*labels)
+            with contextlib.suppress(KeyError):  # another reconciler of it removed it first
+                metrics.ENGINE_IMAGES.remove(*labels)
         self._image_series = [
             (self.name, image.pool, image.node, image.engine, str(image.state)) for image in found
         ]
