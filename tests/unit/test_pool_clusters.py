@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,41 @@ def test_reconcile_refuses_to_start_without_a_way_to_each_cluster(
     result = CliRunner().invoke(app, ["reconcile", "--once", *args])
     assert result.exit_code == 2, result.output
     assert expected.format(folder=tmp_path) in result.stderr
+
+
+def test_berth_up_drives_each_named_cluster_and_names_one_it_cannot_reach(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`berth up` adds a reconciler thread per cluster of the pool file besides `default`; a
+    missing kubeconfig is said on the terminal and the portal serves on."""
+    from berth.cli import _other_clusters
+    from berth.config import Settings
+    from berth.store.db import Database
+
+    (tmp_path / "east.kubeconfig").write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: e\n"
+        "clusters: [{name: e, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+        "users: [{name: e, user: {token: t}}]\n"
+        "contexts: [{name: e, context: {cluster: e, user: e}}]\n"
+    )
+    path = _write(
+        tmp_path,
+        "clusters:\n  - {name: east, kubeconfig: east.kubeconfig}\n"
+        "  - {name: west, kubeconfig: west.kubeconfig}\npools:\n"
+        + _pool("a", "east")
+        + _pool("b", "west"),
+    )
+    monkeypatch.setenv("BERTH_POOL_FILE", str(path))
+    db = Database("postgresql+psycopg://nobody@127.0.0.1:1/none")  # never connected here
+    found = _other_clusters(db, Settings(data_dir=tmp_path), threading.Event())
+    try:
+        assert [(t.name, one.source) for t, one in found] == [
+            ("reconcile-east", f"cluster east (kubeconfig {tmp_path / 'east.kubeconfig'})")
+        ]
+        assert not any(t.is_alive() for t, _ in found)  # `up` starts them with the portal
+        out = capsys.readouterr().out
+        assert f"cluster 'west': kubeconfig {tmp_path / 'west.kubeconfig'} does not exist" in out
+        assert "its pools' sessions will not start" in out
+    finally:
+        for _, one in found:
+            one.cluster.close()

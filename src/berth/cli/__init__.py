@@ -232,9 +232,14 @@ def up(
     settings = Settings()
     where = settings.database_url or f"embedded PostgreSQL in {settings.data_dir / 'pgdata'}"
     typer.echo(f"database: {where}")
-    with database(settings) as db:
+    try:
+        named = [c for c in check_pool_layout(settings.pool_file).clusters if c != DEFAULT_CLUSTER]
+    except FileError as exc:
+        raise fail(f"pool file is not usable:\n{exc}") from exc
+    with database(settings, pool_size=_db_connections(settings, 1 + len(named))) as db:
         _ensure_admin(db, settings)
         stop = threading.Event()
+        others = _other_clusters(db, settings, stop)
         found = clusters.find(settings)
         plane: first_run.ControlPlane | None = None
         if found is None and sim:
@@ -246,6 +251,8 @@ def up(
             first_run.forget(db)  # a last run's "building" or "failed" would mislead
             work = _background_work(db, settings, found, stop)
         work.start()
+        for thread, _ in others:
+            thread.start()
         staging = start_demo_staging(db, settings, f"http://{host}:{port}") if sim else []
         typer.echo(f"Berth is at http://{host}:{port}/  (API docs: /api/docs)")
         try:
@@ -254,10 +261,43 @@ def up(
             stop.set()
             _stop_processes(staging)
             work.join(30)
+            for thread, other in others:
+                thread.join(30)
+                other.cluster.close()
             if plane is not None:
                 plane.release()
             elif found is not None:
                 found.cluster.close()
+
+
+def _other_clusters(
+    db: Database, settings: Settings, stop: threading.Event
+) -> list[tuple[threading.Thread, clusters.Found]]:
+    """`berth up`: a reconciler thread (not started) for each cluster of the pool file other
+    than `default`, which is driven as before. One that cannot be reached as configured (its
+    kubeconfig missing) is named on the terminal and left out: the portal still serves, and
+    /status lists that cluster as never seen."""
+    layout = check_pool_layout(settings.pool_file)  # usable: `database` has loaded it
+    out = []
+    for name, ref in layout.clusters.items():
+        if name == DEFAULT_CLUSTER:
+            continue
+        try:
+            one = clusters.connect(ref, settings)
+        except clusters.ClusterConfigError as exc:
+            typer.secho(f"reconciler: {exc}; its pools' sessions will not start", fg="yellow")
+            continue
+        assert one is not None  # a named cluster always has a kubeconfig
+        typer.echo(f"reconciler: driving {one.source}")
+        rec = _reconciler(db, settings, one, name)
+        out.append((threading.Thread(target=rec.run, args=(stop,), name=f"reconcile-{name}"), one))
+    return out
+
+
+def _db_connections(settings: Settings, count: int) -> int:
+    """Connections to keep open for `count` reconcilers: each may hold its leader connection
+    and one per provisioning worker at once (the pool allows three times this in a burst)."""
+    return max(settings.db_pool_size, count * (EXECUTOR_WORKERS + 2) // 3 + 1)
 
 
 ADMIN_PASSWORD_FILE = "admin-password"  # noqa: S105 (a file name, not a password)
@@ -491,10 +531,8 @@ def reconcile(
     found = _connect_clusters(settings, cluster)
     for one in found.values():
         typer.echo(f"reconciler: driving {one.source}", err=True)
-    # each cluster may hold its leader connection and one per provisioning worker at once
-    connections = max(settings.db_pool_size, len(found) * (EXECUTOR_WORKERS + 2) // 3 + 1)
     try:
-        with database(settings, pool_size=connections) as db:
+        with database(settings, pool_size=_db_connections(settings, len(found))) as db:
             recs = {name: _reconciler(db, settings, one, name) for name, one in found.items()}
             if once:
                 for name, rec in recs.items():
