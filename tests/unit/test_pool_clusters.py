@@ -193,3 +193,26 @@ def test_berth_up_drives_each_named_cluster_and_names_one_it_cannot_reach(
     finally:
         for _, one in found:
             one.cluster.close()
+
+
+def test_two_clusters_whose_leader_locks_would_be_one_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """c3985819 and c4420602 share a CRC-32 (31 bits): one leader lock for both would leave one
+    of them undriven for good, so the reconciler says so instead of starting."""
+    from typer.testing import CliRunner
+
+    from berth.cli import app
+    from berth.store.locks import reconciler_key
+
+    assert reconciler_key("c3985819") == reconciler_key("c4420602")
+    (tmp_path / "k").write_text("{}")
+    path = _write(
+        tmp_path,
+        "clusters:\n  - {name: c3985819, kubeconfig: k}\n  - {name: c4420602, kubeconfig: k}\n"
+        "pools:\n" + _pool("a", "c3985819") + _pool("b", "c4420602"),
+    )
+    monkeypatch.setenv("BERTH_POOL_FILE", str(path))
+    result = CliRunner().invoke(app, ["reconcile", "--once"])
+    assert result.exit_code == 2, result.output
+    assert "clusters 'c3985819' and 'c4420602' hash to one leader lock" in result.stderr

@@ -33,6 +33,7 @@ from berth.reconciler.plan import Limits
 from berth.sim.cli import app as sim_app
 from berth.store import bootstrap
 from berth.store.db import Database, Opened
+from berth.store.locks import reconciler_key
 from berth.tokenomics.cli import app as tokenomics_app
 from berth.yamlfile import FileError
 
@@ -472,6 +473,11 @@ def _connect_clusters(settings: Settings, wanted: list[str] | None) -> dict[str,
     if unknown:
         known = ", ".join(layout.clusters)
         raise fail(f"--cluster {', '.join(unknown)}: not in the pool file (clusters: {known})")
+    keys: dict[int, str] = {}
+    for name in layout.clusters:  # a shared leader lock would leave one cluster undriven
+        other = keys.setdefault(reconciler_key(name), name)
+        if other != name:
+            raise fail(f"clusters {other!r} and {name!r} hash to one leader lock: rename one")
     found: dict[str, clusters.Found] = {}
     try:
         for name in names:
