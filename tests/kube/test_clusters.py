@@ -10,6 +10,7 @@ any cluster. Every check is on end states; the seed is printed for a replay.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import random
@@ -23,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from kubernetes import client, config
 from test_reconciler_faults import (
@@ -35,13 +37,20 @@ from test_reconciler_faults import (
 from tests.conftest import Sim, _ensure_built, eventually
 
 from berth.api.app import create_app
-from berth.config import Settings, load_pool_file
+from berth.cli.clusters import connect
+from berth.config import Settings, check_pool_layout, load_pool_file
+from berth.domain.session import SessionConfig
+from berth.kube.adapter import KubeCluster
+from berth.reconciler.loop import Reconciler
+from berth.sim import build
 from berth.sim import cluster as sim_cluster
+from berth.sim.state import Paths
 from berth.store import pools, users
 from berth.store.db import Database
 
 pytestmark = [pytest.mark.kube]
 
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 CLUSTERS = ("a", "b", "c")
 FROZEN = "c"
 KIND = "mig-1g.24gb"
@@ -233,3 +242,99 @@ def test_a_frozen_cluster_delays_only_its_own_sessions_and_converges_when_it_is_
 def _assert_running(status: dict[str, object]) -> None:
     assert status["state"] == "running", status
     assert status["waiting"] == 0, status
+
+
+def test_a_member_cluster_from_its_overlay_is_driven_through_its_service_account_token(
+    db: Database, sims: dict[str, Sim], tmp_path: Path
+) -> None:
+    """docs/scale.md, "Adding a cluster": `deploy/overlays/member` applied to a cluster (here
+    sim b, after the test above), the kubeconfig made from the token Secret it creates, the pool
+    file naming it: a session opens as that ServiceAccount, under the install's admission
+    policies, and is torn down when cancelled. (The sims die with this module, so the member's
+    policies are left on b.)"""
+    member = sims["b"]
+    out = subprocess.run(
+        [str(build.build_kustomize(on_line=print)), "build", str(DEPLOY / "overlays" / "member")],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    objects = [d for d in yaml.safe_load_all(out) if d]
+    kinds = {o["kind"] for o in objects}
+    assert not kinds & {"Deployment", "StatefulSet", "Ingress", "ConfigMap"}, kinds
+    core = client.CoreV1Api(config.new_client_from_config(config_file=str(member.kubeconfig)))
+    try:
+        with KubeCluster.from_kubeconfig(str(member.kubeconfig)) as admin:
+            for o in sorted(objects, key=lambda o: o["kind"] != "Namespace"):
+                admin.apply([o], manager="kubectl")
+
+        def token() -> str:
+            secret = core.read_namespaced_secret("berth-reconciler-token", "berth-system")
+            data = secret.data or {}
+            assert data.get("token"), "no token yet"
+            return base64.b64decode(data["token"]).decode()
+
+        kubeconfig = tmp_path / "member.kubeconfig"
+        kubeconfig.write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "current-context": "member",
+                    "clusters": [
+                        {
+                            "name": "member",
+                            "cluster": {
+                                "server": member.state.server,
+                                "certificate-authority": str(
+                                    Paths(member.state_dir).pki / "ca.crt"
+                                ),
+                            },
+                        }
+                    ],
+                    "users": [{"name": "reconciler", "user": {"token": eventually(token)}}],
+                    "contexts": [
+                        {"name": "member", "context": {"cluster": "member", "user": "reconciler"}}
+                    ],
+                }
+            )
+        )
+        pool_file = tmp_path / "pools.yaml"
+        pool_file.write_text(
+            f"clusters:\n  - {{name: b, kubeconfig: {kubeconfig.name}}}\npools:\n"
+            + _pool("b", named=True)
+        )
+        layout = check_pool_layout(pool_file)
+        with db.transaction() as tx:
+            pools.sync(tx, layout.pools)
+        found = connect(layout.clusters["b"], Settings(data_dir=tmp_path))
+        assert found is not None
+        rec = Reconciler(db, found.cluster, SessionConfig(), cluster_name="b")
+        whoami = found.cluster.request(
+            "POST",
+            "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+            {
+                "apiVersion": "authentication.k8s.io/v1",
+                "kind": "SelfSubjectReview",
+            },
+        )
+        assert whoami["status"]["userInfo"]["username"] == (
+            "system:serviceaccount:berth-system:berth-reconciler"
+        )
+        ids = book_many(db, 2, pool="pb", kind=KIND)
+
+        def active() -> None:
+            rec.cycle()
+            assert_all_active_and_whole(db, core, ids)
+
+        eventually(active, timeout=180, interval=1.0)
+        cancel_all(db, ids)
+
+        def gone() -> None:
+            rec.cycle()
+            assert_nothing_left(db, core, ids)
+
+        eventually(gone, timeout=180, interval=1.0)
+        found.cluster.close()
+    finally:
+        core.api_client.close()
