@@ -9,7 +9,9 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
+import ssl
 from collections.abc import Iterable
+from functools import cache
 
 import httpcore
 import httpx
@@ -70,10 +72,16 @@ class _Pinned(httpcore.SyncBackend):
         return super().connect_tcp(str(self.address), port, timeout, local_address, socket_options)
 
 
+@cache
+def _tls() -> ssl.SSLContext:
+    """Verifying TLS (loading the CA bundle takes a while: once per process)."""
+    return httpx.create_ssl_context()
+
+
 def _transport(address: IPAddress) -> httpx.HTTPTransport:
-    transport = httpx.HTTPTransport()
+    transport = httpx.HTTPTransport(verify=_tls())
     transport._pool = httpcore.ConnectionPool(  # the one seam httpx has for a network backend
-        ssl_context=httpx.create_ssl_context(), network_backend=_Pinned(address)
+        ssl_context=_tls(), network_backend=_Pinned(address)
     )
     return transport
 
