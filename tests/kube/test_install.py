@@ -206,6 +206,7 @@ def test_both_overlays_build_and_the_kubernetes_one_applies(
         ("Namespace", PLATFORM),
         ("Deployment", "berth-portal"),
         ("Deployment", "berth-reconciler"),
+        ("Deployment", "berth-notify"),
         ("StatefulSet", "berth-postgres"),
         ("PodDisruptionBudget", "berth-portal"),
         ("Ingress", "berth-portal"),
@@ -270,13 +271,14 @@ def test_the_platform_pods_meet_pod_security_restricted(
     installed: list[dict[str, Any]], core: client.CoreV1Api, api: client.ApiClient
 ) -> None:
     """berth-system enforces `restricted`: a pod template that breaks it makes its controller
-    fail to create pods. Portal, reconciler and PostgreSQL pods are all created."""
+    fail to create pods. Portal, reconciler, notify and PostgreSQL pods are all created."""
 
     def pods_made() -> None:
         names = [p.metadata.name for p in core.list_namespaced_pod(PLATFORM).items]
         for prefix, want in (
             ("berth-portal-", 2),
             ("berth-reconciler-", 2),
+            ("berth-notify-", 1),
             ("berth-postgres-", 1),
         ):
             assert sum(n.startswith(prefix) for n in names) == want, names
