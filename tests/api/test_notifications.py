@@ -216,3 +216,17 @@ def test_the_ending_reminder_offers_extend_when_the_pool_has_room(
     assert item["actions"] == ["extend", "release", "open"]
     assert item["title"] == "Your workspace closes in 4 min"
     assert uuid.UUID(item["reservation_id"]) == uuid.UUID(rid)
+
+
+def test_no_lead_times_means_no_reminders(
+    client: TestClient, alice: Headers, db: Database, now: datetime
+) -> None:
+    r = client.put(PREFS, json={"lead_minutes": []}, headers=alice)
+    assert r.status_code == 200, r.text
+    assert r.json()["lead_minutes"] == []
+    rid = _book(client, alice, now, 0, 1)
+    _activate(db, rid, now)
+    with db.transaction() as tx:
+        assert (
+            deliveries.sweep_reminders(tx, now + timedelta(minutes=58), timedelta(minutes=15)) == 0
+        )

@@ -100,12 +100,14 @@ def test_notification_settings_are_saved_and_a_refused_webhook_changes_nothing(
     page.get_by_role("link", name="My reservations").click()
     prefs = page.get_by_role("region", name="Notifications")
     prefs.get_by_label("E-mail address").fill("alice@example.org")
-    prefs.get_by_label("Reminders (minutes before the end)").fill("10, 45")
+    prefs.get_by_label("Reminders (minutes before the end; empty: none)").fill("10, 45")
     prefs.get_by_role("checkbox", name="Workspace ready by E-mail").check()
     prefs.get_by_role("checkbox", name="Idle warning by E-mail").check()
     prefs.get_by_role("button", name="Save notification settings").click()
     expect(prefs.get_by_role("status")).to_have_text("Saved.")
-    expect(prefs.get_by_label("Reminders (minutes before the end)")).to_have_value("45, 10")
+    expect(prefs.get_by_label("Reminders (minutes before the end; empty: none)")).to_have_value(
+        "45, 10"
+    )
     prefs.scroll_into_view_if_needed()
     shoot(page, "notification-settings")
 
@@ -119,6 +121,8 @@ def test_notification_settings_are_saved_and_a_refused_webhook_changes_nothing(
     prefs = page.get_by_role("region", name="Notifications")
     expect(prefs.get_by_label("E-mail address")).to_have_value("alice@example.org")
     expect(prefs.get_by_label("Webhook URL")).to_have_value("")
-    expect(prefs.get_by_label("Reminders (minutes before the end)")).to_have_value("45, 10")
+    expect(prefs.get_by_label("Reminders (minutes before the end; empty: none)")).to_have_value(
+        "45, 10"
+    )
     expect(prefs.get_by_role("checkbox", name="Workspace ready by E-mail")).to_be_checked()
     expect(prefs.get_by_role("checkbox", name="Window ends soon by Webhook")).not_to_be_checked()

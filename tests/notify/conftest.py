@@ -54,6 +54,7 @@ class Receiver:
     rng: random.Random = field(default_factory=lambda: random.Random(0))
     requests: list[dict[str, object]] = field(default_factory=list)
     answered: list[int] = field(default_factory=list)
+    hosts: list[str] = field(default_factory=list)  # the Host header of each request
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def accepted(self) -> list[dict[str, object]]:
@@ -73,6 +74,7 @@ def receiver() -> Iterator[Receiver]:
                 n = len(state.requests)
                 fail = n < state.fail_first or state.rng.random() < state.fail_share
                 state.requests.append(payload)
+                state.hosts.append(self.headers.get("host", ""))
                 state.answered.append(503 if fail else 200)
             self.send_response(503 if fail else 200)
             self.send_header("content-length", "2")

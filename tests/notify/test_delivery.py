@@ -4,13 +4,18 @@ the test sets (no wall-clock assertions)."""
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
+import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
+from typer.testing import CliRunner
 
 from berth.domain.notifications import AllowedHosts, Preferences
+from berth.notify import webhook
 from berth.notify.email import SmtpConfig
 from berth.notify.loop import Deliverer
 from berth.store import notifications, users
@@ -193,3 +198,48 @@ def test_an_address_removed_before_sending_fails_that_delivery_clearly(
         "no webhook address set (removed from the preferences)",
     )
     assert receiver.requests == []
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(
+    db: Database, now: datetime, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The name is resolved once, checked, and the request connects to that address: here a
+    name no DNS server knows reaches the receiver, with its own name in the Host header."""
+    port = receiver.url.split(":")[2].split("/")[0]
+    url = f"http://hooks.berth.invalid:{port}/hook"
+    checked: list[str] = []
+
+    def resolve(host: str, port: int) -> list[webhook.IPAddress]:
+        checked.append(host)
+        return [ipaddress.ip_address("127.0.0.1")]
+
+    monkeypatch.setattr(webhook, "resolve", resolve)
+    uid = _user(db, "alice", Preferences(webhook_url=url, channels={"ready": ("webhook",)}), now)
+    _notify(db, uid, "Ready")
+    Deliverer(db, None, LOCAL, POLICY, clock=Clock(now + timedelta(days=3650))).drain()
+    assert _deliveries(db)["webhook"].state == "sent"
+    assert checked == ["hooks.berth.invalid"]
+    assert receiver.hosts == [f"hooks.berth.invalid:{port}"]
+
+
+def test_berth_notify_once_delivers_what_is_due(
+    db: Database,
+    now: datetime,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    from berth.cli import app
+
+    monkeypatch.setenv("BERTH_DATABASE_URL", db.url)
+    monkeypatch.setenv("BERTH_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("BERTH_WEBHOOK_ALLOW_HOSTS", "127.0.0.1")
+    uid = _user(
+        db, "alice", Preferences(webhook_url=receiver.url, channels={"ready": ("webhook",)}), now
+    )
+    _notify(db, uid, "Ready")  # due at once (the database's clock)
+    r = CliRunner().invoke(app, ["notify", "--once"])
+    assert r.exit_code == 0, r.output
+    assert "deliveries attempted: 1" in r.output
+    assert receiver.answered == [200]
+    assert _deliveries(db)["webhook"].state == "sent"

@@ -24,7 +24,7 @@ from berth.store.deliveries import Due, RetryPolicy
 
 log = logging.getLogger("berth.notify")
 
-BATCH = 20
+BATCH = 5  # rows stay locked while their batch is sent: small, so a slow receiver holds few
 
 
 def utcnow() -> datetime:

@@ -119,7 +119,8 @@ def sweep_reminders(tx: Tx, now: datetime, step: timedelta) -> int:
     )
     recorded = 0
     for r, leads in tx.execute(q).all():
-        lead = rules.due_lead(r.end_at, now, leads or rules.DEFAULT_LEAD_MINUTES)
+        chosen = rules.DEFAULT_LEAD_MINUTES if leads is None else leads  # []: no reminders
+        lead = rules.due_lead(r.end_at, now, chosen)
         if lead is None:
             continue
         left = rules.minutes_left(r.end_at, now)

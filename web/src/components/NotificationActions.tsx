@@ -10,7 +10,8 @@ import { ReleaseButton } from "./ReleaseButton";
 
 export function NotificationActions({ item, onChanged }: { item: Notification; onChanged: () => void }) {
   const rid = item.reservation_id;
-  const reservation = useLoad(() => (rid ? api.reservation(rid) : Promise.resolve(null)), [rid]);
+  const wanted = rid != null && item.actions.length > 0; // only messages that offer something
+  const reservation = useLoad(() => (wanted ? api.reservation(rid) : Promise.resolve(null)), [rid, wanted]);
   const [extending, setExtending] = useState(false);
   const [kept, setKept] = useState(false);
   const [error, setError] = useState<unknown>(null);

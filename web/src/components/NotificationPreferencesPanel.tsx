@@ -82,7 +82,7 @@ export function NotificationPreferencesPanel() {
               onChange={(e) => change({ webhook_url: e.target.value })}
             />
           </Field>
-          <Field id="prefs-leads" label="Reminders (minutes before the end)">
+          <Field id="prefs-leads" label="Reminders (minutes before the end; empty: none)">
             <input
               id="prefs-leads"
               inputMode="numeric"

@@ -11,7 +11,7 @@ describe("notifications", () => {
   it("reads reminder minutes, longest first, and names what is wrong", () => {
     expect(parseLeadMinutes("5, 30")).toEqual([30, 5]);
     expect(parseLeadMinutes(" 10 10 ")).toEqual([10]);
-    expect(parseLeadMinutes("")).toMatch(/at least one/);
+    expect(parseLeadMinutes("")).toEqual([]); // no reminders
     expect(parseLeadMinutes("5, soon")).toBe('"soon" is not a whole number of minutes');
     expect(parseLeadMinutes("0")).toMatch(/between 1 and 1440/);
     expect(parseLeadMinutes("2000")).toMatch(/between 1 and 1440/);

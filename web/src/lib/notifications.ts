@@ -20,13 +20,13 @@ export function badge(unread: number): string {
   return unread > 99 ? "99+" : String(unread);
 }
 
-/** "30, 5" → [30, 5]; an error message for anything else (the server checks the range too). */
+/** "30, 5" → [30, 5], "" → [] (no reminders); an error message for anything else (the server
+ * checks the range too). */
 export function parseLeadMinutes(text: string): number[] | string {
   const parts = text
     .split(/[,\s]+/)
     .map((p) => p.trim())
     .filter(Boolean);
-  if (parts.length === 0) return "Give at least one number of minutes, like 30, 5";
   const out: number[] = [];
   for (const p of parts) {
     if (!/^\d+$/.test(p)) return `"${p}" is not a whole number of minutes`;
