@@ -243,3 +243,18 @@ def test_berth_notify_once_delivers_what_is_due(
     assert "deliveries attempted: 1" in r.output
     assert receiver.answered == [200]
     assert _deliveries(db)["webhook"].state == "sent"
+
+
+def test_an_unreadable_smtp_password_file_is_a_clear_refusal(
+    db: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from berth.cli import app
+
+    monkeypatch.setenv("BERTH_DATABASE_URL", db.url)
+    monkeypatch.setenv("BERTH_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("BERTH_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("BERTH_SMTP_PASSWORD_FILE", str(tmp_path / "missing"))
+    r = CliRunner().invoke(app, ["notify", "--once"])
+    assert r.exit_code == 2
+    assert "cannot deliver notifications: BERTH_SMTP_PASSWORD_FILE" in r.output
+    assert "No such file or directory" in r.output

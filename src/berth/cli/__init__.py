@@ -241,8 +241,9 @@ def up(
         else:
             first_run.forget(db)  # a last run's "building" or "failed" would mislead
             work = _background_work(db, settings, found, stop)
+        notify_thread = _notify_thread(db, settings, stop)
         work.start()
-        _notify_thread(db, settings, stop).start()
+        notify_thread.start()
         staging = start_demo_staging(db, settings, f"http://{host}:{port}") if sim else []
         typer.echo(f"Berth is at http://{host}:{port}/  (API docs: /api/docs)")
         try:
@@ -475,7 +476,10 @@ def notify(
     settings = Settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     with database(settings) as db:
-        deliverer = Deliverer.from_settings(db, settings)
+        try:
+            deliverer = Deliverer.from_settings(db, settings)
+        except ValueError as exc:
+            raise fail(f"cannot deliver notifications: {exc}") from exc
         if once:
             reminders = deliverer.sweep()
             attempted = deliverer.drain()
@@ -493,7 +497,10 @@ def _notify_thread(db: Database, settings: Settings, stop: threading.Event) -> t
     """`berth up`'s notification delivery: a thread of its own, beside the reconciler."""
     from berth.notify.loop import Deliverer
 
-    deliverer = Deliverer.from_settings(db, settings)
+    try:
+        deliverer = Deliverer.from_settings(db, settings)
+    except ValueError as exc:
+        raise fail(f"cannot deliver notifications: {exc}") from exc
     return threading.Thread(
         target=deliverer.run, args=(stop, settings.notify_interval), name="notify", daemon=True
     )

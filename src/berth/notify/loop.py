@@ -37,7 +37,11 @@ def smtp_config(settings: Settings) -> SmtpConfig | None:
         return None
     password = None
     if settings.smtp_password_file is not None:
-        password = settings.smtp_password_file.read_text(encoding="utf-8").strip()
+        try:
+            password = settings.smtp_password_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            path = settings.smtp_password_file
+            raise ValueError(f"BERTH_SMTP_PASSWORD_FILE {path}: {exc.strerror}") from exc
     return SmtpConfig(
         host=settings.smtp_host,
         port=settings.smtp_port,
