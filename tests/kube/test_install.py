@@ -292,7 +292,7 @@ def test_the_cloudnativepg_component_gives_berth_a_replicated_database(
         for env in c.get("env", [])
         if env["name"] == "BERTH_DATABASE_URL"
     ]
-    assert {name for name, _ in readers} >= {"berth-portal", "berth-reconciler"}
+    assert {name for name, _ in readers} >= {"berth-portal", "berth-reconciler", "berth-notify"}
     for name, env in readers:
         assert env["valueFrom"]["secretKeyRef"] == {"name": "berth-db-app", "key": "uri"}, name
     (policy,) = [o for o in objects if o["metadata"]["name"] == "berth-db-from-operator"]
