@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from berth.api.deps import clock, get_settings
 from berth.config import Settings
-from berth.store import deliveries, notifications
+from berth.store import audit, deliveries, notifications
 from berth.store.db import Database
 from berth.store.models import Notification, NotificationDelivery, User
 from tests.api.conftest import Headers
@@ -108,7 +108,7 @@ def test_the_bell_lists_counts_and_marks_read_only_ones_own(
 
 
 def test_preferences_default_then_saved_and_bad_input_changes_nothing(
-    client: TestClient, alice: Headers
+    client: TestClient, alice: Headers, db: Database
 ) -> None:
     got = client.get(PREFS, headers=alice).json()
     assert got == {
@@ -146,6 +146,11 @@ def test_preferences_default_then_saved_and_bad_input_changes_nothing(
     for payload in ({**good, "channels": {"ending": ["sms"]}}, {**good, "extra": 1}):
         assert client.put(PREFS, json=payload, headers=alice).status_code == 422
     assert client.get(PREFS, headers=alice).json() == saved
+    with db.transaction() as tx:  # the one change that went through, and no URL in the log
+        entries = [e for e in audit.query(tx) if e.action == "notification_preferences.update"]
+    assert [(e.actor, e.details["email"], e.details["webhook_host"]) for e in entries] == [
+        ("alice", True, None)
+    ]
 
 
 def test_an_admin_setting_lets_webhooks_reach_an_allowed_inner_host(

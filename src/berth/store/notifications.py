@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from berth.domain import notifications as rules
+from berth.store import audit
 from berth.store.models import Notification, NotificationDelivery, NotificationPreferences
 
 LIST_LIMIT = 50
@@ -34,8 +35,17 @@ def preferences(db: Session, user_id: int) -> rules.Preferences:
     )
 
 
-def save_preferences(db: Session, user_id: int, prefs: rules.Preferences, now: datetime) -> None:
-    """Store checked preferences (the API checks them, and the webhook's host, first)."""
+def save_preferences(
+    db: Session,
+    user_id: int,
+    prefs: rules.Preferences,
+    now: datetime,
+    *,
+    actor: str | None = None,
+    client: str | None = None,
+) -> None:
+    """Store checked preferences (the API checks them, and the webhook's host, first); with an
+    `actor`, an audit entry names the webhook's host (never the URL: it may carry a secret)."""
     values = {
         "email": prefs.email,
         "webhook_url": prefs.webhook_url,
@@ -48,6 +58,15 @@ def save_preferences(db: Session, user_id: int, prefs: rules.Preferences, now: d
         .values(user_id=user_id, **values)
         .on_conflict_do_update(index_elements=[NotificationPreferences.user_id], set_=values)
     )
+    if actor is not None:
+        host = rules.check_webhook_syntax(prefs.webhook_url)[0] if prefs.webhook_url else None
+        details = {
+            "email": prefs.email is not None,
+            "webhook_host": host,
+            "channels": values["channels"],
+            "lead_minutes": values["lead_minutes"],
+        }
+        audit.record(db, actor, "notification_preferences.update", f"user:{actor}", details, client)
 
 
 def _record(

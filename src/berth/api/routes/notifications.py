@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 
 from berth.api import problems, schemas, views
-from berth.api.deps import DB, Config, Now, User
+from berth.api.deps import DB, Client, Config, Now, User
 from berth.domain import notifications as rules
 from berth.notify.webhook import Refused, checked_address
 from berth.store import notifications
@@ -56,7 +56,12 @@ def get_preferences(who: User, db: DB, settings: Config) -> schemas.Notification
 
 @router.put("/notification-preferences", operation_id="putMyNotificationPreferences")
 def put_preferences(
-    body: schemas.NotificationPreferencesUpdate, who: User, db: DB, settings: Config, now: Now
+    body: schemas.NotificationPreferencesUpdate,
+    who: User,
+    db: DB,
+    settings: Config,
+    now: Now,
+    client: Client,
 ) -> schemas.NotificationPreferencesPublic:
     """Replace your preferences. A bad field is a 422 naming it, and nothing changes. A webhook
     URL must reach a public address (checked now, and again at each send) unless an admin
@@ -79,5 +84,5 @@ def put_preferences(
     except OSError as exc:  # the name does not resolve
         raise Invalid("webhook_url", f"webhook_url: {exc}") from exc
     with db.transaction() as tx:
-        notifications.save_preferences(tx, who.id, prefs, now)
+        notifications.save_preferences(tx, who.id, prefs, now, actor=who.username, client=client)
     return views.notification_preferences(prefs, email_available=settings.smtp_host is not None)
