@@ -216,3 +216,27 @@ def test_two_clusters_whose_leader_locks_would_be_one_are_refused(
     result = CliRunner().invoke(app, ["reconcile", "--once"])
     assert result.exit_code == 2, result.output
     assert "clusters 'c3985819' and 'c4420602' hash to one leader lock" in result.stderr
+
+
+def test_berth_up_takes_the_default_clusters_kubeconfig_from_the_pool_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from berth.cli import _default_cluster
+    from berth.config import Settings
+
+    settings = Settings(data_dir=tmp_path)
+    missing = ClusterRef("default", str(tmp_path / "nowhere"))
+    assert _default_cluster(missing, settings) is None
+    assert "does not exist" in capsys.readouterr().out
+    (tmp_path / "home").write_text(
+        "apiVersion: v1\nkind: Config\ncurrent-context: h\n"
+        "clusters: [{name: h, cluster: {server: 'https://127.0.0.1:1'}}]\n"
+        "users: [{name: h, user: {token: t}}]\n"
+        "contexts: [{name: h, context: {cluster: h, user: h}}]\n"
+    )
+    found = _default_cluster(ClusterRef("default", str(tmp_path / "home")), settings)
+    assert found is not None
+    try:
+        assert found.source == f"cluster default (kubeconfig {tmp_path / 'home'})"
+    finally:
+        found.cluster.close()

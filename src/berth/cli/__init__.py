@@ -23,7 +23,7 @@ from berth.cli import clusters, first_run
 from berth.cli.cache import app as cache_app
 from berth.cli.render import app as render_app
 from berth.config import Settings, check_pool_file, check_pool_layout, load_pool_file
-from berth.domain.pool import DEFAULT_CLUSTER, Pool
+from berth.domain.pool import DEFAULT_CLUSTER, ClusterRef, Pool
 from berth.domain.quantity import format_bytes
 from berth.install import gpu_operator, mirror
 from berth.kube.manifests.prepull import pinned_image_set
@@ -234,14 +234,14 @@ def up(
     where = settings.database_url or f"embedded PostgreSQL in {settings.data_dir / 'pgdata'}"
     typer.echo(f"database: {where}")
     try:
-        named = [c for c in check_pool_layout(settings.pool_file).clusters if c != DEFAULT_CLUSTER]
+        layout = check_pool_layout(settings.pool_file)
     except FileError as exc:
         raise fail(f"pool file is not usable:\n{exc}") from exc
-    with database(settings, pool_size=_db_connections(settings, 1 + len(named))) as db:
+    with database(settings, pool_size=_db_connections(settings, len(layout.clusters))) as db:
         _ensure_admin(db, settings)
         stop = threading.Event()
         others = _other_clusters(db, settings, stop)
-        found = clusters.find(settings)
+        found = _default_cluster(layout.clusters[DEFAULT_CLUSTER], settings)
         plane: first_run.ControlPlane | None = None
         if found is None and sim:
             plane = first_run.ControlPlane(
@@ -271,6 +271,17 @@ def up(
                 plane.release()
             elif found is not None:
                 found.cluster.close()
+
+
+def _default_cluster(ref: ClusterRef, settings: Settings) -> clusters.Found | None:
+    """`berth up`'s default cluster: the pool file's kubeconfig for it if it names one, else the
+    one Berth finds by itself (None: none answers). A kubeconfig it cannot use is named on the
+    terminal, and the portal serves on without that cluster."""
+    try:
+        return clusters.connect(ref, settings)
+    except clusters.ClusterConfigError as exc:
+        typer.secho(f"reconciler: {exc}; its pools' sessions will not start", fg="yellow")
+        return None
 
 
 def _other_clusters(
