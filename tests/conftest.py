@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import tempfile
 import threading
 import time
@@ -36,6 +37,7 @@ from berth.store import bootstrap, catalog, pools
 from berth.store.db import Database
 from berth.store.embedded import EmbeddedPostgres, running
 from berth.store.models import Base
+from tests import keycloak as keycloak_server
 
 TEST_DB = "berth_test"
 
@@ -97,12 +99,12 @@ def now() -> datetime:
 
 
 @contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """`app` on a free port of 127.0.0.1 in a thread, for the duration of the block."""
+def serving(app: FastAPI, port: int = 0) -> Iterator[str]:
+    """`app` on a free port of 127.0.0.1 (or `port`) in a thread, for the duration of the block."""
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
-        port=0,
+        port=port,
         log_level="warning",
         proxy_headers=False,  # as `berth serve` runs it: the app alone reads X-Forwarded-*
     )
@@ -155,6 +157,30 @@ def own_postgres() -> Iterator[OwnPostgres]:
     finally:
         server.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+# ---- a real identity provider (Keycloak), one per test session -----------------------------
+
+KEYCLOAK_GROUPS = ["gpu-users", "berth-admins", "other-team"]
+
+
+@pytest.fixture(scope="session")
+def keycloak(tmp_path_factory: pytest.TempPathFactory) -> Iterator[keycloak_server.Realm]:
+    """Keycloak with the realm `berth`: the client `berth-portal` (confidential, PKCE S256,
+    a `groups` claim), the groups KEYCLOAK_GROUPS; tests add their own users."""
+    kc = keycloak_server.running() or keycloak_server.start(
+        keycloak_server.installed(), tmp_path_factory.mktemp("keycloak")
+    )
+    try:
+        yield keycloak_server.Realm(kc).create(KEYCLOAK_GROUPS)
+    finally:
+        kc.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 # ---- the local control plane (berth sim), for the kube tests and the browser tests on it ----

@@ -104,6 +104,33 @@ class Settings(BaseSettings):
     # neither: data_dir/secret.key, made once with mode 0600
     secret_key: SecretStr | None = None
     secret_key_file: Path | None = None
+    # ---- signing in (docs/identity.md) ----
+    # the portal's address as browsers reach it; every provider's redirect URI is made from it
+    # (never from the request), e.g. https://berth.example.com
+    public_url: str | None = None
+    local_login: bool = True  # password accounts of Berth's own (break-glass); false: off
+    admin_groups: str = ""  # comma-separated: members are admins (empty: roles are Berth's)
+    allowed_groups: str = ""  # comma-separated: only members sign in (empty: anyone)
+    # OpenID Connect (authorization code with PKCE)
+    oidc_issuer: str | None = None  # e.g. https://sso.example.com/realms/company
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None  # unset: a public client (PKCE only)
+    oidc_scopes: str = "openid profile email"
+    oidc_username_claim: str = "preferred_username"  # Berth's name for the person
+    oidc_groups_claim: str = "groups"
+    oidc_display_name: str = "Single sign-on"
+    # the claim and prefix the cluster's API server uses (--oidc-username-claim and
+    # --oidc-username-prefix): the RoleBinding of a session names prefix + that claim
+    oidc_cluster_user_claim: str = "sub"
+    oidc_cluster_user_prefix: str = SessionConfig.oidc_user_prefix
+    # OpenShift's OAuth server (not OIDC): the API server's URL; the client is the portal's
+    # ServiceAccount (`system:serviceaccount:<ns>:<name>`), its token the client secret
+    openshift_api_url: str | None = None
+    openshift_client_id: str = "system:serviceaccount:berth-system:berth-portal"
+    openshift_client_secret_file: Path = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
+    openshift_ca_file: Path | None = None  # the API server's CA (default: the system's)
+    openshift_display_name: str = "OpenShift"
+
     reconcile_interval: float = Field(default=30, gt=0)  # seconds between cycles
     # seconds between two re-applies of an ACTIVE session's fence objects (drift repair; the
     # sessions are spread over the interval); 0 turns it off
@@ -143,6 +170,24 @@ class Settings(BaseSettings):
             raise ValueError("BERTH_TOKEN_DAYS must not exceed BERTH_TOKEN_MAX_DAYS")
         return self
 
+    @model_validator(mode="after")
+    def _providers_complete(self) -> Settings:
+        if self.oidc_issuer and not self.oidc_client_id:
+            raise ValueError("BERTH_OIDC_ISSUER needs BERTH_OIDC_CLIENT_ID")
+        if (self.oidc_issuer or self.openshift_api_url) and not self.public_url:
+            raise ValueError(
+                "an identity provider needs BERTH_PUBLIC_URL (the portal's address as browsers "
+                "reach it, e.g. https://berth.example.com): redirect URIs are made from it"
+            )
+        if self.public_url and not self.public_url.startswith(("https://", "http://")):
+            raise ValueError("BERTH_PUBLIC_URL must start with https:// (or http://)")
+        if not self.local_login and not (self.oidc_issuer or self.openshift_api_url):
+            raise ValueError(
+                "BERTH_LOCAL_LOGIN=false needs an identity provider (BERTH_OIDC_ISSUER or "
+                "BERTH_OPENSHIFT_API_URL): otherwise no one could sign in"
+            )
+        return self
+
     @field_validator("forwarded_allow_ips")
     @classmethod
     def _check_proxies(cls, v: str) -> str:
@@ -174,6 +219,7 @@ class Settings(BaseSettings):
             http_proxy=self.http_proxy,
             https_proxy=self.https_proxy,
             no_proxy=self.no_proxy,
+            oidc_user_prefix=self.oidc_cluster_user_prefix,
         )
 
     def policy(self) -> BookingPolicy:

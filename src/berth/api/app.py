@@ -26,6 +26,7 @@ from berth.api.routes import (
     policy,
     pools,
     reservations,
+    sign_in,
     status,
     tokenomics,
     users,
@@ -91,6 +92,7 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     )
     for module in (
         auth,
+        sign_in,
         users,
         pools,
         reservations,

@@ -74,6 +74,23 @@ class UserPublic(BaseModel):
     role: Role
     disabled: bool = False
     created_at: datetime | None = None
+    provider: Literal["local", "oidc", "openshift"] = Field(
+        default="local",
+        description="Where the account comes from: a password of Berth's own, or a provider",
+    )
+
+
+class SignInProvider(BaseModel):
+    id: Literal["oidc", "openshift"]
+    name: str = Field(description="What the button says, e.g. 'Single sign-on'")
+    url: str = Field(description="Where the browser goes to sign in (a navigation, not a fetch)")
+
+
+class SignInOptions(BaseModel):
+    """How one may sign in here: the password form (unless switched off) and providers."""
+
+    password: bool
+    providers: list[SignInProvider]
 
 
 class SessionStatus(BaseModel):

@@ -27,7 +27,11 @@ from berth.store.models import (
 
 def user(u: User) -> schemas.UserPublic:
     return schemas.UserPublic(
-        username=u.username, role=u.role, disabled=u.disabled, created_at=u.created_at
+        username=u.username,
+        role=u.role,
+        disabled=u.disabled,
+        created_at=u.created_at,
+        provider=u.provider,
     )
 
 
