@@ -29,6 +29,7 @@ from berth.reconciler.loop import Cadence, Reconciler
 from berth.reconciler.plan import Limits
 from berth.store import users
 from berth.store.db import Database
+from tests.sso import sso, sso_overrides  # Berth on the session's Keycloak (sign-in tests)
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -41,6 +42,7 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+__all__ = ["sso", "sso_overrides"]
 # Playwright gives every launch a fresh profile (it refuses --user-data-dir in launch()).
 TIMEZONE = "Europe/Berlin"  # not UTC, so local display and UTC requests really differ
 LAPTOP: ViewportSize = {"width": 1280, "height": 800}

@@ -11,7 +11,7 @@ import pytest
 
 from berth.store import identity, users
 from berth.store.db import Database
-from tests.identity.conftest import Sso, keycloak_login
+from tests.sso import Sso, keycloak_login
 
 pytestmark = pytest.mark.sso
 

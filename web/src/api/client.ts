@@ -19,6 +19,7 @@ import type {
   ReservationCreate,
   Scenario,
   SessionStatus,
+  SignInOptions,
   Status,
   TokenomicsRequest,
   User,
@@ -37,6 +38,8 @@ export const api = {
   login: (username: string, password: string) =>
     request<{ user: User }>("POST", `${V1}/auth/login`, { body: { username, password } }),
   logout: () => request<void>("POST", `${V1}/auth/logout`),
+  /** The password form (unless switched off) and the identity providers' buttons. */
+  signInOptions: () => request<SignInOptions>("GET", `${V1}/auth/providers`),
 
   policy: () => request<Policy>("GET", `${V1}/policy`),
   pools: () => request<Pool[]>("GET", `${V1}/pools`),

@@ -39,7 +39,8 @@ export interface paths {
          *     name (others there, and that name elsewhere, still sign in); `login_max_failures_per_address`
          *     for all names from one address, then that address gets 429. `Retry-After` says when the
          *     oldest counted failure leaves the window. An unknown name costs the same argon2 verify
-         *     as a known one, and nothing is kept in memory.
+         *     as a known one, and nothing is kept in memory. With `BERTH_LOCAL_LOGIN=false` password
+         *     sign-in is off (403): people sign in through the identity provider.
          */
         post: operations["login"];
         delete?: never;
@@ -59,6 +60,27 @@ export interface paths {
         put?: never;
         /** Logout */
         post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sign In Options
+         * @description How one signs in here: the password form (unless BERTH_LOCAL_LOGIN=false) and the
+         *     configured identity providers, each with the address a browser navigates to.
+         */
+        get: operations["getSignInOptions"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1651,6 +1673,34 @@ export interface components {
             user?: components["schemas"]["UserPublic"] | null;
         };
         /**
+         * SignInOptions
+         * @description How one may sign in here: the password form (unless switched off) and providers.
+         */
+        SignInOptions: {
+            /** Password */
+            password: boolean;
+            /** Providers */
+            providers: components["schemas"]["SignInProvider"][];
+        };
+        /** SignInProvider */
+        SignInProvider: {
+            /**
+             * Id
+             * @enum {string}
+             */
+            id: "oidc" | "openshift";
+            /**
+             * Name
+             * @description What the button says, e.g. 'Single sign-on'
+             */
+            name: string;
+            /**
+             * Url
+             * @description Where the browser goes to sign in (a navigation, not a fetch)
+             */
+            url: string;
+        };
+        /**
          * SizingSpec
          * @description Token demand, its peakiness and the fleet's target peak utilization; a budget maybe.
          */
@@ -1862,6 +1912,13 @@ export interface components {
              */
             disabled: boolean;
             /**
+             * Provider
+             * @description Where the account comes from: a password of Berth's own, or a provider
+             * @default local
+             * @enum {string}
+             */
+            provider: "local" | "oidc" | "openshift";
+            /**
              * Role
              * @enum {string}
              */
@@ -2064,6 +2121,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Signed in, but the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request breaks a rule; `errors` names the fields */
             422: {
                 headers: {
@@ -2110,6 +2176,46 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getSignInOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignInOptions"];
+                };
             };
             /** @description Not signed in: no credential, or an unknown, expired or revoked one */
             401: {

@@ -14,6 +14,7 @@ export type Availability = S["Availability"];
 export type Step = S["Step"];
 export type User = S["UserPublic"];
 export type SessionStatus = S["SessionStatus"];
+export type SignInOptions = S["SignInOptions"];
 export type UserCreate = S["UserCreate"];
 export type UserUpdate = S["UserUpdate"];
 export type AuditEntry = S["AuditPublic"];
