@@ -128,7 +128,7 @@ class Settings(BaseSettings):
     openshift_api_url: str | None = None
     openshift_client_id: str = "system:serviceaccount:berth-system:berth-portal"
     openshift_client_secret_file: Path = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
-    openshift_ca_file: Path | None = None  # the API server's CA (default: the system's)
+    openshift_ca_file: Path | None = None  # CAs to trust beside the system's (the API server's)
     openshift_display_name: str = "OpenShift"
 
     reconcile_interval: float = Field(default=30, gt=0)  # seconds between cycles

@@ -21,7 +21,7 @@ from kubernetes import client, config
 from test_install import ADMISSION_KINDS, NODE_AGENTS, PLATFORM, apply, kustomize_build
 from tests.conftest import SIM_POOL_FILE, eventually
 
-from berth.config import load_pool_file
+from berth.config import Settings, load_pool_file
 from berth.kube.adapter import KubeCluster
 from berth.kube.errors import KubeError
 from berth.sim import build, cluster
@@ -151,3 +151,34 @@ def test_a_session_on_openshift_gets_a_route_the_crd_accepts(openshift_sim: Path
             assert stored["spec"]["host"] == route["spec"]["host"]
         finally:
             remove(admin, spec)
+
+
+def test_the_portals_service_account_is_the_oauth_client_of_berths_own_callback(
+    installed: list[dict[str, Any]], core: client.CoreV1Api
+) -> None:
+    """Sign-in with OpenShift (docs/identity.md): the annotation admits exactly Berth's callback
+    on its public URL, the settings the overlay gives make a valid configuration, and the
+    client secret is a token the cluster's token controller fills in."""
+    [account] = [
+        m
+        for m in installed
+        if m["kind"] == "ServiceAccount" and m["metadata"]["name"] == "berth-portal"
+    ]
+    [settings_map] = [
+        m for m in installed
+        if m["kind"] == "ConfigMap" and m["metadata"]["name"].startswith("berth-settings")
+    ]  # fmt: skip
+    env = settings_map["data"]
+    redirect = account["metadata"]["annotations"][
+        "serviceaccounts.openshift.io/oauth-redirecturi.berth"
+    ]
+    assert redirect == env["BERTH_PUBLIC_URL"] + "/api/v1/auth/openshift/callback"
+    settings = Settings(**{k.removeprefix("BERTH_").lower(): v for k, v in env.items()})
+    assert settings.openshift_client_id == "system:serviceaccount:berth-system:berth-portal"
+    assert account.get("automountServiceAccountToken") is False  # the token is only the secret
+
+    def filled() -> None:
+        secret = core.read_namespaced_secret("berth-portal-oauth-client", PLATFORM)
+        assert (secret.data or {}).get("token"), "the token controller has not filled it"
+
+    eventually(filled, timeout=60)

@@ -39,11 +39,11 @@ class OpenShiftProvider:
         self.api_url = settings.openshift_api_url.rstrip("/")
         self.client_id = settings.openshift_client_id
         self.secret_file = settings.openshift_client_secret_file
-        self.verify: ssl.SSLContext | bool = (
-            ssl.create_default_context(cafile=str(settings.openshift_ca_file))
-            if settings.openshift_ca_file
-            else True
-        )
+        self.verify: ssl.SSLContext | bool = True
+        if settings.openshift_ca_file:  # added to the system's CAs: the OAuth server's route
+            context = ssl.create_default_context()  # may be signed by a public CA
+            context.load_verify_locations(cafile=str(settings.openshift_ca_file))
+            self.verify = context
         self._metadata: dict[str, Any] | None = None
 
     def _secret(self) -> str:
