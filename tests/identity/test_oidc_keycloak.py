@@ -4,7 +4,7 @@ browser binding of state, and `next` that never leaves the portal."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -176,3 +176,21 @@ def test_password_sign_in_can_be_switched_off(sso: Sso, db: Database) -> None:
     assert r.status_code == 403
     assert "BERTH_LOCAL_LOGIN=false" in r.json()["detail"]
     assert httpx.get(f"{sso.url}/api/v1/auth/providers").json()["password"] is False
+
+
+def test_a_providers_error_is_shown_only_to_the_browser_that_started_the_sign_in(
+    sso: Sso,
+) -> None:
+    crafted = "?error=access_denied&error_description=Your+account+is+locked%2C+call+555"
+    stranger = sso.browser()
+    r = stranger.get(f"{sso.url}/api/v1/auth/oidc/callback{crafted}&state=made-up")
+    assert r.status_code == 403
+    assert "Company SSO did not sign you in" in r.text
+    assert "call 555" not in r.text
+
+    browser = sso.browser()
+    start = browser.get(f"{sso.url}/api/v1/auth/oidc/login")
+    state = parse_qs(urlsplit(start.headers["location"]).query)["state"][0]
+    r = browser.get(f"{sso.url}/api/v1/auth/oidc/callback?error=access_denied&state={state}")
+    assert r.status_code == 403
+    assert "did not sign you in (access_denied)" in r.text

@@ -181,9 +181,11 @@ def _finish(
             attempt = sign_in_attempts.take(tx, state, now)
     else:
         attempt = None
-    if error:
+    if error:  # the provider's words only for this browser's own sign-in: no one can make
+        # the portal show a text of theirs with a crafted link
         said = f"{error}: {error_description}" if error_description else error
-        return refusal_page(403, f"{chosen.display_name} did not sign you in ({said[:300]})")
+        why = f" ({said[:300]})" if attempt is not None else ""
+        return refusal_page(403, f"{chosen.display_name} did not sign you in{why}")
     if not state or not code:
         return refusal_page(400, "the provider's answer lacks the code or the state")
     if not browser_state:
