@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -168,8 +169,12 @@ KEYCLOAK_GROUPS = ["gpu-users", "berth-admins", "other-team"]
 def keycloak(tmp_path_factory: pytest.TempPathFactory) -> Iterator[keycloak_server.Realm]:
     """Keycloak with the realm `berth`: the client `berth-portal` (confidential, PKCE S256,
     a `groups` claim), the groups KEYCLOAK_GROUPS; tests add their own users."""
+
+    def say(line: str) -> None:  # past pytest's capture: the wait is seen as it happens
+        print(line, file=sys.__stderr__, flush=True)
+
     kc = keycloak_server.running() or keycloak_server.start(
-        keycloak_server.installed(), tmp_path_factory.mktemp("keycloak")
+        keycloak_server.installed(say), tmp_path_factory.mktemp("keycloak"), say
     )
     try:
         yield keycloak_server.Realm(kc).create(KEYCLOAK_GROUPS)
