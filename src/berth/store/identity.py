@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 
 from berth.domain.identity import Claimed, GroupRules, SignInRefused, role_for
 from berth.store import audit
@@ -83,8 +84,13 @@ def sign_in(
             subject=who.subject,
             cluster_name=who.cluster_name,
         )
-        tx.add(user)
-        tx.flush()
+        try:
+            with tx.begin_nested():
+                tx.add(user)
+                tx.flush()
+        except IntegrityError:  # two first sign-ins of one person at once: one made it
+            why = "your account was being made just now; sign in again"
+            return _refuse(tx, who, None, why, client)
         audit.record(
             tx, "berth", "user.create", f"user:{who.username}",
             {"role": role, "provider": who.provider}, client,
