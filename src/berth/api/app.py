@@ -28,6 +28,7 @@ from berth.api.routes import (
     reservations,
     status,
     tokenomics,
+    usage,
     users,
 )
 from berth.api.security import CsrfGuard, SecurityHeaders
@@ -97,6 +98,7 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
         calendar,
         audit,
         tokenomics,
+        usage,
         status,
         policy,
         catalog,
