@@ -36,6 +36,11 @@ export type Stage = S["StagePublic"];
 export type Staging = S["StagingPublic"];
 export type CacheNode = S["CacheNodePublic"];
 export type CacheArtifact = S["CacheArtifactPublic"];
+export type UsageReport = S["UsageReport"];
+export type UsageRow = S["UsageRow"];
+export type UsageFigures = S["UsageFigures"];
+export type UsageSession = S["UsageSession"];
+export type UtilizationBasis = Utilization["basis"];
 export type Role = User["role"];
 
 export const STATUSES: Status[] = ["APPROVED", "ACTIVE", "COMPLETED", "CANCELED", "FAILED"];
