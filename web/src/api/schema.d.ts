@@ -4252,6 +4252,8 @@ export interface operations {
     getUsage: {
         parameters: {
             query: {
+                /** @description how many of the most idle sessions */
+                top?: number;
                 from: string;
                 to: string;
                 /** @description comma-separated: any of user, pool, gpu_kind, day (in that order); empty: all four */
@@ -4259,8 +4261,6 @@ export interface operations {
                 /** @description IANA time zone the days are in */
                 tz?: string;
                 pool?: string | null;
-                /** @description how many of the most idle sessions */
-                top?: number;
             };
             header?: never;
             path?: never;
@@ -4311,6 +4311,7 @@ export interface operations {
     getUsageCsv: {
         parameters: {
             query: {
+                rows?: "groups" | "sessions";
                 from: string;
                 to: string;
                 /** @description comma-separated: any of user, pool, gpu_kind, day (in that order); empty: all four */
@@ -4318,7 +4319,6 @@ export interface operations {
                 /** @description IANA time zone the days are in */
                 tz?: string;
                 pool?: string | null;
-                rows?: "groups" | "sessions";
             };
             header?: never;
             path?: never;

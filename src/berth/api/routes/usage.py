@@ -3,10 +3,10 @@ user, pool, GPU kind and day (docs/usage.md). Users see their own reservations; 
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from berth.api import schemas, usage_views
 from berth.api.deps import DB, Config, Now, User
@@ -27,32 +27,46 @@ GroupBy = Annotated[
     ),
 ]
 Zone = Annotated[str, Query(description="IANA time zone the days are in", max_length=64)]
-Top = Annotated[int, Query(ge=0, le=1000, description="how many of the most idle sessions")]
 
 
-def _build(
-    who: User,
-    db: DB,
-    settings: Config,
-    now: datetime,
-    start: datetime,
-    end: datetime,
-    group_by: str,
-    tz: str,
-    pool: str | None,
-    top: int,
-) -> tuple[usage.Report, usage.Period, tuple[str, ...], list[schemas.UsageRate]]:
+@dataclass(frozen=True)
+class Asked:
+    """The query both routes take, checked: the period (up to now) and the grouping."""
+
+    period: usage.Period
+    zone: str
+    by: tuple[str, ...]
+    pool: str | None
+
+
+def asked(
+    now: Now,
+    from_: Annotated[schemas.Instant, Query(alias="from")],
+    to: schemas.Instant,
+    group_by: GroupBy = "",
+    tz: Zone = "UTC",
+    pool: str | None = None,
+) -> Asked:
     try:
         by = usage.parse_group_by(group_by)
-        period = usage.period_for(start, end, now, tz)
+        period = usage.period_for(from_, to, now, tz)
     except usage.UsageError as exc:
         raise Invalid(exc.field, str(exc)) from exc
+    return Asked(period, tz, by, pool)
+
+
+Ask = Annotated[Asked, Depends(asked)]
+
+
+def _ledger(
+    who: User, db: DB, settings: Config, q: Asked
+) -> tuple[list[usage.Line], list[schemas.UsageRate]]:
     costs = cost_table(settings.usage_costs)
     owner = None if who.is_admin else who.id
     with db.transaction() as tx:
-        ledger = store_usage.ledger(tx, period, tz, costs, owner_id=owner, pool=pool)
+        ledger = store_usage.ledger(tx, q.period, q.zone, costs, owner_id=owner, pool=q.pool)
         rates = usage_views.rates_public(pools.list_all(tx), costs)
-    return usage.report(ledger, by, top), period, by, rates
+    return ledger, rates
 
 
 @router.get("/usage", operation_id="getUsage")
@@ -60,19 +74,17 @@ def get_usage(
     who: User,
     db: DB,
     settings: Config,
-    now: Now,
-    from_: Annotated[schemas.Instant, Query(alias="from")],
-    to: schemas.Instant,
-    group_by: GroupBy = "",
-    tz: Zone = "UTC",
-    pool: str | None = None,
-    top: Top = 20,
+    q: Ask,
+    top: Annotated[
+        int, Query(ge=0, le=1000, description="how many of the most idle sessions")
+    ] = 20,
 ) -> schemas.UsageReport:
     """Reserved, measured and used GPU-hours, idle share, dollars and tokens in [from, to)
     (up to now), grouped; the total; the most idle sessions; the rates used. Refused (422):
     `to` not after `from`, more than 366 days, an unknown grouping or time zone."""
-    report, period, by, rates = _build(who, db, settings, now, from_, to, group_by, tz, pool, top)
-    return usage_views.report_public(report, period, tz, by, who.is_admin, rates)
+    ledger, rates = _ledger(who, db, settings, q)
+    report = usage.report(ledger, q.by, top)
+    return usage_views.report_public(report, q.period, q.zone, q.by, who.is_admin, rates)
 
 
 @router.get(
@@ -85,23 +97,17 @@ def get_usage_csv(
     who: User,
     db: DB,
     settings: Config,
-    now: Now,
-    from_: Annotated[schemas.Instant, Query(alias="from")],
-    to: schemas.Instant,
-    group_by: GroupBy = "",
-    tz: Zone = "UTC",
-    pool: str | None = None,
+    q: Ask,
     rows: Literal["groups", "sessions"] = "groups",
 ) -> Response:
     """The same ledger as CSV: the grouped rows, or (`rows=sessions`) one line per reservation,
     most idle first. Dollars in USD; empty cells where a share or $/Mtok has no meaning."""
-    report, period, by, _ = _build(who, db, settings, now, from_, to, group_by, tz, pool, 10**9)
-    body = (
-        usage_views.sessions_csv(report.sessions)
-        if rows == "sessions"
-        else usage_views.rows_csv(report.rows, by)
-    )
-    name = f"berth-usage-{period.start:%Y%m%d}-{period.end:%Y%m%d}-{rows}.csv"
+    ledger, _ = _ledger(who, db, settings, q)
+    if rows == "sessions":
+        body = usage_views.sessions_csv(usage.sessions(ledger))
+    else:
+        body = usage_views.rows_csv(usage.group(ledger, q.by), q.by)
+    name = f"berth-usage-{q.period.start:%Y%m%d}-{q.period.end:%Y%m%d}-{rows}.csv"
     return Response(
         body,
         media_type="text/csv; charset=utf-8",
