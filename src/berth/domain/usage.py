@@ -33,6 +33,7 @@ a `team` dimension is one more entry there and one more field on `Held`.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -222,6 +223,7 @@ def measure(samples: Iterable[Sample], held: Iterable[Held], period: Period) -> 
     this is its reference). Samples of reservations not in `held` are ignored."""
     windows = {h.id: (max(h.start, period.start), min(h.end, period.end)) for h in held}
     days = period.days()
+    starts = [d0 for _, d0, _ in days]
     sums: dict[tuple[str, date], list[float]] = {}
     for s in samples:
         window = windows.get(s.reservation_id)
@@ -231,7 +233,7 @@ def measure(samples: Iterable[Sample], held: Iterable[Held], period: Period) -> 
         lo, hi = max(s0, window[0]), min(s1, window[1])
         if hi <= lo:
             continue
-        for day, d0, d1 in days:
+        for day, d0, d1 in _days_of(days, starts, lo, hi):
             part = _overlap(lo, hi, d0, d1)
             if part <= 0:
                 continue
@@ -245,6 +247,18 @@ def measure(samples: Iterable[Sample], held: Iterable[Held], period: Period) -> 
     return [Measured(rid, day, *acc) for (rid, day), acc in sums.items()]
 
 
+def _days_of(
+    days: Sequence[tuple[date, datetime, datetime]],
+    starts: Sequence[datetime],
+    lo: datetime,
+    hi: datetime,
+) -> Sequence[tuple[date, datetime, datetime]]:
+    """The days of `days` (in order, `starts` their starts) that [lo, hi) may overlap."""
+    first = max(0, bisect_right(starts, lo.astimezone(UTC)) - 1)
+    last = bisect_left(starts, hi.astimezone(UTC))
+    return days[first:last]
+
+
 def lines(
     held: Iterable[Held], measured: Iterable[Measured], costs: CostTable, period: Period
 ) -> list[Line]:
@@ -252,9 +266,10 @@ def lines(
     by_key = {(m.reservation_id, m.day): m for m in measured}
     out: list[Line] = []
     days = period.days()
+    starts = [d0 for _, d0, _ in days]
     for h in held:
         rate = costs.rate(h.pool, h.gpu_kind)
-        for day, d0, d1 in days:
+        for day, d0, d1 in _days_of(days, starts, h.start, h.end):
             seconds = _overlap(h.start, h.end, d0, d1)
             if seconds <= 0:
                 continue
