@@ -142,6 +142,11 @@ def test_csv_has_the_same_rows(
             "tz",
             "unknown time zone",
         ),
+        (
+            {"from": "2030-01-06T00:00Z", "to": "2030-01-07T00:00Z", "tz": "localtime"},
+            "tz",
+            "unknown time zone",
+        ),
     ],
 )
 def test_bad_requests_are_422_naming_the_parameter(

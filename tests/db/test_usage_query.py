@@ -12,6 +12,7 @@ from berth.domain import usage
 from berth.store import usage as store_usage
 from berth.store import users
 from berth.store.db import Database
+from berth.store.errors import Invalid
 from tests.usage_rows import add_reservation, add_samples
 
 T0 = datetime(2030, 3, 29, 20, tzinfo=UTC)  # Berlin: summer time from 31 March 01:00 UTC
@@ -81,3 +82,16 @@ def test_one_owner_only(db: Database) -> None:
     with db.transaction() as tx:
         assert [h.user for h in store_usage.held(tx, period, owner_id=ann.id)] == ["ann"]
         assert len(store_usage.held(tx, period)) == 2
+
+
+def test_a_zone_the_database_does_not_know_is_invalid_input(db: Database) -> None:
+    with db.transaction() as tx:
+        users.create(tx, "ann", "pw-ann-long-enough", "user", actor="test")
+    rid = add_reservation(db, "ann", T0, T0 + timedelta(hours=1))
+    add_samples(db, rid, [T0 + timedelta(hours=1)], 3600, 0.5)
+    period = usage.Period(T0, T0 + timedelta(hours=2), UTC)
+    with (
+        pytest.raises(Invalid, match="does not know the time zone 'Mars/Base'"),
+        db.transaction() as tx,
+    ):
+        store_usage.measured(tx, period, "Mars/Base")

@@ -37,7 +37,8 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 MILLION = 1_000_000.0
 HOUR = 3600.0
@@ -105,13 +106,21 @@ def midnight(day: date, zone: tzinfo) -> datetime:
 
 
 def zone_named(name: str) -> tzinfo:
-    """An IANA time zone (`UTC`, `Europe/Berlin`); ValueError naming it when unknown."""
+    """An IANA time zone (`UTC`, `Europe/Berlin`); ValueError naming it when unknown. The
+    machine's `localtime` is refused: it names a different zone on each server."""
+    if name == "localtime" or name not in _zones():
+        raise ValueError(f"unknown time zone {name!r} (an IANA name such as Europe/Berlin)")
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(
             f"unknown time zone {name!r} (an IANA name such as Europe/Berlin)"
         ) from exc
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
 
 
 @dataclass(frozen=True)

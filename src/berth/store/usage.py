@@ -13,10 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import DataError
 
 from berth.domain import usage
 from berth.store import pools
 from berth.store.db import Tx
+from berth.store.errors import Invalid
 
 _HELD = """
     SELECT r.id, u.username, r.pool, r.gpu_kind, r.gpu_count, r.start_at, r.end_at,
@@ -32,13 +34,15 @@ _HELD = """
 # then split at local midnights of :tz; activity and tokens go to each part by its overlap.
 # Nearly every sample lies inside one local day: those are summed by their day directly, and
 # only the few that cross a midnight go through generate_series (a function scan per row was
-# most of the query's time).
+# most of the query's time). `part` is NOT MATERIALIZED: joining twice is cheaper than writing
+# a month of samples to a temporary file (bench/usage.py; 3.4x faster than one lateral for all,
+# 1.4x faster than the materialized CTE, on 322k samples).
 _MEASURED = text(
     """
     WITH held AS (
         SELECT h.id, greatest(h.start_at, :start) AS lo, least(h.end_at, :end) AS hi
         FROM (HELD) h
-    ), part AS (
+    ), part AS NOT MATERIALIZED (
         SELECT c.*, (c.s0 AT TIME ZONE :tz)::date AS d0,
                ((c.s1 - interval '1 microsecond') AT TIME ZONE :tz)::date AS d1,
                extract(epoch FROM c.s1 - c.s0)::float8 AS sec
@@ -127,7 +131,12 @@ def measured(
     """The samples of those reservations, summed per reservation and local day of `zone`."""
     if period.end <= period.start:
         return []
-    rows = tx.execute(_MEASURED, _params(period, zone, owner_id, pool)).all()
+    try:
+        rows = tx.execute(_MEASURED, _params(period, zone, owner_id, pool)).all()
+    except DataError as exc:  # a zone Python knows and this PostgreSQL does not
+        if "time zone" not in str(exc.orig):
+            raise
+        raise Invalid("tz", f"tz: the database does not know the time zone {zone!r}") from exc
     return [
         usage.Measured(str(rid), day, measured_s, active_s, prompt, generated)
         for rid, day, measured_s, active_s, prompt, generated in rows
