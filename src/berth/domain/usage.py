@@ -38,7 +38,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cache
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+K = TypeVar("K")
 
 MILLION = 1_000_000.0
 HOUR = 3600.0
@@ -336,21 +339,34 @@ class Row:
     figures: Figures
 
 
+def _sum_by(ledger: Iterable[Line], key: Callable[[Line], K]) -> dict[K, Figures]:
+    """The lines' figures summed per key (plain floats while summing: a year of lines is
+    100,000 additions, and a Figures per addition was most of a report's time)."""
+    sums: dict[K, list[float]] = {}
+    for line in ledger:
+        f = line.figures
+        acc = sums.get(key(line))
+        if acc is None:
+            acc = sums[key(line)] = [0.0] * 6
+        acc[0] += f.reserved_gpu_hours
+        acc[1] += f.measured_gpu_hours
+        acc[2] += f.used_gpu_hours
+        acc[3] += f.cost
+        acc[4] += f.tokens_prompt
+        acc[5] += f.tokens_generated
+    return {k: Figures(*acc) for k, acc in sums.items()}
+
+
 def group(ledger: Iterable[Line], by: Sequence[str]) -> list[Row]:
     """Sum the lines by the dimensions `by` (checked), rows in key order."""
     dims = check_group_by(by)
-    sums: dict[tuple[str, ...], Figures] = {}
-    for line in ledger:
-        k = tuple(DIMENSIONS[d](line) for d in dims)
-        sums[k] = sums.get(k, Figures()) + line.figures
+    keys = [DIMENSIONS[d] for d in dims]
+    sums = _sum_by(ledger, lambda line: tuple(k(line) for k in keys))
     return [Row(dict(zip(dims, k, strict=True)), f) for k, f in sorted(sums.items())]
 
 
 def total(ledger: Iterable[Line]) -> Figures:
-    out = Figures()
-    for line in ledger:
-        out = out + line.figures
-    return out
+    return _sum_by(ledger, lambda _: None).get(None, Figures())
 
 
 @dataclass(frozen=True)
@@ -361,13 +377,12 @@ class SessionUsage:
     figures: Figures
 
 
-def sessions(ledger: Iterable[Line]) -> list[SessionUsage]:
+def sessions(ledger: Sequence[Line]) -> list[SessionUsage]:
     """Per reservation, most idle GPU-hours first (then most reserved, then id)."""
     held: dict[str, Held] = {}
-    sums: dict[str, Figures] = {}
     for line in ledger:
         held[line.held.id] = line.held
-        sums[line.held.id] = sums.get(line.held.id, Figures()) + line.figures
+    sums = _sum_by(ledger, lambda line: line.held.id)
     out = [SessionUsage(held[i], f) for i, f in sums.items()]
     out.sort(key=lambda s: (-s.figures.idle_gpu_hours, -s.figures.reserved_gpu_hours, s.held.id))
     return out
