@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -105,9 +105,8 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     secret_key_file: Path | None = None
     # ---- signing in (docs/identity.md) ----
-    # the portal's address as browsers reach it; every provider's redirect URI is made from it
-    # (never from the request), e.g. https://berth.example.com
-    public_url: str | None = None
+    # (BERTH_PUBLIC_URL, below with the notifications' settings: every provider's redirect URI
+    # is made from it, never from the request)
     local_login: bool = True  # password accounts of Berth's own (break-glass); false: off
     admin_groups: str = ""  # comma-separated: members are admins (empty: roles are Berth's)
     allowed_groups: str = ""  # comma-separated: only members sign in (empty: anyone)
@@ -157,12 +156,34 @@ class Settings(BaseSettings):
     installation: str = Field(
         default=SessionConfig.installation, pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
     )
+    # the cost ledger's $/GPU-hour per pool (or pool/kind): KEY=SOURCE, comma-separated;
+    # SOURCE a built-in scenario, a scenario file or a flat rate (berth.tokenomics.rates);
+    # empty: every pool on the reference c845a scenario
+    usage_costs: str = ""
     home_size: str = "20Gi"
     data_size: str = "280Gi"
     models_size: str = "300Gi"
     http_proxy: str = ""
     https_proxy: str = ""
     no_proxy: str = SessionConfig.no_proxy
+
+    # the portal's address as browsers reach it (https://berth.example.com): links in
+    # notifications (docs/notifications.md) and the identity providers' redirect URIs
+    # (docs/identity.md)
+    public_url: str | None = None
+    # e-mail: off while smtp_host is unset
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "ssl"] = "starttls"
+    smtp_user: str | None = None
+    smtp_password_file: Path | None = None
+    smtp_from: str = "berth@localhost"
+    # host names and networks (comma-separated) webhooks may reach although not public
+    webhook_allow_hosts: str = ""
+    notify_interval: float = Field(default=10, gt=0)  # seconds between delivery passes
+    notify_max_attempts: int = Field(default=6, ge=1)  # attempts per delivery before failed
+    notify_retry_base: float = Field(default=30, gt=0)  # seconds; doubled per failed attempt
+    notify_retry_cap: float = Field(default=3600, gt=0)  # the longest wait between attempts
 
     @model_validator(mode="after")
     def _token_days_within_max(self) -> Settings:

@@ -23,12 +23,14 @@ from berth.api.routes import (
     calendar,
     catalog,
     health,
+    notifications,
     policy,
     pools,
     reservations,
     sign_in,
     status,
     tokenomics,
+    usage,
     users,
 )
 from berth.api.security import CsrfGuard, SecurityHeaders
@@ -99,10 +101,12 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
         calendar,
         audit,
         tokenomics,
+        usage,
         status,
         policy,
         catalog,
         cache,
+        notifications,
     ):
         v1.include_router(module.router)
     app.include_router(v1)

@@ -553,3 +553,115 @@ class AuditPublic(BaseModel):
 class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = {}
+
+
+# ---- notifications ------------------------------------------------------------------------
+
+NotificationKind = Literal["ready", "failed", "ending", "idle", "released"]
+NotificationAction = Literal["extend", "release", "keep", "open"]
+NotificationChannel = Literal["email", "webhook"]
+
+
+class NotificationPublic(BaseModel):
+    id: int
+    kind: NotificationKind
+    title: str
+    body: str
+    reservation_id: uuid.UUID | None = None
+    actions: list[NotificationAction] = Field(
+        description="What the message offers: extend the window, release now, keep the "
+        "session (an idle warning), open the workspace."
+    )
+    created_at: datetime
+    read_at: datetime | None = None
+
+
+class NotificationList(BaseModel):
+    unread: int = Field(description="Your unread messages, all of them (not only those listed).")
+    items: list[NotificationPublic] = Field(description="Your latest messages, newest first.")
+
+
+class NotificationPreferencesUpdate(Strict):
+    email: str | None = Field(default=None, max_length=254, examples=["alice@example.org"])
+    webhook_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="A Slack-compatible incoming webhook (http or https, public address).",
+    )
+    channels: dict[NotificationKind, list[NotificationChannel]] = Field(
+        default_factory=dict,
+        description="The channels (beyond the portal, which has every message) for each kind.",
+    )
+    lead_minutes: list[StrictInt] = Field(
+        default=[30, 5],
+        max_length=5,
+        description="How many minutes before a window ends a reminder is sent (1 to 1440).",
+    )
+
+
+class NotificationPreferencesPublic(BaseModel):
+    email: str | None
+    webhook_url: str | None
+    channels: dict[NotificationKind, list[NotificationChannel]]
+    lead_minutes: list[int]
+    email_available: bool = Field(description="Whether this installation sends e-mail at all.")
+
+
+# ---- the cost ledger (GET /usage; docs/usage.md) ------------------------------------------
+
+
+class UsageFigures(BaseModel):
+    """GPU-hours in physical GPUs (a MIG slice as its fraction), dollars, tokens."""
+
+    reserved_gpu_hours: float
+    measured_gpu_hours: float = Field(description="reserved GPU-hours with an activity sample")
+    used_gpu_hours: float = Field(description="Σ GPU activity × time × GPUs")
+    idle_gpu_hours: float = Field(description="measured − used")
+    measured_share: float | None = Field(description="measured / reserved; null: nothing held")
+    idle_share: float | None = Field(description="idle / measured; null: nothing measured")
+    cost: float = Field(description="dollars: reserved × held rate + used × load rate")
+    tokens_prompt: float
+    tokens_generated: float
+    cost_per_mtok: float | None = Field(description="dollars per million tokens; null: none")
+
+
+class UsageRow(UsageFigures):
+    """One group; a key the report is not grouped by is null."""
+
+    user: str | None = None
+    pool: str | None = None
+    gpu_kind: str | None = None
+    day: str | None = Field(default=None, description="local date, YYYY-MM-DD")
+
+
+class UsageSession(UsageFigures):
+    id: uuid.UUID
+    user: str
+    pool: str
+    gpu_kind: str
+    gpu_count: int
+    start: datetime
+    end: datetime
+    status: Status
+    reason: str | None
+
+
+class UsageRate(BaseModel):
+    pool: str
+    gpu_kind: str
+    held_per_gpu_hour: float = Field(description="$ per reserved GPU-hour")
+    load_per_gpu_hour: float = Field(description="$ per used GPU-hour, on top")
+    source: str
+
+
+class UsageReport(BaseModel):
+    start: datetime
+    end: datetime = Field(description="the requested end, or now if that is earlier")
+    timezone: str
+    group_by: list[str]
+    everyone: bool = Field(description="every user's reservations (admins), else the caller's")
+    rows: list[UsageRow]
+    total: UsageFigures
+    sessions: list[UsageSession] = Field(description="the most idle sessions first")
+    session_count: int
+    rates: list[UsageRate]

@@ -45,6 +45,7 @@ from berth.store.db import Tx
 from berth.store.errors import Conflict, Invalid, NotFound, Refused
 from berth.store.locks import POOL_BOOKING, USER_BOOKING
 from berth.store.models import Reservation, SessionRow, User
+from berth.store.notifications import notify
 from berth.store.users import Principal
 
 NOTIFY_CHANNEL = "berth_reservations"
@@ -435,6 +436,15 @@ def release(
         f"reservation:{row.id}",
         {"booked_end": old_end.isoformat(), "end": row.end_at.isoformat()},
         client,
+    )
+    notify(
+        tx,
+        user_id=row.owner_id,
+        kind="released",
+        title="Your workspace was released",
+        body=f"You ended your {row.gpu_count} x {row.gpu_kind} session in pool {row.pool} "
+        f"at {row.end_at:%H:%M} UTC; the rest of its window is free for others.",
+        reservation_id=row.id,
     )
     _notify(tx, row.id)
     return row

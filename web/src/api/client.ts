@@ -12,6 +12,9 @@ import type {
   CostReport,
   CurveReport,
   Health,
+  NotificationList,
+  NotificationPreferences,
+  NotificationPreferencesUpdate,
   PlatformStatus,
   Policy,
   Pool,
@@ -22,14 +25,28 @@ import type {
   SignInOptions,
   Status,
   TokenomicsRequest,
+  UsageReport,
   User,
   UserCreate,
   UserUpdate,
   Utilization,
+  UtilizationBasis,
   Workspace,
 } from "./types";
 
 const V1 = "/api/v1";
+
+export interface UsageQuery {
+  from: string;
+  to: string;
+  group_by: string;
+  tz: string;
+}
+
+/** The CSV download of the same ledger (a link, so the browser saves it). */
+export function usageCsvUrl(q: UsageQuery, rows: "groups" | "sessions" = "groups"): string {
+  return `${V1}/usage.csv?${new URLSearchParams({ ...q, rows }).toString()}`;
+}
 
 export const api = {
   me: () => request<User>("GET", `${V1}/me`),
@@ -71,6 +88,15 @@ export const api = {
   /** A new private feed URL, shown once; an earlier one stops working. */
   createCalendarFeed: () => request<CalendarFeedCreated>("POST", `${V1}/me/calendar-feed`),
   revokeCalendarFeed: () => request<void>("DELETE", `${V1}/me/calendar-feed`),
+  reservation: (id: string) => request<Reservation>("GET", `${V1}/reservations/${id}`),
+  /** Acknowledge an idle warning: the session is kept for a while (idle reclaim). */
+  keep: (id: string) => request<Reservation>("POST", `${V1}/reservations/${id}/keep`),
+  notifications: () => request<NotificationList>("GET", `${V1}/me/notifications`),
+  markNotificationRead: (id: number) => request<NotificationList>("POST", `${V1}/me/notifications/${id}/read`),
+  markAllNotificationsRead: () => request<NotificationList>("POST", `${V1}/me/notifications/read-all`),
+  notificationPreferences: () => request<NotificationPreferences>("GET", `${V1}/me/notification-preferences`),
+  saveNotificationPreferences: (body: NotificationPreferencesUpdate) =>
+    request<NotificationPreferences>("PUT", `${V1}/me/notification-preferences`, { body }),
 
   users: () => request<User[]>("GET", `${V1}/users`),
   createUser: (body: UserCreate) => request<User>("POST", `${V1}/users`, { body }),
@@ -84,8 +110,10 @@ export const api = {
   tokenomicsCurve: (body: TokenomicsRequest) => request<CurveReport>("POST", `${V1}/tokenomics/curve`, { body }),
   tokenomicsBreakeven: (body: TokenomicsRequest) =>
     request<BreakevenReport>("POST", `${V1}/tokenomics/breakeven`, { body }),
-  utilization: (pool: string, from: string, to: string) =>
-    request<Utilization>("GET", `${V1}/tokenomics/utilization`, { query: { pool, from, to } }),
+  utilization: (pool: string, from: string, to: string, basis: UtilizationBasis = "booked") =>
+    request<Utilization>("GET", `${V1}/tokenomics/utilization`, { query: { pool, from, to, basis } }),
+  /** The cost ledger; users get their own reservations, admins everyone's. */
+  usage: (q: UsageQuery & { top?: number }) => request<UsageReport>("GET", `${V1}/usage`, { query: { ...q } }),
 
   catalog: () => request<Catalog>("GET", `${V1}/catalog`),
   cacheNodes: () => request<CacheNode[]>("GET", `${V1}/cache/nodes`),

@@ -37,7 +37,19 @@ export type Stage = S["StagePublic"];
 export type Staging = S["StagingPublic"];
 export type CacheNode = S["CacheNodePublic"];
 export type CacheArtifact = S["CacheArtifactPublic"];
+export type UsageReport = S["UsageReport"];
+export type UsageRow = S["UsageRow"];
+export type UsageFigures = S["UsageFigures"];
+export type UsageSession = S["UsageSession"];
+export type UtilizationBasis = Utilization["basis"];
 export type Role = User["role"];
+export type Notification = S["NotificationPublic"];
+export type NotificationList = S["NotificationList"];
+export type NotificationKind = S["NotificationPublic"]["kind"];
+export type NotificationAction = S["NotificationPublic"]["actions"][number];
+export type NotificationChannel = "email" | "webhook";
+export type NotificationPreferences = S["NotificationPreferencesPublic"];
+export type NotificationPreferencesUpdate = S["NotificationPreferencesUpdate"];
 
 export const STATUSES: Status[] = ["APPROVED", "ACTIVE", "COMPLETED", "CANCELED", "FAILED"];
 

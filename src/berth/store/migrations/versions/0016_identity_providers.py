@@ -6,7 +6,7 @@ hold the provider's groups as of each member's last sign-in (teams will be made 
 `sign_in_attempts` keeps each OAuth flow's nonce and PKCE verifier on the server.
 
 Revision ID: 0016
-Revises: 0012
+Revises: 0013
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
