@@ -5,12 +5,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck unit bench clean sim-build ui chromium
+.PHONY: run test install lint typecheck unit bench clean sim-build ui chromium image-tools image-berth images
 
 run: install ui
 	$(BIN)/berth up --sim
 
-test: install lint sim-build ui chromium
+test: install lint sim-build ui chromium image-berth
 	npm run format:check --prefix web
 	npm test --prefix web
 	$(BIN)/pytest
@@ -39,6 +39,19 @@ ui: $(UI_STAMP)
 # Browser tests drive Debian's Chromium; no test tool downloads a browser of its own.
 chromium:
 	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+
+# Container images (docs/install.md#the-images): buildah and debootstrap are Debian's packages;
+# the base, the wheels and buildah's storage are cached under ~/.cache/berth/images, keyed on a
+# hash of their inputs. `make test` builds (and tests) only the berth image.
+image-tools:
+	test -x /usr/bin/buildah -a -x /usr/sbin/debootstrap || \
+		(apt-get update && apt-get install -y buildah debootstrap)
+
+image-berth: install ui image-tools
+	$(BIN)/berth image build berth
+
+images: install ui image-tools
+	$(BIN)/berth image build berth workspace
 
 lint: install
 	$(BIN)/ruff check src tests bench
