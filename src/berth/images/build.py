@@ -30,8 +30,9 @@ TAGS = {
     # the tag SessionConfig.image names by default is code-server's; this one is Berth's own
     "workspace": f"localhost/berth-workspace:{__version__}",
 }
-# files of an image's folder that pin its inputs (hashed into its key, copied to its context)
-PINS = {"berth": ("constraints.txt",), "workspace": ("requirements.txt",)}
+# files of an image's folder beside its Containerfile (hashed into its key, copied to its
+# context); every context also gets the berth image's constraints.txt, the pins of Berth's wheels
+PINS = {"berth": ("constraints.txt",), "workspace": ("requirements.txt", "entrypoint.sh")}
 
 
 _IGNORED = shutil.ignore_patterns(*pins.SKIP_DIRS, "*.pyc")
@@ -62,6 +63,7 @@ def inputs_key(image: str, base_key: str, repo: Path) -> str:
             image,
             base_key,
             *pins.tree_parts(folder / "Containerfile", *(folder / p for p in PINS[image])),
+            *pins.tree_parts(repo / "images" / "berth" / "constraints.txt"),
             *_sources(repo),
         ]
     )
@@ -78,10 +80,10 @@ def write_context(image: str, repo: Path, target: Path, on_line: Line) -> Path:
     wheels = target / "wheels"
     wheels.mkdir(parents=True)
     folder = repo / "images" / image
-    for name in ("Containerfile", *PINS[image]):
-        shutil.copy2(folder / name, target / name)
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
     constraints = repo / "images" / "berth" / "constraints.txt"
+    for path in {folder / "Containerfile", constraints, *(folder / p for p in PINS[image])}:
+        shutil.copy2(path, target / path.name)
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
     on_line(f"{image}: wheels of Berth and its dependencies")
     with tempfile.TemporaryDirectory(prefix="berth-wheel-") as tmp:
         # from a copy of the sources alone: setuptools' build/ folder in the checkout may hold
