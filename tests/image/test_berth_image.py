@@ -138,9 +138,13 @@ def test_migrate_then_serve_readyz_then_stop_on_sigterm(
         if server.poll() is None:
             os.kill(server.pid, signal.SIGKILL)
             server.wait()
-    # uvicorn's graceful shutdown ran in both workers, then the parent stopped and exited 0
-    assert output.count("Application shutdown complete") == 2, output
-    assert "Stopping parent process" in output, output
+    # uvicorn's graceful shutdown: the parent took the signal, stopped its workers (each one
+    # that had started shut its application down), then stopped and exited 0. Not counted per
+    # worker: on a starved CPU uvicorn's supervisor may be restarting one that missed its
+    # health check when the signal comes.
+    assert "Received SIGTERM, exiting." in output, output
+    assert "Application shutdown complete" in output, output
+    assert "Stopping parent process" in output.rstrip().splitlines()[-1], output
     assert server.returncode == 0, output
 
 
