@@ -75,7 +75,12 @@ def write_context(image: str, repo: Path, target: Path, on_line: Line) -> Path:
     if image not in IMAGES:
         raise ValueError(f"unknown image {image!r}: one of {', '.join(IMAGES)}")
     _sources(repo)  # the UI must be built
-    if target.exists():
+    if target.exists() and any(target.iterdir()):
+        if not ((target / "Containerfile").is_file() and (target / "wheels").is_dir()):
+            raise FileExistsError(
+                f"{target} is not empty and not an image context (Containerfile, wheels/): "
+                "name a new folder"
+            )
         shutil.rmtree(target)
     wheels = target / "wheels"
     wheels.mkdir(parents=True)

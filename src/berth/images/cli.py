@@ -50,13 +50,15 @@ def build_command(
 @app.command("context")
 def context_command(
     image: Annotated[str, typer.Argument(help="berth or workspace")],
-    target: Annotated[Path, typer.Argument(help="folder to write (replaced if it exists)")],
+    target: Annotated[
+        Path, typer.Argument(help="folder to write (a new one, or a context written before)")
+    ],
 ) -> None:
     """Write an image's build context (Containerfile, pins, wheels/) for `oc start-build
     --from-dir`."""
     try:
         image_build.write_context(_checked(image), pins.repository(), target, typer.echo)
-    except (FileNotFoundError, subprocess.CalledProcessError) as exc:
+    except (FileNotFoundError, FileExistsError, subprocess.CalledProcessError) as exc:
         typer.secho(f"writing the context failed: {exc}", err=True, fg=typer.colors.RED)
         raise typer.Exit(1) from exc
     typer.echo(str(target))
