@@ -65,6 +65,20 @@ def test_activity_resets_the_count_and_clears_a_warning() -> None:
     assert decide(POLICY, s, warned, t(12)) == Clear()
 
 
+def test_only_the_part_of_a_sample_after_the_start_counts() -> None:
+    """A sample that began before the session was ready (or before a keep ran out) counts
+    only its part after: the idle time never exceeds the time since."""
+    straddling = [Sample(t(0.5), STEP, 0.0), Sample(t(1.5), STEP, 0.0)]
+    assert idle_seconds(straddling, 0.01, T0) == 30 + 60
+
+
+def test_an_unopened_idle_session_is_a_no_show_not_idle_when_both_are_due() -> None:
+    both = IdlePolicy(idle_minutes=6, no_show_minutes=6, answer_minutes=5)
+    s = [Sample(t(0.5 + i), STEP, 0.0) for i in range(6)]
+    assert decide(both, s, state(), t(5.5)) == Nothing()  # 5.5 min since ready
+    assert decide(both, s, state(), t(6)) == Warn(Reason.NO_SHOW, t(11), 360)
+
+
 def test_tokens_count_as_activity_for_an_inference_session() -> None:
     s = [Sample(t(i + 1), STEP, None, tokens=0 if i != 5 else 120) for i in range(12)]
     assert idle_seconds(s, 0.01, T0) == 6 * STEP
@@ -200,3 +214,13 @@ def test_a_warning_comes_only_after_the_policys_minutes(
     if isinstance(got, Warn) and got.reason is Reason.NO_SHOW:
         assert policy.no_show_minutes is not None
         assert now - T0 >= timedelta(minutes=policy.no_show_minutes)
+
+
+@settings(max_examples=300)
+@given(recorded, st.integers(0, 90), st.integers(0, 150))
+def test_the_idle_time_never_exceeds_the_time_since_the_start(
+    values: list[float | None], start: int, minute: int
+) -> None:
+    now = t(minute)
+    past = [s for s in series(values) if s.at <= now]
+    assert idle_seconds(past, 0.01, t(start)) <= max((now - t(start)).total_seconds(), 0)

@@ -121,12 +121,14 @@ Decision = Nothing | Warn | Clear | Release
 
 
 def idle_seconds(samples: Iterable[Sample], threshold: float, since: datetime) -> float:
-    """Measured idle seconds after the last active sample (samples ending after `since`)."""
+    """Measured idle seconds after the last active sample, counting only the part of each
+    sample after `since` (so never more than the time since `since`)."""
     total = 0.0
     for s in sorted(samples, key=lambda s: s.at):
         if s.at <= since or not s.measured():
             continue
-        total = 0.0 if s.active(threshold) else total + s.seconds
+        after = min(s.seconds, (s.at - since).total_seconds())
+        total = 0.0 if s.active(threshold) else total + after
     return total
 
 

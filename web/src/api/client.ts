@@ -64,6 +64,8 @@ export const api = {
     request<Reservation>("POST", `${V1}/reservations/${id}/extend`, { body: { end } }),
   /** "I'm done": end an ACTIVE session now (COMPLETED, reason `released`). */
   release: (id: string) => request<Reservation>("POST", `${V1}/reservations/${id}/release`),
+  /** "Keep it": answer an idle warning; no warning nor release for the pool's keep minutes. */
+  keep: (id: string) => request<Reservation>("POST", `${V1}/reservations/${id}/keep`),
   calendarFeed: () => request<CalendarFeed>("GET", `${V1}/me/calendar-feed`),
   /** A new private feed URL, shown once; an earlier one stops working. */
   createCalendarFeed: () => request<CalendarFeedCreated>("POST", `${V1}/me/calendar-feed`),
