@@ -158,6 +158,7 @@ class Harness:
     server: subprocess.Popen[bytes]
     workdir: Path
     workers: int | None
+    env: dict[str, str] = field(default_factory=dict)  # what `berth serve` was started with
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -209,15 +210,17 @@ class Harness:
         first_slot: int = 0,
         slots: int = SPAN_DAYS * 96,
         seed: int = 1,
+        url: str | None = None,
     ) -> dict[str, Any]:
         """Run wrk with bench/wrk/berth.lua: random valid bookings of `pools`' kinds (mode
-        book) or the read mix (mode read), as fast as it goes or at `rate` requests/s."""
+        book) or the read mix (mode read), as fast as it goes or at `rate` requests/s, at
+        this harness's server or at `url` (another replica)."""
         exe = shutil.which("wrk")
         if exe is None:
             raise SystemExit(WRK_MISSING)
         threads = min(connections, 2)
         api0, db0 = self.cpu_seconds()
-        config = self.workdir / f"wrk-{mode}-{connections}-{seed}.conf"
+        config = self.workdir / f"wrk-{mode}-{connections}-{seed}-{self.port}.conf"
         base = int(base_time().timestamp()) + 900 * first_slot
         config.write_text(
             f"mode={mode}\ntokens={','.join(self.tokens)}\n"
@@ -235,7 +238,7 @@ class Harness:
                 "10s",
                 "-s",
                 str(WRK_LUA),
-                self.url,
+                url or self.url,
                 "--",
                 str(config),
             ],
@@ -291,7 +294,7 @@ def _status(pid: int) -> dict[str, float]:
     return out
 
 
-def _wait_ready(port: int, server: subprocess.Popen[bytes], timeout: float = 120) -> None:
+def wait_ready(port: int, server: subprocess.Popen[bytes], timeout: float = 120) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         if server.poll() is not None:
@@ -340,8 +343,8 @@ def harness(
                 command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
             )
             try:
-                _wait_ready(port, server)
-                yield Harness(db, port, secrets, ids, server, work, workers)
+                wait_ready(port, server)
+                yield Harness(db, port, secrets, ids, server, work, workers, env)
             finally:
                 server.terminate()
                 server.wait(60)

@@ -22,6 +22,7 @@ from berth.domain.policy import BookingPolicy
 from berth.store import pools, users
 from berth.store.db import Database
 from berth.store.reservations import live_overlapping
+from tests.api.serve_process import berth_serve
 
 FAULT_POOLS = Path(__file__).parents[1] / "kube" / "faults_pools.yaml"
 
@@ -134,38 +135,10 @@ def test_several_worker_processes_book_one_scarce_slot_exactly_up_to_capacity(
 ) -> None:
     """`berth serve --workers 3`: bookings of the same slots land in different processes, and
     the advisory locks in the database still let exactly the capacity through."""
-    import os
-    import socket
-    import subprocess
-    import sys
-    import time
-
     with db.transaction() as tx:
         for i in range(4):
             users.create(tx, f"w{i}", f"pw-w{i}-long-enough", "user", actor="test")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "BERTH_DATABASE_URL": db.url, "BERTH_DATA_DIR": str(tmp_path)}
-    berth = str(Path(sys.executable).parent / "berth")
-    server = subprocess.Popen(
-        [berth, "serve", "--port", str(port), "--workers", "3"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "berth serve --workers 3 did not start"
-            assert server.poll() is None, "berth serve --workers 3 exited"
-            time.sleep(0.2)
+    with berth_serve(db, tmp_path, workers=3) as url:
         with httpx.Client(base_url=url) as c:
             tokens = [
                 c.post(
@@ -199,9 +172,6 @@ def test_several_worker_processes_book_one_scarce_slot_exactly_up_to_capacity(
             responses = list(ex.map(book, range(len(asks))))
         with httpx.Client(base_url=url) as c:
             exposition = c.get("/metrics").text
-    finally:
-        server.terminate()
-        server.wait(30)
     by_kind: dict[str, int] = {}
     for (kind, _), r in zip(asks, responses, strict=True):
         assert r.status_code in (201, 409), r.text

@@ -1,8 +1,11 @@
-"""PostgreSQL restarted in the middle of booking traffic, through a real HTTP server.
+"""PostgreSQL restarted, or failed over to its standby, in the middle of booking traffic.
 
 Plain users book from several threads each (so the per-user lock is contended as well as the
-pool's) while the test stops the database, keeps it down for a moment and starts it again. A
-client then gets 201, 409 or a 503 problem with Retry-After, never a 500; the API answers again
+pool's) through a real HTTP server while the test takes the database away: it stops the
+server, keeps it down for a moment and starts it again; or it crashes the primary of a
+primary/synchronous-standby pair and promotes the standby (what CloudNativePG does on a
+failover; `tests/pg_pair.py`), in seeded rounds that strike at different moments. A client
+then gets 201, 409 or a 503 problem with Retry-After, never a 500; the API answers again
 without being restarted; and the database afterwards holds every booking answered 201 and, by
 a sweep over the rows, never more than the pool's capacity or a user's limit at any instant.
 """
@@ -13,6 +16,7 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,17 +24,20 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from berth.api.app import create_app
+from berth.catalog import load_catalog_file
 from berth.config import Settings, load_pool_file
 from berth.domain.capacity import Booking, peak_usage
 from berth.domain.policy import BookingPolicy
-from berth.store import users
+from berth.store import bootstrap, users
 from berth.store.db import Database
 from berth.store.models import Reservation, User
 from berth.store.reservations import live_overlapping
 from tests.conftest import OwnPostgres, serving
+from tests.pg_pair import start_pair
 
 USERS = 4
 THREADS_PER_USER = 3
@@ -68,7 +75,38 @@ def _requests(base: datetime, rng: random.Random) -> list[dict[str, Any]]:
 
 
 def test_bookings_survive_a_database_restart(own_postgres: OwnPostgres, tmp_path: Path) -> None:
-    db = Database(own_postgres.url, pool_size=10)
+    def outage() -> None:
+        own_postgres.stop()
+        time.sleep(OUTAGE)
+        own_postgres.start()
+
+    _book_through(outage, Database(own_postgres.url, pool_size=10), tmp_path, OUTAGE_AFTER, 0)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_no_committed_booking_is_lost_when_the_standby_takes_over(
+    tmp_path: Path, seed: int
+) -> None:
+    pair = start_pair()
+    try:
+        db = Database(pair.url, pool_size=10)
+        bootstrap.prepare(db, load_pool_file(), catalog=load_catalog_file())
+
+        def failover() -> None:
+            pair.crash_primary()
+            time.sleep(random.Random(seed).uniform(0.2, OUTAGE))  # the operator's reaction
+            pair.promote_standby()
+
+        after = random.Random(seed).randrange(5, 3 * OUTAGE_AFTER)
+        _book_through(failover, db, tmp_path, after, seed)
+    finally:
+        pair.stop()
+
+
+def _book_through(
+    outage: Callable[[], None], db: Database, tmp_path: Path, outage_after: int, seed: int
+) -> None:
+    """Booking traffic; `outage` once `outage_after` answers have come; then the checks."""
     names = [f"user{i}" for i in range(USERS)]
     with db.transaction() as tx:
         for name in names:
@@ -92,9 +130,9 @@ def test_bookings_survive_a_database_restart(own_postgres: OwnPostgres, tmp_path
 
         stop_at = time.monotonic() + DEADLINE
 
-        def client(seed: int) -> None:
-            name = names[seed % USERS]
-            rng = random.Random(seed)
+        def client(i: int) -> None:
+            name = names[i % USERS]
+            rng = random.Random(1000 * seed + i)
             auth = {"Authorization": f"Bearer {tokens[name]}"}
             with httpx.Client(base_url=url, timeout=30, headers=auth) as c:
                 for payload in _requests(base, rng):
@@ -112,18 +150,16 @@ def test_bookings_survive_a_database_restart(own_postgres: OwnPostgres, tmp_path
         def restart() -> None:
             while time.monotonic() < stop_at:
                 with lock:
-                    if len(answers) >= OUTAGE_AFTER:
+                    if len(answers) >= outage_after:
                         break
                 time.sleep(0.05)
-            own_postgres.stop()
-            time.sleep(OUTAGE)
-            own_postgres.start()
+            outage()
             restarted.set()
 
         with ThreadPoolExecutor(max_workers=USERS * THREADS_PER_USER + 1) as pool:
-            outage = pool.submit(restart)
+            taken = pool.submit(restart)
             clients = [pool.submit(client, i) for i in range(USERS * THREADS_PER_USER)]
-            for f in [outage, *clients]:
+            for f in [taken, *clients]:
                 f.result()
         with httpx.Client(base_url=url) as c:
             assert c.get("/readyz").status_code == 200  # recovered, not restarted

@@ -233,11 +233,10 @@ def test_both_overlays_build_and_the_kubernetes_one_applies(
             apply(admin, manifest, dry_run=True)
 
 
-def test_the_servicemonitor_component_builds_onto_an_overlay(
-    kustomize: Path, tmp_path: Path, sim: Sim, installed: list[dict[str, Any]]
-) -> None:
-    """As an operator adds it; the ServiceMonitor kind needs the Prometheus Operator's CRDs,
-    which the sim lacks: the rest is dry-run applied."""
+def _overlay(
+    tmp_path: Path, kustomize: Path, resources: list[str], components: list[str]
+) -> list[dict[str, Any]]:
+    """Build an overlay as an operator writes one (kustomize takes only relative paths)."""
     overlay = tmp_path / "overlay"
     overlay.mkdir()
     (overlay / "kustomization.yaml").write_text(
@@ -245,24 +244,61 @@ def test_the_servicemonitor_component_builds_onto_an_overlay(
             {
                 "apiVersion": "kustomize.config.k8s.io/v1beta1",
                 "kind": "Kustomization",
-                # kustomize takes only relative paths
-                "resources": [os.path.relpath(DEPLOY / "overlays" / "kubernetes", overlay)],
-                "components": [os.path.relpath(DEPLOY / "components" / "servicemonitor", overlay)],
+                "resources": [os.path.relpath(DEPLOY / r, overlay) for r in resources],
+                "components": [os.path.relpath(DEPLOY / c, overlay) for c in components],
             }
         )
     )
     out = subprocess.run(
-        [str(kustomize), "build", str(overlay)],
-        check=True,
-        capture_output=True,
-        text=True,
+        [str(kustomize), "build", str(overlay)], check=True, capture_output=True, text=True
     ).stdout
-    objects = [d for d in yaml.safe_load_all(out) if d]
+    return [d for d in yaml.safe_load_all(out) if d]
+
+
+def test_the_servicemonitor_component_builds_onto_an_overlay(
+    kustomize: Path, tmp_path: Path, sim: Sim, installed: list[dict[str, Any]]
+) -> None:
+    """As an operator adds it; the ServiceMonitor kind needs the Prometheus Operator's CRDs,
+    which the sim lacks: the rest is dry-run applied."""
+    objects = _overlay(tmp_path, kustomize, ["overlays/kubernetes"], ["components/servicemonitor"])
     monitors = [o for o in objects if o["kind"] == "ServiceMonitor"]
     assert [m["metadata"]["namespace"] for m in monitors] == [PLATFORM]
     with KubeCluster.from_kubeconfig(str(sim.kubeconfig)) as admin:
         for manifest in objects:
             if manifest["kind"] != "ServiceMonitor":
+                apply(admin, manifest, dry_run=True)
+
+
+def test_the_cloudnativepg_component_gives_berth_a_replicated_database(
+    kustomize: Path, tmp_path: Path, sim: Sim, installed: list[dict[str, Any]]
+) -> None:
+    """components/cloudnativepg instead of components/postgres: a Cluster of a primary and a
+    synchronous standby, every container that reads BERTH_DATABASE_URL pointed at the
+    operator's Secret, the operator let in. The Cluster kind needs the operator's CRDs, which
+    the sim lacks: the rest is dry-run applied."""
+    objects = _overlay(tmp_path, kustomize, ["base"], ["components/cloudnativepg"])
+    (db,) = [o for o in objects if o["kind"] == "Cluster"]
+    assert db["apiVersion"] == "postgresql.cnpg.io/v1"
+    assert db["metadata"]["namespace"] == PLATFORM
+    assert db["spec"]["instances"] == 2
+    assert db["spec"]["postgresql"]["synchronous"]["number"] == 1
+    assert not [o for o in objects if o["kind"] == "StatefulSet"]
+    readers = [
+        (o["metadata"]["name"], env)
+        for o in objects
+        if o["kind"] == "Deployment"
+        for c in o["spec"]["template"]["spec"]["containers"]
+        for env in c.get("env", [])
+        if env["name"] == "BERTH_DATABASE_URL"
+    ]
+    assert {name for name, _ in readers} >= {"berth-portal", "berth-reconciler"}
+    for name, env in readers:
+        assert env["valueFrom"]["secretKeyRef"] == {"name": "berth-db-app", "key": "uri"}, name
+    (policy,) = [o for o in objects if o["metadata"]["name"] == "berth-db-from-operator"]
+    assert policy["spec"]["podSelector"]["matchLabels"] == {"cnpg.io/cluster": "berth-db"}
+    with KubeCluster.from_kubeconfig(str(sim.kubeconfig)) as admin:
+        for manifest in objects:
+            if manifest["kind"] != "Cluster":
                 apply(admin, manifest, dry_run=True)
 
 

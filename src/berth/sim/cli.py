@@ -24,6 +24,29 @@ app = typer.Typer(
 console = Console(stderr=True)
 
 
+def _checked_name(name: str) -> str:
+    try:
+        return versions.check_sim_name(name)
+    except ValueError as err:
+        raise typer.BadParameter(str(err)) from err
+
+
+Name = Annotated[
+    str,
+    typer.Option(
+        "--name",
+        callback=_checked_name,
+        help="Which sim: several run side by side, each with its own ports, etcd, PKI and "
+        "kubeconfig context (berth-sim-NAME).",
+    ),
+]
+
+
+def _flag(name: str) -> str:
+    """How to name this sim again on the command line."""
+    return "" if name == versions.DEFAULT_SIM else f" --name {name}"
+
+
 def _build(force: bool) -> None:
     layout = versions.cache_layout()
     if not sim_build.pending(layout, force):
@@ -81,6 +104,7 @@ def up(
             "as CRDs from the pinned github.com/openshift/api module.",
         ),
     ] = False,
+    name: Name = versions.DEFAULT_SIM,
 ) -> None:
     """Start the sim in the background and wait until it is really ready."""
     _build(force=False)
@@ -92,35 +116,58 @@ def up(
             console.print(f"[dim]{time.monotonic() - began:5.1f}s[/] {title}")
 
         try:
-            state = cluster.up(pool_file, nodes, on_step=on_step, with_openshift=openshift)
+            state = cluster.up(
+                pool_file, nodes, on_step=on_step, with_openshift=openshift, name=name
+            )
         except (cluster.SimError, TimeoutError, ValueError, OSError) as err:
             console.print(f"[red]sim did not start:[/] {err}")
             raise typer.Exit(1) from err
-    kubeconfig = Paths(versions.default_state_dir()).kubeconfig
+    kubeconfig = Paths(versions.state_dir(name)).kubeconfig
     console.print(
         f"[green]ready[/] in {state.ready_seconds:.1f}s: {state.server}, "
         f"{state.nodes} node(s), storage classes {', '.join(state.storage_classes) or 'none'}"
         + (", OpenShift CRDs registered" if state.openshift else "")
     )
     typer.echo(f"export KUBECONFIG={kubeconfig}")
-    console.print("then e.g. `kubectl get nodes`; stop it with `berth sim down`")
+    console.print(f"then e.g. `kubectl get nodes`; stop it with `berth sim down{_flag(name)}`")
 
 
 @app.command()
-def down() -> None:
+def down(name: Name = versions.DEFAULT_SIM) -> None:
     """Stop the sim's processes."""
-    if cluster.down():
+    if cluster.down(versions.state_dir(name)):
         console.print("sim stopped")
     else:
         console.print("no sim was running")
 
 
+@app.command("list")
+def list_sims() -> None:
+    """Every sim with a state folder: name, server, nodes, whether it runs."""
+    table = Table("name", "server", "nodes", "running", "kubeconfig")
+    for name in versions.sim_names():
+        current = cluster.status(versions.state_dir(name))
+        if current is None:
+            continue
+        table.add_row(
+            name,
+            current.state.server,
+            str(current.state.nodes),
+            "yes" if current.running else "[red]no[/]",
+            str(Paths(versions.state_dir(name)).kubeconfig),
+        )
+    if not table.rows:
+        console.print("no sim recorded; start one with `berth sim up [--name NAME]`")
+        return
+    Console().print(table)
+
+
 @app.command()
-def status() -> None:
+def status(name: Name = versions.DEFAULT_SIM) -> None:
     """Show the sim's components, ports and memory."""
-    current = cluster.status()
+    current = cluster.status(versions.state_dir(name))
     if current is None:
-        console.print("no sim recorded; start one with `berth sim up`")
+        console.print(f"no sim recorded; start one with `berth sim up{_flag(name)}`")
         raise typer.Exit(1)
     table = Table("component", "pid", "port", "running", "RSS MiB")
     for name, pid in current.state.pids.items():
@@ -143,10 +190,10 @@ def status() -> None:
 
 
 @app.command()
-def kubeconfig() -> None:
+def kubeconfig(name: Name = versions.DEFAULT_SIM) -> None:
     """Print the path of the sim's admin kubeconfig."""
-    path = Paths(versions.default_state_dir()).kubeconfig
+    path = Paths(versions.state_dir(name)).kubeconfig
     if not path.exists():
-        console.print("no sim kubeconfig; start one with `berth sim up`")
+        console.print(f"no sim kubeconfig; start one with `berth sim up{_flag(name)}`")
         raise typer.Exit(1)
     typer.echo(str(path))

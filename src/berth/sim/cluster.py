@@ -27,7 +27,8 @@ from berth.sim.apiclient import ApiClient
 from berth.sim.ports import free_ports
 from berth.sim.provisioner import storage_class
 from berth.sim.state import Paths, SimState
-from berth.sim.versions import CacheLayout, cache_layout, default_state_dir
+from berth.sim.versions import DEFAULT_SIM, CacheLayout, cache_layout, default_state_dir
+from berth.sim.versions import state_dir as sim_state_dir
 
 Step = Callable[[str], None]
 
@@ -185,6 +186,7 @@ def up(
     cache: CacheLayout | None = None,
     die_with_parent: bool = False,
     with_openshift: bool = False,
+    name: str = DEFAULT_SIM,
 ) -> SimState:
     """Start a fresh sim and return once it is ready; raise SimError (and stop it) otherwise.
 
@@ -193,12 +195,14 @@ def up(
     `die_with_parent`: then every component dies with the caller, even one killed with SIGKILL
     (what a test wants; call from the main thread, see `processes.spawn`). `with_openshift`
     registers the OpenShift API types Berth uses as CRDs (`berth.sim.openshift`); their
-    manifests must be cached (`berth sim build` fetches them).
+    manifests must be cached (`berth sim build` fetches them). `name` picks the state folder
+    (`versions.state_dir`) and the kubeconfig context, so several sims run side by side.
     """
-    paths = Paths(state_dir or default_state_dir())
+    paths = Paths(state_dir or sim_state_dir(name))
     current = status(paths.root)
     if current is not None and current.running:
-        raise SimError(f"a sim is already running from {paths.root}; `berth sim down` first")
+        again = "" if name == DEFAULT_SIM else f" --name {name}"
+        raise SimError(f"a sim is already running from {paths.root}; `berth sim down{again}` first")
     cache = cache or cache_layout()
     if cache.missing():
         raise SimError(
@@ -227,6 +231,7 @@ def up(
             began,
             die_with_parent,
             crds,
+            components.context_name(name),
         )
     except BaseException:
         down(paths.root)
@@ -244,10 +249,11 @@ def _start(
     began: float,
     die_with_parent: bool,
     crds: list[dict[str, Any]],
+    context: str,
 ) -> SimState:
     """Start the components in dependency order, add the pool's objects, wait until ready."""
     keys = pki.create(paths.pki)
-    state = _new_state(paths, keys, pool_file, len(manifests), classes)
+    state = _new_state(paths, keys, pool_file, len(manifests), classes, context)
     runner = _Runner(paths, state, deadline=began + timeout, die_with_parent=die_with_parent)
     ports = state.ports
 
@@ -287,12 +293,17 @@ def _start(
 
 
 def _new_state(
-    paths: Paths, keys: pki.Pki, pool_file: Path | None, node_count: int, classes: list[str]
+    paths: Paths,
+    keys: pki.Pki,
+    pool_file: Path | None,
+    node_count: int,
+    classes: list[str],
+    context: str,
 ) -> SimState:
     """A free port for every listener, and the admin kubeconfig for the API server's one."""
     ports = dict(zip(LISTENERS, free_ports(len(LISTENERS)), strict=True))
     server = f"https://127.0.0.1:{ports['kube-apiserver']}"
-    paths.kubeconfig.write_text(components.kubeconfig(server, keys))
+    paths.kubeconfig.write_text(components.kubeconfig(server, keys, context))
     return SimState(
         server=server,
         ports=ports,

@@ -24,20 +24,26 @@ PROVISIONER_MODULE = "berth.sim.provisioner"
 CACHE_AGENT_MODULE = "berth.cache.provisioner"
 
 
-def kubeconfig(server: str, pki: Pki) -> str:
+def context_name(sim: str) -> str:
+    """The kubeconfig context (and cluster) name of a sim: `berth-sim`, or `berth-sim-<name>`
+    for a named one, so the kubeconfigs of several sims can be merged."""
+    return CONTEXT if sim == "default" else f"{CONTEXT}-{sim}"
+
+
+def kubeconfig(server: str, pki: Pki, context: str = CONTEXT) -> str:
     """An admin kubeconfig that embeds nothing: it points at the PKI files."""
     doc = {
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [
             {
-                "name": CONTEXT,
+                "name": context,
                 "cluster": {"server": server, "certificate-authority": str(pki.ca_cert)},
             }
         ],
         "users": [
             {
-                "name": f"{CONTEXT}-admin",
+                "name": f"{context}-admin",
                 "user": {
                     "client-certificate": str(pki.admin_cert),
                     "client-key": str(pki.admin_key),
@@ -46,11 +52,11 @@ def kubeconfig(server: str, pki: Pki) -> str:
         ],
         "contexts": [
             {
-                "name": CONTEXT,
-                "context": {"cluster": CONTEXT, "user": f"{CONTEXT}-admin", "namespace": "default"},
+                "name": context,
+                "context": {"cluster": context, "user": f"{context}-admin", "namespace": "default"},
             }
         ],
-        "current-context": CONTEXT,
+        "current-context": context,
     }
     return yaml.safe_dump(doc, sort_keys=False)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +72,38 @@ def cache_layout() -> CacheLayout:
     return CacheLayout(cache_root() / versions_key())
 
 
+DEFAULT_SIM = "default"
+_SIM_NAME = re.compile(r"[a-z0-9]([a-z0-9-]{0,30}[a-z0-9])?")
+
+
 def default_state_dir() -> Path:
     base = os.environ.get("BERTH_DATA_DIR") or str(Path.home() / ".local" / "share" / "berth")
     return Path(base) / "sim"
+
+
+def check_sim_name(name: str) -> str:
+    """A sim's name: a DNS label of at most 32 characters (it names folders and a context)."""
+    if not _SIM_NAME.fullmatch(name):
+        raise ValueError(
+            f"sim name {name!r}: use 1-32 lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit"
+        )
+    return name
+
+
+def state_dir(name: str = DEFAULT_SIM) -> Path:
+    """The state folder of the sim called `name`: the default one keeps `<data>/sim`; others
+    live side by side in `<data>/sims/<name>`, each with its own ports, etcd and PKI."""
+    if check_sim_name(name) == DEFAULT_SIM:
+        return default_state_dir()
+    return default_state_dir().parent / "sims" / name
+
+
+def sim_names() -> list[str]:
+    """Every sim with a state folder (running or not), the default first."""
+    found = [DEFAULT_SIM] if default_state_dir().is_dir() else []
+    others = default_state_dir().parent / "sims"
+    if others.is_dir():
+        named = (p.name for p in others.iterdir() if p.is_dir())
+        found += sorted(n for n in named if _SIM_NAME.fullmatch(n))
+    return found

@@ -33,8 +33,20 @@ UNAVAILABLE: tuple[type[Exception], ...] = (
 )
 
 
+def sqlalchemy_url(url: str) -> str:
+    """A PostgreSQL URL with Berth's driver: `postgresql://` and `postgres://` (what libpq and
+    operators write, e.g. the `uri` key of CloudNativePG's `<cluster>-app` Secret) become
+    `postgresql+psycopg://`; any other URL is left as it is. Several hosts in SQLAlchemy's form
+    (`?host=a:5432&host=b:5432&target_session_attrs=read-write`) reach libpq unchanged."""
+    for scheme in ("postgresql://", "postgres://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme) :]
+    return url
+
+
 class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        url = sqlalchemy_url(url)
         self.url = url
         self.engine: Engine = create_engine(
             url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True
