@@ -22,6 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from kubernetes import client
+
+from berth.domain.session import MANAGED_BY
+
 
 @dataclass(frozen=True)
 class GpuPod:
@@ -130,3 +134,27 @@ class StandInDcgmExporter:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+
+def sim_gpu_pods(core: client.CoreV1Api) -> Callable[[], list[GpuPod]]:
+    """The sessions' running pods that hold a GPU slot on the sim, as DCGM would attribute
+    their devices (listed at every scrape)."""
+
+    def pods() -> list[GpuPod]:
+        found = core.list_pod_for_all_namespaces(label_selector=f"{MANAGED_BY[0]}={MANAGED_BY[1]}")
+        out = []
+        for p in found.items:
+            if p.status.phase != "Running" or not p.spec.node_name:
+                continue
+            for c in p.spec.containers:
+                limits = (c.resources.limits if c.resources else None) or {}
+                for resource in (k for k in limits if k.startswith("nvidia.com/")):
+                    kind = resource.removeprefix("nvidia.com/")
+                    profile = kind.removeprefix("mig-") if kind.startswith("mig-") else None
+                    node = p.spec.node_name
+                    out.append(
+                        GpuPod(p.metadata.namespace, p.metadata.name, c.name, node, 1, profile)
+                    )
+        return out
+
+    return pods

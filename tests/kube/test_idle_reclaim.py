@@ -22,22 +22,20 @@ import dataclasses
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes import client
 from sqlalchemy import select
-from tests import prometheus_server
-from tests.dcgm_standin import GpuPod, StandInDcgmExporter
+from tests.dcgm_standin import StandInDcgmExporter
 
 from berth.config import load_pool_file
 from berth.domain.idle import IdlePolicy
 from berth.domain.policy import BookingPolicy
 from berth.domain.reservation import Mode, Request
-from berth.domain.session import MANAGED_BY, SessionConfig, namespace_name
+from berth.domain.session import SessionConfig, namespace_name
 from berth.kube.adapter import KubeCluster
 from berth.reconciler.activity import ActivityCollector
 from berth.reconciler.loop import Reconciler
@@ -57,50 +55,6 @@ INTERVAL = timedelta(seconds=2)
 ROLES = ["idle", "busy", "busy", "kept", "no-show"]
 KINDS = ["mig-1g.24gb"] * 4 + ["gpu"]
 FLOOR = POLICY.threshold
-
-
-def sim_gpu_pods(core: client.CoreV1Api) -> Callable[[], list[GpuPod]]:
-    """The sessions' running pods that hold a GPU slot, as DCGM would attribute them."""
-
-    def pods() -> list[GpuPod]:
-        found = core.list_pod_for_all_namespaces(label_selector=f"{MANAGED_BY[0]}={MANAGED_BY[1]}")
-        out = []
-        for p in found.items:
-            if p.status.phase != "Running" or not p.spec.node_name:
-                continue
-            for c in p.spec.containers:
-                limits = (c.resources.limits if c.resources else None) or {}
-                gpus = [k for k in limits if k.startswith("nvidia.com/")]
-                for resource in gpus:
-                    kind = resource.removeprefix("nvidia.com/")
-                    profile = kind.removeprefix("mig-") if kind.startswith("mig-") else None
-                    out.append(
-                        GpuPod(
-                            p.metadata.namespace,
-                            p.metadata.name,
-                            c.name,
-                            p.spec.node_name,
-                            1,
-                            profile,
-                        )
-                    )
-        return out
-
-    return pods
-
-
-@pytest.fixture
-def standin(core: client.CoreV1Api) -> Iterator[StandInDcgmExporter]:
-    exporter = StandInDcgmExporter(sim_gpu_pods(core), model="RTX PRO 6000 Blackwell")
-    exporter.start()
-    yield exporter
-    exporter.stop()
-
-
-@pytest.fixture
-def prometheus(standin: StandInDcgmExporter, tmp_path: Path) -> Iterator[str]:
-    with prometheus_server.running(tmp_path / "prometheus", f"127.0.0.1:{standin.port}") as url:
-        yield url
 
 
 def _with_policy(db: Database) -> None:
@@ -276,13 +230,13 @@ def test_idle_sessions_are_warned_kept_or_released_and_busy_ones_stay(
     db: Database,
     kube: KubeCluster,
     core: client.CoreV1Api,
-    standin: StandInDcgmExporter,
-    prometheus: str,
+    sim_standin: StandInDcgmExporter,
+    sim_prometheus: str,
 ) -> None:
     _with_policy(db)
-    collector = ActivityCollector(db, Prometheus(prometheus, timeout=2), INTERVAL)
+    collector = ActivityCollector(db, Prometheus(sim_prometheus, timeout=2), INTERVAL)
     rec = Reconciler(db, kube, SessionConfig(), limits=Limits(max_attempts=3), activity=collector)
     try:
-        _round(seed, db, kube, core, standin, Driver(rec))
+        _round(seed, db, kube, core, sim_standin, Driver(rec))
     finally:
         collector.join(10)

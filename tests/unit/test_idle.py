@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
@@ -104,7 +105,7 @@ def test_keep_suppresses_for_its_window_then_counts_afresh() -> None:
 
 
 def test_a_no_show_is_warned_then_released_and_opening_clears_it() -> None:
-    s = series([None] * 20)  # nothing scraped: no GPU in the workspace yet
+    s = series([None] * 20)  # Prometheus answered, but no GPU series: nothing runs on one
     assert decide(NO_SHOW, s, state(), t(14)) == Nothing()
     assert decide(NO_SHOW, s, state(), t(15)) == Warn(Reason.NO_SHOW, t(20), 900)
     warned = state(warned_at=t(15), reason=Reason.NO_SHOW)
@@ -170,7 +171,10 @@ def test_never_released_without_a_warning_at_least_the_answer_window_old(
 def test_missing_samples_change_no_decision(
     policy: IdlePolicy, values: list[float | None], s: IdleState, minute: int
 ) -> None:
-    """Dropping the unmeasured samples (as if never recorded) decides the same."""
+    """For idleness, dropping the unmeasured samples (as if never recorded) decides the same.
+    (No-show reads a sample without a GPU series as Prometheus having answered; see below.)"""
+    policy = dataclasses.replace(policy, no_show_minutes=None)
+    s = s if s.reason is not Reason.NO_SHOW else IdleState(s.ready_at, s.opened_at)
     full = series(values)
     measured = [x for x in full if x.measured()]
     assert decide(policy, full, s, t(minute)) == decide(policy, measured, s, t(minute))
@@ -224,3 +228,13 @@ def test_the_idle_time_never_exceeds_the_time_since_the_start(
     now = t(minute)
     past = [s for s in series(values) if s.at <= now]
     assert idle_seconds(past, 0.01, t(start)) <= max((now - t(start)).total_seconds(), 0)
+
+
+@settings(max_examples=300)
+@given(policies, states, st.integers(0, 150))
+def test_with_no_samples_at_all_nothing_is_ever_warned_or_released(
+    policy: IdlePolicy, s: IdleState, minute: int
+) -> None:
+    """Prometheus never answered: nothing is known, so nothing happens (a standing warning
+    may only be withdrawn)."""
+    assert not isinstance(decide(policy, [], s, t(minute)), Warn | Release)

@@ -460,6 +460,7 @@ def reconcile(
         rec = _reconciler(db, settings, found)
         try:
             if once:
+                rec.activity = None  # no activity sample: its thread would die with the process
                 result = rec.cycle(gc=gc)
                 for action in result.actions:
                     typer.echo(f"{type(action).__name__}: {action}")

@@ -18,7 +18,8 @@ and the session's idle state, calls `decide`, and acts on the answer. The rules:
 - **No-show** (its own minutes, off unless set): a session never opened and never active in its
   first `no_show_minutes` (counted from when it became ready, or from the end of a keep) is
   warned the same way and released with reason `no-show`; opening it or any activity clears
-  the warning.
+  the warning. It needs Prometheus to have answered (a sample, even one without a GPU series)
+  since the start and again since the warning: with no samples at all nothing is known.
 """
 
 from __future__ import annotations
@@ -132,6 +133,13 @@ def idle_seconds(samples: Iterable[Sample], threshold: float, since: datetime) -
     return total
 
 
+def _observed_after(samples: Iterable[Sample], since: datetime) -> bool:
+    """Prometheus answered for the session after `since`: a sample exists, even one with
+    nothing measured (no GPU series: nothing of the session's runs on a GPU). No sample at
+    all means Prometheus did not answer, and then nothing is known."""
+    return any(s.at > since for s in samples)
+
+
 def _active_after(samples: Iterable[Sample], threshold: float, since: datetime) -> bool:
     return any(s.at > since and s.active(threshold) for s in samples)
 
@@ -149,7 +157,7 @@ def decide(
     used = state.opened_at is not None or _active_after(series, policy.threshold, state.ready_at)
     if state.warned_at is not None:
         return _answered(policy, series, state, state.warned_at, used, now)
-    if policy.no_show_minutes is not None and not used:
+    if policy.no_show_minutes is not None and not used and _observed_after(series, start):
         waited = (now - start).total_seconds()
         if waited >= policy.no_show_minutes * 60:
             return Warn(Reason.NO_SHOW, now + policy.answer, waited)
@@ -175,7 +183,8 @@ def _answered(
     if state.reason is Reason.NO_SHOW:
         if used:
             return Clear()
-        return Release(Reason.NO_SHOW) if now - warned_at >= policy.answer else Nothing()
+        due = now - warned_at >= policy.answer and _observed_after(series, warned_at)
+        return Release(Reason.NO_SHOW) if due else Nothing()
     if _active_after(series, policy.threshold, warned_at):
         return Clear()
     if now - warned_at < policy.answer:

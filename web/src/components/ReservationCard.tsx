@@ -2,7 +2,7 @@
 import { useState } from "react";
 import type { Reservation } from "../api/types";
 import { canRelease, reservationIcsPath, wasReleased } from "../lib/ics";
-import { reclaimedBecause } from "../lib/idle";
+import { idleWarned, reclaimedBecause } from "../lib/idle";
 import { fmtRange } from "../lib/time";
 import { CancelButton } from "./CancelButton";
 import { Countdown } from "./Countdown";
@@ -71,7 +71,7 @@ export function ReservationCard({
             </button>
           )}
           {canRelease(r) ? (
-            <ReleaseButton reservation={r} onDone={onChange} />
+            !idleWarned(r) && <ReleaseButton reservation={r} onDone={onChange} />
           ) : (
             <CancelButton reservation={r} onDone={onChange} />
           )}

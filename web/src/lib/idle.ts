@@ -15,3 +15,8 @@ export function reclaimedBecause(r: Pick<Reservation, "status" | "reason">): str
   if (r.reason === "no-show") return "released: the workspace was never opened";
   return null;
 }
+
+/** A standing idle warning: its own card section offers "Release now" then. */
+export function idleWarned(r: Pick<Reservation, "status" | "idle">): boolean {
+  return r.status === "ACTIVE" && !!r.idle?.reason;
+}
