@@ -34,6 +34,10 @@ class Target:
     state: IdleState
 
 
+def _kept(row: SessionIdle, now: datetime) -> bool:
+    return row.keep_until is not None and row.keep_until > now
+
+
 def _upsert(tx: Tx, rid: uuid.UUID, now: datetime, **values: object) -> None:
     tx.execute(
         insert(SessionIdle)
@@ -81,8 +85,8 @@ def active_sessions(tx: Tx) -> list[Target]:
 def warn(tx: Tx, rid: uuid.UUID, reason: Reason, now: datetime, release_at: datetime) -> bool:
     """Record the warning (once: a standing one is left as it is); True if it is new."""
     row = tx.get(SessionIdle, rid, with_for_update=True)
-    if row is not None and row.warned_at is not None:
-        return False
+    if row is not None and (row.warned_at is not None or _kept(row, now)):
+        return False  # warned already, or kept since the decision was made
     _upsert(tx, rid, now, warned_at=now, reason=reason.value, release_at=release_at)
     audit.record(
         tx,
@@ -110,9 +114,15 @@ def clear(tx: Tx, rid: uuid.UUID, now: datetime, why: str) -> None:
 def reclaim(tx: Tx, rid: uuid.UUID, reason: Reason, now: datetime) -> bool:
     """Release an ACTIVE reservation whose warning went unanswered: COMPLETED with reason
     `idle` or `no-show`; the reconciler's teardown deletes the namespace. False if it is no
-    longer ACTIVE (released, canceled or ended meanwhile)."""
+    longer ACTIVE (released, canceled or ended meanwhile) or the warning was answered since the
+    decision was made (kept, or opened for a no-show): the locked rows decide, not the read."""
     row = tx.get(Reservation, rid, with_for_update=True)
     if row is None or Status(row.status) is not Status.ACTIVE:
+        return False
+    state = tx.get(SessionIdle, rid, with_for_update=True)
+    if state is None or state.warned_at is None or state.reason != reason.value:
+        return False
+    if _kept(state, now) or (reason is Reason.NO_SHOW and state.opened_at is not None):
         return False
     end_now(tx, row, now, reason.value, ACTOR, "reservation.idle_release", None, {"why": reason})
     return True
