@@ -25,7 +25,6 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -78,10 +77,8 @@ class ActivityCollector:
         db: Database,
         prometheus: Prometheus | None,
         interval: timedelta = timedelta(seconds=60),
-        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.db, self.prometheus, self.interval = db, prometheus, interval
-        self.clock = clock
         self._last: datetime | None = None
         self._thread: threading.Thread | None = None
         self.last_outcome: Outcome | None = None
@@ -99,7 +96,9 @@ class ActivityCollector:
                 heartbeats.beat(tx, COMPONENT, now, self._details(None, None, None, {}))
             return False
         if self._thread is not None and self._thread.is_alive():
-            return False  # a slow Prometheus: this interval's sample is skipped, not queued
+            # a slow Prometheus: this interval's sample is skipped, not queued
+            metrics.ACTIVITY_COLLECTIONS.labels(outcome="skipped").inc()
+            return False
         self._last = now
         self._thread = threading.Thread(
             target=self._guarded_tick, args=(now,), name="activity", daemon=True

@@ -31,7 +31,8 @@ ENGINE_IMAGES = Gauge(
 )
 ACTIVITY_COLLECTIONS = Counter(
     "berth_activity_collections_total",
-    "Activity samples asked of Prometheus, by outcome (ok, unavailable, failed)",
+    "Activity samples asked of Prometheus, by outcome (ok, unavailable, failed, skipped: the "
+    "previous one was still running)",
     ["outcome"],
 )
 ACTIVITY_QUERY = Histogram(
