@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -146,6 +146,22 @@ class Settings(BaseSettings):
     http_proxy: str = ""
     https_proxy: str = ""
     no_proxy: str = SessionConfig.no_proxy
+
+    # notifications (docs/notifications.md): the portal's own URL, for links in messages
+    public_url: str | None = None
+    # e-mail: off while smtp_host is unset
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "ssl"] = "starttls"
+    smtp_user: str | None = None
+    smtp_password_file: Path | None = None
+    smtp_from: str = "berth@localhost"
+    # host names and networks (comma-separated) webhooks may reach although not public
+    webhook_allow_hosts: str = ""
+    notify_interval: float = Field(default=10, gt=0)  # seconds between delivery passes
+    notify_max_attempts: int = Field(default=6, ge=1)  # attempts per delivery before failed
+    notify_retry_base: float = Field(default=30, gt=0)  # seconds; doubled per failed attempt
+    notify_retry_cap: float = Field(default=3600, gt=0)  # the longest wait between attempts
 
     @model_validator(mode="after")
     def _token_days_within_max(self) -> Settings:

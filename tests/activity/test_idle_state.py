@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 from berth.config import load_pool_file
 from berth.domain.idle import IdlePolicy, Reason
-from berth.store import idle, pools, users
+from berth.reconciler.activity import ActivityCollector
+from berth.store import activity, idle, notifications, pools, users
 from berth.store.db import Database
-from berth.store.models import Reservation
+from berth.store.models import Reservation, SessionRow
 from tests.activity.conftest import ready_session
 
 POLICY = IdlePolicy(idle_minutes=30, answer_minutes=10, keep_minutes=60, no_show_minutes=20)
@@ -72,3 +73,36 @@ def test_opening_after_a_no_show_decision_wins(db: Database) -> None:
     with db.transaction() as tx:
         assert not idle.reclaim(tx, rid, Reason.NO_SHOW, now + POLICY.answer)
     assert _status(db, rid) == ("ACTIVE", None)
+
+
+def test_the_collector_warns_and_releases_and_tells_the_owner(db: Database) -> None:
+    """The decisions on recorded series, through the collector (no Prometheus needed for the
+    policy's half): the warning and the release each leave a message for the owner."""
+    rid, alice = _setup(db)
+    with db.transaction() as tx:
+        ready_at = tx.get(SessionRow, rid).ready_at  # type: ignore[union-attr]
+        row = tx.get(Reservation, rid)
+        assert row is not None
+        idle.opened(tx, alice, row, ready_at)  # opened: not a no-show, only idle
+    collector = ActivityCollector(db, None, timedelta(minutes=1))
+
+    def idle_until(minute: int) -> None:
+        with db.transaction() as tx:
+            activity.record(
+                tx,
+                [
+                    activity.Measured(rid, ready_at + timedelta(minutes=m), 60, 0.0, None, None)
+                    for m in range(1, minute + 1)
+                ],
+            )
+
+    idle_until(31)
+    warned = collector.tick(ready_at + timedelta(minutes=31))
+    assert warned.decisions == {"warn:idle": 1}
+    idle_until(42)
+    released = collector.tick(ready_at + timedelta(minutes=42))
+    assert released.decisions == {"release:idle": 1}
+    assert _status(db, rid) == ("COMPLETED", "idle")
+    with db.transaction() as tx:
+        told = [(n.kind, list(n.actions)) for n in notifications.listed(tx, alice.id)]
+    assert told == [("released", []), ("idle", ["keep", "release"])]  # newest first

@@ -206,6 +206,7 @@ def test_both_overlays_build_and_the_kubernetes_one_applies(
         ("Namespace", PLATFORM),
         ("Deployment", "berth-portal"),
         ("Deployment", "berth-reconciler"),
+        ("Deployment", "berth-notify"),
         ("StatefulSet", "berth-postgres"),
         ("PodDisruptionBudget", "berth-portal"),
         ("Ingress", "berth-portal"),
@@ -320,7 +321,7 @@ def test_the_cloudnativepg_component_gives_berth_a_replicated_database(
         for env in c.get("env", [])
         if env["name"] == "BERTH_DATABASE_URL"
     ]
-    assert {name for name, _ in readers} >= {"berth-portal", "berth-reconciler"}
+    assert {name for name, _ in readers} >= {"berth-portal", "berth-reconciler", "berth-notify"}
     for name, env in readers:
         assert env["valueFrom"]["secretKeyRef"] == {"name": "berth-db-app", "key": "uri"}, name
     (policy,) = [o for o in objects if o["metadata"]["name"] == "berth-db-from-operator"]
@@ -335,13 +336,14 @@ def test_the_platform_pods_meet_pod_security_restricted(
     installed: list[dict[str, Any]], core: client.CoreV1Api, api: client.ApiClient
 ) -> None:
     """berth-system enforces `restricted`: a pod template that breaks it makes its controller
-    fail to create pods. Portal, reconciler and PostgreSQL pods are all created."""
+    fail to create pods. Portal, reconciler, notify and PostgreSQL pods are all created."""
 
     def pods_made() -> None:
         names = [p.metadata.name for p in core.list_namespaced_pod(PLATFORM).items]
         for prefix, want in (
             ("berth-portal-", 2),
             ("berth-reconciler-", 2),
+            ("berth-notify-", 1),
             ("berth-postgres-", 1),
         ):
             assert sum(n.startswith(prefix) for n in names) == want, names

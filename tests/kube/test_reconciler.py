@@ -91,6 +91,16 @@ def converge(
     eventually(check, timeout=90, interval=0.5)
 
 
+def messages(db: Database, rid: uuid.UUID) -> list[tuple[str, list[str]]]:
+    """The notifications recorded about `rid`: (kind, actions), oldest first."""
+    with db.transaction() as tx:
+        rows = tx.execute(
+            text("SELECT kind, actions FROM notifications WHERE reservation_id = :i ORDER BY id"),
+            {"i": rid},
+        )
+        return [(kind, list(actions)) for kind, actions in rows]
+
+
 def test_open_window_becomes_active_with_every_object_then_completes(
     db: Database,
     kube: KubeCluster,
@@ -103,6 +113,7 @@ def test_open_window_becomes_active_with_every_object_then_completes(
     rec = make_reconciler(db, kube, clock)
     converge(rec, db, rid, "ACTIVE", eventually)
     ns = namespace_name(rid)
+    assert messages(db, rid) == [("ready", ["open"])]  # recorded with the phase change, once
 
     labels = core.read_namespace(ns).metadata.labels
     assert labels["app.kubernetes.io/managed-by"] == "berth"
@@ -148,6 +159,7 @@ def test_open_window_becomes_active_with_every_object_then_completes(
         gone = sessions.workspace(tx, rid)
     assert gone is not None
     assert gone.phase == "gone"
+    assert messages(db, rid) == [("ready", ["open"])]  # the window's end sends none
 
 
 def test_canceled_session_is_torn_down(

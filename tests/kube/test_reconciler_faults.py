@@ -248,6 +248,11 @@ def _fail_past_the_budget(db: Database, rec: Reconciler, clock: Clock, rid: uuid
         reason: str = tx.execute(
             text("SELECT reason FROM reservations WHERE id = :i"), {"i": rid}
         ).scalar_one()
+        told = tx.execute(
+            text("SELECT kind, body FROM notifications WHERE reservation_id = :i"), {"i": rid}
+        ).all()
+    assert [kind for kind, _ in told] == ["failed"]  # recorded with the FAILED status, once
+    assert reason in told[0][1]
     return reason
 
 

@@ -23,6 +23,7 @@ from berth.api.routes import (
     calendar,
     catalog,
     health,
+    notifications,
     policy,
     pools,
     reservations,
@@ -101,6 +102,7 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
         policy,
         catalog,
         cache,
+        notifications,
     ):
         v1.include_router(module.router)
     app.include_router(v1)

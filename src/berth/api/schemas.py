@@ -555,3 +555,55 @@ class AuditPublic(BaseModel):
 class Health(BaseModel):
     status: Literal["ok", "unavailable"]
     checks: dict[str, str] = {}
+
+
+# ---- notifications ------------------------------------------------------------------------
+
+NotificationKind = Literal["ready", "failed", "ending", "idle", "released"]
+NotificationAction = Literal["extend", "release", "keep", "open"]
+NotificationChannel = Literal["email", "webhook"]
+
+
+class NotificationPublic(BaseModel):
+    id: int
+    kind: NotificationKind
+    title: str
+    body: str
+    reservation_id: uuid.UUID | None = None
+    actions: list[NotificationAction] = Field(
+        description="What the message offers: extend the window, release now, keep the "
+        "session (an idle warning), open the workspace."
+    )
+    created_at: datetime
+    read_at: datetime | None = None
+
+
+class NotificationList(BaseModel):
+    unread: int = Field(description="Your unread messages, all of them (not only those listed).")
+    items: list[NotificationPublic] = Field(description="Your latest messages, newest first.")
+
+
+class NotificationPreferencesUpdate(Strict):
+    email: str | None = Field(default=None, max_length=254, examples=["alice@example.org"])
+    webhook_url: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="A Slack-compatible incoming webhook (http or https, public address).",
+    )
+    channels: dict[NotificationKind, list[NotificationChannel]] = Field(
+        default_factory=dict,
+        description="The channels (beyond the portal, which has every message) for each kind.",
+    )
+    lead_minutes: list[StrictInt] = Field(
+        default=[30, 5],
+        max_length=5,
+        description="How many minutes before a window ends a reminder is sent (1 to 1440).",
+    )
+
+
+class NotificationPreferencesPublic(BaseModel):
+    email: str | None
+    webhook_url: str | None
+    channels: dict[NotificationKind, list[NotificationChannel]]
+    lead_minutes: list[int]
+    email_available: bool = Field(description="Whether this installation sends e-mail at all.")

@@ -13,6 +13,7 @@ from fastapi import Response
 from berth.api import schemas
 from berth.domain import staging as st
 from berth.domain.catalog import Catalog, to_json
+from berth.domain.notifications import Preferences
 from berth.domain.pool import CPU, MEMORY, Pool
 from berth.domain.quantity import format_bytes
 from berth.domain.reservation import Status
@@ -20,6 +21,7 @@ from berth.store.models import (
     CacheArtifact,
     CacheCredential,
     CacheNode,
+    Notification,
     Reservation,
     SessionIdle,
     SessionRow,
@@ -326,4 +328,20 @@ def cache_node(
             for a in artifacts
         ],
         missing=sorted(needed - {a.model for a in artifacts}),
+    )
+
+
+def notification(n: Notification) -> schemas.NotificationPublic:
+    return schemas.NotificationPublic.model_validate(n, from_attributes=True)
+
+
+def notification_preferences(
+    p: Preferences, *, email_available: bool
+) -> schemas.NotificationPreferencesPublic:
+    return schemas.NotificationPreferencesPublic(
+        email=p.email,
+        webhook_url=p.webhook_url,
+        channels={k: list(v) for k, v in p.channels.items()},
+        lead_minutes=list(p.lead_minutes),
+        email_available=email_available,
     )

@@ -243,7 +243,9 @@ def up(
         else:
             first_run.forget(db)  # a last run's "building" or "failed" would mislead
             work = _background_work(db, settings, found, stop)
+        notify_thread = _notify_thread(db, settings, stop)
         work.start()
+        notify_thread.start()
         staging = start_demo_staging(db, settings, f"http://{host}:{port}") if sim else []
         typer.echo(f"Berth is at http://{host}:{port}/  (API docs: /api/docs)")
         try:
@@ -477,6 +479,49 @@ def reconcile(
                 stop.set()
         finally:
             found.cluster.close()
+
+
+@app.command()
+def notify(
+    once: Annotated[
+        bool, typer.Option("--once", help="One pass (reminder sweep, then what is due) and exit")
+    ] = False,
+) -> None:
+    """Deliver notifications: e-mail and webhooks with retries, and the window-ending
+    reminders. Any number may run at once (deliveries are claimed with SKIP LOCKED)."""
+    from berth.notify.loop import Deliverer
+
+    settings = Settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    with database(settings) as db:
+        try:
+            deliverer = Deliverer.from_settings(db, settings)
+        except ValueError as exc:
+            raise fail(f"cannot deliver notifications: {exc}") from exc
+        if once:
+            reminders = deliverer.sweep()
+            attempted = deliverer.drain()
+            typer.echo(f"reminders recorded: {reminders}; deliveries attempted: {attempted}")
+            return
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            deliverer.run(stop, settings.notify_interval)
+        except KeyboardInterrupt:
+            stop.set()
+
+
+def _notify_thread(db: Database, settings: Settings, stop: threading.Event) -> threading.Thread:
+    """`berth up`'s notification delivery: a thread of its own, beside the reconciler."""
+    from berth.notify.loop import Deliverer
+
+    try:
+        deliverer = Deliverer.from_settings(db, settings)
+    except ValueError as exc:
+        raise fail(f"cannot deliver notifications: {exc}") from exc
+    return threading.Thread(
+        target=deliverer.run, args=(stop, settings.notify_interval), name="notify", daemon=True
+    )
 
 
 @user_app.command("add")

@@ -24,7 +24,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -206,17 +205,18 @@ class ActivityCollector:
             decision = idle.decide(
                 policies[t.reservation_id], series[t.reservation_id], t.state, now
             )
-            name = self._act(t.reservation_id, decision, now)
+            name = self._act(t, decision, now)
             if name:
                 counts[name] = counts.get(name, 0) + 1
         return counts
 
-    def _act(self, rid: uuid.UUID, decision: idle.Decision, now: datetime) -> str | None:
+    def _act(self, t: stored_idle.Target, decision: idle.Decision, now: datetime) -> str | None:
+        rid = t.reservation_id
         with self.db.transaction() as tx:
             if isinstance(decision, idle.Warn):
                 if not stored_idle.warn(tx, rid, decision.reason, now, decision.release_at):
                     return None
-                # notifications (issue 12): notify(tx, user_id=owner, kind="idle", ...) goes here
+                stored_idle.tell_warned(tx, t, decision.reason, decision.release_at)
                 log.info("reservation %s warned (%s)", rid, decision.reason.value)
                 name = f"warn:{decision.reason.value}"
             elif isinstance(decision, idle.Clear):
@@ -225,7 +225,7 @@ class ActivityCollector:
             elif isinstance(decision, idle.Release):
                 if not stored_idle.reclaim(tx, rid, decision.reason, now):
                     return None
-                # notifications (issue 12): notify(tx, user_id=owner, kind="released", ...)
+                stored_idle.tell_released(tx, t, decision.reason, now)
                 log.info("reservation %s released (%s)", rid, decision.reason.value)
                 name = f"release:{decision.reason.value}"
             else:

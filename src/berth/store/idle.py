@@ -16,6 +16,7 @@ from berth.store import audit, pools
 from berth.store.db import Tx
 from berth.store.errors import Conflict
 from berth.store.models import Reservation, SessionIdle, SessionRow
+from berth.store.notifications import notify
 from berth.store.reservations import end_now, get_locked
 from berth.store.users import Principal
 
@@ -126,6 +127,41 @@ def reclaim(tx: Tx, rid: uuid.UUID, reason: Reason, now: datetime) -> bool:
         return False
     end_now(tx, row, now, reason.value, ACTOR, "reservation.idle_release", None, {"why": reason})
     return True
+
+
+WARNED = {
+    Reason.IDLE: "Your GPUs have been idle",
+    Reason.NO_SHOW: "Your workspace has not been opened",
+}
+
+
+def tell_warned(tx: Tx, t: Target, reason: Reason, release_at: datetime) -> None:
+    """The owner's idle warning (bell, and e-mail/webhook as they chose), with the answers
+    that fit: keep it, or release it now."""
+    what = f"{t.gpu_kind} session in pool {t.pool}"
+    notify(
+        tx,
+        user_id=t.owner_id,
+        kind="idle",
+        title=WARNED[reason],
+        body=f"Your {what} will be released at {release_at:%H:%M} UTC unless you keep it or "
+        "use it.",
+        reservation_id=t.reservation_id,
+        actions=("keep", "release"),
+    )
+
+
+def tell_released(tx: Tx, t: Target, reason: Reason, now: datetime) -> None:
+    why = "its GPUs stayed idle" if reason is Reason.IDLE else "its workspace was never opened"
+    notify(
+        tx,
+        user_id=t.owner_id,
+        kind="released",
+        title="Your workspace was released",
+        body=f"Your {t.gpu_kind} session in pool {t.pool} was released at {now:%H:%M} UTC: "
+        f"{why} and the warning went unanswered. The rest of its window is free for others.",
+        reservation_id=t.reservation_id,
+    )
 
 
 def policy_of(tx: Tx, pool: str, gpu_kind: str) -> IdlePolicy | None:

@@ -287,6 +287,90 @@ class SessionIdle(Base):
     )
 
 
+class Notification(Base):
+    """A message to a user, recorded in the transaction of what it tells (see
+    docs/notifications.md); the portal's bell shows every one, `deliveries` send it further.
+    `dedupe` makes a reminder once per reservation and lead time, whoever sweeps."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    reservation_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("reservations.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    actions: Mapped[list[str]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    dedupe: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('ready', 'failed', 'ending', 'idle', 'released')", name="notifications_kind"
+        ),
+        Index("notifications_user_id", "user_id", "id"),
+        Index(
+            "notifications_once",
+            "reservation_id",
+            "dedupe",
+            unique=True,
+            postgresql_where=text("dedupe IS NOT NULL"),
+        ),
+    )
+
+
+class NotificationDelivery(Base):
+    """One notification on one channel: pending until sent, or failed after the last attempt.
+    `errors` keeps every failed attempt ({"at", "error"}), `last_error` the latest."""
+
+    __tablename__ = "notification_deliveries"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))
+    state: Mapped[str] = mapped_column(String(16), server_default=text("'pending'"))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    errors: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("channel IN ('email', 'webhook')", name="notification_deliveries_channel"),
+        CheckConstraint(
+            "state IN ('pending', 'sent', 'failed')", name="notification_deliveries_state"
+        ),
+        Index("notification_deliveries_one", "notification_id", "channel", unique=True),
+        # the delivery loop asks "which pending ones are due"
+        Index(
+            "notification_deliveries_due",
+            "next_attempt_at",
+            postgresql_where=text("state = 'pending'"),
+        ),
+    )
+
+
+class NotificationPreferences(Base):
+    """A user's channels per kind ({"ready": ["email"], ...}), addresses and reminder leads.
+    No row: the portal only, reminders 30 and 5 minutes before the end."""
+
+    __tablename__ = "notification_preferences"
+
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    email: Mapped[str | None] = mapped_column(Text)
+    webhook_url: Mapped[str | None] = mapped_column(Text)
+    channels: Mapped[dict[str, list[str]]] = mapped_column(
+        JSONB, server_default=text("'{}'::jsonb")
+    )
+    lead_minutes: Mapped[list[int]] = mapped_column(JSONB, server_default=text("'[30, 5]'::jsonb"))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class Heartbeat(Base):
     """What a background component last reported: the reconciler writes one every cycle, so the
     API (which never talks to Kubernetes) can say whether the control plane is alive."""

@@ -45,6 +45,7 @@ from berth.store.db import Tx
 from berth.store.errors import Conflict, Invalid, NotFound, Refused
 from berth.store.locks import POOL_BOOKING, USER_BOOKING
 from berth.store.models import Reservation, SessionIdle, SessionRow, User
+from berth.store.notifications import notify
 from berth.store.users import Principal
 
 NOTIFY_CHANNEL = "berth_reservations"
@@ -428,6 +429,15 @@ def release(
     if status is not Status.ACTIVE:
         raise Conflict(f"a {row.status} reservation cannot be released; only an ACTIVE one can")
     end_now(tx, row, now, RELEASED, who.username, "reservation.release", client)
+    notify(
+        tx,
+        user_id=row.owner_id,
+        kind="released",
+        title="Your workspace was released",
+        body=f"You ended your {row.gpu_count} x {row.gpu_kind} session in pool {row.pool} "
+        f"at {row.end_at:%H:%M} UTC; the rest of its window is free for others.",
+        reservation_id=row.id,
+    )
     return row
 
 

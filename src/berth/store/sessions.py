@@ -21,6 +21,7 @@ from berth.store import audit
 from berth.store.crypto import SealError, SecretBox
 from berth.store.db import Tx
 from berth.store.models import Reservation, SessionRow, User
+from berth.store.notifications import notify
 
 
 def _input(r: Reservation, owner: str) -> Reserved:
@@ -268,6 +269,18 @@ def mark_ready(tx: Tx, rid: uuid.UUID, url: str, now: datetime) -> float | None:
         res.status = transition(Status.APPROVED, Status.ACTIVE).value
         res.updated_at = now
         audit.record(tx, "reconciler", "reservation.active", f"reservation:{rid}", {"url": url})
+        notify(
+            tx,
+            user_id=res.owner_id,
+            kind="ready",
+            title="Your workspace is ready",
+            body=(
+                f"{res.gpu_count} x {res.gpu_kind} in pool {res.pool}, until "
+                f"{res.end_at:%Y-%m-%d %H:%M} UTC: {url}"
+            ),
+            reservation_id=rid,
+            actions=("open",),
+        )
         return (now - res.start_at).total_seconds()
     return None
 
@@ -283,6 +296,16 @@ def finish(tx: Tx, rid: uuid.UUID, final: Status | None, reason: str | None, now
         res.updated_at = now
         action = f"reservation.{final.value.lower()}"
         audit.record(tx, "reconciler", action, f"reservation:{rid}", {"reason": reason})
+        if final is Status.FAILED:
+            notify(
+                tx,
+                user_id=res.owner_id,
+                kind="failed",
+                title="Your workspace could not be provisioned",
+                body=f"Reservation of {res.gpu_count} x {res.gpu_kind} in pool {res.pool} "
+                f"failed: {reason or 'no reason recorded'}",
+                reservation_id=rid,
+            )
 
 
 def set_phase(tx: Tx, rid: uuid.UUID, phase: str, now: datetime) -> None:

@@ -12,6 +12,9 @@ import type {
   CostReport,
   CurveReport,
   Health,
+  NotificationList,
+  NotificationPreferences,
+  NotificationPreferencesUpdate,
   PlatformStatus,
   Policy,
   Pool,
@@ -64,12 +67,19 @@ export const api = {
     request<Reservation>("POST", `${V1}/reservations/${id}/extend`, { body: { end } }),
   /** "I'm done": end an ACTIVE session now (COMPLETED, reason `released`). */
   release: (id: string) => request<Reservation>("POST", `${V1}/reservations/${id}/release`),
-  /** "Keep it": answer an idle warning; no warning nor release for the pool's keep minutes. */
-  keep: (id: string) => request<Reservation>("POST", `${V1}/reservations/${id}/keep`),
   calendarFeed: () => request<CalendarFeed>("GET", `${V1}/me/calendar-feed`),
   /** A new private feed URL, shown once; an earlier one stops working. */
   createCalendarFeed: () => request<CalendarFeedCreated>("POST", `${V1}/me/calendar-feed`),
   revokeCalendarFeed: () => request<void>("DELETE", `${V1}/me/calendar-feed`),
+  reservation: (id: string) => request<Reservation>("GET", `${V1}/reservations/${id}`),
+  /** Acknowledge an idle warning: the session is kept for a while (idle reclaim). */
+  keep: (id: string) => request<Reservation>("POST", `${V1}/reservations/${id}/keep`),
+  notifications: () => request<NotificationList>("GET", `${V1}/me/notifications`),
+  markNotificationRead: (id: number) => request<NotificationList>("POST", `${V1}/me/notifications/${id}/read`),
+  markAllNotificationsRead: () => request<NotificationList>("POST", `${V1}/me/notifications/read-all`),
+  notificationPreferences: () => request<NotificationPreferences>("GET", `${V1}/me/notification-preferences`),
+  saveNotificationPreferences: (body: NotificationPreferencesUpdate) =>
+    request<NotificationPreferences>("PUT", `${V1}/me/notification-preferences`, { body }),
 
   users: () => request<User[]>("GET", `${V1}/users`),
   createUser: (body: UserCreate) => request<User>("POST", `${V1}/users`, { body }),

@@ -37,6 +37,13 @@ export type Staging = S["StagingPublic"];
 export type CacheNode = S["CacheNodePublic"];
 export type CacheArtifact = S["CacheArtifactPublic"];
 export type Role = User["role"];
+export type Notification = S["NotificationPublic"];
+export type NotificationList = S["NotificationList"];
+export type NotificationKind = S["NotificationPublic"]["kind"];
+export type NotificationAction = S["NotificationPublic"]["actions"][number];
+export type NotificationChannel = "email" | "webhook";
+export type NotificationPreferences = S["NotificationPreferencesPublic"];
+export type NotificationPreferencesUpdate = S["NotificationPreferencesUpdate"];
 
 export const STATUSES: Status[] = ["APPROVED", "ACTIVE", "COMPLETED", "CANCELED", "FAILED"];
 

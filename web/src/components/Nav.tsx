@@ -3,6 +3,7 @@ import type { User } from "../api/types";
 import { useAuth } from "../auth/AuthContext";
 import { PAGES } from "../routes";
 import { Link } from "./Link";
+import { NotificationBell } from "./NotificationBell";
 
 export function Nav({ user, path }: { user: User; path: string }) {
   const { signOut } = useAuth();
@@ -24,6 +25,7 @@ export function Nav({ user, path }: { user: User; path: string }) {
         </ul>
       </nav>
       <div className="who">
+        <NotificationBell />
         <span>
           {user.username}
           {user.role === "admin" ? " (admin)" : ""}

@@ -3,6 +3,7 @@ import { useEffect, useState } from "react";
 import { api } from "../api/client";
 import type { Reservation } from "../api/types";
 import { CalendarFeedPanel } from "../components/CalendarFeedPanel";
+import { NotificationPreferencesPanel } from "../components/NotificationPreferencesPanel";
 import { ErrorNote } from "../components/ErrorNote";
 import { Link } from "../components/Link";
 import { ReservationCard } from "../components/ReservationCard";
@@ -59,6 +60,7 @@ export function MyReservationsPage() {
         </>
       )}
       <CalendarFeedPanel />
+      <NotificationPreferencesPanel />
     </section>
   );
 }

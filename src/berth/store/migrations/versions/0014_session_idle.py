@@ -5,10 +5,10 @@ no-show rule); `warned_at`, `reason` (`idle` or `no-show`) and `release_at` by t
 when it warns and clears; `keep_until` by the portal when the owner answers "keep".
 A table of its own, not columns of `sessions`: that table is written by the reconciler only.
 
-Revises 0012 on this branch; 0013 is the notifications migration, renumber at merge.
+After 0013 (notifications).
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import UUID
 
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
