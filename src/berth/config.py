@@ -140,6 +140,10 @@ class Settings(BaseSettings):
     installation: str = Field(
         default=SessionConfig.installation, pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
     )
+    # the cost ledger's $/GPU-hour per pool (or pool/kind): KEY=SOURCE, comma-separated;
+    # SOURCE a built-in scenario, a scenario file or a flat rate (berth.tokenomics.rates);
+    # empty: every pool on the reference c845a scenario
+    usage_costs: str = ""
     home_size: str = "20Gi"
     data_size: str = "280Gi"
     models_size: str = "300Gi"

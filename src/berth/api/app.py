@@ -29,6 +29,7 @@ from berth.api.routes import (
     reservations,
     status,
     tokenomics,
+    usage,
     users,
 )
 from berth.api.security import CsrfGuard, SecurityHeaders
@@ -98,6 +99,7 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
         calendar,
         audit,
         tokenomics,
+        usage,
         status,
         policy,
         catalog,

@@ -607,3 +607,63 @@ class NotificationPreferencesPublic(BaseModel):
     channels: dict[NotificationKind, list[NotificationChannel]]
     lead_minutes: list[int]
     email_available: bool = Field(description="Whether this installation sends e-mail at all.")
+
+
+# ---- the cost ledger (GET /usage; docs/usage.md) ------------------------------------------
+
+
+class UsageFigures(BaseModel):
+    """GPU-hours in physical GPUs (a MIG slice as its fraction), dollars, tokens."""
+
+    reserved_gpu_hours: float
+    measured_gpu_hours: float = Field(description="reserved GPU-hours with an activity sample")
+    used_gpu_hours: float = Field(description="Σ GPU activity × time × GPUs")
+    idle_gpu_hours: float = Field(description="measured − used")
+    measured_share: float | None = Field(description="measured / reserved; null: nothing held")
+    idle_share: float | None = Field(description="idle / measured; null: nothing measured")
+    cost: float = Field(description="dollars: reserved × held rate + used × load rate")
+    tokens_prompt: float
+    tokens_generated: float
+    cost_per_mtok: float | None = Field(description="dollars per million tokens; null: none")
+
+
+class UsageRow(UsageFigures):
+    """One group; a key the report is not grouped by is null."""
+
+    user: str | None = None
+    pool: str | None = None
+    gpu_kind: str | None = None
+    day: str | None = Field(default=None, description="local date, YYYY-MM-DD")
+
+
+class UsageSession(UsageFigures):
+    id: uuid.UUID
+    user: str
+    pool: str
+    gpu_kind: str
+    gpu_count: int
+    start: datetime
+    end: datetime
+    status: Status
+    reason: str | None
+
+
+class UsageRate(BaseModel):
+    pool: str
+    gpu_kind: str
+    held_per_gpu_hour: float = Field(description="$ per reserved GPU-hour")
+    load_per_gpu_hour: float = Field(description="$ per used GPU-hour, on top")
+    source: str
+
+
+class UsageReport(BaseModel):
+    start: datetime
+    end: datetime = Field(description="the requested end, or now if that is earlier")
+    timezone: str
+    group_by: list[str]
+    everyone: bool = Field(description="every user's reservations (admins), else the caller's")
+    rows: list[UsageRow]
+    total: UsageFigures
+    sessions: list[UsageSession] = Field(description="the most idle sessions first")
+    session_count: int
+    rates: list[UsageRate]

@@ -22,6 +22,7 @@ from berth.catalog import load_catalog_file
 from berth.cli import clusters, first_run
 from berth.cli.cache import app as cache_app
 from berth.cli.render import app as render_app
+from berth.cli.usage import app as usage_app
 from berth.config import Settings, check_pool_file, load_pool_file
 from berth.domain.pool import Pool
 from berth.domain.quantity import format_bytes
@@ -51,6 +52,7 @@ app.add_typer(render_app, name="render")
 app.add_typer(tokenomics_app, name="tokenomics")
 app.add_typer(sim_app, name="sim")
 app.add_typer(cache_app, name="cache")
+app.add_typer(usage_app, name="usage")
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

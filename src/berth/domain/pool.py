@@ -117,6 +117,15 @@ class Pool:
         cap[MEMORY] = sum(n.memory_bytes for n in self.nodes)
         return cap
 
+    def gpu_fractions(self) -> dict[str, float]:
+        """The share of a physical GPU one unit of each kind is: 1 for `gpu`, 1/4 for a
+        1g.24gb slice of four. Whole-GPU and MIG figures add up in GPUs through it."""
+        fraction: dict[str, float] = {}
+        for node in self.nodes:
+            for gpu in node.gpus:
+                fraction.setdefault(gpu.kind, 1.0 / gpu.units)
+        return fraction
+
     def defaults_for(self, kind: str) -> KindDefaults:
         """Per-unit CPU/memory defaults of a kind: configured, or an even share of the pool.
 

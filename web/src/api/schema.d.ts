@@ -755,9 +755,54 @@ export interface paths {
         /**
          * Utilization
          * @description Booked GPU-hours over available GPU-hours of a pool in [from, to) (MIG slices as
-         *     fractions of a GPU): the utilization the model can run on instead of a guess.
+         *     fractions of a GPU): the utilization the model can run on instead of a guess. With
+         *     `basis=measured`: the GPU-hours the bookings really used (the activity series, as the cost
+         *     ledger counts them) over available; unmeasured time counts as unused.
          */
         get: operations["tokenomicsUtilization"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Usage
+         * @description Reserved, measured and used GPU-hours, idle share, dollars and tokens in [from, to)
+         *     (up to now), grouped; the total; the most idle sessions; the rates used. Refused (422):
+         *     `to` not after `from`, more than 366 days, an unknown grouping or time zone.
+         */
+        get: operations["getUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/usage.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Usage Csv
+         * @description The same ledger as CSV: the grouped rows, or (`rows=sessions`) one line per reservation,
+         *     most idle first. Dollars in USD; empty cells where a share or $/Mtok has no meaning.
+         */
+        get: operations["getUsageCsv"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2079,6 +2124,235 @@ export interface components {
              */
             utilization?: number | null;
         };
+        /**
+         * UsageFigures
+         * @description GPU-hours in physical GPUs (a MIG slice as its fraction), dollars, tokens.
+         */
+        UsageFigures: {
+            /**
+             * Cost
+             * @description dollars: reserved × held rate + used × load rate
+             */
+            cost: number;
+            /**
+             * Cost Per Mtok
+             * @description dollars per million tokens; null: none
+             */
+            cost_per_mtok: number | null;
+            /**
+             * Idle Gpu Hours
+             * @description measured − used
+             */
+            idle_gpu_hours: number;
+            /**
+             * Idle Share
+             * @description idle / measured; null: nothing measured
+             */
+            idle_share: number | null;
+            /**
+             * Measured Gpu Hours
+             * @description reserved GPU-hours with an activity sample
+             */
+            measured_gpu_hours: number;
+            /**
+             * Measured Share
+             * @description measured / reserved; null: nothing held
+             */
+            measured_share: number | null;
+            /** Reserved Gpu Hours */
+            reserved_gpu_hours: number;
+            /** Tokens Generated */
+            tokens_generated: number;
+            /** Tokens Prompt */
+            tokens_prompt: number;
+            /**
+             * Used Gpu Hours
+             * @description Σ GPU activity × time × GPUs
+             */
+            used_gpu_hours: number;
+        };
+        /** UsageRate */
+        UsageRate: {
+            /** Gpu Kind */
+            gpu_kind: string;
+            /**
+             * Held Per Gpu Hour
+             * @description $ per reserved GPU-hour
+             */
+            held_per_gpu_hour: number;
+            /**
+             * Load Per Gpu Hour
+             * @description $ per used GPU-hour, on top
+             */
+            load_per_gpu_hour: number;
+            /** Pool */
+            pool: string;
+            /** Source */
+            source: string;
+        };
+        /** UsageReport */
+        UsageReport: {
+            /**
+             * End
+             * Format: date-time
+             * @description the requested end, or now if that is earlier
+             */
+            end: string;
+            /**
+             * Everyone
+             * @description every user's reservations (admins), else the caller's
+             */
+            everyone: boolean;
+            /** Group By */
+            group_by: string[];
+            /** Rates */
+            rates: components["schemas"]["UsageRate"][];
+            /** Rows */
+            rows: components["schemas"]["UsageRow"][];
+            /** Session Count */
+            session_count: number;
+            /**
+             * Sessions
+             * @description the most idle sessions first
+             */
+            sessions: components["schemas"]["UsageSession"][];
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /** Timezone */
+            timezone: string;
+            total: components["schemas"]["UsageFigures"];
+        };
+        /**
+         * UsageRow
+         * @description One group; a key the report is not grouped by is null.
+         */
+        UsageRow: {
+            /**
+             * Cost
+             * @description dollars: reserved × held rate + used × load rate
+             */
+            cost: number;
+            /**
+             * Cost Per Mtok
+             * @description dollars per million tokens; null: none
+             */
+            cost_per_mtok: number | null;
+            /**
+             * Day
+             * @description local date, YYYY-MM-DD
+             */
+            day?: string | null;
+            /** Gpu Kind */
+            gpu_kind?: string | null;
+            /**
+             * Idle Gpu Hours
+             * @description measured − used
+             */
+            idle_gpu_hours: number;
+            /**
+             * Idle Share
+             * @description idle / measured; null: nothing measured
+             */
+            idle_share: number | null;
+            /**
+             * Measured Gpu Hours
+             * @description reserved GPU-hours with an activity sample
+             */
+            measured_gpu_hours: number;
+            /**
+             * Measured Share
+             * @description measured / reserved; null: nothing held
+             */
+            measured_share: number | null;
+            /** Pool */
+            pool?: string | null;
+            /** Reserved Gpu Hours */
+            reserved_gpu_hours: number;
+            /** Tokens Generated */
+            tokens_generated: number;
+            /** Tokens Prompt */
+            tokens_prompt: number;
+            /**
+             * Used Gpu Hours
+             * @description Σ GPU activity × time × GPUs
+             */
+            used_gpu_hours: number;
+            /** User */
+            user?: string | null;
+        };
+        /** UsageSession */
+        UsageSession: {
+            /**
+             * Cost
+             * @description dollars: reserved × held rate + used × load rate
+             */
+            cost: number;
+            /**
+             * Cost Per Mtok
+             * @description dollars per million tokens; null: none
+             */
+            cost_per_mtok: number | null;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Gpu Count */
+            gpu_count: number;
+            /** Gpu Kind */
+            gpu_kind: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Idle Gpu Hours
+             * @description measured − used
+             */
+            idle_gpu_hours: number;
+            /**
+             * Idle Share
+             * @description idle / measured; null: nothing measured
+             */
+            idle_share: number | null;
+            /**
+             * Measured Gpu Hours
+             * @description reserved GPU-hours with an activity sample
+             */
+            measured_gpu_hours: number;
+            /**
+             * Measured Share
+             * @description measured / reserved; null: nothing held
+             */
+            measured_share: number | null;
+            /** Pool */
+            pool: string;
+            /** Reason */
+            reason: string | null;
+            /** Reserved Gpu Hours */
+            reserved_gpu_hours: number;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            status: components["schemas"]["Status"];
+            /** Tokens Generated */
+            tokens_generated: number;
+            /** Tokens Prompt */
+            tokens_prompt: number;
+            /**
+             * Used Gpu Hours
+             * @description Σ GPU activity × time × GPUs
+             */
+            used_gpu_hours: number;
+            /** User */
+            user: string;
+        };
         /** UserCreate */
         UserCreate: {
             /**
@@ -2131,6 +2405,11 @@ export interface components {
         Utilization: {
             /** Available Gpu Hours */
             available_gpu_hours: number;
+            /**
+             * Basis
+             * @enum {string}
+             */
+            basis: "booked" | "measured";
             /** Booked Gpu Hours */
             booked_gpu_hours: number;
             /**
@@ -2138,6 +2417,11 @@ export interface components {
              * Format: date-time
              */
             end: string;
+            /**
+             * Measured Gpu Hours
+             * @description measured: booked GPU-hours that had an activity sample
+             */
+            measured_gpu_hours?: number | null;
             /** Pool */
             pool: string;
             /**
@@ -2145,7 +2429,15 @@ export interface components {
              * Format: date-time
              */
             start: string;
-            /** Utilization */
+            /**
+             * Used Gpu Hours
+             * @description measured: Σ GPU activity × time × GPUs of the bookings
+             */
+            used_gpu_hours?: number | null;
+            /**
+             * Utilization
+             * @description booked (or, measured: used) over available
+             */
             utilization: number;
         };
         /**
@@ -4524,6 +4816,7 @@ export interface operations {
                 pool: string;
                 from: string;
                 to: string;
+                basis?: "booked" | "measured";
             };
             header?: never;
             path?: never;
@@ -4553,6 +4846,123 @@ export interface operations {
             /** @description No such thing (or the caller may not know it exists) */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getUsage: {
+        parameters: {
+            query: {
+                /** @description how many of the most idle sessions */
+                top?: number;
+                from: string;
+                to: string;
+                /** @description comma-separated: any of user, pool, gpu_kind, day (in that order); empty: all four */
+                group_by?: string;
+                /** @description IANA time zone the days are in */
+                tz?: string;
+                pool?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageReport"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getUsageCsv: {
+        parameters: {
+            query: {
+                rows?: "groups" | "sessions";
+                from: string;
+                to: string;
+                /** @description comma-separated: any of user, pool, gpu_kind, day (in that order); empty: all four */
+                group_by?: string;
+                /** @description IANA time zone the days are in */
+                tz?: string;
+                pool?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {
