@@ -5,12 +5,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck unit bench clean sim-build ui chromium maven image-tools image-berth images
+.PHONY: run test install lint typecheck unit bench clean sim-build ui chromium maven image-tools image-berth images prometheus
 
 run: install ui
 	$(BIN)/berth up --sim
 
-test: install lint sim-build ui chromium maven image-berth
+test: install lint sim-build ui chromium maven prometheus image-berth
 	npm run format:check --prefix web
 	npm test --prefix web
 	$(BIN)/pytest
@@ -57,6 +57,19 @@ image-berth: install ui image-tools
 
 images: install ui image-tools
 	$(BIN)/berth image build berth workspace
+
+# The idle-reclaim tests scrape with a real Prometheus: Debian's package, pinned, unpacked into
+# the cache (no system service, no root needed to run it).
+PROMETHEUS_DEB := 2.42.0+ds-5+deb12u1
+PROMETHEUS_DIR := $(HOME)/.cache/berth/prometheus
+prometheus: $(PROMETHEUS_DIR)/usr/bin/prometheus
+
+$(PROMETHEUS_DIR)/usr/bin/prometheus:
+	rm -rf $(PROMETHEUS_DIR).download && mkdir -p $(PROMETHEUS_DIR).download
+	cd $(PROMETHEUS_DIR).download && apt-get download prometheus=$(PROMETHEUS_DEB)
+	dpkg-deb -x $(PROMETHEUS_DIR).download/prometheus_*.deb $(PROMETHEUS_DIR)
+	rm -rf $(PROMETHEUS_DIR).download
+	$@ --version | head -1
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -24,6 +24,8 @@ from typing import TypeVar
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from kubernetes import client as k8s_client
+from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from sqlalchemy import create_engine, make_url, text
 
@@ -39,6 +41,8 @@ from berth.store.db import Database
 from berth.store.embedded import EmbeddedPostgres, running
 from berth.store.models import Base
 from tests import keycloak as keycloak_server
+from tests import prometheus_server
+from tests.dcgm_standin import StandInDcgmExporter, sim_gpu_pods
 
 TEST_DB = "berth_test"
 
@@ -263,3 +267,23 @@ def kube(sim: Sim) -> Iterator[KubeCluster]:
     with KubeCluster.from_kubeconfig(str(sim.kubeconfig)) as c:
         yield c
         remove_sessions(c)
+
+
+@pytest.fixture
+def sim_standin(sim: Sim) -> Iterator[StandInDcgmExporter]:
+    """The stand-in DCGM exporter (tests/dcgm_standin.py) serving the sim's GPU pods."""
+    api_client = k8s_config.new_client_from_config(config_file=str(sim.kubeconfig))
+    pods = sim_gpu_pods(k8s_client.CoreV1Api(api_client))
+    exporter = StandInDcgmExporter(pods, model="RTX PRO 6000 Blackwell")  # the sim pool's GPUs
+    exporter.start()
+    yield exporter
+    exporter.stop()
+    api_client.close()
+
+
+@pytest.fixture
+def sim_prometheus(sim_standin: StandInDcgmExporter, tmp_path: Path) -> Iterator[str]:
+    """A real Prometheus scraping the stand-in every second (tests/prometheus_server.py)."""
+    target = f"127.0.0.1:{sim_standin.port}"
+    with prometheus_server.running(tmp_path / "prometheus", target) as url:
+        yield url

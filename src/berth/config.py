@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from berth.domain import idle as dom_idle
 from berth.domain import mig as dom_mig
 from berth.domain import pool as dom
 from berth.domain.policy import BookingPolicy
@@ -144,6 +145,15 @@ class Settings(BaseSettings):
     kubeconfig: Path | None = None  # unset: $KUBECONFIG / ~/.kube/config, or a running sim
     kube_context: str | None = None
 
+    # Measured GPU activity and idle reclaim (docs/idle.md): the Prometheus HTTP API that reads
+    # the DCGM exporter (and the engines' token counters). Unset: no collection, no reclaim.
+    prometheus_url: str | None = None
+    # a bearer token read at every query (OpenShift's thanos-querier takes the ServiceAccount's)
+    prometheus_token_file: Path | None = None
+    prometheus_ca_file: Path | None = None  # unset: the system's CAs
+    prometheus_timeout: float = Field(default=5, gt=0, le=60)  # seconds per query
+    activity_interval: float = Field(default=60, ge=1)  # seconds per sample of each session
+
     workspace_image: str = SessionConfig.image
     ingress_domain: str = SessionConfig.ingress_domain
     ingress_class: str | None = None
@@ -214,6 +224,13 @@ class Settings(BaseSettings):
     def _check_proxies(cls, v: str) -> str:
         TrustedProxies.parse(v)
         return v
+
+    @field_validator("prometheus_url")
+    @classmethod
+    def _check_prometheus_url(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("http://", "https://")):
+            raise ValueError("BERTH_PROMETHEUS_URL must be an http:// or https:// URL")
+        return v.rstrip("/") if v else None
 
     def trusted_proxies(self) -> TrustedProxies:
         return TrustedProxies.parse(self.forwarded_allow_ips)
@@ -318,11 +335,29 @@ class DefaultsFile(BaseModel):
     _memory = field_validator("memory")(_bytes)
 
 
+class IdleFile(BaseModel):
+    """Idle-GPU reclaim for one GPU kind (docs/idle.md); minutes may be fractional."""
+
+    model_config = _Strict
+    threshold: float = Field(default=dom_idle.NOISE_FLOOR, ge=0, lt=1)
+    idle_minutes: float | None = Field(default=None, gt=0)
+    answer_minutes: float = Field(default=30, gt=0)
+    keep_minutes: float = Field(default=120, gt=0)
+    no_show_minutes: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _does_something(self) -> IdleFile:
+        if self.idle_minutes is None and self.no_show_minutes is None:
+            raise ValueError("does nothing: set idle_minutes, no_show_minutes or both")
+        return self
+
+
 class PoolFile(BaseModel):
     model_config = _Strict
     name: Name
     nodes: list[NodeFile] = Field(min_length=1)
     defaults: dict[str, DefaultsFile] = Field(default_factory=dict)
+    idle: dict[str, IdleFile] = Field(default_factory=dict)
 
 
 class PoolsFile(BaseModel):
@@ -359,7 +394,24 @@ def _to_domain(f: PoolFile) -> dom.Pool:
         defaults={
             kind: dom.KindDefaults(num(d.cpu), num(d.memory)) for kind, d in f.defaults.items()
         },
+        idle={kind: dom_idle.IdlePolicy(**i.model_dump()) for kind, i in f.idle.items()},
     )
+
+
+def _idle_problems(parsed: PoolsFile, lines: Mapping[Loc, int]) -> list[str]:
+    """Idle policies for GPU kinds their pool does not have, with the line they are on."""
+    problems = []
+    for p, pool in enumerate(parsed.pools):
+        kinds = _to_domain(pool).kinds()
+        for kind in pool.idle:
+            if kind not in kinds:
+                loc: Loc = ("pools", p, "idle", kind)
+                known = ", ".join(sorted(kinds)) or "none"
+                problems.append(
+                    f"{line_for(loc, lines)}: pools.{p}.idle.{kind}: pool {pool.name!r} has no "
+                    f"GPU kind {kind!r} (its kinds: {known})"
+                )
+    return problems
 
 
 def _mig_problems(
@@ -391,6 +443,7 @@ def _mig_problems(
 def _checked(text: str, path: str) -> tuple[list[dom.Pool], list[str]]:
     parsed, lines = load_model_lines(PoolsFile, text, path)
     errors, warnings = _mig_problems(parsed, lines, path)
+    errors += _idle_problems(parsed, lines)
     if errors:
         raise FileError(path, errors)
     pools = [_to_domain(p) for p in parsed.pools]

@@ -25,6 +25,7 @@ from berth.api.app import ui_dir
 from berth.config import Settings
 from berth.domain.session import SessionConfig
 from berth.kube.adapter import KubeCluster
+from berth.reconciler.activity import ActivityCollector
 from berth.reconciler.loop import Cadence, Reconciler
 from berth.reconciler.plan import Limits
 from berth.store import users
@@ -216,7 +217,9 @@ def reconciler(
     are removed after the test by the `kube` fixture, once the reconciler has stopped)."""
     running: list[tuple[threading.Event, threading.Thread]] = []
 
-    def start(limits: Limits | None = None) -> Reconciler:
+    def start(
+        limits: Limits | None = None, activity: ActivityCollector | None = None
+    ) -> Reconciler:
         rec = Reconciler(
             db,
             kube,
@@ -225,6 +228,7 @@ def reconciler(
             cadence=RECONCILER_CADENCE,
             source="the test's sim",
             box=settings.secret_box(),  # the portal opens what the reconciler sealed
+            activity=activity,
         )
         stop = threading.Event()
         thread = threading.Thread(target=rec.run, args=(stop,), name="reconciler", daemon=True)

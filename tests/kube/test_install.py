@@ -32,7 +32,7 @@ from sqlalchemy.engine import make_url
 from test_reconciler import Clock, book, status_of
 from tests.conftest import Sim, eventually
 
-from berth.config import load_pool_file
+from berth.config import Settings, load_pool_file
 from berth.domain.session import LABEL_INSTALLATION, MANAGED_BY, SessionConfig, namespace_name
 from berth.kube.adapter import KubeCluster
 from berth.kube.admission import admission_objects
@@ -272,6 +272,35 @@ def test_the_servicemonitor_component_builds_onto_an_overlay(
         for manifest in objects:
             if manifest["kind"] != "ServiceMonitor":
                 apply(admin, manifest, dry_run=True)
+
+
+def test_the_openshift_monitoring_component_points_the_reconciler_at_thanos_querier(
+    kustomize: Path, tmp_path: Path, sim: Sim
+) -> None:
+    """components/openshift-monitoring on the openshift overlay: the settings Berth reads
+    (valid Settings), and the reconciler's ServiceAccount bound to cluster-monitoring-view
+    (the binding dry-run applied; the sim has no such ClusterRole, OpenShift does)."""
+    objects = _overlay(
+        tmp_path, kustomize, ["overlays/openshift"], ["components/openshift-monitoring"]
+    )
+    (settings_map,) = [
+        o for o in objects if o["kind"] == "ConfigMap" and "berth-settings" in o["metadata"]["name"]
+    ]
+    env = settings_map["data"]
+    assert env["BERTH_INGRESS_NAMESPACE"] == "openshift-ingress"  # the overlay's stays
+    parsed = Settings(
+        prometheus_url=env["BERTH_PROMETHEUS_URL"],
+        prometheus_token_file=env["BERTH_PROMETHEUS_TOKEN_FILE"],
+        prometheus_ca_file=env["BERTH_PROMETHEUS_CA_FILE"],
+    )
+    assert parsed.prometheus_url == "https://thanos-querier.openshift-monitoring.svc:9091"
+    (binding,) = [o for o in objects if o["metadata"]["name"] == "berth-reconciler-monitoring-view"]
+    assert binding["roleRef"]["name"] == "cluster-monitoring-view"
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "berth-reconciler", "namespace": PLATFORM}
+    ]
+    with KubeCluster.from_kubeconfig(str(sim.kubeconfig)) as admin:
+        apply(admin, binding, dry_run=True)
 
 
 def test_the_cloudnativepg_component_gives_berth_a_replicated_database(

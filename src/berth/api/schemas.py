@@ -324,6 +324,21 @@ class GpuPublic(BaseModel):
     count: int
 
 
+class IdlePublic(BaseModel):
+    """An ACTIVE session's standing idle warning and its owner's last "keep" (docs/idle.md)."""
+
+    reason: Literal["idle", "no-show"] | None = Field(
+        default=None, description="Why it was warned; null: no warning stands"
+    )
+    warned_at: datetime | None = None
+    release_at: datetime | None = Field(
+        default=None, description="When it is released (COMPLETED) unless kept or used"
+    )
+    keep_until: datetime | None = Field(
+        default=None, description="The last keep: no warning nor release before this"
+    )
+
+
 class ReservationPublic(BaseModel):
     id: uuid.UUID
     status: Status
@@ -343,6 +358,10 @@ class ReservationPublic(BaseModel):
     stage: StagePublic
     staging: StagingPublic | None = Field(
         default=None, description="Live reservations that stage a model; null otherwise"
+    )
+    idle: IdlePublic | None = Field(
+        default=None,
+        description="ACTIVE reservations warned or kept (idle reclaim); null otherwise",
     )
     created_at: datetime
     updated_at: datetime

@@ -29,8 +29,10 @@ from berth.domain.quantity import format_bytes
 from berth.images.cli import app as image_app
 from berth.install import gpu_operator, mirror
 from berth.kube.manifests.prepull import pinned_image_set
+from berth.reconciler.activity import ActivityCollector
 from berth.reconciler.loop import Cadence, Reconciler
 from berth.reconciler.plan import Limits
+from berth.reconciler.prometheus import Prometheus
 from berth.sim.cli import app as sim_app
 from berth.store import bootstrap
 from berth.store.db import Database, Opened
@@ -434,7 +436,22 @@ def _reconciler(db: Database, settings: Settings, found: clusters.Found) -> Reco
         ),
         source=found.source,
         box=settings.secret_box(),
+        activity=_activity(db, settings),
     )
+
+
+def _activity(db: Database, settings: Settings) -> ActivityCollector:
+    """The activity collector and idle policy; without BERTH_PROMETHEUS_URL it does nothing
+    and says so in /status."""
+    prometheus = None
+    if settings.prometheus_url:
+        prometheus = Prometheus(
+            settings.prometheus_url,
+            settings.prometheus_token_file,
+            settings.prometheus_ca_file,
+            settings.prometheus_timeout,
+        )
+    return ActivityCollector(db, prometheus, timedelta(seconds=settings.activity_interval))
 
 
 @app.command()
@@ -469,6 +486,7 @@ def reconcile(
         rec = _reconciler(db, settings, found)
         try:
             if once:
+                rec.activity = None  # no activity sample: its thread would die with the process
                 result = rec.cycle(gc=gc)
                 for action in result.actions:
                     typer.echo(f"{type(action).__name__}: {action}")
@@ -693,7 +711,7 @@ def cache_agent(
 def check_pools(
     file: Annotated[Path, typer.Argument(help="Pool file to validate", exists=False)],
 ) -> None:
-    """Validate a pool file and print the bookable kinds it yields.
+    """Validate a pool file and print the bookable kinds it yields (and their idle policies).
 
     MIG profiles are checked against the GPU model's table (berth.domain.mig); a model not in
     the table is accepted with a warning.
@@ -703,6 +721,15 @@ def check_pools(
             f"{k.units} x {k.name} ({k.replicas} slots each)" for k in pool.kinds().values()
         )
         typer.echo(f"{pool.name}: {len(pool.nodes)} node(s); {kinds or 'no GPUs'}")
+        for kind, p in sorted(pool.idle.items()):
+            parts = [f"under {p.threshold:g}"]
+            if p.idle_minutes is not None:
+                parts.append(f"warned after {p.idle_minutes:g} min idle")
+            if p.no_show_minutes is not None:
+                parts.append(f"no-show after {p.no_show_minutes:g} min")
+            parts.append(f"released {p.answer_minutes:g} min after an unanswered warning")
+            parts.append(f"keep: {p.keep_minutes:g} min")
+            typer.echo(f"  idle reclaim of {kind}: " + "; ".join(parts))
 
 
 @app.command("check-catalog")

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from berth.domain.idle import IdlePolicy
+
 WHOLE_GPU = "gpu"
 CPU = "cpu"
 MEMORY = "memory"
@@ -75,6 +77,8 @@ class Pool:
     name: str
     nodes: tuple[Node, ...]
     defaults: Mapping[str, KindDefaults] = field(default_factory=dict)
+    # idle-GPU reclaim per GPU kind (domain/idle.py); a kind not named here is never reclaimed
+    idle: Mapping[str, IdlePolicy] = field(default_factory=dict)
 
     def kinds(self) -> dict[str, GpuKind]:
         """Bookable GPU kinds of the pool, by name, with their total physical units."""
@@ -176,4 +180,7 @@ def validate_pools(pools: Iterable[Pool]) -> list[str]:
         for kind in pool.defaults:
             if kind not in pool.kinds():
                 problems.append(f"pool {pool.name!r}: defaults for unknown GPU kind {kind!r}")
+        for kind in pool.idle:
+            if kind not in pool.kinds():
+                problems.append(f"pool {pool.name!r}: idle policy for unknown GPU kind {kind!r}")
     return problems

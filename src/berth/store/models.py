@@ -311,6 +311,37 @@ class SessionActivity(Base):
     )
 
 
+class SessionIdle(Base):
+    """Idle-reclaim state of a reservation (see migration 0014 and domain/idle.py).
+
+    `opened_at`: the owner first opened the workspace through the portal (written by the API);
+    `warned_at`/`reason`/`release_at`: the standing warning (written by the reconciler);
+    `keep_until`: the owner's last "keep" (written by the API).
+    """
+
+    __tablename__ = "session_idle"
+
+    reservation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("reservations.id", ondelete="CASCADE"), primary_key=True
+    )
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    warned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str | None] = mapped_column(String(16))
+    release_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    keep_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint(
+            "reason IS NULL OR reason IN ('idle', 'no-show')", name="session_idle_reason"
+        ),
+        CheckConstraint(
+            "(warned_at IS NULL) = (reason IS NULL) AND (warned_at IS NULL) = (release_at IS NULL)",
+            name="session_idle_warning",
+        ),
+    )
+
+
 class Notification(Base):
     """A message to a user, recorded in the transaction of what it tells (see
     docs/notifications.md); the portal's bell shows every one, `deliveries` send it further.

@@ -558,6 +558,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reservations/{reservation_id}/keep": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Keep
+         * @description "Keep it": answer an idle warning. No idle warning nor release for the pool's keep
+         *     minutes (its idle policy in the pool file), and a standing warning is withdrawn. Your
+         *     ACTIVE reservation only (an admin: anyone's); 409 for any other status, or when its pool
+         *     reclaims no idle GPUs of its kind.
+         */
+        post: operations["keepReservation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reservations/{reservation_id}/open": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Open Workspace
+         * @description Go to your workspace (a 303 to its URL): the portal's "Open" link. The owner's first
+         *     open is remembered, so the session is no no-show (docs/idle.md). 409 until it is ready.
+         */
+        get: operations["openWorkspace"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reservations/{reservation_id}/release": {
         parameters: {
             query?: never;
@@ -594,7 +638,8 @@ export interface paths {
          *
          *     With `include_password=true`, also the workspace password (ready workspaces only). It is
          *     kept encrypted and wiped when the session ends; an admin reading someone else's is
-         *     audited (`workspace.password_read`).
+         *     audited (`workspace.password_read`). The owner reading it counts as opening the workspace
+         *     (the no-show rule of idle reclaim, docs/idle.md).
          */
         get: operations["getWorkspace"];
         put?: never;
@@ -1188,7 +1233,7 @@ export interface components {
              * State
              * @enum {string}
              */
-            state: "running" | "failing" | "stale" | "never seen";
+            state: "running" | "failing" | "stale" | "never seen" | "off";
         };
         /**
          * ControlPlaneStatus
@@ -1393,6 +1438,29 @@ export interface components {
              * @enum {string}
              */
             status: "ok" | "unavailable";
+        };
+        /**
+         * IdlePublic
+         * @description An ACTIVE session's standing idle warning and its owner's last "keep" (docs/idle.md).
+         */
+        IdlePublic: {
+            /**
+             * Keep Until
+             * @description The last keep: no warning nor release before this
+             */
+            keep_until?: string | null;
+            /**
+             * Reason
+             * @description Why it was warned; null: no warning stands
+             */
+            reason?: ("idle" | "no-show") | null;
+            /**
+             * Release At
+             * @description When it is released (COMPLETED) unless kept or used
+             */
+            release_at?: string | null;
+            /** Warned At */
+            warned_at?: string | null;
         };
         /** LoginRequest */
         LoginRequest: {
@@ -1632,6 +1700,7 @@ export interface components {
         };
         /** PlatformStatus */
         PlatformStatus: {
+            activity: components["schemas"]["ComponentStatus"];
             control_plane?: components["schemas"]["ControlPlaneStatus"] | null;
             reconciler: components["schemas"]["ComponentStatus"];
         };
@@ -1789,6 +1858,8 @@ export interface components {
              * Format: uuid
              */
             id: string;
+            /** @description ACTIVE reservations warned or kept (idle reclaim); null otherwise */
+            idle?: components["schemas"]["IdlePublic"] | null;
             /** Memory */
             memory: string;
             mode: components["schemas"]["Mode"];
@@ -4172,6 +4243,142 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing (or the caller may not know it exists) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is valid, but the current state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    keepReservation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                reservation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReservationPublic"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing (or the caller may not know it exists) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is valid, but the current state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    openWorkspace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                reservation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the workspace */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Not signed in: no credential, or an unknown, expired or revoked one */
             401: {

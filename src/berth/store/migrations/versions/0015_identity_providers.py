@@ -5,8 +5,8 @@ cluster knows the person by; federated users have no password. `groups` and `gro
 hold the provider's groups as of each member's last sign-in (teams will be made from them).
 `sign_in_attempts` keeps each OAuth flow's nonce and PKCE verifier on the server.
 
-Revision ID: 0016
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0016"
-down_revision = "0013"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
