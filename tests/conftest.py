@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import sys
 import tempfile
 import threading
 import time
@@ -22,6 +24,8 @@ from typing import TypeVar
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from kubernetes import client as k8s_client
+from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 from sqlalchemy import create_engine, make_url, text
 
@@ -36,6 +40,9 @@ from berth.store import bootstrap, catalog, pools
 from berth.store.db import Database
 from berth.store.embedded import EmbeddedPostgres, running
 from berth.store.models import Base
+from tests import keycloak as keycloak_server
+from tests import prometheus_server
+from tests.dcgm_standin import StandInDcgmExporter, sim_gpu_pods
 
 TEST_DB = "berth_test"
 
@@ -97,12 +104,12 @@ def now() -> datetime:
 
 
 @contextmanager
-def serving(app: FastAPI) -> Iterator[str]:
-    """`app` on a free port of 127.0.0.1 in a thread, for the duration of the block."""
+def serving(app: FastAPI, port: int = 0) -> Iterator[str]:
+    """`app` on a free port of 127.0.0.1 (or `port`) in a thread, for the duration of the block."""
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
-        port=0,
+        port=port,
         log_level="warning",
         proxy_headers=False,  # as `berth serve` runs it: the app alone reads X-Forwarded-*
     )
@@ -155,6 +162,34 @@ def own_postgres() -> Iterator[OwnPostgres]:
     finally:
         server.stop()
         shutil.rmtree(base, ignore_errors=True)
+
+
+# ---- a real identity provider (Keycloak), one per test session -----------------------------
+
+KEYCLOAK_GROUPS = ["gpu-users", "berth-admins", "other-team"]
+
+
+@pytest.fixture(scope="session")
+def keycloak(tmp_path_factory: pytest.TempPathFactory) -> Iterator[keycloak_server.Realm]:
+    """Keycloak with the realm `berth`: the client `berth-portal` (confidential, PKCE S256,
+    a `groups` claim), the groups KEYCLOAK_GROUPS; tests add their own users."""
+
+    def say(line: str) -> None:  # past pytest's capture: the wait is seen as it happens
+        print(line, file=sys.__stderr__, flush=True)
+
+    kc = keycloak_server.running() or keycloak_server.start(
+        keycloak_server.installed(say), tmp_path_factory.mktemp("keycloak"), say
+    )
+    try:
+        yield keycloak_server.Realm(kc).create(KEYCLOAK_GROUPS)
+    finally:
+        kc.stop()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 # ---- the local control plane (berth sim), for the kube tests and the browser tests on it ----
@@ -232,3 +267,23 @@ def kube(sim: Sim) -> Iterator[KubeCluster]:
     with KubeCluster.from_kubeconfig(str(sim.kubeconfig)) as c:
         yield c
         remove_sessions(c)
+
+
+@pytest.fixture
+def sim_standin(sim: Sim) -> Iterator[StandInDcgmExporter]:
+    """The stand-in DCGM exporter (tests/dcgm_standin.py) serving the sim's GPU pods."""
+    api_client = k8s_config.new_client_from_config(config_file=str(sim.kubeconfig))
+    pods = sim_gpu_pods(k8s_client.CoreV1Api(api_client))
+    exporter = StandInDcgmExporter(pods, model="RTX PRO 6000 Blackwell")  # the sim pool's GPUs
+    exporter.start()
+    yield exporter
+    exporter.stop()
+    api_client.close()
+
+
+@pytest.fixture
+def sim_prometheus(sim_standin: StandInDcgmExporter, tmp_path: Path) -> Iterator[str]:
+    """A real Prometheus scraping the stand-in every second (tests/prometheus_server.py)."""
+    target = f"127.0.0.1:{sim_standin.port}"
+    with prometheus_server.running(tmp_path / "prometheus", target) as url:
+        yield url

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from berth.domain import idle as dom_idle
 from berth.domain import mig as dom_mig
 from berth.domain import pool as dom
 from berth.domain.policy import BookingPolicy
@@ -104,6 +105,32 @@ class Settings(BaseSettings):
     # neither: data_dir/secret.key, made once with mode 0600
     secret_key: SecretStr | None = None
     secret_key_file: Path | None = None
+    # ---- signing in (docs/identity.md) ----
+    # (BERTH_PUBLIC_URL, below with the notifications' settings: every provider's redirect URI
+    # is made from it, never from the request)
+    local_login: bool = True  # password accounts of Berth's own (break-glass); false: off
+    admin_groups: str = ""  # comma-separated: members are admins (empty: roles are Berth's)
+    allowed_groups: str = ""  # comma-separated: only members sign in (empty: anyone)
+    # OpenID Connect (authorization code with PKCE)
+    oidc_issuer: str | None = None  # e.g. https://sso.example.com/realms/company
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None  # unset: a public client (PKCE only)
+    oidc_scopes: str = "openid profile email"
+    oidc_username_claim: str = "preferred_username"  # Berth's name for the person
+    oidc_groups_claim: str = "groups"
+    oidc_display_name: str = "Single sign-on"
+    # the claim and prefix the cluster's API server uses (--oidc-username-claim and
+    # --oidc-username-prefix): the RoleBinding of a session names prefix + that claim
+    oidc_cluster_user_claim: str = "sub"
+    oidc_cluster_user_prefix: str = SessionConfig.oidc_user_prefix
+    # OpenShift's OAuth server (not OIDC): the API server's URL; the client is the portal's
+    # ServiceAccount (`system:serviceaccount:<ns>:<name>`), its token the client secret
+    openshift_api_url: str | None = None
+    openshift_client_id: str = "system:serviceaccount:berth-system:berth-portal"
+    openshift_client_secret_file: Path = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
+    openshift_ca_file: Path | None = None  # CAs to trust beside the system's (the API server's)
+    openshift_display_name: str = "OpenShift"
+
     reconcile_interval: float = Field(default=30, gt=0)  # seconds between cycles
     # seconds between two re-applies of an ACTIVE session's fence objects (drift repair; the
     # sessions are spread over the interval); 0 turns it off
@@ -121,6 +148,15 @@ class Settings(BaseSettings):
     # cluster counts as unavailable; a hung API server stalls only its own cluster's thread
     kube_timeout: float = Field(default=30, gt=0)
 
+    # Measured GPU activity and idle reclaim (docs/idle.md): the Prometheus HTTP API that reads
+    # the DCGM exporter (and the engines' token counters). Unset: no collection, no reclaim.
+    prometheus_url: str | None = None
+    # a bearer token read at every query (OpenShift's thanos-querier takes the ServiceAccount's)
+    prometheus_token_file: Path | None = None
+    prometheus_ca_file: Path | None = None  # unset: the system's CAs
+    prometheus_timeout: float = Field(default=5, gt=0, le=60)  # seconds per query
+    activity_interval: float = Field(default=60, ge=1)  # seconds per sample of each session
+
     workspace_image: str = SessionConfig.image
     ingress_domain: str = SessionConfig.ingress_domain
     ingress_class: str | None = None
@@ -133,6 +169,10 @@ class Settings(BaseSettings):
     installation: str = Field(
         default=SessionConfig.installation, pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
     )
+    # the cost ledger's $/GPU-hour per pool (or pool/kind): KEY=SOURCE, comma-separated;
+    # SOURCE a built-in scenario, a scenario file or a flat rate (berth.tokenomics.rates);
+    # empty: every pool on the reference c845a scenario
+    usage_costs: str = ""
     home_size: str = "20Gi"
     data_size: str = "280Gi"
     models_size: str = "300Gi"
@@ -140,7 +180,9 @@ class Settings(BaseSettings):
     https_proxy: str = ""
     no_proxy: str = SessionConfig.no_proxy
 
-    # notifications (docs/notifications.md): the portal's own URL, for links in messages
+    # the portal's address as browsers reach it (https://berth.example.com): links in
+    # notifications (docs/notifications.md) and the identity providers' redirect URIs
+    # (docs/identity.md)
     public_url: str | None = None
     # e-mail: off while smtp_host is unset
     smtp_host: str | None = None
@@ -162,11 +204,36 @@ class Settings(BaseSettings):
             raise ValueError("BERTH_TOKEN_DAYS must not exceed BERTH_TOKEN_MAX_DAYS")
         return self
 
+    @model_validator(mode="after")
+    def _providers_complete(self) -> Settings:
+        if self.oidc_issuer and not self.oidc_client_id:
+            raise ValueError("BERTH_OIDC_ISSUER needs BERTH_OIDC_CLIENT_ID")
+        if (self.oidc_issuer or self.openshift_api_url) and not self.public_url:
+            raise ValueError(
+                "an identity provider needs BERTH_PUBLIC_URL (the portal's address as browsers "
+                "reach it, e.g. https://berth.example.com): redirect URIs are made from it"
+            )
+        if self.public_url and not self.public_url.startswith(("https://", "http://")):
+            raise ValueError("BERTH_PUBLIC_URL must start with https:// (or http://)")
+        if not self.local_login and not (self.oidc_issuer or self.openshift_api_url):
+            raise ValueError(
+                "BERTH_LOCAL_LOGIN=false needs an identity provider (BERTH_OIDC_ISSUER or "
+                "BERTH_OPENSHIFT_API_URL): otherwise no one could sign in"
+            )
+        return self
+
     @field_validator("forwarded_allow_ips")
     @classmethod
     def _check_proxies(cls, v: str) -> str:
         TrustedProxies.parse(v)
         return v
+
+    @field_validator("prometheus_url")
+    @classmethod
+    def _check_prometheus_url(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("http://", "https://")):
+            raise ValueError("BERTH_PROMETHEUS_URL must be an http:// or https:// URL")
+        return v.rstrip("/") if v else None
 
     def trusted_proxies(self) -> TrustedProxies:
         return TrustedProxies.parse(self.forwarded_allow_ips)
@@ -193,6 +260,7 @@ class Settings(BaseSettings):
             http_proxy=self.http_proxy,
             https_proxy=self.https_proxy,
             no_proxy=self.no_proxy,
+            oidc_user_prefix=self.oidc_cluster_user_prefix,
         )
 
     def policy(self) -> BookingPolicy:
@@ -270,12 +338,30 @@ class DefaultsFile(BaseModel):
     _memory = field_validator("memory")(_bytes)
 
 
+class IdleFile(BaseModel):
+    """Idle-GPU reclaim for one GPU kind (docs/idle.md); minutes may be fractional."""
+
+    model_config = _Strict
+    threshold: float = Field(default=dom_idle.NOISE_FLOOR, ge=0, lt=1)
+    idle_minutes: float | None = Field(default=None, gt=0)
+    answer_minutes: float = Field(default=30, gt=0)
+    keep_minutes: float = Field(default=120, gt=0)
+    no_show_minutes: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _does_something(self) -> IdleFile:
+        if self.idle_minutes is None and self.no_show_minutes is None:
+            raise ValueError("does nothing: set idle_minutes, no_show_minutes or both")
+        return self
+
+
 class PoolFile(BaseModel):
     model_config = _Strict
     name: Name
     nodes: list[NodeFile] = Field(min_length=1)
     defaults: dict[str, DefaultsFile] = Field(default_factory=dict)
     cluster: Name = dom.DEFAULT_CLUSTER
+    idle: dict[str, IdleFile] = Field(default_factory=dict)
 
 
 class ClusterFile(BaseModel):
@@ -339,7 +425,24 @@ def _to_domain(f: PoolFile) -> dom.Pool:
         defaults={
             kind: dom.KindDefaults(num(d.cpu), num(d.memory)) for kind, d in f.defaults.items()
         },
+        idle={kind: dom_idle.IdlePolicy(**i.model_dump()) for kind, i in f.idle.items()},
     )
+
+
+def _idle_problems(parsed: PoolsFile, lines: Mapping[Loc, int]) -> list[str]:
+    """Idle policies for GPU kinds their pool does not have, with the line they are on."""
+    problems = []
+    for p, pool in enumerate(parsed.pools):
+        kinds = _to_domain(pool).kinds()
+        for kind in pool.idle:
+            if kind not in kinds:
+                loc: Loc = ("pools", p, "idle", kind)
+                known = ", ".join(sorted(kinds)) or "none"
+                problems.append(
+                    f"{line_for(loc, lines)}: pools.{p}.idle.{kind}: pool {pool.name!r} has no "
+                    f"GPU kind {kind!r} (its kinds: {known})"
+                )
+    return problems
 
 
 def _mig_problems(
@@ -412,6 +515,7 @@ def _cluster_problems(
 def _checked(text: str, path: str, base: Path) -> PoolLayout:
     parsed, lines = load_model_lines(PoolsFile, text, path)
     errors, warnings = _mig_problems(parsed, lines, path)
+    errors += _idle_problems(parsed, lines)
     clusters, cluster_errors, cluster_warnings = _cluster_problems(parsed, lines, path, base)
     if errors or cluster_errors:
         raise FileError(path, errors + cluster_errors)

@@ -23,6 +23,7 @@ def test_login_sets_a_cookie_and_returns_a_bearer_token(client: TestClient, alic
         "role": "user",
         "disabled": False,
         "created_at": None,
+        "provider": "local",
     }
     assert "berth_session" in r.cookies
     assert "httponly" in r.headers["set-cookie"].lower()

@@ -25,10 +25,12 @@ from berth.api.app import ui_dir
 from berth.config import Settings
 from berth.domain.session import SessionConfig
 from berth.kube.adapter import KubeCluster
+from berth.reconciler.activity import ActivityCollector
 from berth.reconciler.loop import Cadence, Reconciler
 from berth.reconciler.plan import Limits
 from berth.store import users
 from berth.store.db import Database
+from tests.sso import sso, sso_overrides  # Berth on the session's Keycloak (sign-in tests)
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -41,6 +43,7 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+__all__ = ["sso", "sso_overrides"]
 # Playwright gives every launch a fresh profile (it refuses --user-data-dir in launch()).
 TIMEZONE = "Europe/Berlin"  # not UTC, so local display and UTC requests really differ
 LAPTOP: ViewportSize = {"width": 1280, "height": 800}
@@ -214,7 +217,9 @@ def reconciler(
     are removed after the test by the `kube` fixture, once the reconciler has stopped)."""
     running: list[tuple[threading.Event, threading.Thread]] = []
 
-    def start(limits: Limits | None = None) -> Reconciler:
+    def start(
+        limits: Limits | None = None, activity: ActivityCollector | None = None
+    ) -> Reconciler:
         rec = Reconciler(
             db,
             kube,
@@ -223,6 +228,7 @@ def reconciler(
             cadence=RECONCILER_CADENCE,
             source="the test's sim",
             box=settings.secret_box(),  # the portal opens what the reconciler sealed
+            activity=activity,
         )
         stop = threading.Event()
         thread = threading.Thread(target=rec.run, args=(stop,), name="reconciler", daemon=True)

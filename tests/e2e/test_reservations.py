@@ -112,7 +112,10 @@ def test_a_booking_made_in_the_browser_gets_its_workspace_link_and_password(
     ns = namespace_name(uuid.UUID(mine["id"]))
     assert ns in [n.name for n in kube.namespaces(f"berth.io/reservation={mine['id']}")]
     link = card.get_by_role("link", name="Open workspace")
-    expect(link).to_have_attribute("href", workspace_url(ns, SessionConfig()))
+    # through the portal, which records the first open and sends the browser on (docs/idle.md)
+    expect(link).to_have_attribute("href", f"/api/v1/reservations/{mine['id']}/open")
+    opened = alice.get(f"/api/v1/reservations/{mine['id']}/open", follow_redirects=False)
+    assert opened.headers["location"] == workspace_url(ns, SessionConfig())
     url = f"/api/v1/reservations/{mine['id']}/workspace"
     assert alice.get(url).json()["password"] is None  # only when asked for
     password = alice.get(url, params={"include_password": True}).json()["password"]

@@ -32,7 +32,7 @@ from sqlalchemy.engine import make_url
 from test_reconciler import Clock, book, status_of
 from tests.conftest import Sim, eventually
 
-from berth.config import load_pool_file
+from berth.config import Settings, load_pool_file
 from berth.domain.session import LABEL_INSTALLATION, MANAGED_BY, SessionConfig, namespace_name
 from berth.kube.adapter import KubeCluster
 from berth.kube.admission import admission_objects
@@ -49,6 +49,9 @@ from berth.store.db import Database
 pytestmark = pytest.mark.kube
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+# OpenShift's API groups in the openshift overlay: the Route, and the in-cluster build loop's
+# BuildConfigs and ImageStreams
+OPENSHIFT_GROUPS = {"route.openshift.io", "build.openshift.io", "image.openshift.io"}
 PLATFORM = "berth-system"
 RECONCILER = "berth-reconciler"
 ADMISSION_KINDS = ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding")
@@ -224,12 +227,13 @@ def test_both_overlays_build_and_the_kubernetes_one_applies(
             assert where == (home if namespaced else None), manifest["metadata"]["name"]
 
     # the openshift overlay: everything the sim serves is accepted by the API server (dry-run);
-    # the Route kind is OpenShift's and is not served here (see test_openshift_install.py)
+    # the Route, BuildConfig and ImageStream kinds are OpenShift's and are not served here (see
+    # test_openshift_install.py)
     openshift = kustomize_build(kustomize, "openshift")
     assert any(m["kind"] == "Route" for m in openshift)
     with KubeCluster.from_kubeconfig(str(sim.kubeconfig)) as admin:
         for manifest in openshift:
-            if manifest["apiVersion"].startswith("route.openshift.io/"):
+            if manifest["apiVersion"].split("/")[0] in OPENSHIFT_GROUPS:
                 continue
             apply(admin, manifest, dry_run=True)
 
@@ -268,6 +272,35 @@ def test_the_servicemonitor_component_builds_onto_an_overlay(
         for manifest in objects:
             if manifest["kind"] != "ServiceMonitor":
                 apply(admin, manifest, dry_run=True)
+
+
+def test_the_openshift_monitoring_component_points_the_reconciler_at_thanos_querier(
+    kustomize: Path, tmp_path: Path, sim: Sim
+) -> None:
+    """components/openshift-monitoring on the openshift overlay: the settings Berth reads
+    (valid Settings), and the reconciler's ServiceAccount bound to cluster-monitoring-view
+    (the binding dry-run applied; the sim has no such ClusterRole, OpenShift does)."""
+    objects = _overlay(
+        tmp_path, kustomize, ["overlays/openshift"], ["components/openshift-monitoring"]
+    )
+    (settings_map,) = [
+        o for o in objects if o["kind"] == "ConfigMap" and "berth-settings" in o["metadata"]["name"]
+    ]
+    env = settings_map["data"]
+    assert env["BERTH_INGRESS_NAMESPACE"] == "openshift-ingress"  # the overlay's stays
+    parsed = Settings(
+        prometheus_url=env["BERTH_PROMETHEUS_URL"],
+        prometheus_token_file=env["BERTH_PROMETHEUS_TOKEN_FILE"],
+        prometheus_ca_file=env["BERTH_PROMETHEUS_CA_FILE"],
+    )
+    assert parsed.prometheus_url == "https://thanos-querier.openshift-monitoring.svc:9091"
+    (binding,) = [o for o in objects if o["metadata"]["name"] == "berth-reconciler-monitoring-view"]
+    assert binding["roleRef"]["name"] == "cluster-monitoring-view"
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "berth-reconciler", "namespace": PLATFORM}
+    ]
+    with KubeCluster.from_kubeconfig(str(sim.kubeconfig)) as admin:
+        apply(admin, binding, dry_run=True)
 
 
 def test_the_cloudnativepg_component_gives_berth_a_replicated_database(

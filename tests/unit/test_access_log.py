@@ -15,6 +15,16 @@ def test_the_feed_secret_is_redacted_and_other_paths_are_kept() -> None:
     assert redact("/api/v1/reservations/5e1.ics") == "/api/v1/reservations/5e1.ics"
 
 
+def test_a_sign_in_code_state_and_tokens_are_redacted_from_the_query() -> None:
+    assert (
+        redact("/api/v1/auth/oidc/callback?state=s3cr3t&session_state=x1&code=c0de&iss=https://kc")
+        == "/api/v1/auth/oidc/callback?state=***&session_state=***&code=***&iss=https://kc"
+    )
+    assert redact("/cb?error=access_denied&state=abc") == "/cb?error=access_denied&state=***"
+    assert redact("/x?access_token=a&id_token=b#frag") == "/x?access_token=***&id_token=***#frag"
+    assert redact("/api/v1/reservations?status=ACTIVE") == "/api/v1/reservations?status=ACTIVE"
+
+
 def test_an_access_record_is_redacted_in_its_arguments() -> None:
     record = logging.LogRecord(
         "uvicorn.access",

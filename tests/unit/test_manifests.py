@@ -49,11 +49,15 @@ def make_spec(
     count: int = 2,
     mode: Mode = Mode.INTERACTIVE,
     cfg: SessionConfig | None = None,
+    provider: str = "local",
+    cluster_name: str | None = None,
 ) -> SessionSpec:
     pools = load_pool_file(POOL_FILE)
     request = Reserved(
         reservation_id=RID,
         owner="alice@example.com",
+        owner_provider=provider,
+        owner_cluster_name=cluster_name,
         pool="c845a",
         start=datetime(2030, 1, 7, 9, tzinfo=UTC),
         end=datetime(2030, 1, 7, 17, tzinfo=UTC),
@@ -312,6 +316,32 @@ def test_owner_workspace_and_reconciler_accounts_are_namespace_admins() -> None:
         {"kind": "ServiceAccount", "name": "workspace", "namespace": "berth-5f0c9a4e1b2d"},
         {"kind": "ServiceAccount", "name": "berth-reconciler", "namespace": "berth-system"},
     ]
+
+
+@pytest.mark.parametrize(
+    ("provider", "cluster_name", "prefix", "subject"),
+    [
+        ("oidc", "alice", "oidc:", "oidc:alice"),  # the API server's --oidc-username-prefix
+        ("oidc", "alice@example.com", "", "alice@example.com"),  # prefix "-": none
+        ("oidc", "f3c1-77", "https://sso.example.org#", "https://sso.example.org#f3c1-77"),
+        ("openshift", "alice", "oidc:", "alice"),  # OpenShift's users are the cluster's own
+        ("local", None, "oidc:", "alice@example.com"),  # a break-glass account: its Berth name
+    ],
+)
+def test_the_rolebinding_names_the_owner_as_the_cluster_knows_them(
+    provider: str, cluster_name: str | None, prefix: str, subject: str
+) -> None:
+    spec = make_spec(
+        cfg=SessionConfig(oidc_user_prefix=prefix), provider=provider, cluster_name=cluster_name
+    )
+    binding = find(spec, "RoleBinding", "berth-admin")
+    assert binding["subjects"][0] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "User",
+        "name": subject,
+    }
+    # the owner label stays Berth's name: nothing else moves with the cluster identity
+    assert spec.labels["berth.io/owner"] == "alice-example.com"
 
 
 def test_output_is_deterministic_and_the_password_only_touches_the_secret() -> None:

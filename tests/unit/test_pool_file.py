@@ -212,3 +212,54 @@ def test_the_table_is_sane() -> None:
 
 
 PROFILE = re.compile(MigFile.model_fields["profile"].metadata[0].pattern)
+
+
+IDLE = """
+pools:
+  - name: a
+    nodes:
+      - {name: n1, cpu: 64, memory: 512Gi, storage_class: local, gpus: [{index: 0, model: H100, memory: 80Gi}]}
+    idle:
+      gpu: {idle_minutes: 45, answer_minutes: 15, no_show_minutes: 20}
+"""
+
+
+def test_an_idle_policy_per_kind_is_read_and_kinds_without_one_are_off() -> None:
+    (pool,) = load_pool_text(IDLE)
+    policy = pool.idle["gpu"]
+    assert (policy.threshold, policy.idle_minutes, policy.answer_minutes) == (0.01, 45, 15)
+    assert (policy.keep_minutes, policy.no_show_minutes) == (120, 20)
+    (plain,) = load_pool_text(SEVERAL.split("  - name: b")[0])
+    assert plain.idle == {}  # off by default
+
+
+@pytest.mark.parametrize(
+    ("policy", "expected"),
+    [
+        (
+            "mig-1g.10gb: {idle_minutes: 30}",
+            "<string>:7: pools.0.idle.mig-1g.10gb: pool 'a' has no GPU kind 'mig-1g.10gb' (its kinds: gpu)",
+        ),
+        (
+            "gpu: {threshold: 0.5}",
+            "<string>:7: pools.0.idle.gpu: Value error, does nothing: set idle_minutes, no_show_minutes or both",
+        ),
+        (
+            "gpu: {idle_minutes: 0}",
+            "<string>:7: pools.0.idle.gpu.idle_minutes: Input should be greater than 0",
+        ),
+        (
+            "gpu: {idle_minutes: 5, threshold: 1.5}",
+            "<string>:7: pools.0.idle.gpu.threshold: Input should be less than 1",
+        ),
+        (
+            "gpu: {idle_minutes: 5, keep: 3}",
+            "<string>:7: pools.0.idle.gpu.keep: Extra inputs are not permitted",
+        ),
+    ],
+)
+def test_idle_policy_errors_name_line_and_field(policy: str, expected: str) -> None:
+    text = IDLE.replace("gpu: {idle_minutes: 45, answer_minutes: 15, no_show_minutes: 20}", policy)
+    with pytest.raises(FileError) as err:
+        load_pool_text(text)
+    assert str(err.value) == expected

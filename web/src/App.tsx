@@ -11,10 +11,11 @@ import { MyReservationsPage } from "./pages/MyReservationsPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { SignInPage } from "./pages/SignInPage";
 
-// The calendar, tokenomics and admin pages carry the heavy parts (FullCalendar, recharts); they
+// The calendar, usage, tokenomics and admin pages carry the heavy parts (FullCalendar, recharts); they
 // load on first visit.
 const CalendarPage = lazy(() => import("./pages/CalendarPage"));
 const TokenomicsPage = lazy(() => import("./pages/TokenomicsPage"));
+const UsagePage = lazy(() => import("./pages/UsagePage"));
 const AdminPage = lazy(() => import("./pages/AdminPage"));
 
 const TITLES: Record<string, string> = Object.fromEntries(PAGES.map((p) => [p.path, p.label]));
@@ -29,6 +30,8 @@ function Page({ path, isAdmin }: { path: string; isAdmin: boolean }) {
       return <BookPage />;
     case "/reservations":
       return <MyReservationsPage />;
+    case "/usage":
+      return <UsagePage />;
     case "/tokenomics":
       return <TokenomicsPage />;
     case "/admin":

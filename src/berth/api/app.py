@@ -27,8 +27,10 @@ from berth.api.routes import (
     policy,
     pools,
     reservations,
+    sign_in,
     status,
     tokenomics,
+    usage,
     users,
 )
 from berth.api.security import CsrfGuard, SecurityHeaders
@@ -92,12 +94,14 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     )
     for module in (
         auth,
+        sign_in,
         users,
         pools,
         reservations,
         calendar,
         audit,
         tokenomics,
+        usage,
         status,
         policy,
         catalog,

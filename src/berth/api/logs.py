@@ -1,4 +1,6 @@
-"""The access log never keeps a calendar feed's secret: it is the credential in that URL."""
+"""The access log never keeps a credential that travels in a URL: a calendar feed's secret (the
+path is the credential) or a sign-in's authorization code and state (and any token a provider
+might put in a query), which a provider's redirect brings to `/api/v1/auth/*/callback`."""
 
 from __future__ import annotations
 
@@ -6,11 +8,14 @@ import logging
 import re
 
 _FEED_SECRET = re.compile(r"(/api/v1/calendar/feeds/)[^/?#\s]+?(\.ics)")
+_QUERY_SECRET = re.compile(
+    r"([?&](?:code|state|id_token|access_token|refresh_token|token|session_state)=)[^&#\s]*"
+)
 
 
 def redact(text: str) -> str:
-    """`text` with any feed secret in it replaced by `***`."""
-    return _FEED_SECRET.sub(r"\1***\2", text)
+    """`text` with any feed secret or sign-in code, state or token in it replaced by `***`."""
+    return _QUERY_SECRET.sub(r"\1***", _FEED_SECRET.sub(r"\1***\2", text))
 
 
 class RedactFeedSecrets(logging.Filter):

@@ -74,6 +74,23 @@ class UserPublic(BaseModel):
     role: Role
     disabled: bool = False
     created_at: datetime | None = None
+    provider: Literal["local", "oidc", "openshift"] = Field(
+        default="local",
+        description="Where the account comes from: a password of Berth's own, or a provider",
+    )
+
+
+class SignInProvider(BaseModel):
+    id: Literal["oidc", "openshift"]
+    name: str = Field(description="What the button says, e.g. 'Single sign-on'")
+    url: str = Field(description="Where the browser goes to sign in (a navigation, not a fetch)")
+
+
+class SignInOptions(BaseModel):
+    """How one may sign in here: the password form (unless switched off) and providers."""
+
+    password: bool
+    providers: list[SignInProvider]
 
 
 class SessionStatus(BaseModel):
@@ -308,6 +325,21 @@ class GpuPublic(BaseModel):
     count: int
 
 
+class IdlePublic(BaseModel):
+    """An ACTIVE session's standing idle warning and its owner's last "keep" (docs/idle.md)."""
+
+    reason: Literal["idle", "no-show"] | None = Field(
+        default=None, description="Why it was warned; null: no warning stands"
+    )
+    warned_at: datetime | None = None
+    release_at: datetime | None = Field(
+        default=None, description="When it is released (COMPLETED) unless kept or used"
+    )
+    keep_until: datetime | None = Field(
+        default=None, description="The last keep: no warning nor release before this"
+    )
+
+
 class ReservationPublic(BaseModel):
     id: uuid.UUID
     status: Status
@@ -327,6 +359,10 @@ class ReservationPublic(BaseModel):
     stage: StagePublic
     staging: StagingPublic | None = Field(
         default=None, description="Live reservations that stage a model; null otherwise"
+    )
+    idle: IdlePublic | None = Field(
+        default=None,
+        description="ACTIVE reservations warned or kept (idle reclaim); null otherwise",
     )
     created_at: datetime
     updated_at: datetime
@@ -589,3 +625,63 @@ class NotificationPreferencesPublic(BaseModel):
     channels: dict[NotificationKind, list[NotificationChannel]]
     lead_minutes: list[int]
     email_available: bool = Field(description="Whether this installation sends e-mail at all.")
+
+
+# ---- the cost ledger (GET /usage; docs/usage.md) ------------------------------------------
+
+
+class UsageFigures(BaseModel):
+    """GPU-hours in physical GPUs (a MIG slice as its fraction), dollars, tokens."""
+
+    reserved_gpu_hours: float
+    measured_gpu_hours: float = Field(description="reserved GPU-hours with an activity sample")
+    used_gpu_hours: float = Field(description="Σ GPU activity × time × GPUs")
+    idle_gpu_hours: float = Field(description="measured − used")
+    measured_share: float | None = Field(description="measured / reserved; null: nothing held")
+    idle_share: float | None = Field(description="idle / measured; null: nothing measured")
+    cost: float = Field(description="dollars: reserved × held rate + used × load rate")
+    tokens_prompt: float
+    tokens_generated: float
+    cost_per_mtok: float | None = Field(description="dollars per million tokens; null: none")
+
+
+class UsageRow(UsageFigures):
+    """One group; a key the report is not grouped by is null."""
+
+    user: str | None = None
+    pool: str | None = None
+    gpu_kind: str | None = None
+    day: str | None = Field(default=None, description="local date, YYYY-MM-DD")
+
+
+class UsageSession(UsageFigures):
+    id: uuid.UUID
+    user: str
+    pool: str
+    gpu_kind: str
+    gpu_count: int
+    start: datetime
+    end: datetime
+    status: Status
+    reason: str | None
+
+
+class UsageRate(BaseModel):
+    pool: str
+    gpu_kind: str
+    held_per_gpu_hour: float = Field(description="$ per reserved GPU-hour")
+    load_per_gpu_hour: float = Field(description="$ per used GPU-hour, on top")
+    source: str
+
+
+class UsageReport(BaseModel):
+    start: datetime
+    end: datetime = Field(description="the requested end, or now if that is earlier")
+    timezone: str
+    group_by: list[str]
+    everyone: bool = Field(description="every user's reservations (admins), else the caller's")
+    rows: list[UsageRow]
+    total: UsageFigures
+    sessions: list[UsageSession] = Field(description="the most idle sessions first")
+    session_count: int
+    rates: list[UsageRate]

@@ -16,12 +16,14 @@ from berth.domain.catalog import Catalog, to_json
 from berth.domain.notifications import Preferences
 from berth.domain.pool import CPU, MEMORY, Pool
 from berth.domain.quantity import format_bytes
+from berth.domain.reservation import Status
 from berth.store.models import (
     CacheArtifact,
     CacheCredential,
     CacheNode,
     Notification,
     Reservation,
+    SessionIdle,
     SessionRow,
     User,
 )
@@ -29,7 +31,11 @@ from berth.store.models import (
 
 def user(u: User) -> schemas.UserPublic:
     return schemas.UserPublic(
-        username=u.username, role=u.role, disabled=u.disabled, created_at=u.created_at
+        username=u.username,
+        role=u.role,
+        disabled=u.disabled,
+        created_at=u.created_at,
+        provider=u.provider,
     )
 
 
@@ -52,12 +58,37 @@ class ReservationColumns(Protocol):
     updated_at: datetime
 
 
+def idle_data(
+    status: str,
+    reason: str | None,
+    warned_at: datetime | None,
+    release_at: datetime | None,
+    keep_until: datetime | None,
+) -> dict[str, Any] | None:
+    """An ACTIVE reservation's idle warning and last keep, in the shape of IdlePublic."""
+    if status != Status.ACTIVE.value or (warned_at is None and keep_until is None):
+        return None
+    return {
+        "reason": reason,
+        "warned_at": warned_at,
+        "release_at": release_at,
+        "keep_until": keep_until,
+    }
+
+
+def idle_of(status: str, idle: SessionIdle | None) -> dict[str, Any] | None:
+    if idle is None:
+        return None
+    return idle_data(status, idle.reason, idle.warned_at, idle.release_at, idle.keep_until)
+
+
 def reservation_data(
     row: ReservationColumns,
     owner: str,
     phase: str | None,
     url: str | None,
     staged: st.Staging | None = None,
+    idle: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A reservation as plain data in the shape (and field order) of ReservationPublic."""
     return {
@@ -76,6 +107,7 @@ def reservation_data(
         "workspace_url": url if phase == "ready" else None,
         "stage": st.stage_to_json(st.stage_from_json(row.stage)) or {"engines": [], "models": []},
         "staging": staging_data(staged),
+        "idle": idle,
         "created_at": row.created_at,
         "updated_at": row.updated_at,
     }
@@ -126,10 +158,11 @@ def reservation(
     owner: str,
     session: SessionRow | None = None,
     staged: st.Staging | None = None,
+    idle: SessionIdle | None = None,
 ) -> schemas.ReservationPublic:
     phase, url = (session.phase, session.url) if session else (None, None)
     return schemas.ReservationPublic.model_validate(
-        reservation_data(row, owner, phase, url, staged)
+        reservation_data(row, owner, phase, url, staged, idle_of(row.status, idle))
     )
 
 

@@ -22,14 +22,18 @@ from berth.catalog import load_catalog_file
 from berth.cli import clusters, first_run
 from berth.cli.cache import app as cache_app
 from berth.cli.render import app as render_app
+from berth.cli.usage import app as usage_app
 from berth.config import Settings, check_pool_file, check_pool_layout, load_pool_file
 from berth.domain.pool import DEFAULT_CLUSTER, ClusterRef, Pool
 from berth.domain.quantity import format_bytes
+from berth.images.cli import app as image_app
 from berth.install import gpu_operator, mirror
 from berth.kube.manifests.prepull import pinned_image_set
+from berth.reconciler.activity import ActivityCollector
 from berth.reconciler.executor import WORKERS as EXECUTOR_WORKERS
 from berth.reconciler.loop import Cadence, Reconciler
 from berth.reconciler.plan import Limits
+from berth.reconciler.prometheus import Prometheus
 from berth.sim.cli import app as sim_app
 from berth.store import bootstrap
 from berth.store.db import Database, Opened
@@ -45,12 +49,34 @@ app = typer.Typer(
 )
 user_app = typer.Typer(help="Manage users.", no_args_is_help=True)
 token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print Berth's version."
+        ),
+    ] = False,
+) -> None:
+    """Berth: book GPU capacity on a calendar; get an isolated Kubernetes workspace."""
+
+
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(render_app, name="render")
 app.add_typer(tokenomics_app, name="tokenomics")
 app.add_typer(sim_app, name="sim")
 app.add_typer(cache_app, name="cache")
+app.add_typer(usage_app, name="usage")
+app.add_typer(image_app, name="image")
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
@@ -303,7 +329,7 @@ def _other_clusters(
             continue
         assert one is not None  # a named cluster always has a kubeconfig
         typer.echo(f"reconciler: driving {one.source}")
-        rec = _reconciler(db, settings, one, name)
+        rec = _reconciler(db, settings, one, name, with_activity=False)  # default's runs it
         out.append((threading.Thread(target=rec.run, args=(stop,), name=f"reconcile-{name}"), one))
     return out
 
@@ -450,8 +476,15 @@ def _background_work(
 
 
 def _reconciler(
-    db: Database, settings: Settings, found: clusters.Found, name: str = DEFAULT_CLUSTER
+    db: Database,
+    settings: Settings,
+    found: clusters.Found,
+    name: str = DEFAULT_CLUSTER,
+    *,
+    with_activity: bool = True,
 ) -> Reconciler:
+    """A cluster's reconciler; `with_activity`: it also runs the activity collector and idle
+    policy, which cover every cluster's sessions from one Prometheus (one per process)."""
     return Reconciler(
         db,
         found.cluster,
@@ -469,6 +502,7 @@ def _reconciler(
         source=found.source,
         box=settings.secret_box(),
         cluster_name=name,
+        activity=_activity(db, settings) if with_activity else None,
     )
 
 
@@ -506,6 +540,20 @@ def _connect_clusters(settings: Settings, wanted: list[str] | None) -> dict[str,
             one.cluster.close()
         raise fail(str(exc)) from exc
     return found
+
+
+def _activity(db: Database, settings: Settings) -> ActivityCollector:
+    """The activity collector and idle policy; without BERTH_PROMETHEUS_URL it does nothing
+    and says so in /status."""
+    prometheus = None
+    if settings.prometheus_url:
+        prometheus = Prometheus(
+            settings.prometheus_url,
+            settings.prometheus_token_file,
+            settings.prometheus_ca_file,
+            settings.prometheus_timeout,
+        )
+    return ActivityCollector(db, prometheus, timedelta(seconds=settings.activity_interval))
 
 
 @app.command()
@@ -552,9 +600,13 @@ def reconcile(
         typer.echo(f"reconciler: driving {one.source}", err=True)
     try:
         with database(settings, pool_size=_db_connections(settings, len(found))) as db:
-            recs = {name: _reconciler(db, settings, one, name) for name, one in found.items()}
+            recs = {
+                name: _reconciler(db, settings, one, name, with_activity=i == 0)
+                for i, (name, one) in enumerate(found.items())
+            }
             if once:
                 for name, rec in recs.items():
+                    rec.activity = None  # no sample: its thread would die with the process
                     result = rec.cycle(gc=gc)
                     prefix = f"{name}: " if len(recs) > 1 else ""
                     for action in result.actions:
@@ -801,7 +853,7 @@ def cache_agent(
 def check_pools(
     file: Annotated[Path, typer.Argument(help="Pool file to validate", exists=False)],
 ) -> None:
-    """Validate a pool file and print the bookable kinds it yields.
+    """Validate a pool file and print the bookable kinds it yields (and their idle policies).
 
     MIG profiles are checked against the GPU model's table (berth.domain.mig); a model not in
     the table is accepted with a warning. Each pool's cluster must be `default` or one of the
@@ -814,6 +866,15 @@ def check_pools(
         )
         where = "" if pool.cluster == DEFAULT_CLUSTER else f" on cluster {pool.cluster}"
         typer.echo(f"{pool.name}: {len(pool.nodes)} node(s){where}; {kinds or 'no GPUs'}")
+        for kind, p in sorted(pool.idle.items()):
+            parts = [f"under {p.threshold:g}"]
+            if p.idle_minutes is not None:
+                parts.append(f"warned after {p.idle_minutes:g} min idle")
+            if p.no_show_minutes is not None:
+                parts.append(f"no-show after {p.no_show_minutes:g} min")
+            parts.append(f"released {p.answer_minutes:g} min after an unanswered warning")
+            parts.append(f"keep: {p.keep_minutes:g} min")
+            typer.echo(f"  idle reclaim of {kind}: " + "; ".join(parts))
 
 
 @app.command("check-catalog")

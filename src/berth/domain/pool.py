@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from berth.domain.idle import IdlePolicy
+
 WHOLE_GPU = "gpu"
 CPU = "cpu"
 MEMORY = "memory"
@@ -77,6 +79,8 @@ class Pool:
     nodes: tuple[Node, ...]
     defaults: Mapping[str, KindDefaults] = field(default_factory=dict)
     cluster: str = DEFAULT_CLUSTER  # the Kubernetes cluster its nodes are in (docs/scale.md)
+    # idle-GPU reclaim per GPU kind (domain/idle.py); a kind not named here is never reclaimed
+    idle: Mapping[str, IdlePolicy] = field(default_factory=dict)
 
     def kinds(self) -> dict[str, GpuKind]:
         """Bookable GPU kinds of the pool, by name, with their total physical units."""
@@ -114,6 +118,15 @@ class Pool:
         cap[CPU] = sum(n.cpu_millicores for n in self.nodes)
         cap[MEMORY] = sum(n.memory_bytes for n in self.nodes)
         return cap
+
+    def gpu_fractions(self) -> dict[str, float]:
+        """The share of a physical GPU one unit of each kind is: 1 for `gpu`, 1/4 for a
+        1g.24gb slice of four. Whole-GPU and MIG figures add up in GPUs through it."""
+        fraction: dict[str, float] = {}
+        for node in self.nodes:
+            for gpu in node.gpus:
+                fraction.setdefault(gpu.kind, 1.0 / gpu.units)
+        return fraction
 
     def defaults_for(self, kind: str) -> KindDefaults:
         """Per-unit CPU/memory defaults of a kind: configured, or an even share of the pool.
@@ -179,4 +192,7 @@ def validate_pools(pools: Iterable[Pool]) -> list[str]:
         for kind in pool.defaults:
             if kind not in pool.kinds():
                 problems.append(f"pool {pool.name!r}: defaults for unknown GPU kind {kind!r}")
+        for kind in pool.idle:
+            if kind not in pool.kinds():
+                problems.append(f"pool {pool.name!r}: idle policy for unknown GPU kind {kind!r}")
     return problems

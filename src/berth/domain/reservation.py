@@ -107,6 +107,10 @@ class Reserved(Accepted):
 
     reservation_id: uuid.UUID
     owner: str
+    # how the cluster knows the owner (berth.domain.identity.cluster_user): where the account
+    # came from, and the provider's name for them (None for a local account)
+    owner_provider: str = "local"
+    owner_cluster_name: str | None = None
 
 
 def demand(kind: str, count: int, cpu_millicores: int, memory_bytes: int) -> dict[str, int]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from berth.domain.catalog import Catalog
+from berth.domain.identity import cluster_user
 from berth.domain.pool import WHOLE_GPU, Pool, kube_resource
 from berth.domain.reservation import Mode, Reserved, Status
 
@@ -53,6 +54,9 @@ class SessionConfig:
     # Pod and service CIDRs, excluded from the "outside the cluster" egress rule: some CNIs
     # match pod addresses against ipBlocks too.
     cluster_networks: tuple[str, ...] = ()
+    # what the API server puts before an OIDC user's claim (its --oidc-username-prefix), so
+    # the RoleBinding names the user the cluster authenticates (BERTH_OIDC_CLUSTER_USER_PREFIX)
+    oidc_user_prefix: str = "oidc:"
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,8 @@ class Workspace:
 class SessionSpec:
     reservation_id: str
     namespace: str
-    owner: str
+    owner: str  # Berth's name for the owner
+    owner_user: str  # the Kubernetes user the RoleBinding names (identity.cluster_user)
     pool: str
     mode: Mode
     start: datetime
@@ -147,6 +152,9 @@ def build(
         reservation_id=str(r.reservation_id),
         namespace=namespace_name(r.reservation_id),
         owner=r.owner,
+        owner_user=cluster_user(
+            r.owner_provider, r.owner, r.owner_cluster_name, cfg.oidc_user_prefix
+        ),
         pool=r.pool,
         mode=r.mode,
         start=r.start,

@@ -20,7 +20,7 @@ depends on the domain only. The cost model takes the result as a plain float.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from berth.domain.pool import Pool
@@ -37,13 +37,26 @@ class GpuInterval:
 
 @dataclass(frozen=True)
 class MeasuredUtilization:
-    """The figure and the two sums it comes from."""
+    """The figure and the sums it comes from. `basis` "booked": booked / available;
+    "measured": used / available, where used GPU-hours are the activity series' (cost ledger,
+    domain.usage) and `measured_gpu_hours` says how much of the booked time had samples."""
 
     start: datetime
     end: datetime
     booked_gpu_hours: float
     available_gpu_hours: float
     utilization: float
+    basis: str = "booked"
+    used_gpu_hours: float | None = None
+    measured_gpu_hours: float | None = None
+
+
+@dataclass(frozen=True)
+class Activity:
+    """What the activity series measured of the bookings in the period (domain.usage)."""
+
+    used_gpu_hours: float
+    measured_gpu_hours: float
 
 
 def _aware(t: datetime, what: str) -> None:
@@ -86,21 +99,37 @@ def measured_utilization(
 
 
 def pool_utilization(
-    pool: Pool, booked: Iterable[Booked], start: datetime, end: datetime
+    pool: Pool,
+    booked: Iterable[Booked],
+    start: datetime,
+    end: datetime,
+    activity: Activity | None = None,
 ) -> MeasuredUtilization:
-    """Measured utilization of a pool: its bookings against its physical GPUs.
+    """Measured utilization of a pool: its bookings against its physical GPUs, or with
+    `activity` what the bookings really used against them (used / available: unmeasured time
+    counts as unused, so it is a lower bound where booked / available is an upper one).
 
     A unit of a MIG kind is the fraction of a GPU its slice is (1/4 for a 1g.24gb of four),
     so the result is in whole-GPU hours whatever the pool's layout.
     """
-    fraction: dict[str, float] = {}
-    gpus = 0
-    for node in pool.nodes:
-        for gpu in node.gpus:
-            gpus += 1
-            fraction.setdefault(gpu.kind, 1.0 / gpu.units)
+    fraction = pool.gpu_fractions()
+    gpus = sum(len(node.gpus) for node in pool.nodes)
     intervals = [GpuInterval(b.start, b.end, b.count * fraction.get(b.kind, 0.0)) for b in booked]
-    return measured_utilization(intervals, [GpuInterval(start, end, float(gpus))], start, end)
+    m = measured_utilization(intervals, [GpuInterval(start, end, float(gpus))], start, end)
+    if activity is None:
+        return m
+    used = activity.used_gpu_hours
+    if used < 0 or used > m.booked_gpu_hours * (1 + 1e-9):
+        raise ValueError(
+            f"used {used:.2f} GPU-hours are not within the {m.booked_gpu_hours:.2f} booked"
+        )
+    return replace(
+        m,
+        basis="measured",
+        utilization=min(1.0, used / m.available_gpu_hours),
+        used_gpu_hours=used,
+        measured_gpu_hours=activity.measured_gpu_hours,
+    )
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from berth.kube.errors import KubeError, Transient
 from berth.kube.manifests import installation_selector
 from berth.kube.manifests import prepull as prepull_manifests
 from berth.reconciler import metrics
+from berth.reconciler.activity import ActivityCollector
 from berth.reconciler.executor import STARTS, Executor
 from berth.reconciler.plan import (
     Action,
@@ -85,10 +86,12 @@ class Reconciler:
         clock: Callable[[], datetime] = utcnow,
         source: str = "a cluster",
         box: SecretBox | None = None,
+        activity: ActivityCollector | None = None,
         cluster_name: str = DEFAULT_CLUSTER,
     ) -> None:
         """`box` seals workspace passwords; the portal must open them with the same keys
         (`Settings.secret_box()`). None: a key of its own, for tests that never show them.
+        `activity` measures the sessions and applies the idle policy (None: neither).
         `cluster_name`: the pool file's name of `cluster`; only its pools' sessions are
         driven, under a leader lock of its own (docs/scale.md)."""
         self.db, self.cluster, self.clock, self.source = db, cluster, clock, source
@@ -106,6 +109,7 @@ class Reconciler:
         self._last_drift: datetime | None = None
         self._last_upkeep: datetime | None = None
         self._image_series: list[tuple[str, ...]] = []  # the berth_engine_images series set
+        self.activity = activity
 
     def cycle(self, *, gc: bool | None = None) -> CycleResult:
         """One pass: stop, repair, start; then GC and upkeep when due."""
@@ -132,6 +136,8 @@ class Reconciler:
             self.executor.run(collected, now)
             actions += collected
             self._last_gc = now
+        if self.activity is not None:  # its own thread: the cycle never waits on Prometheus
+            self.activity.start_if_due(now)
         if self._due(self._last_upkeep, self.cadence.upkeep_interval, now):
             maintenance.run(self.db, now, self.cadence.audit_retention)
             self._last_upkeep = now
@@ -280,6 +286,8 @@ class Reconciler:
         if result is not None and result.next_event is not None:
             until = (result.next_event - self.clock()).total_seconds()
             wait = min(wait, max(until, 0.0) + 0.05)
+        if self.activity is not None and self.activity.prometheus is not None:
+            wait = min(wait, self.activity.interval.total_seconds())
         return wait
 
     def run(self, stop: threading.Event) -> None:

@@ -51,3 +51,23 @@ ENGINE_IMAGES = Gauge(
     "for the image's current state (present, pulling, waiting, failed)",
     ["cluster", "pool", "node", "engine", "state"],
 )
+ACTIVITY_COLLECTIONS = Counter(
+    "berth_activity_collections_total",
+    "Activity samples asked of Prometheus, by outcome (ok, unavailable, failed, skipped: the "
+    "previous one was still running)",
+    ["outcome"],
+)
+ACTIVITY_QUERY = Histogram(
+    "berth_activity_query_seconds",
+    "The three Prometheus queries of one activity sample (every ACTIVE session at once)",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+ACTIVITY_UNMEASURED = Gauge(
+    "berth_activity_unmeasured_sessions",
+    "ACTIVE sessions without a DCGM series in the last sample (never counted as idle)",
+)
+IDLE_ACTIONS = Counter(
+    "berth_idle_actions_total",
+    "Idle-policy actions: warn:idle, warn:no-show, clear, release:idle, release:no-show",
+    ["action"],
+)

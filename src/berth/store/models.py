@@ -38,12 +38,67 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
-    password_hash: Mapped[str] = mapped_column(Text)
+    # NULL for a user of an identity provider: they have no password here
+    password_hash: Mapped[str | None] = mapped_column(Text)
     role: Mapped[str] = mapped_column(String(16))
     disabled: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # where the account comes from (berth.domain.identity): local, oidc or openshift; for the
+    # last two the provider's stable subject and the name the cluster knows them by
+    provider: Mapped[str] = mapped_column(String(16), server_default=text("'local'"))
+    subject: Mapped[str | None] = mapped_column(String(255))
+    cluster_name: Mapped[str | None] = mapped_column(String(255))
+    signed_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    __table_args__ = (CheckConstraint("role IN ('admin', 'user')", name="users_role"),)
+    __table_args__ = (
+        CheckConstraint("role IN ('admin', 'user')", name="users_role"),
+        CheckConstraint("provider IN ('local', 'oidc', 'openshift')", name="users_provider"),
+        CheckConstraint(
+            "(provider = 'local') = (subject IS NULL)", name="users_subject_of_provider"
+        ),
+        Index("users_provider_subject", "provider", "subject", unique=True),
+    )
+
+
+class Group(Base):
+    """A group an identity provider says people are in (teams are made from these)."""
+
+    __tablename__ = "groups"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (Index("groups_provider_name", "provider", "name", unique=True),)
+
+
+class GroupMember(Base):
+    """Who is in a group, as of their last sign-in (replaced at each one)."""
+
+    __tablename__ = "group_members"
+
+    group_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    since: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class SignInAttempt(Base):
+    """A sign-in at an identity provider in flight: the browser holds the state (a cookie), the
+    server the nonce and the PKCE verifier, which never leave it. One use, ten minutes."""
+
+    __tablename__ = "sign_in_attempts"
+
+    state_hash: Mapped[bytes] = mapped_column(LargeBinary, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    nonce: Mapped[str] = mapped_column(String(128))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    next_path: Mapped[str] = mapped_column(String(512))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class ApiToken(Base):
@@ -255,6 +310,37 @@ class SessionActivity(Base):
             name="session_activity_tokens",
         ),
         Index("session_activity_at", "at"),
+    )
+
+
+class SessionIdle(Base):
+    """Idle-reclaim state of a reservation (see migration 0014 and domain/idle.py).
+
+    `opened_at`: the owner first opened the workspace through the portal (written by the API);
+    `warned_at`/`reason`/`release_at`: the standing warning (written by the reconciler);
+    `keep_until`: the owner's last "keep" (written by the API).
+    """
+
+    __tablename__ = "session_idle"
+
+    reservation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("reservations.id", ondelete="CASCADE"), primary_key=True
+    )
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    warned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reason: Mapped[str | None] = mapped_column(String(16))
+    release_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    keep_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint(
+            "reason IS NULL OR reason IN ('idle', 'no-show')", name="session_idle_reason"
+        ),
+        CheckConstraint(
+            "(warned_at IS NULL) = (reason IS NULL) AND (warned_at IS NULL) = (release_at IS NULL)",
+            name="session_idle_warning",
+        ),
     )
 
 

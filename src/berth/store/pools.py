@@ -6,12 +6,14 @@ agree on capacity even if they were started with different files.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.postgresql import insert
 
+from berth.domain.idle import IdlePolicy
 from berth.domain.pool import DEFAULT_CLUSTER, Gpu, KindDefaults, Mig, Node, Pool
 from berth.store import audit
 from berth.store.db import Tx
@@ -45,6 +47,8 @@ def to_json(pool: Pool) -> dict[str, Any]:
             k: {"cpu_millicores": d.cpu_millicores, "memory_bytes": d.memory_bytes}
             for k, d in pool.defaults.items()
         },
+        # written only when set, so a pool without one keeps the description it had
+        **({"idle": {k: asdict(p) for k, p in pool.idle.items()}} if pool.idle else {}),
     }
 
 
@@ -72,6 +76,7 @@ def from_json(spec: dict[str, Any], cluster: str = DEFAULT_CLUSTER) -> Pool:
             for n in spec["nodes"]
         ),
         defaults={k: KindDefaults(**d) for k, d in spec.get("defaults", {}).items()},
+        idle={k: IdlePolicy(**p) for k, p in spec.get("idle", {}).items()},
     )
 
 

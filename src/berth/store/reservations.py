@@ -44,7 +44,7 @@ from berth.store import catalog as stored_catalog
 from berth.store.db import Tx
 from berth.store.errors import Conflict, Invalid, NotFound, Refused
 from berth.store.locks import POOL_BOOKING, USER_BOOKING
-from berth.store.models import Reservation, SessionRow, User
+from berth.store.models import Reservation, SessionIdle, SessionRow, User
 from berth.store.notifications import notify
 from berth.store.users import Principal
 
@@ -372,6 +372,11 @@ def get(tx: Tx, who: Principal, reservation_id: uuid.UUID) -> Reservation:
     return _owned(tx, who, reservation_id, lock=False)
 
 
+def get_locked(tx: Tx, who: Principal, reservation_id: uuid.UUID) -> Reservation:
+    """Like get, with the row locked (FOR UPDATE) for a change."""
+    return _owned(tx, who, reservation_id, lock=True)
+
+
 def cancel(
     tx: Tx,
     who: Principal,
@@ -423,20 +428,7 @@ def release(
         raise Conflict("an APPROVED reservation has not started: cancel it instead of releasing")
     if status is not Status.ACTIVE:
         raise Conflict(f"a {row.status} reservation cannot be released; only an ACTIVE one can")
-    row.status = transition(status, Status.COMPLETED).value
-    old_end = row.end_at
-    # the window must stay non-empty (end > start) even if the session opened this instant
-    row.end_at = min(old_end, max(now, row.start_at + timedelta(microseconds=1)))
-    row.reason = RELEASED
-    row.updated_at = now
-    audit.record(
-        tx,
-        who.username,
-        "reservation.release",
-        f"reservation:{row.id}",
-        {"booked_end": old_end.isoformat(), "end": row.end_at.isoformat()},
-        client,
-    )
+    end_now(tx, row, now, RELEASED, who.username, "reservation.release", client)
     notify(
         tx,
         user_id=row.owner_id,
@@ -446,8 +438,37 @@ def release(
         f"at {row.end_at:%H:%M} UTC; the rest of its window is free for others.",
         reservation_id=row.id,
     )
-    _notify(tx, row.id)
     return row
+
+
+def end_now(
+    tx: Tx,
+    row: Reservation,
+    now: datetime,
+    reason: str,
+    actor: str,
+    action: str,
+    client: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """End a locked ACTIVE reservation now: COMPLETED with `reason`, its end moved to now (the
+    rest of the window is free at once), audited as `action`, NOTIFY so the reconciler tears
+    the namespace down. Early release and idle reclaim share it."""
+    row.status = transition(Status(row.status), Status.COMPLETED).value
+    old_end = row.end_at
+    # the window must stay non-empty (end > start) even if the session opened this instant
+    row.end_at = min(old_end, max(now, row.start_at + timedelta(microseconds=1)))
+    row.reason = reason
+    row.updated_at = now
+    audit.record(
+        tx,
+        actor,
+        action,
+        f"reservation:{row.id}",
+        {"booked_end": old_end.isoformat(), "end": row.end_at.isoformat(), **(details or {})},
+        client,
+    )
+    _notify(tx, row.id)
 
 
 def extend(
@@ -519,18 +540,24 @@ def search(
     limit: int = 200,
 ) -> Sequence[Row[*tuple[Any, ...]]]:
     """Visible reservations (users see only their own), ordered by start: rows with the
-    reservation's columns under their model names, `username` (the owner's), and the
-    session's `phase` and `url` (None without a session). Plain rows, not model objects:
-    a list is hundreds of them."""
+    reservation's columns under their model names, `username` (the owner's), the
+    session's `phase` and `url` (None without a session), and its idle state `idle_reason`,
+    `idle_warned_at`, `idle_release_at`, `idle_keep_until` (None without one). Plain rows,
+    not model objects: a list is hundreds of them."""
     q = (
         select(
             *(getattr(Reservation, c) for c in _LISTED),
             User.username,
             SessionRow.phase,
             SessionRow.url,
+            SessionIdle.reason.label("idle_reason"),
+            SessionIdle.warned_at.label("idle_warned_at"),
+            SessionIdle.release_at.label("idle_release_at"),
+            SessionIdle.keep_until.label("idle_keep_until"),
         )
         .join(User, User.id == Reservation.owner_id)
         .outerjoin(SessionRow, SessionRow.reservation_id == Reservation.id)
+        .outerjoin(SessionIdle, SessionIdle.reservation_id == Reservation.id)
     )
     if mine or not who.is_admin:
         q = q.where(Reservation.owner_id == who.id)

@@ -23,11 +23,16 @@ from berth.store.db import Tx
 from berth.store.models import PoolRow, Reservation, SessionRow, User
 from berth.store.notifications import notify
 
+# the owner's columns a session is built from: Berth's name and how the cluster knows them
+_OWNER = (User.username, User.provider, User.cluster_name)
 
-def _input(r: Reservation, owner: str) -> Reserved:
+
+def _input(r: Reservation, owner: str, provider: str, cluster_name: str | None) -> Reserved:
     return Reserved(
         reservation_id=r.id,
         owner=owner,
+        owner_provider=provider,
+        owner_cluster_name=cluster_name,
         pool=r.pool,
         start=r.start_at,
         end=r.end_at,
@@ -63,7 +68,7 @@ def _on(cluster: str | None) -> ColumnElement[bool]:
 
 def pending_work(tx: Tx, now: datetime, cluster: str | None = None) -> list[Work]:
     q = (
-        select(Reservation, User.username, SessionRow)
+        select(Reservation, *_OWNER, SessionRow)
         .join(User, User.id == Reservation.owner_id)
         .outerjoin(SessionRow, SessionRow.reservation_id == Reservation.id)
         .where(
@@ -83,7 +88,9 @@ def pending_work(tx: Tx, now: datetime, cluster: str | None = None) -> list[Work
         )
         .order_by(Reservation.start_at)
     )
-    return [Work(_input(r, u), Status(r.status), _state(s)) for r, u, s in tx.execute(q)]
+    return [
+        Work(_input(r, u, p, c), Status(r.status), _state(s)) for r, u, p, c, s in tx.execute(q)
+    ]
 
 
 def kept(tx: Tx, candidates: set[uuid.UUID]) -> set[uuid.UUID]:
@@ -116,7 +123,7 @@ def ready_session(tx: Tx, rid: uuid.UUID, box: SecretBox) -> tuple[Reserved, str
     """An ACTIVE session's reservation and workspace password (None unless it is ready and its
     password opens with `box`): what its fence objects are built from when re-applied."""
     q = (
-        select(Reservation, User.username, SessionRow.password_sealed)
+        select(Reservation, *_OWNER, SessionRow.password_sealed)
         .join(User, User.id == Reservation.owner_id)
         .join(SessionRow, SessionRow.reservation_id == Reservation.id)
         .where(Reservation.id == rid, SessionRow.phase == "ready")
@@ -124,11 +131,11 @@ def ready_session(tx: Tx, rid: uuid.UUID, box: SecretBox) -> tuple[Reserved, str
     found = tx.execute(q).first()
     if found is None:
         return None
-    r, username, sealed = found
+    r, username, provider, cluster_name, sealed = found
     if sealed is None:
         return None
     try:
-        return _input(r, username), box.open(sealed)
+        return _input(r, username, provider, cluster_name), box.open(sealed)
     except SealError:
         return None  # a key this process lacks: left as it is rather than given a new password
 

@@ -110,13 +110,14 @@ def create(
 def authenticate(tx: Tx, username: str, password: str) -> User | None:
     """The enabled user with this password, else None (same cost either way)."""
     user = tx.scalar(select(User).where(User.username == username.lower()))
-    try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    stored = user.password_hash if user is not None else None
+    try:  # a user of an identity provider has no password: as slow, and refused, as no user
+        _hasher.verify(stored or _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
         return None
-    if user is None or user.disabled:
+    if user is None or user.disabled or stored is None:
         return None
-    if _hasher.check_needs_rehash(user.password_hash):
+    if _hasher.check_needs_rehash(stored):
         user.password_hash = _hasher.hash(password)
     return user
 
@@ -171,6 +172,11 @@ def update(
         user.role = role  # type: ignore[assignment]
     if "disabled" in changes:
         user.disabled = bool(disabled)
+    if password is not None and user.provider != "local":
+        raise Invalid(
+            "password",
+            f"password: {username!r} signs in through {user.provider}; it has no password here",
+        )
     if password is not None:
         user.password_hash = _hasher.hash(check_password(password, username))
         changes["password_changed"] = True

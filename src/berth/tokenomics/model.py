@@ -41,6 +41,13 @@ as u rises, and halves when u doubles only if V = 0 (power flat). In general
     c(2u) / c(u) = 1/2 + V·u / (2 (F + V·u))
 e.g. c(0.8)/c(0.4) = 1/2 + 0.4 V / (2 (F + 0.4 V)): above one half by the share of the
 energy that depends on load.
+
+Cost per GPU-hour (the cost ledger's rates). Spread A(u) = F + V·u over the serving GPUs'
+hours, G · 8,760:
+    held  = F / (G · 8,760)     $ per GPU-hour a GPU is held, busy or idle (spares included)
+    load  = V / (G · 8,760)     $ per GPU-hour of full-load activity, on top
+so a year in which every serving GPU is held all the time and busy a share u of it costs
+G · 8,760 · (held + u · load) = A(u): the rates give back the annual cost.
 """
 
 from __future__ import annotations
@@ -229,6 +236,24 @@ def annual_cost(fleet: Fleet, utilization: float) -> CostBreakdown:
         facility=total * costs.facility_per_server,
         staff=costs.staff_fte * costs.staff_cost_per_fte,
     )
+
+
+@dataclass(frozen=True)
+class GpuHourCost:
+    """Dollars per serving-GPU-hour: `held` whatever the GPU does, `load` per hour at full load."""
+
+    held: float
+    load: float
+
+
+def gpu_hour_cost(fleet: Fleet) -> GpuHourCost:
+    """The fleet's annual cost A(u) = F + V·u spread over its serving GPU-hours (see above)."""
+    if fleet.serving_gpus <= 0:
+        raise ValueError("the fleet has no serving GPU")
+    hours = fleet.serving_gpus * HOURS_PER_YEAR
+    fixed = annual_cost(fleet, 0.0).total
+    load = annual_cost(fleet, 1.0).total - fixed
+    return GpuHourCost(held=fixed / hours, load=load / hours)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ const BADGE: Record<ComponentStatus["state"], string> = {
   failing: "badge badge-failed",
   stale: "badge badge-canceled",
   "never seen": "badge badge-completed",
+  off: "badge badge-completed",
 };
 
 function detail(details: Record<string, unknown>, key: string): string | null {
@@ -101,21 +102,54 @@ export function ReconcilerStatus() {
       <p>
         <span className={BADGE[rec.state]}>{rec.state}</span>
       </p>
-      <table>
-        <caption className="sr-only">Reconciler status</caption>
-        <tbody>
-          {rows
-            .filter(([, v]) => v !== null)
-            .map(([k, v]) => (
-              <tr key={k}>
-                <th scope="row">{k}</th>
-                <td className="wrap">{v}</td>
-              </tr>
-            ))}
-        </tbody>
-      </table>
+      <DetailTable caption="Reconciler status" rows={rows} />
       {clusters.some((c) => c.name !== "default") && <ClustersTable clusters={clusters} />}
+      {status.data?.activity && <ActivityStatus activity={status.data.activity} />}
       <ErrorNote error={status.error} />
     </>
+  );
+}
+
+// The measured GPU activity behind idle reclaim (docs/idle.md): off without BERTH_PROMETHEUS_URL.
+function ActivityStatus({ activity }: { activity: ComponentStatus }) {
+  const d = (activity.details ?? {}) as Record<string, unknown>;
+  const rows: [string, string | null][] = [
+    [
+      "Prometheus",
+      activity.state === "off"
+        ? "not set (BERTH_PROMETHEUS_URL): nothing is measured or reclaimed"
+        : detail(d, "prometheus"),
+    ],
+    ["Last sample", activity.last_seen ? fmtStamp(activity.last_seen) : null],
+    ["Sessions measured", activity.state === "off" ? null : detail(d, "sessions")],
+    ["Query time", d.query_seconds != null ? `${detail(d, "query_seconds")} s` : null],
+    ["Error", detail(d, "error")],
+  ];
+  return (
+    <>
+      <h3>GPU activity and idle reclaim</h3>
+      <p>
+        <span className={BADGE[activity.state]}>{activity.state}</span>
+      </p>
+      <DetailTable caption="GPU activity collection" rows={rows} />
+    </>
+  );
+}
+
+function DetailTable({ caption, rows }: { caption: string; rows: [string, string | null][] }) {
+  return (
+    <table>
+      <caption className="sr-only">{caption}</caption>
+      <tbody>
+        {rows
+          .filter(([, v]) => v !== null)
+          .map(([k, v]) => (
+            <tr key={k}>
+              <th scope="row">{k}</th>
+              <td className="wrap">{v}</td>
+            </tr>
+          ))}
+      </tbody>
+    </table>
   );
 }

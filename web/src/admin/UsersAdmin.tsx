@@ -9,6 +9,9 @@ import { fmtDateTime } from "../lib/time";
 import { useLoad } from "../lib/useLoad";
 import { AddUserForm } from "./AddUserForm";
 
+// Where an account comes from: a Berth password (break-glass) or the identity provider.
+const SIGNS_IN_WITH = { local: "password", oidc: "single sign-on", openshift: "OpenShift" } as const;
+
 export function UsersAdmin() {
   const me = useUser();
   const list = useLoad(() => api.users(), []);
@@ -26,6 +29,7 @@ export function UsersAdmin() {
 
   const columns: Column<User>[] = [
     { header: "Username", cell: (u) => u.username },
+    { header: "Signs in with", cell: (u) => SIGNS_IN_WITH[u.provider ?? "local"] },
     {
       header: "Role",
       cell: (u) => (

@@ -22,16 +22,31 @@ import type {
   ReservationCreate,
   Scenario,
   SessionStatus,
+  SignInOptions,
   Status,
   TokenomicsRequest,
+  UsageReport,
   User,
   UserCreate,
   UserUpdate,
   Utilization,
+  UtilizationBasis,
   Workspace,
 } from "./types";
 
 const V1 = "/api/v1";
+
+export interface UsageQuery {
+  from: string;
+  to: string;
+  group_by: string;
+  tz: string;
+}
+
+/** The CSV download of the same ledger (a link, so the browser saves it). */
+export function usageCsvUrl(q: UsageQuery, rows: "groups" | "sessions" = "groups"): string {
+  return `${V1}/usage.csv?${new URLSearchParams({ ...q, rows }).toString()}`;
+}
 
 export const api = {
   me: () => request<User>("GET", `${V1}/me`),
@@ -40,6 +55,8 @@ export const api = {
   login: (username: string, password: string) =>
     request<{ user: User }>("POST", `${V1}/auth/login`, { body: { username, password } }),
   logout: () => request<void>("POST", `${V1}/auth/logout`),
+  /** The password form (unless switched off) and the identity providers' buttons. */
+  signInOptions: () => request<SignInOptions>("GET", `${V1}/auth/providers`),
 
   policy: () => request<Policy>("GET", `${V1}/policy`),
   pools: () => request<Pool[]>("GET", `${V1}/pools`),
@@ -93,8 +110,10 @@ export const api = {
   tokenomicsCurve: (body: TokenomicsRequest) => request<CurveReport>("POST", `${V1}/tokenomics/curve`, { body }),
   tokenomicsBreakeven: (body: TokenomicsRequest) =>
     request<BreakevenReport>("POST", `${V1}/tokenomics/breakeven`, { body }),
-  utilization: (pool: string, from: string, to: string) =>
-    request<Utilization>("GET", `${V1}/tokenomics/utilization`, { query: { pool, from, to } }),
+  utilization: (pool: string, from: string, to: string, basis: UtilizationBasis = "booked") =>
+    request<Utilization>("GET", `${V1}/tokenomics/utilization`, { query: { pool, from, to, basis } }),
+  /** The cost ledger; users get their own reservations, admins everyone's. */
+  usage: (q: UsageQuery & { top?: number }) => request<UsageReport>("GET", `${V1}/usage`, { query: { ...q } }),
 
   catalog: () => request<Catalog>("GET", `${V1}/catalog`),
   cacheNodes: () => request<CacheNode[]>("GET", `${V1}/cache/nodes`),

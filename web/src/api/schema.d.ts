@@ -39,7 +39,8 @@ export interface paths {
          *     name (others there, and that name elsewhere, still sign in); `login_max_failures_per_address`
          *     for all names from one address, then that address gets 429. `Retry-After` says when the
          *     oldest counted failure leaves the window. An unknown name costs the same argon2 verify
-         *     as a known one, and nothing is kept in memory.
+         *     as a known one, and nothing is kept in memory. With `BERTH_LOCAL_LOGIN=false` password
+         *     sign-in is off (403): people sign in through the identity provider.
          */
         post: operations["login"];
         delete?: never;
@@ -59,6 +60,27 @@ export interface paths {
         put?: never;
         /** Logout */
         post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sign In Options
+         * @description How one signs in here: the password form (unless BERTH_LOCAL_LOGIN=false) and the
+         *     configured identity providers, each with the address a browser navigates to.
+         */
+        get: operations["getSignInOptions"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -536,6 +558,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reservations/{reservation_id}/keep": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Keep
+         * @description "Keep it": answer an idle warning. No idle warning nor release for the pool's keep
+         *     minutes (its idle policy in the pool file), and a standing warning is withdrawn. Your
+         *     ACTIVE reservation only (an admin: anyone's); 409 for any other status, or when its pool
+         *     reclaims no idle GPUs of its kind.
+         */
+        post: operations["keepReservation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reservations/{reservation_id}/open": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Open Workspace
+         * @description Go to your workspace (a 303 to its URL): the portal's "Open" link. The owner's first
+         *     open is remembered, so the session is no no-show (docs/idle.md). 409 until it is ready.
+         */
+        get: operations["openWorkspace"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reservations/{reservation_id}/release": {
         parameters: {
             query?: never;
@@ -572,7 +638,8 @@ export interface paths {
          *
          *     With `include_password=true`, also the workspace password (ready workspaces only). It is
          *     kept encrypted and wiped when the session ends; an admin reading someone else's is
-         *     audited (`workspace.password_read`).
+         *     audited (`workspace.password_read`). The owner reading it counts as opening the workspace
+         *     (the no-show rule of idle reclaim, docs/idle.md).
          */
         get: operations["getWorkspace"];
         put?: never;
@@ -710,9 +777,54 @@ export interface paths {
         /**
          * Utilization
          * @description Booked GPU-hours over available GPU-hours of a pool in [from, to) (MIG slices as
-         *     fractions of a GPU): the utilization the model can run on instead of a guess.
+         *     fractions of a GPU): the utilization the model can run on instead of a guess. With
+         *     `basis=measured`: the GPU-hours the bookings really used (the activity series, as the cost
+         *     ledger counts them) over available; unmeasured time counts as unused.
          */
         get: operations["tokenomicsUtilization"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Usage
+         * @description Reserved, measured and used GPU-hours, idle share, dollars and tokens in [from, to)
+         *     (up to now), grouped; the total; the most idle sessions; the rates used. Refused (422):
+         *     `to` not after `from`, more than 366 days, an unknown grouping or time zone.
+         */
+        get: operations["getUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/usage.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Usage Csv
+         * @description The same ledger as CSV: the grouped rows, or (`rows=sessions`) one line per reservation,
+         *     most idle first. Dollars in USD; empty cells where a share or $/Mtok has no meaning.
+         */
+        get: operations["getUsageCsv"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1131,7 +1243,7 @@ export interface components {
              * State
              * @enum {string}
              */
-            state: "running" | "failing" | "stale" | "never seen";
+            state: "running" | "failing" | "stale" | "never seen" | "off";
             /**
              * Waiting
              * @default 0
@@ -1155,7 +1267,7 @@ export interface components {
              * State
              * @enum {string}
              */
-            state: "running" | "failing" | "stale" | "never seen";
+            state: "running" | "failing" | "stale" | "never seen" | "off";
         };
         /**
          * ControlPlaneStatus
@@ -1360,6 +1472,29 @@ export interface components {
              * @enum {string}
              */
             status: "ok" | "unavailable";
+        };
+        /**
+         * IdlePublic
+         * @description An ACTIVE session's standing idle warning and its owner's last "keep" (docs/idle.md).
+         */
+        IdlePublic: {
+            /**
+             * Keep Until
+             * @description The last keep: no warning nor release before this
+             */
+            keep_until?: string | null;
+            /**
+             * Reason
+             * @description Why it was warned; null: no warning stands
+             */
+            reason?: ("idle" | "no-show") | null;
+            /**
+             * Release At
+             * @description When it is released (COMPLETED) unless kept or used
+             */
+            release_at?: string | null;
+            /** Warned At */
+            warned_at?: string | null;
         };
         /** LoginRequest */
         LoginRequest: {
@@ -1599,6 +1734,7 @@ export interface components {
         };
         /** PlatformStatus */
         PlatformStatus: {
+            activity: components["schemas"]["ComponentStatus"];
             /**
              * Clusters
              * @description Every cluster with a pool or a reconciler, by name
@@ -1768,6 +1904,8 @@ export interface components {
              * Format: uuid
              */
             id: string;
+            /** @description ACTIVE reservations warned or kept (idle reclaim); null otherwise */
+            idle?: components["schemas"]["IdlePublic"] | null;
             /** Memory */
             memory: string;
             mode: components["schemas"]["Mode"];
@@ -1870,6 +2008,34 @@ export interface components {
             /** Signed In */
             signed_in: boolean;
             user?: components["schemas"]["UserPublic"] | null;
+        };
+        /**
+         * SignInOptions
+         * @description How one may sign in here: the password form (unless switched off) and providers.
+         */
+        SignInOptions: {
+            /** Password */
+            password: boolean;
+            /** Providers */
+            providers: components["schemas"]["SignInProvider"][];
+        };
+        /** SignInProvider */
+        SignInProvider: {
+            /**
+             * Id
+             * @enum {string}
+             */
+            id: "oidc" | "openshift";
+            /**
+             * Name
+             * @description What the button says, e.g. 'Single sign-on'
+             */
+            name: string;
+            /**
+             * Url
+             * @description Where the browser goes to sign in (a navigation, not a fetch)
+             */
+            url: string;
         };
         /**
          * SizingSpec
@@ -2054,6 +2220,235 @@ export interface components {
              */
             utilization?: number | null;
         };
+        /**
+         * UsageFigures
+         * @description GPU-hours in physical GPUs (a MIG slice as its fraction), dollars, tokens.
+         */
+        UsageFigures: {
+            /**
+             * Cost
+             * @description dollars: reserved × held rate + used × load rate
+             */
+            cost: number;
+            /**
+             * Cost Per Mtok
+             * @description dollars per million tokens; null: none
+             */
+            cost_per_mtok: number | null;
+            /**
+             * Idle Gpu Hours
+             * @description measured − used
+             */
+            idle_gpu_hours: number;
+            /**
+             * Idle Share
+             * @description idle / measured; null: nothing measured
+             */
+            idle_share: number | null;
+            /**
+             * Measured Gpu Hours
+             * @description reserved GPU-hours with an activity sample
+             */
+            measured_gpu_hours: number;
+            /**
+             * Measured Share
+             * @description measured / reserved; null: nothing held
+             */
+            measured_share: number | null;
+            /** Reserved Gpu Hours */
+            reserved_gpu_hours: number;
+            /** Tokens Generated */
+            tokens_generated: number;
+            /** Tokens Prompt */
+            tokens_prompt: number;
+            /**
+             * Used Gpu Hours
+             * @description Σ GPU activity × time × GPUs
+             */
+            used_gpu_hours: number;
+        };
+        /** UsageRate */
+        UsageRate: {
+            /** Gpu Kind */
+            gpu_kind: string;
+            /**
+             * Held Per Gpu Hour
+             * @description $ per reserved GPU-hour
+             */
+            held_per_gpu_hour: number;
+            /**
+             * Load Per Gpu Hour
+             * @description $ per used GPU-hour, on top
+             */
+            load_per_gpu_hour: number;
+            /** Pool */
+            pool: string;
+            /** Source */
+            source: string;
+        };
+        /** UsageReport */
+        UsageReport: {
+            /**
+             * End
+             * Format: date-time
+             * @description the requested end, or now if that is earlier
+             */
+            end: string;
+            /**
+             * Everyone
+             * @description every user's reservations (admins), else the caller's
+             */
+            everyone: boolean;
+            /** Group By */
+            group_by: string[];
+            /** Rates */
+            rates: components["schemas"]["UsageRate"][];
+            /** Rows */
+            rows: components["schemas"]["UsageRow"][];
+            /** Session Count */
+            session_count: number;
+            /**
+             * Sessions
+             * @description the most idle sessions first
+             */
+            sessions: components["schemas"]["UsageSession"][];
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /** Timezone */
+            timezone: string;
+            total: components["schemas"]["UsageFigures"];
+        };
+        /**
+         * UsageRow
+         * @description One group; a key the report is not grouped by is null.
+         */
+        UsageRow: {
+            /**
+             * Cost
+             * @description dollars: reserved × held rate + used × load rate
+             */
+            cost: number;
+            /**
+             * Cost Per Mtok
+             * @description dollars per million tokens; null: none
+             */
+            cost_per_mtok: number | null;
+            /**
+             * Day
+             * @description local date, YYYY-MM-DD
+             */
+            day?: string | null;
+            /** Gpu Kind */
+            gpu_kind?: string | null;
+            /**
+             * Idle Gpu Hours
+             * @description measured − used
+             */
+            idle_gpu_hours: number;
+            /**
+             * Idle Share
+             * @description idle / measured; null: nothing measured
+             */
+            idle_share: number | null;
+            /**
+             * Measured Gpu Hours
+             * @description reserved GPU-hours with an activity sample
+             */
+            measured_gpu_hours: number;
+            /**
+             * Measured Share
+             * @description measured / reserved; null: nothing held
+             */
+            measured_share: number | null;
+            /** Pool */
+            pool?: string | null;
+            /** Reserved Gpu Hours */
+            reserved_gpu_hours: number;
+            /** Tokens Generated */
+            tokens_generated: number;
+            /** Tokens Prompt */
+            tokens_prompt: number;
+            /**
+             * Used Gpu Hours
+             * @description Σ GPU activity × time × GPUs
+             */
+            used_gpu_hours: number;
+            /** User */
+            user?: string | null;
+        };
+        /** UsageSession */
+        UsageSession: {
+            /**
+             * Cost
+             * @description dollars: reserved × held rate + used × load rate
+             */
+            cost: number;
+            /**
+             * Cost Per Mtok
+             * @description dollars per million tokens; null: none
+             */
+            cost_per_mtok: number | null;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Gpu Count */
+            gpu_count: number;
+            /** Gpu Kind */
+            gpu_kind: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Idle Gpu Hours
+             * @description measured − used
+             */
+            idle_gpu_hours: number;
+            /**
+             * Idle Share
+             * @description idle / measured; null: nothing measured
+             */
+            idle_share: number | null;
+            /**
+             * Measured Gpu Hours
+             * @description reserved GPU-hours with an activity sample
+             */
+            measured_gpu_hours: number;
+            /**
+             * Measured Share
+             * @description measured / reserved; null: nothing held
+             */
+            measured_share: number | null;
+            /** Pool */
+            pool: string;
+            /** Reason */
+            reason: string | null;
+            /** Reserved Gpu Hours */
+            reserved_gpu_hours: number;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            status: components["schemas"]["Status"];
+            /** Tokens Generated */
+            tokens_generated: number;
+            /** Tokens Prompt */
+            tokens_prompt: number;
+            /**
+             * Used Gpu Hours
+             * @description Σ GPU activity × time × GPUs
+             */
+            used_gpu_hours: number;
+            /** User */
+            user: string;
+        };
         /** UserCreate */
         UserCreate: {
             /**
@@ -2083,6 +2478,13 @@ export interface components {
              */
             disabled: boolean;
             /**
+             * Provider
+             * @description Where the account comes from: a password of Berth's own, or a provider
+             * @default local
+             * @enum {string}
+             */
+            provider: "local" | "oidc" | "openshift";
+            /**
              * Role
              * @enum {string}
              */
@@ -2106,6 +2508,11 @@ export interface components {
         Utilization: {
             /** Available Gpu Hours */
             available_gpu_hours: number;
+            /**
+             * Basis
+             * @enum {string}
+             */
+            basis: "booked" | "measured";
             /** Booked Gpu Hours */
             booked_gpu_hours: number;
             /**
@@ -2113,6 +2520,11 @@ export interface components {
              * Format: date-time
              */
             end: string;
+            /**
+             * Measured Gpu Hours
+             * @description measured: booked GPU-hours that had an activity sample
+             */
+            measured_gpu_hours?: number | null;
             /** Pool */
             pool: string;
             /**
@@ -2120,7 +2532,15 @@ export interface components {
              * Format: date-time
              */
             start: string;
-            /** Utilization */
+            /**
+             * Used Gpu Hours
+             * @description measured: Σ GPU activity × time × GPUs of the bookings
+             */
+            used_gpu_hours?: number | null;
+            /**
+             * Utilization
+             * @description booked (or, measured: used) over available
+             */
             utilization: number;
         };
         /**
@@ -2285,6 +2705,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description Signed in, but the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The request breaks a rule; `errors` names the fields */
             422: {
                 headers: {
@@ -2331,6 +2760,46 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getSignInOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignInOptions"];
+                };
             };
             /** @description Not signed in: no credential, or an unknown, expired or revoked one */
             401: {
@@ -3870,6 +4339,142 @@ export interface operations {
             };
         };
     };
+    keepReservation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                reservation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReservationPublic"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing (or the caller may not know it exists) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is valid, but the current state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    openWorkspace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                reservation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the workspace */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing (or the caller may not know it exists) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is valid, but the current state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     releaseReservation: {
         parameters: {
             query?: never;
@@ -4363,6 +4968,7 @@ export interface operations {
                 pool: string;
                 from: string;
                 to: string;
+                basis?: "booked" | "measured";
             };
             header?: never;
             path?: never;
@@ -4392,6 +4998,123 @@ export interface operations {
             /** @description No such thing (or the caller may not know it exists) */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getUsage: {
+        parameters: {
+            query: {
+                /** @description how many of the most idle sessions */
+                top?: number;
+                from: string;
+                to: string;
+                /** @description comma-separated: any of user, pool, gpu_kind, day (in that order); empty: all four */
+                group_by?: string;
+                /** @description IANA time zone the days are in */
+                tz?: string;
+                pool?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageReport"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getUsageCsv: {
+        parameters: {
+            query: {
+                rows?: "groups" | "sessions";
+                from: string;
+                to: string;
+                /** @description comma-separated: any of user, pool, gpu_kind, day (in that order); empty: all four */
+                group_by?: string;
+                /** @description IANA time zone the days are in */
+                tz?: string;
+                pool?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
                     [name: string]: unknown;
                 };
                 content: {

@@ -3,6 +3,7 @@
 import { useState } from "react";
 import { api } from "../api/client";
 import type { Notification, Reservation } from "../api/types";
+import { openWorkspacePath } from "../lib/idle";
 import { useLoad } from "../lib/useLoad";
 import { ErrorNote } from "./ErrorNote";
 import { ExtendForm } from "./ExtendForm";
@@ -33,11 +34,8 @@ export function NotificationActions({ item, onChanged }: { item: Notification; o
       await api.keep(rid);
       setKept(true);
     });
-  const open = () =>
-    run(async () => {
-      const ws = await api.workspace(rid);
-      if (ws.url) window.open(ws.url, "_blank", "noopener");
-    });
+  // through the portal, which records the first open (idle reclaim's no-show rule)
+  const open = () => run(async () => void window.open(openWorkspacePath(rid), "_blank", "noopener"));
   const done = (_: Reservation | null) => {
     setExtending(false);
     reservation.reload();

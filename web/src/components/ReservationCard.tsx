@@ -2,10 +2,12 @@
 import { useState } from "react";
 import type { Reservation } from "../api/types";
 import { canRelease, reservationIcsPath, wasReleased } from "../lib/ics";
+import { idleWarned, reclaimedBecause } from "../lib/idle";
 import { fmtRange } from "../lib/time";
 import { CancelButton } from "./CancelButton";
 import { Countdown } from "./Countdown";
 import { ExtendForm } from "./ExtendForm";
+import { IdleWarning } from "./IdleWarning";
 import { ReleaseButton } from "./ReleaseButton";
 import { StatusBadge } from "./StatusBadge";
 import { WorkspacePanel } from "./WorkspacePanel";
@@ -37,6 +39,7 @@ export function ReservationCard({
           <dd>
             {fmtRange(r.start, r.end)}
             {wasReleased(r) && <span className="muted"> (released early)</span>}
+            {reclaimedBecause(r) && <span className="muted"> ({reclaimedBecause(r)})</span>}
           </dd>
         </div>
         <div>
@@ -58,6 +61,7 @@ export function ReservationCard({
           </div>
         )}
       </dl>
+      <IdleWarning reservation={r} now={now} onChange={onChange} />
       <WorkspacePanel reservation={r} />
       {live && (
         <div className="row-actions">
@@ -67,7 +71,7 @@ export function ReservationCard({
             </button>
           )}
           {canRelease(r) ? (
-            <ReleaseButton reservation={r} onDone={onChange} />
+            !idleWarned(r) && <ReleaseButton reservation={r} onDone={onChange} />
           ) : (
             <CancelButton reservation={r} onDone={onChange} />
           )}

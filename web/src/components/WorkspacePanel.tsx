@@ -2,6 +2,7 @@
 // its link and password, or being removed. Everything shown comes from the API; nothing invented.
 import type { Reservation } from "../api/types";
 import { api } from "../api/client";
+import { openWorkspacePath } from "../lib/idle";
 import { fmtTime } from "../lib/time";
 import { useLoad } from "../lib/useLoad";
 import { StagingStatus } from "./StagingStatus";
@@ -57,7 +58,7 @@ function Workspace({ reservation: r }: { reservation: Reservation }) {
       <div className="workspace ready">
         <p>
           Workspace ready:{" "}
-          <a href={r.workspace_url} target="_blank" rel="noreferrer">
+          <a href={openWorkspacePath(r.id)} target="_blank" rel="noreferrer">
             Open workspace
           </a>{" "}
           <span className="muted">({r.workspace_url})</span>

@@ -53,7 +53,7 @@ def session(
     return schemas.SessionStatus(signed_in=True, user=user, expires_at=who.credential_expires_at)
 
 
-@router.post("/login", operation_id="login", responses=problems.responses(429))
+@router.post("/login", operation_id="login", responses=problems.responses(403, 429))
 def login(
     body: schemas.LoginRequest,
     response: Response,
@@ -70,8 +70,15 @@ def login(
     name (others there, and that name elsewhere, still sign in); `login_max_failures_per_address`
     for all names from one address, then that address gets 429. `Retry-After` says when the
     oldest counted failure leaves the window. An unknown name costs the same argon2 verify
-    as a known one, and nothing is kept in memory.
+    as a known one, and nothing is kept in memory. With `BERTH_LOCAL_LOGIN=false` password
+    sign-in is off (403): people sign in through the identity provider.
     """
+    if not settings.local_login:
+        raise HTTPException(
+            403,
+            "password sign-in is switched off here (BERTH_LOCAL_LOGIN=false); "
+            "sign in through your organisation's identity provider",
+        )
     name = body.username.lower()[:64]
     _refuse_throttled(db, settings, name, client)
     user = _authenticate(db, body, name, client)
@@ -86,7 +93,7 @@ def login(
             now=now,
             client=client,
         )
-    _set_session_cookie(response, secret, lifetime, secure)
+    set_session_cookie(response, secret, lifetime, secure)
     return schemas.LoginResponse(
         token=secret,
         expires_at=row.expires_at,
@@ -128,7 +135,7 @@ def _authenticate(
     return user
 
 
-def _set_session_cookie(response: Response, secret: str, lifetime: timedelta, secure: bool) -> None:
+def set_session_cookie(response: Response, secret: str, lifetime: timedelta, secure: bool) -> None:
     response.set_cookie(
         SESSION_COOKIE,
         secret,

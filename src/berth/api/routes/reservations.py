@@ -12,9 +12,9 @@ from berth.api.deps import DB, Box, Client, Config, Credential, Now, User, authe
 from berth.domain.catalog import Stage
 from berth.domain.quantity import parse_bytes, parse_millicores
 from berth.domain.reservation import Request, Status
-from berth.store import audit, cache, reservations, sessions
+from berth.store import audit, cache, idle, reservations, sessions
 from berth.store.crypto import SealError
-from berth.store.errors import Refused
+from berth.store.errors import Conflict, Refused
 
 router = APIRouter(prefix="/reservations", tags=["reservations"])
 
@@ -86,7 +86,19 @@ def list_(
         )
         staged = cache.staging_of(tx, rows)
     return views.json_response(
-        [views.reservation_data(r, r.username, r.phase, r.url, staged[r.id]) for r in rows]
+        [
+            views.reservation_data(
+                r,
+                r.username,
+                r.phase,
+                r.url,
+                staged[r.id],
+                views.idle_data(
+                    r.status, r.idle_reason, r.idle_warned_at, r.idle_release_at, r.idle_keep_until
+                ),
+            )
+            for r in rows
+        ]
     )
 
 
@@ -121,7 +133,8 @@ def get(reservation_id: uuid.UUID, who: User, db: DB) -> schemas.ReservationPubl
         owner = reservations.owner_name(tx, row)
         session = reservations.session_of(tx, row)
         staged = cache.staging_of(tx, [row])[row.id]
-    return views.reservation(row, owner, session, staged)
+        idle_state = idle.of(tx, row.id)
+    return views.reservation(row, owner, session, staged, idle_state)
 
 
 @router.get(
@@ -133,13 +146,15 @@ def workspace(
     db: DB,
     box: Box,
     client: Client,
+    now: Now,
     include_password: bool = False,
 ) -> schemas.WorkspacePublic:
     """The workspace of your reservation: phase, and its URL once it is ready.
 
     With `include_password=true`, also the workspace password (ready workspaces only). It is
     kept encrypted and wiped when the session ends; an admin reading someone else's is
-    audited (`workspace.password_read`).
+    audited (`workspace.password_read`). The owner reading it counts as opening the workspace
+    (the no-show rule of idle reclaim, docs/idle.md).
     """
     with db.transaction() as tx:
         row = reservations.get(tx, who, reservation_id)
@@ -150,6 +165,8 @@ def workspace(
                 password = sessions.password(session, box)
             except SealError as exc:
                 raise HTTPException(500, str(exc)) from exc
+            if password is not None:
+                idle.opened(tx, who, row, now)
             if password is not None and row.owner_id != who.id:
                 audit.record(
                     tx,
@@ -219,3 +236,43 @@ def release(
         row = reservations.release(tx, who, reservation_id, now, client)
         owner = reservations.owner_name(tx, row)
     return views.reservation(row, owner)
+
+
+@router.get(
+    "/{reservation_id}/open",
+    operation_id="openWorkspace",
+    status_code=303,
+    responses={**problems.responses(404, 409), 303: {"description": "To the workspace"}},
+    response_class=Response,
+)
+def open_workspace(reservation_id: uuid.UUID, who: User, db: DB, now: Now) -> Response:
+    """Go to your workspace (a 303 to its URL): the portal's "Open" link. The owner's first
+    open is remembered, so the session is no no-show (docs/idle.md). 409 until it is ready."""
+    with db.transaction() as tx:
+        row = reservations.get(tx, who, reservation_id)
+        session = reservations.session_of(tx, row)
+        if session is None or session.phase != "ready" or session.url is None:
+            raise Conflict(f"the workspace of this {row.status} reservation is not ready")
+        idle.opened(tx, who, row, now)
+        url = session.url
+    return Response(status_code=303, headers={"Location": url, "Cache-Control": "no-store"})
+
+
+@router.post(
+    "/{reservation_id}/keep",
+    operation_id="keepReservation",
+    responses=problems.responses(404, 409),
+)
+def keep(
+    reservation_id: uuid.UUID, who: User, db: DB, now: Now, client: Client
+) -> schemas.ReservationPublic:
+    """ "Keep it": answer an idle warning. No idle warning nor release for the pool's keep
+    minutes (its idle policy in the pool file), and a standing warning is withdrawn. Your
+    ACTIVE reservation only (an admin: anyone's); 409 for any other status, or when its pool
+    reclaims no idle GPUs of its kind."""
+    with db.transaction() as tx:
+        row = idle.keep(tx, who, reservation_id, now, client)
+        owner = reservations.owner_name(tx, row)
+        session = reservations.session_of(tx, row)
+        idle_state = idle.of(tx, row.id)
+    return views.reservation(row, owner, session, idle=idle_state)

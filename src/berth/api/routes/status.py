@@ -15,11 +15,12 @@ from berth.store import heartbeats, pools, sessions
 from berth.store.models import Heartbeat
 
 router = APIRouter(tags=["status"])
+ACTIVITY = "activity"  # the heartbeat of the reconciler's activity collector
 CONTROL_PLANE = "control-plane"  # the heartbeat `berth up --sim` writes (berth.cli.first_run)
 
 
 class ComponentStatus(BaseModel):
-    state: Literal["running", "failing", "stale", "never seen"]
+    state: Literal["running", "failing", "stale", "never seen", "off"]
     last_seen: datetime | None = None
     age_seconds: float | None = None
     details: dict[str, Any] = {}
@@ -55,12 +56,18 @@ class PlatformStatus(BaseModel):
     clusters: list[ClusterStatus] = Field(
         default=[], description="Every cluster with a pool or a reconciler, by name"
     )
+    # measured GPU activity and idle reclaim (docs/idle.md): `off` without BERTH_PROMETHEUS_URL,
+    # `failing` while Prometheus does not answer (nothing is then counted as idle)
+    activity: ComponentStatus
     control_plane: ControlPlaneStatus | None = None  # only while `berth up --sim` brings one up
 
 
-def _reconciler(at: datetime | None, details: dict[str, Any], now: datetime) -> ComponentStatus:
+def _component(at: datetime | None, details: dict[str, Any], now: datetime) -> ComponentStatus:
     if at is None:
         return ComponentStatus(state="never seen")
+    if "prometheus" in details and details["prometheus"] is None:
+        age = round((now - at).total_seconds(), 1)
+        return ComponentStatus(state="off", last_seen=at, age_seconds=age, details=details)
     age = (now - at).total_seconds()
     interval = float(details.get("interval_seconds", 30))
     if age > 3 * interval + 30:  # missed several cycles (a cycle may wait a whole interval)
@@ -72,7 +79,7 @@ def _reconciler(at: datetime | None, details: dict[str, Any], now: datetime) -> 
     return ComponentStatus(state=state, last_seen=at, age_seconds=round(age, 1), details=details)
 
 
-_WORST = ("never seen", "stale", "failing", "running")
+_WORST = ("never seen", "stale", "failing", "running", "off")
 
 
 def _clusters(
@@ -82,7 +89,7 @@ def _clusters(
     out = []
     for name in sorted(set(found) | set(on)):
         beat = found.get(name)
-        one = _reconciler(beat.at if beat else None, beat.details if beat else {}, now)
+        one = _component(beat.at if beat else None, beat.details if beat else {}, now)
         out.append(
             ClusterStatus(
                 **one.model_dump(), name=name, pools=on.get(name, []), waiting=waiting.get(name, 0)
@@ -104,12 +111,14 @@ def status(_: User, db: DB, now: Now) -> PlatformStatus:
     if summary is None and clusters and "default" not in on:
         summary = min(clusters, key=lambda c: _WORST.index(c.state))
     rec = beats.get(heartbeats.RECONCILER)
+    act = beats.get(ACTIVITY)
     plane = beats.get(CONTROL_PLANE)
     return PlatformStatus(
         reconciler=ComponentStatus(**summary.model_dump(include=set(ComponentStatus.model_fields)))
         if summary is not None
-        else _reconciler(rec.at if rec else None, rec.details if rec else {}, now),
+        else _component(rec.at if rec else None, rec.details if rec else {}, now),
         clusters=clusters,
+        activity=_component(act.at if act else None, act.details if act else {}, now),
         control_plane=ControlPlaneStatus.model_validate({**plane.details, "last_seen": plane.at})
         if plane is not None
         else None,

@@ -3,15 +3,17 @@ utilization measured from the platform's own bookings."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictFloat, ValidationError
 
 from berth.api import problems, schemas
 from berth.api.deps import DB, User
-from berth.domain.utilization import pool_utilization
+from berth.domain import usage
+from berth.domain.utilization import Activity, pool_utilization
 from berth.store import pools, reservations
+from berth.store import usage as store_usage
 from berth.store.errors import Invalid, NotFound
 from berth.tokenomics.report import (
     ReportError,
@@ -92,9 +94,19 @@ class Utilization(BaseModel):
     pool: str
     start: AwareDatetime
     end: AwareDatetime
+    basis: Literal["booked", "measured"]
     booked_gpu_hours: float
     available_gpu_hours: float
-    utilization: float
+    utilization: float = Field(description="booked (or, measured: used) over available")
+    used_gpu_hours: float | None = Field(
+        default=None, description="measured: Σ GPU activity × time × GPUs of the bookings"
+    )
+    measured_gpu_hours: float | None = Field(
+        default=None, description="measured: booked GPU-hours that had an activity sample"
+    )
+
+
+_NO_COST = usage.CostTable(usage.Rate(0.0, 0.0, "none"))
 
 
 @router.get("/utilization", operation_id="tokenomicsUtilization", responses=problems.responses(404))
@@ -104,23 +116,34 @@ def utilization(
     to: schemas.Instant,
     _: User,
     db: DB,
+    basis: Literal["booked", "measured"] = "booked",
 ) -> Utilization:
     """Booked GPU-hours over available GPU-hours of a pool in [from, to) (MIG slices as
-    fractions of a GPU): the utilization the model can run on instead of a guess."""
+    fractions of a GPU): the utilization the model can run on instead of a guess. With
+    `basis=measured`: the GPU-hours the bookings really used (the activity series, as the cost
+    ledger counts them) over available; unmeasured time counts as unused."""
     if to <= from_:
         raise Invalid("to", "to: must be after from")
+    activity = None
     with db.transaction() as tx:
         p = pools.get(tx, pool)
         held = reservations.booked(tx, pool, from_, to)
+        if basis == "measured":
+            period = usage.Period(from_, to, usage.zone_named("UTC"))
+            spent = usage.total(store_usage.ledger(tx, period, "UTC", _NO_COST, pool=pool))
+            activity = Activity(spent.used_gpu_hours, spent.measured_gpu_hours)
     try:
-        m = pool_utilization(p, held, from_, to)
+        m = pool_utilization(p, held, from_, to, activity)
     except ValueError as exc:
         raise Invalid("pool", f"pool: {exc}") from exc
     return Utilization(
         pool=pool,
         start=from_,
         end=to,
+        basis=basis,
         booked_gpu_hours=m.booked_gpu_hours,
         available_gpu_hours=m.available_gpu_hours,
         utilization=m.utilization,
+        used_gpu_hours=m.used_gpu_hours,
+        measured_gpu_hours=m.measured_gpu_hours,
     )

@@ -1,6 +1,7 @@
 """The namespace and who may act in it.
 
-The owner and the workspace's ServiceAccount get the built-in `admin` ClusterRole through a
+The owner (as the cluster knows them: `SessionSpec.owner_user`, e.g. `oidc:alice` or the
+OpenShift user) and the workspace's ServiceAccount get the built-in `admin` ClusterRole through a
 RoleBinding: full control of ordinary objects inside the namespace, read-only quota and limits,
 nothing outside. The installed reconciler's ServiceAccount is bound too: its ClusterRole
 writes Secrets but reads none, so it reads Secrets only in the namespaces it made. Pod Security
@@ -44,7 +45,7 @@ def admin_binding(spec: SessionSpec) -> Obj:
         meta(spec, ADMIN_BINDING),
         roleRef={"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "admin"},
         subjects=[
-            {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": spec.owner},
+            {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": spec.owner_user},
             {"kind": "ServiceAccount", "name": WORKSPACE, "namespace": spec.namespace},
             # The installed reconciler reads the session's Secret (drift repair) through this
             # binding: its ClusterRole may write Secrets but read none, so it reads no Secret

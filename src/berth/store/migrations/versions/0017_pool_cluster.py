@@ -2,7 +2,7 @@
 file says otherwise. The reconciler of a cluster reads only its pools' reservations.
 
 Revision ID: 0017
-Revises: 0013
+Revises: 0015
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017"
-down_revision = "0013"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
