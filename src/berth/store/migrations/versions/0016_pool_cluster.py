@@ -1,7 +1,7 @@
 """Each pool names the Kubernetes cluster it lives on (docs/scale.md); `default` until a pool
 file says otherwise. The reconciler of a cluster reads only its pools' reservations.
 
-Revision ID: 0017
+Revision ID: 0016
 Revises: 0015
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0017"
+revision = "0016"
 down_revision = "0015"
 branch_labels = None
 depends_on = None
