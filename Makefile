@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck unit bench clean sim-build ui chromium maven image-tools image-berth images prometheus
+.PHONY: run test install lint typecheck unit bench clean sim-build ui chromium maven image-tools image-berth images images-test prometheus
 
 run: install ui
 	$(BIN)/berth up --sim
@@ -57,6 +57,11 @@ image-berth: install ui image-tools
 
 images: install ui image-tools
 	$(BIN)/berth image build berth workspace
+
+# The workspace image's own tests (tests/workspace_image, not in `make test`: a cold build takes
+# minutes and gigabytes): code-server, JupyterLab, torch, kubectl, git, berth run in the image.
+images-test: images
+	$(BIN)/pytest -o addopts="-ra --strict-markers --strict-config" tests/workspace_image
 
 # The idle-reclaim tests scrape with a real Prometheus: Debian's package, pinned, unpacked into
 # the cache (no system service, no root needed to run it).
