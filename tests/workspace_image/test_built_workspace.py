@@ -67,8 +67,10 @@ def run(buildah: Buildah, container: str, *command: str, user: str = "1000:0") -
 
 
 def test_code_server_is_the_pinned_version(buildah: Buildah, container: str) -> None:
-    out = run(buildah, container, "code-server", "--version")
+    # the first run writes ~/.config/code-server/config.yaml and logs that line first
+    out = run(buildah, container, "code-server", "--version").strip().splitlines()[-1]
     assert out.split()[0] == build.code_server_version(pins.repository())
+    assert "with Code 1." in out
 
 
 def test_jupyterlab_kubectl_git_and_berth(buildah: Buildah, container: str) -> None:
@@ -76,7 +78,7 @@ def test_jupyterlab_kubectl_git_and_berth(buildah: Buildah, container: str) -> N
     assert "v1.37." in run(buildah, container, "kubectl", "version", "--client")
     assert run(buildah, container, "git", "--version").startswith("git version 2.")
     assert run(buildah, container, "berth", "--version").strip() == __version__
-    assert "Usage" in run(buildah, container, "berth-serve", "--help")
+    assert "berth-serve ENGINE MODEL" in run(buildah, container, "berth-serve", "--help")
     assert run(buildah, container, "node", "--version").strip() == "v24.19.0"
 
 
@@ -164,3 +166,5 @@ def _stop(server: subprocess.Popen[str]) -> None:
     for process in alive:
         process.kill()
     server.wait()
+    if server.stdout:
+        server.stdout.close()
