@@ -48,9 +48,13 @@ maven:
 # Container images (docs/install.md#the-images): buildah and debootstrap are Debian's packages;
 # the base, the wheels and buildah's storage are cached under ~/.cache/berth/images, keyed on a
 # hash of their inputs. `make test` builds (and tests) only the berth image.
+# The workspace image's code-server compiles its native modules on this host (build-essential,
+# python3, libkrb5-dev) and its wheels are resolved for Debian's python3.11.
 image-tools:
 	test -x /usr/bin/buildah -a -x /usr/sbin/debootstrap || \
 		(apt-get update && apt-get install -y buildah debootstrap)
+	dpkg -s build-essential libkrb5-dev python3 python3.11 >/dev/null 2>&1 || \
+		(apt-get update && apt-get install -y build-essential libkrb5-dev python3 python3.11)
 
 image-berth: install ui image-tools
 	$(BIN)/berth image build berth

@@ -159,7 +159,8 @@ def _workspace_parts(repo: Path, target: Path, on_line: Line) -> None:
     requirements = ["-r", str(folder / "requirements.txt")]
     if torch_variant() == "pypi":
         requirements += ["-r", str(folder / "torch.txt")]
-    on_line(f"workspace: wheels of {' '.join(requirements[1::2])} (TORCH={torch_variant()})")
+    names = " ".join(Path(r).name for r in requirements[1::2])
+    on_line(f"workspace: wheels of {names} (TORCH={torch_variant()})")
     subprocess.run(
         [
             *pip,
@@ -263,6 +264,7 @@ def build(image: str, on_line: Line, *, cache: Path | None = None) -> Record:
             build_args=[f"BASE={pins.BASE_IMAGE}", *build_args(image)],
         )
         builder.run("rmi", "--prune", capture=True)  # the image this one replaced, if any
+        shutil.rmtree(context)  # a scratch copy (the workspace's holds gigabytes of wheels)
     record = Record(
         image=image,
         tag=tag,
