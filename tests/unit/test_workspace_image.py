@@ -13,7 +13,10 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from berth.domain.session import SessionConfig
+from berth.images import build
 from berth.kube.manifests.common import CODE_SERVER_PORT
 from berth.kube.manifests.workspace import HOME, UID
 from tests.unit.test_manifests import container, make_spec
@@ -59,3 +62,26 @@ def test_code_server_is_the_version_of_the_default_workspace_image() -> None:
     text = (FOLDER / "Containerfile").read_text()
     [pinned] = re.findall(r"^ARG CODE_SERVER=(\S+)$", text, re.M)
     assert SessionConfig().image == f"docker.io/codercom/code-server:{pinned}"
+
+
+def test_the_builder_reads_the_same_code_server_pin() -> None:
+    assert build.code_server_version(FOLDER.parents[1]) == SessionConfig().image.split(":")[-1]
+
+
+def test_the_torch_variant_is_a_build_argument_and_part_of_the_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    repo = FOLDER.parents[1]
+    monkeypatch.delenv("BERTH_WORKSPACE_TORCH", raising=False)
+    assert build.build_args("workspace") == ["TORCH=pypi"]
+    assert build.build_args("berth") == []
+    assert "ARG TORCH=pypi" in (FOLDER / "Containerfile").read_text()
+    if not (repo / "src" / "berth" / "web" / "index.html").is_file():
+        pytest.fail("build the UI first (make ui): the key hashes it")
+    default = build.inputs_key("workspace", "base", repo)
+    monkeypatch.setenv("BERTH_WORKSPACE_TORCH", "none")
+    assert build.build_args("workspace") == ["TORCH=none"]
+    assert build.inputs_key("workspace", "base", repo) != default
+    monkeypatch.setenv("BERTH_WORKSPACE_TORCH", "cpu")
+    with pytest.raises(ValueError, match="pypi, none"):
+        build.torch_variant()

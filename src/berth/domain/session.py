@@ -35,7 +35,7 @@ CACHE_STORAGE_CLASS = "berth-cache"
 class SessionConfig:
     """Deployment-wide settings of every session (from Settings)."""
 
-    image: str = "docker.io/codercom/code-server:4.96.4"
+    image: str = "docker.io/codercom/code-server:4.139.1"
     home_bytes: int = 20 * GIB
     data_bytes: int = 280 * GIB
     models_bytes: int = 300 * GIB
