@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck unit bench clean sim-build ui chromium maven image-tools image-berth images images-test prometheus
+.PHONY: run test install lint typecheck unit bench clean sim-build ui chromium maven image-tools workspace-tools image-berth images images-test prometheus
 
 run: install ui
 	$(BIN)/berth up --sim
@@ -48,18 +48,20 @@ maven:
 # Container images (docs/install.md#the-images): buildah and debootstrap are Debian's packages;
 # the base, the wheels and buildah's storage are cached under ~/.cache/berth/images, keyed on a
 # hash of their inputs. `make test` builds (and tests) only the berth image.
-# The workspace image's code-server compiles its native modules on this host (build-essential,
-# python3, libkrb5-dev) and its wheels are resolved for Debian's python3.11.
 image-tools:
 	test -x /usr/bin/buildah -a -x /usr/sbin/debootstrap || \
 		(apt-get update && apt-get install -y buildah debootstrap)
+
+# The workspace image's code-server compiles its native modules on this host (build-essential,
+# python3, libkrb5-dev) and its wheels are resolved for Debian's python3.11 (`make images` only).
+workspace-tools: image-tools
 	dpkg -s build-essential libkrb5-dev python3 python3.11 >/dev/null 2>&1 || \
 		(apt-get update && apt-get install -y build-essential libkrb5-dev python3 python3.11)
 
 image-berth: install ui image-tools
 	$(BIN)/berth image build berth
 
-images: install ui image-tools
+images: install ui workspace-tools
 	$(BIN)/berth image build berth workspace
 
 # The workspace image's own tests (tests/workspace_image, not in `make test`: a cold build takes
