@@ -100,6 +100,10 @@ def test_the_bell_lists_counts_and_marks_read_only_ones_own(
     # another's message is as missing as one that does not exist, and stays unread
     assert client.post(f"{BELL}/{bobs}/read", headers=alice).status_code == 404
     assert client.post(f"{BELL}/999999/read", headers=alice).status_code == 404
+    # beyond BIGINT: a 422 naming the parameter, never a database error
+    big = client.post(f"{BELL}/{2**80}/read", headers=alice)
+    assert big.status_code == 422, big.text
+    assert "notification_id" in big.text
     assert client.get(BELL, headers=bob).json()["unread"] == 1
 
     assert client.post(f"{BELL}/read-all", headers=alice).json()["unread"] == 0

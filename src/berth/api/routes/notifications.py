@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path
 
 from berth.api import problems, schemas, views
 from berth.api.deps import DB, Client, Config, Now, User
@@ -28,7 +30,12 @@ def list_mine(who: User, db: DB) -> schemas.NotificationList:
     operation_id="markMyNotificationRead",
     responses=problems.responses(404),
 )
-def mark_read(notification_id: int, who: User, db: DB, now: Now) -> schemas.NotificationList:
+def mark_read(
+    notification_id: Annotated[int, Path(ge=1, le=schemas.MAX_ROW_ID)],
+    who: User,
+    db: DB,
+    now: Now,
+) -> schemas.NotificationList:
     """Mark one of your messages read (reading it again changes nothing)."""
     with db.transaction() as tx:
         if not notifications.owned(tx, who.id, notification_id):
