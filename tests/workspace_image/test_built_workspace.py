@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -24,7 +23,7 @@ import pytest
 from berth import __version__
 from berth.images import build, pins
 from berth.images.buildah import Buildah
-from tests.image.conftest import free_port
+from tests.image.conftest import cached_buildah, free_port, working_container
 
 JUPYTER_PORT = 8888  # the entrypoint's: code-server proxies /absproxy/8888/
 
@@ -36,17 +35,13 @@ def image() -> str:
 
 @pytest.fixture(scope="module")
 def buildah() -> Buildah:
-    return Buildah(pins.cache_root() / "buildah")
+    return cached_buildah()
 
 
 @pytest.fixture(scope="module")
 def container(image: str, buildah: Buildah) -> Iterator[str]:
-    name = f"berth-workspace-test-{uuid.uuid4().hex[:8]}"
-    buildah.run("from", "--quiet", "--name", name, image, capture=True)
-    try:
+    with working_container(buildah, image, "berth-workspace-test") as name:
         yield name
-    finally:
-        buildah.run("rm", name, capture=True)
 
 
 def argv(buildah: Buildah, container: str, *command: str, user: str = "1000:0") -> list[str]:
