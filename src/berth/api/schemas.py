@@ -577,7 +577,7 @@ class Health(BaseModel):
 
 # ---- notifications ------------------------------------------------------------------------
 
-NotificationKind = Literal["ready", "failed", "ending", "idle", "released"]
+NotificationKind = Literal["ready", "failed", "ending", "idle", "released", "request", "offer"]
 NotificationAction = Literal["extend", "release", "keep", "open"]
 NotificationChannel = Literal["email", "webhook"]
 

@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-KINDS = ("ready", "failed", "ending", "idle", "released")
+# "request": a booking waits for approval (to leads and admins) or was decided (to its owner);
+# "offer": a waitlist offer is held for its user (docs/teams.md)
+KINDS = ("ready", "failed", "ending", "idle", "released", "request", "offer")
 ACTIONS = ("extend", "release", "keep", "open")
 CHANNELS = ("email", "webhook")  # the portal (the bell) records every message anyway
 

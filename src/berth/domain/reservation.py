@@ -18,22 +18,33 @@ from berth.domain.pool import CPU, MEMORY, Pool
 
 
 class Status(StrEnum):
+    PENDING = "PENDING"  # holds its capacity until its hold ends (approval or waitlist offer)
     APPROVED = "APPROVED"
     ACTIVE = "ACTIVE"
     COMPLETED = "COMPLETED"
     CANCELED = "CANCELED"
     FAILED = "FAILED"
+    REJECTED = "REJECTED"  # a lead or an admin said no, with a reason
+    EXPIRED = "EXPIRED"  # a hold nobody answered in time
 
 
+# LIVE: a session namespace should exist or will (the reconciler's set). HOLDING: counts
+# against capacity, the per-user limit and team budgets (the booking path's set).
 LIVE = frozenset({Status.APPROVED, Status.ACTIVE})
-TERMINAL = frozenset({Status.COMPLETED, Status.CANCELED, Status.FAILED})
+HOLDING = frozenset({Status.PENDING, Status.APPROVED, Status.ACTIVE})
+TERMINAL = frozenset(
+    {Status.COMPLETED, Status.CANCELED, Status.FAILED, Status.REJECTED, Status.EXPIRED}
+)
 
 _ALLOWED: dict[Status, frozenset[Status]] = {
+    Status.PENDING: frozenset({Status.APPROVED, Status.REJECTED, Status.EXPIRED, Status.CANCELED}),
     Status.APPROVED: frozenset({Status.ACTIVE, Status.CANCELED, Status.FAILED}),
     Status.ACTIVE: frozenset({Status.COMPLETED, Status.CANCELED, Status.FAILED}),
     Status.COMPLETED: frozenset(),
     Status.CANCELED: frozenset(),
     Status.FAILED: frozenset(),
+    Status.REJECTED: frozenset(),
+    Status.EXPIRED: frozenset(),
 }
 
 
@@ -79,6 +90,16 @@ class Request:
     mode: Mode
     cpu_millicores: int | None = None
     memory_bytes: int | None = None
+    team: str | None = None  # the team it is for (docs/teams.md); None: the user's only team
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A booking made PENDING: it holds its capacity until `until` for `kind` ("approval":
+    waiting for a lead or an admin; "offer": a waitlist offer waiting for its user)."""
+
+    kind: str
+    until: datetime
 
 
 @dataclass(frozen=True)

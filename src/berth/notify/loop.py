@@ -18,7 +18,7 @@ from berth.config import Settings
 from berth.domain.notifications import AllowedHosts
 from berth.notify.email import PermanentError, SmtpConfig, send_email
 from berth.notify.webhook import post_webhook
-from berth.store import deliveries
+from berth.store import deliveries, holds
 from berth.store.db import UNAVAILABLE, Database
 from berth.store.deliveries import Due, RetryPolicy
 
@@ -106,7 +106,10 @@ class Deliverer:
             return len(batch)
 
     def sweep(self) -> int:
-        """Record the window-ending reminders due now."""
+        """Expire the holds nobody answered (docs/teams.md), then record the window-ending
+        reminders due now; returns how many reminders."""
+        with self.db.transaction() as tx:
+            holds.expire(tx, self.clock())
         with self.db.transaction() as tx:
             return deliveries.sweep_reminders(tx, self.clock(), self.grid)
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Column,
     DateTime,
     Double,
     ForeignKey,
@@ -17,7 +19,10 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    MetaData,
+    Numeric,
     String,
+    Table,
     Text,
     func,
     text,
@@ -25,8 +30,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-LIVE_STATUSES_SQL = "status IN ('APPROVED', 'ACTIVE')"
-SHOWN_STATUSES_SQL = "status IN ('APPROVED', 'ACTIVE', 'COMPLETED')"  # on the calendar
+# statuses that hold capacity (the booking path counts them): domain.reservation.HOLDING
+HOLDING_STATUSES_SQL = "status IN ('PENDING', 'APPROVED', 'ACTIVE')"
+SHOWN_STATUSES_SQL = "status IN ('PENDING', 'APPROVED', 'ACTIVE', 'COMPLETED')"  # on the calendar
 
 
 class Base(DeclarativeBase):
@@ -85,6 +91,74 @@ class GroupMember(Base):
         BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     since: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Team(Base):
+    """A team (docs/teams.md): made by an admin, optionally from a provider's group, whose
+    members are then its people too (view `team_people`)."""
+
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    group_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("groups.id", ondelete="SET NULL"), unique=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (CheckConstraint("name ~ '^[a-z0-9][a-z0-9._-]{0,63}$'", name="teams_name"),)
+
+
+class TeamMember(Base):
+    """A person an admin added to a team, or made its lead (a group's members need no row)."""
+
+    __tablename__ = "team_members"
+
+    team_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    lead: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+
+
+# The view of migration 0017: everyone in a team (its group's members and its team_members
+# rows), one row per (team, user), `lead` when any row says so. Read-only.
+TEAM_PEOPLE = Table(
+    "team_people",
+    MetaData(),
+    Column("team_id", BigInteger),
+    Column("user_id", BigInteger),
+    Column("lead", Boolean),
+)
+
+
+class TeamBudget(Base):
+    """What a team may hold in one pool of one GPU kind: concurrent units, GPU-hours per UTC
+    calendar week and month (a MIG slice counts as its fraction of a GPU). None: no cap."""
+
+    __tablename__ = "team_budgets"
+
+    team_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    pool: Mapped[str] = mapped_column(
+        String(64), ForeignKey("pools.name", ondelete="CASCADE"), primary_key=True
+    )
+    gpu_kind: Mapped[str] = mapped_column(String(64), primary_key=True)
+    max_units: Mapped[int | None] = mapped_column(Integer)
+    gpu_hours_week: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    gpu_hours_month: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+
+    __table_args__ = (
+        CheckConstraint("max_units IS NULL OR max_units >= 0", name="team_budgets_units"),
+        CheckConstraint(
+            "(gpu_hours_week IS NULL OR gpu_hours_week >= 0) AND "
+            "(gpu_hours_month IS NULL OR gpu_hours_month >= 0)",
+            name="team_budgets_hours",
+        ),
+    )
 
 
 class SignInAttempt(Base):
@@ -172,13 +246,25 @@ class Reservation(Base):
     stage: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # the team it was booked for (docs/teams.md); None: no team
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="RESTRICT"))
+    # a PENDING reservation holds its capacity until `hold_until`, for `hold_kind`:
+    # "approval" (a lead or an admin decides) or "offer" (a waitlist offer to its user)
+    hold_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    hold_kind: Mapped[str | None] = mapped_column(String(16))
 
     __table_args__ = (
         CheckConstraint("end_at > start_at", name="reservations_window"),
         CheckConstraint("gpu_count > 0", name="reservations_gpu_count"),
         CheckConstraint(
-            "status IN ('APPROVED', 'ACTIVE', 'COMPLETED', 'CANCELED', 'FAILED')",
+            "status IN ('PENDING', 'APPROVED', 'ACTIVE', 'COMPLETED', 'CANCELED', 'FAILED', "
+            "'REJECTED', 'EXPIRED')",
             name="reservations_status",
+        ),
+        CheckConstraint("hold_kind IN ('approval', 'offer')", name="reservations_hold_kind"),
+        CheckConstraint(
+            "status <> 'PENDING' OR (hold_until IS NOT NULL AND hold_kind IS NOT NULL)",
+            name="reservations_pending_held",
         ),
         CheckConstraint("mode IN ('interactive', 'inference')", name="reservations_mode"),
         # The booking path asks "live reservations of this pool overlapping this window".
@@ -187,7 +273,7 @@ class Reservation(Base):
             "pool",
             text("tstzrange(start_at, end_at, '[)')"),
             postgresql_using="gist",
-            postgresql_where=text(LIVE_STATUSES_SQL),
+            postgresql_where=text(HOLDING_STATUSES_SQL),
         ),
         Index("reservations_owner_start", "owner_id", "start_at"),
         # The calendar asks "what of this pool (or of every pool) is shown in this window":
@@ -205,7 +291,7 @@ class Reservation(Base):
             "owner_id",
             text("tstzrange(start_at, end_at, '[)')"),
             postgresql_using="gist",
-            postgresql_where=text(LIVE_STATUSES_SQL),
+            postgresql_where=text(HOLDING_STATUSES_SQL),
         ),
         # The reconciler asks "which approved ones have started" and "which active ones ended".
         Index(
@@ -215,6 +301,12 @@ class Reservation(Base):
         ),
         Index("reservations_active_end", "end_at", postgresql_where=text("status = 'ACTIVE'")),
         Index("reservations_pool_start", "pool", "start_at"),
+        Index("reservations_team_pool_start", "team_id", "pool", "start_at"),
+        Index(
+            "reservations_pending_hold",
+            "hold_until",
+            postgresql_where=text("status = 'PENDING'"),
+        ),
     )
 
 
@@ -366,7 +458,8 @@ class Notification(Base):
 
     __table_args__ = (
         CheckConstraint(
-            "kind IN ('ready', 'failed', 'ending', 'idle', 'released')", name="notifications_kind"
+            "kind IN ('ready', 'failed', 'ending', 'idle', 'released', 'request', 'offer')",
+            name="notifications_kind",
         ),
         Index("notifications_user_id", "user_id", "id"),
         Index(

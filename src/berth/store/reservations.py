@@ -29,8 +29,10 @@ from berth.domain.policy import BookingPolicy, PolicyError, check_concurrency
 from berth.domain.pool import CPU, MEMORY, Pool
 from berth.domain.quantity import format_bytes, format_millicores
 from berth.domain.reservation import (
+    HOLDING,
     LIVE,
     Accepted,
+    Hold,
     Request,
     RequestError,
     Status,
@@ -39,7 +41,7 @@ from berth.domain.reservation import (
     validate_request,
     validate_window,
 )
-from berth.store import audit, pools
+from berth.store import audit, pools, teams
 from berth.store import catalog as stored_catalog
 from berth.store.db import Tx
 from berth.store.errors import Conflict, Invalid, NotFound, Refused
@@ -50,7 +52,7 @@ from berth.store.users import Principal
 
 NOTIFY_CHANNEL = "berth_reservations"
 SUGGESTION_SEARCH = timedelta(days=14)  # how far past the asked start a suggestion may lie
-_LIVE = [s.value for s in LIVE]
+_HOLDING = [s.value for s in HOLDING]  # what holds capacity
 
 
 def _lock_user_then_pool(tx: Tx, user_id: int, pool: str) -> None:
@@ -83,7 +85,7 @@ def live_overlapping(
         Reservation.gpu_count,
         Reservation.cpu_millicores,
         Reservation.memory_bytes,
-    ).where(Reservation.pool == pool, Reservation.status.in_(_LIVE), _overlap(start, end))
+    ).where(Reservation.pool == pool, Reservation.status.in_(_HOLDING), _overlap(start, end))
     if exclude is not None:
         q = q.where(Reservation.id != exclude)
     return [
@@ -147,13 +149,17 @@ def book(
     now: datetime,
     client: str | None = None,
     stage: Stage = Stage(),
+    hold: Hold | None = None,
 ) -> Reservation:
     """Book `req` for `who` in one transaction (see the module's docstring for the order).
 
     `stage` names the engines and models to have on the pool's nodes before the window opens;
     each must be in the stored catalog (422 naming the unknown ones). A booking that does not
     fit raises `Short`, a Refused without a suggestion; `suggest` finds the nearest slot that
-    fits once the transaction has ended."""
+    fits once the transaction has ended. The booking is for `req.team` (or the user's only
+    team, `teams.for_booking`). With `hold`, it is made PENDING: it holds its capacity like an
+    approved one until the hold ends (approvals, waitlist offers; docs/teams.md)."""
+    team_id = teams.for_booking(tx, who, req.team)
     stamp, pool = pools.known(tx, req.pool)
     try:
         accepted = _accept(req, pool, policy, now)
@@ -173,7 +179,7 @@ def book(
     shortage = capacity.fits(pool.capacity(), view.existing, booking)
     if shortage is not None:
         raise Short(pool, policy, booking, shortage, now)
-    return _create(tx, who, pool, accepted, now, client, stage)
+    return _create(tx, who, pool, accepted, now, client, stage, team_id, hold)
 
 
 def _accept(req: Request, pool: Pool, policy: BookingPolicy, now: datetime) -> Accepted:
@@ -234,9 +240,10 @@ _CREATE = text(
     """
     WITH created AS (
         INSERT INTO reservations (id, pool, owner_id, start_at, end_at, gpu_kind, gpu_count,
-            mode, cpu_millicores, memory_bytes, status, stage, created_at, updated_at)
+            mode, cpu_millicores, memory_bytes, status, stage, created_at, updated_at,
+            team_id, hold_until, hold_kind)
         VALUES (:id, :pool, :owner, :start, :end, :kind, :count, :mode, :cpu, :memory,
-            :status, CAST(:stage AS jsonb), :now, :now)
+            :status, CAST(:stage AS jsonb), :now, :now, :team, :hold_until, :hold_kind)
         RETURNING id
     ), audited AS (
         INSERT INTO audit_log (actor, action, target, details, client)
@@ -256,9 +263,12 @@ def _create(
     now: datetime,
     client: str | None,
     stage: Stage,
+    team_id: int | None = None,
+    hold: Hold | None = None,
 ) -> Reservation:
     """Insert the reservation, its audit entry and the NOTIFY (delivered on commit) in one
-    statement; return the row as the ORM would have (not attached to the session)."""
+    statement; return the row as the ORM would have (not attached to the session). With
+    `hold` it is PENDING until `hold.until`, else APPROVED."""
     row = Reservation(
         id=uuid.uuid4(),
         pool=pool.name,
@@ -270,11 +280,14 @@ def _create(
         mode=accepted.mode.value,
         cpu_millicores=accepted.cpu_millicores,
         memory_bytes=accepted.memory_bytes,
-        status=Status.APPROVED.value,
+        status=(Status.PENDING if hold else Status.APPROVED).value,
         reason=None,
         stage=staging.stage_to_json(stage),
         created_at=now,
         updated_at=now,
+        team_id=team_id,
+        hold_until=hold.until if hold else None,
+        hold_kind=hold.kind if hold else None,
     )
     tx.execute(
         _CREATE,
@@ -294,16 +307,25 @@ def _create(
             "now": now,
             "actor": who.username,
             "target": f"reservation:{row.id}",
-            "details": json.dumps(_created_details(accepted, pool.name, row.stage)),
+            "details": json.dumps(_created_details(accepted, pool.name, row.stage, team_id, hold)),
             "client": client,
             "channel": NOTIFY_CHANNEL,
             "id_text": str(row.id),
+            "team": row.team_id,
+            "hold_until": row.hold_until,
+            "hold_kind": row.hold_kind,
         },
     )
     return row
 
 
-def _created_details(accepted: Accepted, pool: str, stage: dict[str, Any]) -> dict[str, Any]:
+def _created_details(
+    accepted: Accepted,
+    pool: str,
+    stage: dict[str, Any],
+    team_id: int | None,
+    hold: Hold | None,
+) -> dict[str, Any]:
     return {
         "pool": pool,
         "start": accepted.start.isoformat(),
@@ -311,6 +333,8 @@ def _created_details(accepted: Accepted, pool: str, stage: dict[str, Any]) -> di
         "gpu": f"{accepted.gpu_count} x {accepted.gpu_kind}",
         "mode": accepted.mode.value,
         **({"stage": stage} if stage else {}),
+        **({"team_id": team_id} if team_id is not None else {}),
+        **({"hold": hold.kind, "hold_until": hold.until.isoformat()} if hold else {}),
     }
 
 
@@ -337,7 +361,7 @@ def _check_user_limit(
         .select_from(Reservation)
         .where(
             Reservation.owner_id == owner_id,
-            Reservation.status.in_(_LIVE),
+            Reservation.status.in_(_HOLDING),
             _overlap(start, end),
         )
     )
@@ -611,7 +635,7 @@ _CALENDAR_JSON = """
     ) ORDER BY r.start_at, r.id), '[]')::text
     FROM (
         SELECT x.*, (x.owner_id = :me OR :everyone) AS visible FROM reservations x
-        WHERE x.status IN ('APPROVED', 'ACTIVE', 'COMPLETED')
+        WHERE x.status IN ('PENDING', 'APPROVED', 'ACTIVE', 'COMPLETED')
           AND tstzrange(x.start_at, x.end_at, '[)') && tstzrange(:since, :until, '[)')
           POOL_FILTER
         ORDER BY x.start_at, x.id
@@ -660,7 +684,7 @@ _USAGE_CHANGES = text(
     FROM reservations r
     CROSS JOIN LATERAL (VALUES (greatest(r.start_at, :start), 1),
                                (least(r.end_at, :end), -1)) AS c (at, sign)
-    WHERE r.pool = :pool AND r.status IN ('APPROVED', 'ACTIVE')
+    WHERE r.pool = :pool AND r.status IN ('PENDING', 'APPROVED', 'ACTIVE')
       AND tstzrange(r.start_at, r.end_at, '[)') && tstzrange(:start, :end, '[)')
     GROUP BY c.at, r.gpu_kind
     """

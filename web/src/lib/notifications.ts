@@ -7,6 +7,8 @@ export const KINDS: { kind: NotificationKind; label: string }[] = [
   { kind: "ending", label: "Window ends soon" },
   { kind: "idle", label: "Idle warning" },
   { kind: "released", label: "Released" },
+  { kind: "request", label: "Approval requests and decisions" },
+  { kind: "offer", label: "Waitlist offers" },
 ];
 
 export const CHANNELS: { channel: NotificationChannel; label: string }[] = [
