@@ -47,3 +47,39 @@ class Refused(Conflict):
         self.suggestion = suggestion
         self.duration_s = duration_s
         super().__init__(detail)
+
+
+class OverBudget(Conflict):
+    """A booking that fits the pool but not its team's budget (docs/teams.md): which budget
+    (`units`: concurrent units; `week`, `month`: GPU-hours in the UTC calendar period from
+    `period_start`), its limit, what the team already holds or used there, what was asked and
+    what is left. A booking with `ask` set becomes a PENDING approval request instead."""
+
+    def __init__(
+        self,
+        *,
+        team: str,
+        pool: str,
+        gpu_kind: str,
+        budget: str,
+        limit: float,
+        used: float,
+        asked: float,
+        period_start: datetime | None = None,
+    ) -> None:
+        self.team, self.pool, self.gpu_kind, self.budget = team, pool, gpu_kind, budget
+        self.limit, self.used, self.asked = limit, used, asked
+        self.left = max(0.0, limit - used)
+        self.period_start = period_start
+        if budget == "units":
+            what = f"{limit:g} x {gpu_kind} at once"
+            detail = f"{self.left:g} free of it, {asked:g} asked"
+        else:
+            period = "week" if budget == "week" else "month"
+            what = f"{limit:g} {gpu_kind} GPU-hours a {period}"
+            since = f" (the {period} from {period_start:%Y-%m-%d})" if period_start else ""
+            detail = f"{self.left:g} GPU-hours left{since}, {asked:g} asked"
+        super().__init__(
+            f"over team {team!r}'s budget in pool {pool!r}: {what}; {detail}. "
+            "Book less, later, or ask for approval"
+        )
