@@ -111,6 +111,8 @@ class Settings(BaseSettings):
     local_login: bool = True  # password accounts of Berth's own (break-glass); false: off
     admin_groups: str = ""  # comma-separated: members are admins (empty: roles are Berth's)
     allowed_groups: str = ""  # comma-separated: only members sign in (empty: anyone)
+    # comma-separated names or patterns (`team-*`): groups that become teams (docs/teams.md)
+    team_groups: str = ""
     # OpenID Connect (authorization code with PKCE)
     oidc_issuer: str | None = None  # e.g. https://sso.example.com/realms/company
     oidc_client_id: str | None = None

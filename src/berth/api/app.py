@@ -29,6 +29,7 @@ from berth.api.routes import (
     reservations,
     sign_in,
     status,
+    teams,
     tokenomics,
     usage,
     users,
@@ -107,6 +108,7 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
         catalog,
         cache,
         notifications,
+        teams,
     ):
         v1.include_router(module.router)
     app.include_router(v1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -288,6 +288,11 @@ class ReservationCreate(Strict):
         default=None,
         description="Engines and models to have on the pool's nodes before the window opens",
     )
+    team: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The team it is for (docs/teams.md); unset: your only team, if any",
+    )
 
     @field_validator("cpu")
     @classmethod
@@ -352,6 +357,7 @@ class ReservationPublic(BaseModel):
     cpu: float
     memory: str
     reason: str | None = None
+    team_id: int | None = Field(default=None, description="The team it was booked for (GET /teams)")
     phase: str | None = Field(
         default=None, description="Session phase: provisioning, ready, tearing_down, gone, failed"
     )
@@ -685,3 +691,58 @@ class UsageReport(BaseModel):
     sessions: list[UsageSession] = Field(description="the most idle sessions first")
     session_count: int
     rates: list[UsageRate]
+
+
+# ---- teams (docs/teams.md) ----
+
+TeamName = Annotated[str, Field(max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
+
+
+class TeamCreate(Strict):
+    name: TeamName
+    group: str | None = Field(
+        default=None, max_length=272, description="A provider's group: `provider:name` or `name`"
+    )
+
+
+class TeamMemberSet(Strict):
+    lead: bool = False
+
+
+class TeamBudgetSet(Strict):
+    max_units: StrictInt | None = Field(default=None, ge=0, le=1_000_000)
+    gpu_hours_week: float | None = Field(default=None, ge=0, le=1e9, allow_inf_nan=False)
+    gpu_hours_month: float | None = Field(default=None, ge=0, le=1e9, allow_inf_nan=False)
+
+
+class TeamMemberPublic(BaseModel):
+    username: str
+    lead: bool
+    added: bool = Field(description="Added by an admin (else in through the team's group)")
+
+
+class TeamDay(BaseModel):
+    day: date
+    gpu_hours: float
+
+
+class TeamBudgetPublic(BaseModel):
+    pool: str
+    gpu_kind: str
+    max_units: int | None
+    gpu_hours_week: float | None
+    gpu_hours_month: float | None
+    units_now: int = Field(description="Units of the kind the team holds now")
+    week_used: float = Field(description="GPU-hours booked or used in this UTC week")
+    week_left: float | None
+    month_used: float
+    month_left: float | None
+    daily: list[TeamDay] = Field(description="GPU-hours per UTC day of this month")
+
+
+class TeamPublic(BaseModel):
+    name: str
+    group: str | None
+    lead: bool = Field(description="You lead this team")
+    members: list[TeamMemberPublic]
+    budgets: list[TeamBudgetPublic]

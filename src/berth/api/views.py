@@ -53,6 +53,7 @@ class ReservationColumns(Protocol):
     cpu_millicores: int
     memory_bytes: int
     reason: str | None
+    team_id: int | None
     stage: dict[str, Any]
     created_at: datetime
     updated_at: datetime
@@ -103,6 +104,7 @@ def reservation_data(
         "cpu": row.cpu_millicores / 1000,
         "memory": format_bytes(row.memory_bytes),
         "reason": row.reason,
+        "team_id": row.team_id,
         "phase": phase,
         "workspace_url": url if phase == "ready" else None,
         "stage": st.stage_to_json(st.stage_from_json(row.stage)) or {"engines": [], "models": []},

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 
 LOCAL = "local"  # a password account of Berth's own (break-glass)
 OIDC = "oidc"
@@ -47,10 +48,31 @@ class GroupRules:
 
     admin_groups: frozenset[str] = frozenset()
     allowed_groups: frozenset[str] = frozenset()
+    # BERTH_TEAM_GROUPS: groups (names or shell patterns like `team-*`) that become teams at
+    # a member's sign-in (docs/teams.md); empty: admins make teams
+    team_groups: frozenset[str] = frozenset()
 
     @classmethod
-    def parse(cls, admin: str, allowed: str) -> GroupRules:
-        return cls(frozenset(split_names(admin)), frozenset(split_names(allowed)))
+    def parse(cls, admin: str, allowed: str, teams: str = "") -> GroupRules:
+        return cls(
+            frozenset(split_names(admin)),
+            frozenset(split_names(allowed)),
+            frozenset(split_names(teams)),
+        )
+
+    def teams_of(self, groups: Iterable[str]) -> list[str]:
+        """The groups among `groups` that become teams."""
+        return sorted(g for g in groups if any(fnmatchcase(g, p) for p in self.team_groups))
+
+
+TEAM_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+def team_name(group: str) -> str | None:
+    """A team's name made from a group's: lower case, other characters as `-`, at most 64;
+    None when nothing usable is left."""
+    name = re.sub(r"[^a-z0-9._-]+", "-", group.strip().lower()).strip("-._")[:64]
+    return name if TEAM_NAME.match(name) else None
 
 
 def split_names(text: str) -> list[str]:

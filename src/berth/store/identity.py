@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
 from berth.domain.identity import Claimed, GroupRules, SignInRefused, role_for
-from berth.store import audit
+from berth.store import audit, teams
 from berth.store.db import Tx
 from berth.store.models import Group, GroupMember, User
 from berth.store.users import revoke_credentials
@@ -101,6 +101,7 @@ def sign_in(
             audit.record(tx, "berth", "user.update", f"user:{user.username}", changes, client)
     user.signed_in_at = now
     _set_groups(tx, user, who)
+    teams.from_groups(tx, who.provider, rules.teams_of(who.groups), client)
     return Outcome(user)
 
 

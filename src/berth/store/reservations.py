@@ -41,6 +41,7 @@ from berth.domain.reservation import (
     validate_request,
     validate_window,
 )
+from berth.domain.teams import Held
 from berth.store import audit, pools, teams
 from berth.store import catalog as stored_catalog
 from berth.store.db import Tx
@@ -179,6 +180,10 @@ def book(
     shortage = capacity.fits(pool.capacity(), view.existing, booking)
     if shortage is not None:
         raise Short(pool, policy, booking, shortage, now)
+    asked = Held(accepted.start, accepted.end, accepted.gpu_count)
+    over = teams.check_budget(tx, team_id, pool, accepted.gpu_kind, asked)
+    if over is not None:
+        raise over
     return _create(tx, who, pool, accepted, now, client, stage, team_id, hold)
 
 
@@ -537,6 +542,10 @@ def extend(
             f"{_describe(shortage.resource, shortage.asked)} asked"
         )
         raise Refused(detail, shortage, None, (new_end - row.start_at).total_seconds())
+    longer = Held(row.start_at, new_end, row.gpu_count)
+    over = teams.check_budget(tx, row.team_id, pool, row.gpu_kind, longer, exclude=row.id)
+    if over is not None:
+        raise over
     old_end = row.end_at
     row.end_at = new_end
     row.updated_at = now
@@ -609,6 +618,7 @@ _LISTED = (
     "cpu_millicores",
     "memory_bytes",
     "reason",
+    "team_id",
     "stage",
     "created_at",
     "updated_at",

@@ -52,7 +52,16 @@ export type NotificationChannel = "email" | "webhook";
 export type NotificationPreferences = S["NotificationPreferencesPublic"];
 export type NotificationPreferencesUpdate = S["NotificationPreferencesUpdate"];
 
-export const STATUSES: Status[] = ["APPROVED", "ACTIVE", "COMPLETED", "CANCELED", "FAILED"];
+export const STATUSES: Status[] = [
+  "PENDING",
+  "APPROVED",
+  "ACTIVE",
+  "COMPLETED",
+  "CANCELED",
+  "FAILED",
+  "REJECTED",
+  "EXPIRED",
+];
 
 // The tokenomics reports are plain dicts in the API (berth/tokenomics_report.py, one shape for
 // the CLI, the API and this UI), so OpenAPI has no schema for them; these mirror that module.

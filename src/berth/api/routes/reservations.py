@@ -41,6 +41,7 @@ def create(
         mode=body.mode,
         cpu_millicores=parse_millicores(body.cpu) if body.cpu is not None else None,
         memory_bytes=parse_bytes(body.memory) if body.memory is not None else None,
+        team=body.team,
     )
     stage = Stage(tuple(body.stage.engines), tuple(body.stage.models)) if body.stage else Stage()
     try:

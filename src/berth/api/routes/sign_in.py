@@ -207,7 +207,7 @@ def _finish(
         return refusal_page(502, str(exc))
     except (ProviderError, SignInRefused) as exc:
         return refusal_page(403, str(exc))
-    rules = GroupRules.parse(settings.admin_groups, settings.allowed_groups)
+    rules = GroupRules.parse(settings.admin_groups, settings.allowed_groups, settings.team_groups)
     lifetime = timedelta(hours=settings.session_hours)
     with db.transaction() as tx:
         outcome = identity.sign_in(tx, who, rules, now, client)
