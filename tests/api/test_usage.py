@@ -11,8 +11,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select, update
 
+from berth.store import teams
 from berth.store.db import Database
+from berth.store.models import Reservation, User
+from berth.store.users import Principal
 from tests.api.conftest import Headers
 from tests.api.test_reservations import iso
 from tests.usage_rows import add_reservation, add_samples, every
@@ -81,7 +85,7 @@ def test_a_user_sees_their_own_ledger_by_day(
 
 
 def test_an_admin_sees_everyone_and_tokens_give_dollars_per_mtok(
-    client: TestClient, ledger: dict[str, Headers], now: datetime
+    client: TestClient, ledger: dict[str, Headers], now: datetime, db: Database
 ) -> None:
     r = report(client, ledger["root"], group_by="user", **span(now))
     assert r["everyone"] is True
@@ -96,6 +100,23 @@ def test_an_admin_sees_everyone_and_tokens_give_dollars_per_mtok(
     assert bob["cost_per_mtok"] == pytest.approx(bob["cost"] / 5.0)
     serving = next(s for s in r["sessions"] if s["user"] == "bob")
     assert serving["cost_per_mtok"] == pytest.approx(bob["cost_per_mtok"])
+    # by team: bob's serving session was for team "serving"; alice's for none
+    with db.transaction() as tx:
+        admin = Principal(0, "test", "admin")
+        teams.create(tx, admin, "serving", None)
+        team_id = teams.get(tx, "serving").id
+        tx.execute(
+            update(Reservation)
+            .where(
+                Reservation.owner_id
+                == select(User.id).where(User.username == "bob").scalar_subquery()
+            )
+            .values(team_id=team_id)
+        )
+    by_team = report(client, ledger["root"], group_by="team", **span(now))
+    rows = {row["team"]: row["reserved_gpu_hours"] for row in by_team["rows"]}
+    assert set(rows) == {"serving", "(no team)"}
+    assert rows["serving"] == pytest.approx(bob["reserved_gpu_hours"])
     # bob sees only bob
     mine = report(client, ledger["bob"], group_by="user", **span(now))
     assert [row["user"] for row in mine["rows"]] == ["bob"]

@@ -16,6 +16,7 @@ import { SignInPage } from "./pages/SignInPage";
 const CalendarPage = lazy(() => import("./pages/CalendarPage"));
 const TokenomicsPage = lazy(() => import("./pages/TokenomicsPage"));
 const UsagePage = lazy(() => import("./pages/UsagePage"));
+const TeamsPage = lazy(() => import("./pages/TeamsPage"));
 const AdminPage = lazy(() => import("./pages/AdminPage"));
 
 const TITLES: Record<string, string> = Object.fromEntries(PAGES.map((p) => [p.path, p.label]));
@@ -32,6 +33,8 @@ function Page({ path, isAdmin }: { path: string; isAdmin: boolean }) {
       return <MyReservationsPage />;
     case "/usage":
       return <UsagePage />;
+    case "/teams":
+      return <TeamsPage isAdmin={isAdmin} />;
     case "/tokenomics":
       return <TokenomicsPage />;
     case "/admin":

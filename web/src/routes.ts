@@ -5,6 +5,7 @@ export const PAGES = [
   { path: "/book", label: "Book", admin: false },
   { path: "/reservations", label: "My reservations", admin: false },
   { path: "/usage", label: "Usage", admin: false },
+  { path: "/teams", label: "Teams", admin: false },
   { path: "/tokenomics", label: "Tokenomics", admin: false },
   { path: "/admin", label: "Admin", admin: true },
 ] as const;

@@ -655,6 +655,7 @@ class UsageRow(UsageFigures):
     """One group; a key the report is not grouped by is null."""
 
     user: str | None = None
+    team: str | None = Field(default=None, description='the team; "(no team)" for none')
     pool: str | None = None
     gpu_kind: str | None = None
     day: str | None = Field(default=None, description="local date, YYYY-MM-DD")

@@ -27,8 +27,8 @@ window's seconds in that day, activity and tokens scaled with them.
 Days are calendar days in the period's time zone (UTC unless one is given): a day starts at
 local midnight, so a day across a daylight-saving change is 23 or 25 hours long.
 
-Grouping keys are the `DIMENSIONS` below (user, pool, GPU kind, day). Teams come with issue 17:
-a `team` dimension is one more entry there and one more field on `Held`.
+Grouping keys are the `DIMENSIONS` below (user, team, pool, GPU kind, day); a reservation of no
+team groups under "(no team)".
 """
 
 from __future__ import annotations
@@ -141,6 +141,10 @@ class Held:
     end: datetime
     status: str
     reason: str | None = None
+    team: str | None = None  # the team it was booked for (docs/teams.md)
+
+
+NO_TEAM = "(no team)"
 
 
 @dataclass(frozen=True)
@@ -316,6 +320,7 @@ def lines(
 # "team": lambda line: line.held.team.
 DIMENSIONS: dict[str, Callable[[Line], str]] = {
     "user": lambda line: line.held.user,
+    "team": lambda line: line.held.team or NO_TEAM,
     "pool": lambda line: line.held.pool,
     "gpu_kind": lambda line: line.held.gpu_kind,
     "day": lambda line: line.day.isoformat(),
@@ -389,7 +394,7 @@ def sessions(ledger: Sequence[Line]) -> list[SessionUsage]:
 
 
 MAX_DAYS = 366  # the longest period one report covers
-DEFAULT_GROUP_BY = tuple(DIMENSIONS)
+DEFAULT_GROUP_BY = ("user", "pool", "gpu_kind", "day")  # `team` on request
 
 
 class UsageError(ValueError):

@@ -22,8 +22,9 @@ from berth.store.errors import Invalid
 
 _HELD = """
     SELECT r.id, u.username, r.pool, r.gpu_kind, r.gpu_count, r.start_at, r.end_at,
-           r.status, r.reason
+           r.status, r.reason, t.name AS team
     FROM reservations r JOIN users u ON u.id = r.owner_id
+    LEFT JOIN teams t ON t.id = r.team_id
     WHERE r.status IN ('APPROVED', 'ACTIVE', 'COMPLETED')
       AND tstzrange(r.start_at, r.end_at, '[)') && tstzrange(:start, :end, '[)')
       AND (CAST(:owner AS bigint) IS NULL OR r.owner_id = CAST(:owner AS bigint))
@@ -116,8 +117,9 @@ def held(
             end=end,
             status=status,
             reason=reason,
+            team=team,
         )
-        for rid, user, pool_name, kind, count, start, end, status, reason in rows
+        for rid, user, pool_name, kind, count, start, end, status, reason, team in rows
     ]
 
 

@@ -24,6 +24,8 @@ import type {
   SessionStatus,
   SignInOptions,
   Status,
+  Team,
+  TeamBudgetSet,
   TokenomicsRequest,
   UsageReport,
   User,
@@ -113,6 +115,19 @@ export const api = {
   utilization: (pool: string, from: string, to: string, basis: UtilizationBasis = "booked") =>
     request<Utilization>("GET", `${V1}/tokenomics/utilization`, { query: { pool, from, to, basis } }),
   /** The cost ledger; users get their own reservations, admins everyone's. */
+  teams: () => request<Team[]>("GET", `${V1}/teams`),
+  createTeam: (name: string, group?: string) =>
+    request<Team>("POST", `${V1}/teams`, { body: { name, group: group || null } }),
+  setTeamMember: (team: string, username: string, lead: boolean) =>
+    request<void>("PUT", `${V1}/teams/${encodeURIComponent(team)}/members/${encodeURIComponent(username)}`, {
+      body: { lead },
+    }),
+  setTeamBudget: (team: string, pool: string, kind: string, body: TeamBudgetSet) =>
+    request<void>(
+      "PUT",
+      `${V1}/teams/${encodeURIComponent(team)}/budgets/${encodeURIComponent(pool)}/${encodeURIComponent(kind)}`,
+      { body },
+    ),
   usage: (q: UsageQuery & { top?: number }) => request<UsageReport>("GET", `${V1}/usage`, { query: { ...q } }),
 
   catalog: () => request<Catalog>("GET", `${V1}/catalog`),

@@ -2567,6 +2567,11 @@ export interface components {
             pool?: string | null;
             /** Reserved Gpu Hours */
             reserved_gpu_hours: number;
+            /**
+             * Team
+             * @description the team; "(no team)" for none
+             */
+            team?: string | null;
             /** Tokens Generated */
             tokens_generated: number;
             /** Tokens Prompt */

@@ -49,6 +49,9 @@ export type NotificationList = S["NotificationList"];
 export type NotificationKind = S["NotificationPublic"]["kind"];
 export type NotificationAction = S["NotificationPublic"]["actions"][number];
 export type NotificationChannel = "email" | "webhook";
+export type Team = S["TeamPublic"];
+export type TeamBudget = S["TeamBudgetPublic"];
+export type TeamBudgetSet = S["TeamBudgetSet"];
 export type NotificationPreferences = S["NotificationPreferencesPublic"];
 export type NotificationPreferencesUpdate = S["NotificationPreferencesUpdate"];
 

@@ -13,6 +13,8 @@ export type RangeDays = (typeof RANGES)[number]["value"];
 export const GROUPINGS = [
   { value: "user", label: "User" },
   { value: "user,day", label: "User and day" },
+  { value: "team", label: "Team" },
+  { value: "team,pool,gpu_kind", label: "Team, pool and GPU kind" },
   { value: "pool,gpu_kind", label: "Pool and GPU kind" },
   { value: "user,pool,gpu_kind,day", label: "User, pool, GPU kind and day" },
 ] as const;

@@ -13,6 +13,7 @@ import { PoolSelect } from "../components/PoolSelect";
 import { RefusalPanel } from "../components/RefusalPanel";
 import { ResourceFields } from "../components/ResourceFields";
 import { StageFields } from "../components/StageFields";
+import { TeamField } from "../components/TeamField";
 import { WindowFields } from "../components/WindowFields";
 import { initialDraft, resolve, type Draft } from "../lib/bookingDraft";
 import { useLocation } from "../lib/router";
@@ -47,6 +48,8 @@ function BookForm({ pools, policy, catalog }: { pools: Pool[]; policy: Policy; c
   const [error, setError] = useState<unknown>(null);
   const [booked, setBooked] = useState<Reservation | null>(null);
   const [generation, setGeneration] = useState(0);
+  const teams = useLoad(() => api.teams(), []);
+  const [team, setTeam] = useState("");
 
   const pool = pools.find((p) => p.name === draft.pool);
   const kind = pool?.kinds.find((k) => k.name === draft.kind);
@@ -65,7 +68,7 @@ function BookForm({ pools, policy, catalog }: { pools: Pool[]; policy: Policy; c
     setError(null);
     setRefusal(null);
     try {
-      setBooked(await api.book(r.body));
+      setBooked(await api.book(team ? { ...r.body, team } : r.body));
       setGeneration((g) => g + 1);
     } catch (err) {
       if (err instanceof ApiError && err.status === 409) setRefusal(err.problem);
@@ -107,6 +110,7 @@ function BookForm({ pools, policy, catalog }: { pools: Pool[]; policy: Policy; c
             idPrefix="book"
           />
         </div>
+        <TeamField teams={teams.data ?? []} value={team} onChange={setTeam} />
         <ModeField value={draft.mode} onChange={(mode) => update({ mode })} />
         <ResourceFields
           cpu={r.cpu}

@@ -3,10 +3,11 @@ import type { UsageFigures, UsageRow } from "../api/types";
 import { DataTable, type Column } from "../components/DataTable";
 import { dollars, gpuHours, perMtokOrDash, share, tokens } from "../lib/usage";
 
-type Line = UsageFigures & Partial<Pick<UsageRow, "user" | "pool" | "gpu_kind" | "day">> & { total?: boolean };
+type Line = UsageFigures & Partial<Pick<UsageRow, "user" | "team" | "pool" | "gpu_kind" | "day">> & { total?: boolean };
 
-const KEYS: { key: "user" | "pool" | "gpu_kind" | "day"; header: string }[] = [
+const KEYS: { key: "user" | "team" | "pool" | "gpu_kind" | "day"; header: string }[] = [
   { key: "user", header: "User" },
+  { key: "team", header: "Team" },
   { key: "pool", header: "Pool" },
   { key: "gpu_kind", header: "GPU kind" },
   { key: "day", header: "Day" },
