@@ -154,9 +154,9 @@ def test_csv_has_the_same_rows(
         ({"from": "2030-01-07T00:00Z", "to": "2030-01-06T00:00Z"}, "to", "must be after from"),
         ({"from": "2029-01-01T00:00Z", "to": "2030-01-07T00:00Z"}, "to", "at most 366 days"),
         (
-            {"from": "2030-01-06T00:00Z", "to": "2030-01-07T00:00Z", "group_by": "team"},
+            {"from": "2030-01-06T00:00Z", "to": "2030-01-07T00:00Z", "group_by": "project"},
             "group_by",
-            "unknown grouping 'team'",
+            "unknown grouping 'project'",
         ),
         (
             {"from": "2030-01-06T00:00Z", "to": "2030-01-07T00:00Z", "tz": "Mars/Base"},

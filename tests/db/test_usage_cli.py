@@ -62,7 +62,7 @@ def test_report_as_a_table_and_as_csv(cli: CliRunner) -> None:
     ("extra", "message"),
     [
         (["--from", "2026-01-07", "--to", "2026-01-05"], "--to: must be after from"),
-        (["--from", "2026-01-05", "--to", "2026-01-07", "--group-by", "team"], "--group-by"),
+        (["--from", "2026-01-05", "--to", "2026-01-07", "--group-by", "project"], "--group-by"),
         (["--from", "5 Jan", "--to", "2026-01-07"], "--from: '5 Jan' is not an ISO 8601"),
         (["--from", "2026-01-05", "--to", "2026-01-07", "--tz", "Mars/Base"], "--tz: unknown"),
         (["--from", "2026-01-05", "--to", "2026-01-07", "--user", "nobody"], "no user 'nobody'"),

@@ -61,7 +61,7 @@ def report(
     from_: Annotated[str, typer.Option("--from", help="Start: ISO date or date-time")],
     to: Annotated[str, typer.Option("--to", help="End (exclusive); the report stops at now")],
     group_by: Annotated[
-        str, typer.Option("--group-by", help="Comma-separated: user, pool, gpu_kind, day")
+        str, typer.Option("--group-by", help="Comma-separated: user, team, pool, gpu_kind, day")
     ] = "user,pool,gpu_kind,day",
     tz: Annotated[str, typer.Option("--tz", help="IANA time zone of the days")] = "UTC",
     user: Annotated[str | None, typer.Option("--user", help="Only this user's")] = None,

@@ -80,6 +80,6 @@ class OverBudget(Conflict):
             since = f" (the {period} from {period_start:%Y-%m-%d})" if period_start else ""
             detail = f"{self.left:g} GPU-hours left{since}, {asked:g} asked"
         super().__init__(
-            f"over team {team!r}'s budget in pool {pool!r}: {what}; {detail}. "
+            f"over the budget of team {team!r} in pool {pool!r}: {what}; {detail}. "
             "Book less, later, or ask for approval"
         )

@@ -85,7 +85,7 @@ function NewTeamForm({ onDone }: { onDone: () => void }) {
   };
   return (
     <form className="inline-form" onSubmit={submit} aria-label="New team">
-      <Field id="team-name" label="New team">
+      <Field id="team-name" label="Team name">
         <input id="team-name" value={name} onChange={(e) => setName(e.target.value)} required />
       </Field>
       <Field id="team-group" label="From group (optional)">
