@@ -25,5 +25,8 @@ describe("toEvent", () => {
 
   it("names the owner when the API does (admins)", () => {
     expect(toEvent({ ...base, id: "r2", owner: "bob", status: "COMPLETED" }).title).toBe("bob: 1 × gpu (ended)");
+    expect(toEvent({ ...base, mine: false, id: null, owner: null, status: "PENDING" }).title).toBe(
+      "Busy: 1 × gpu (pending)",
+    );
   });
 });
