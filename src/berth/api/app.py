@@ -32,6 +32,7 @@ from berth.api.routes import (
     tokenomics,
     usage,
     users,
+    waitlist,
 )
 from berth.api.security import CsrfGuard, SecurityHeaders
 from berth.config import Settings
@@ -107,6 +108,7 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
         catalog,
         cache,
         notifications,
+        waitlist,
     ):
         v1.include_router(module.router)
     app.include_router(v1)

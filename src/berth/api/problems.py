@@ -51,7 +51,8 @@ class FieldError(BaseModel):
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem details; a refused booking (409) adds `shortage` and `suggestion`."""
+    """RFC 9457 problem details; a refused booking (409) adds `shortage`, `suggestion` and
+    `waitlist` (true: the same body may join the waitlist, POST /waitlist)."""
 
     model_config = ConfigDict(extra="allow")
     type: str = "about:blank"
@@ -156,6 +157,8 @@ def _store_error(_: Request, exc: Exception) -> JSONResponse:
         if exc.suggestion is not None:
             end = exc.suggestion + timedelta(seconds=exc.duration_s)
             extra["suggestion"] = {"start": exc.suggestion.isoformat(), "end": end.isoformat()}
+        if exc.waitlist:  # the same body may be sent to POST /waitlist (docs/teams.md)
+            extra["waitlist"] = True
         return problem(409, exc.detail, **extra)
     if isinstance(exc, Invalid):
         return problem(422, exc.detail, errors=[{"field": exc.field, "message": exc.detail}])
