@@ -51,6 +51,9 @@ export type NotificationAction = S["NotificationPublic"]["actions"][number];
 export type NotificationChannel = "email" | "webhook";
 export type NotificationPreferences = S["NotificationPreferencesPublic"];
 export type NotificationPreferencesUpdate = S["NotificationPreferencesUpdate"];
+export type WaitlistEntry = S["WaitlistEntryPublic"];
+export type WaitlistAccepted = S["WaitlistAccepted"];
+export type WaitlistState = S["State"];
 
 export const STATUSES: Status[] = ["APPROVED", "ACTIVE", "COMPLETED", "CANCELED", "FAILED"];
 
