@@ -163,3 +163,45 @@ def test_decline_and_lapse_pass_the_offer_on(
     assert (lapsed["state"], lapsed["offer_status"]) == ("LAPSED", "EXPIRED")
     assert client.get(f"/api/v1/waitlist/{ed}", headers=dave).json()["state"] == "OFFERED"
     assert client.post(f"/api/v1/waitlist/{ec}/accept", headers=carol).status_code == 409
+
+
+def test_withdrawing_an_offered_entry_cancels_its_offer_and_passes_it_on(
+    client: TestClient,
+    alice: Headers,
+    now: datetime,
+    db: Database,
+    settings: Settings,
+    user_headers: Callable[..., Headers],
+) -> None:
+    bob, carol = user_headers("bob"), user_headers("carol")
+    held = fill(client, alice, now)
+    wanted = body(now, 24, 26, kind="gpu")
+    eb = client.post("/api/v1/waitlist", json=wanted, headers=bob).json()["id"]
+    ec = client.post("/api/v1/waitlist", json=wanted, headers=carol).json()["id"]
+    client.post(f"/api/v1/reservations/{held}/cancel", headers=alice)
+    sweep(db, settings, now)
+    offer = client.get(f"/api/v1/waitlist/{eb}", headers=bob).json()["offer"]
+    assert client.delete(f"/api/v1/waitlist/{eb}", headers=bob).status_code == 204
+    gone = client.get(f"/api/v1/reservations/{offer}", headers=bob).json()
+    assert (gone["status"], gone["reason"]) == ("CANCELED", "the waitlist entry was withdrawn")
+    sweep(db, settings, now)
+    assert client.get(f"/api/v1/waitlist/{ec}", headers=carol).json()["state"] == "OFFERED"
+
+
+def test_an_offer_canceled_as_a_reservation_settles_its_entry_as_declined(
+    client: TestClient,
+    alice: Headers,
+    now: datetime,
+    db: Database,
+    settings: Settings,
+    user_headers: Callable[..., Headers],
+) -> None:
+    bob = user_headers("bob")
+    held = fill(client, alice, now)
+    eb = client.post("/api/v1/waitlist", json=body(now, 24, 26, kind="gpu"), headers=bob).json()
+    client.post(f"/api/v1/reservations/{held}/cancel", headers=alice)
+    sweep(db, settings, now)
+    offer = client.get(f"/api/v1/waitlist/{eb['id']}", headers=bob).json()["offer"]
+    assert client.post(f"/api/v1/reservations/{offer}/cancel", headers=bob).status_code == 200
+    sweep(db, settings, now)
+    assert client.get(f"/api/v1/waitlist/{eb['id']}", headers=bob).json()["state"] == "DECLINED"
