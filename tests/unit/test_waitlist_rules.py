@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from berth.domain import waitlist as w
-from berth.domain.waitlist import Held, State, Waiting
+from berth.domain.waitlist import Held, Waiting, WaitlistState
 
 NOW = datetime(2030, 1, 7, 9, 0, tzinfo=UTC)
 WEEK = timedelta(hours=168)
@@ -78,14 +78,22 @@ def test_the_half_life_must_be_positive() -> None:
 
 
 def test_states_move_only_forward() -> None:
-    assert w.transition(State.WAITING, State.OFFERED) is State.OFFERED
-    assert w.transition(State.OFFERED, State.LAPSED) is State.LAPSED
-    for done in (State.ACCEPTED, State.DECLINED, State.LAPSED, State.WITHDRAWN, State.GONE):
-        for target in State:
+    assert w.transition(WaitlistState.WAITING, WaitlistState.OFFERED) is WaitlistState.OFFERED
+    assert w.transition(WaitlistState.OFFERED, WaitlistState.LAPSED) is WaitlistState.LAPSED
+    for done in (
+        WaitlistState.ACCEPTED,
+        WaitlistState.DECLINED,
+        WaitlistState.LAPSED,
+        WaitlistState.WITHDRAWN,
+        WaitlistState.GONE,
+    ):
+        for target in WaitlistState:
             with pytest.raises(w.StateError):
                 w.transition(done, target)
     with pytest.raises(w.StateError):
-        w.transition(State.WAITING, State.ACCEPTED)  # nothing to accept without an offer
+        w.transition(
+            WaitlistState.WAITING, WaitlistState.ACCEPTED
+        )  # nothing to accept without an offer
     assert w.group_of(5, None) == ("user", 5)
     assert w.group_of(5, 2) == ("team", 2)
 

@@ -24,7 +24,7 @@ from pydantic import (
 from berth.domain.catalog import ID, ArtifactState, FailureReason, ModelFormat
 from berth.domain.quantity import QuantityError, parse_bytes, parse_millicores
 from berth.domain.reservation import Mode, Status
-from berth.domain.waitlist import State as WaitlistState
+from berth.domain.waitlist import WaitlistState
 
 Username = Annotated[str, Field(min_length=2, max_length=32, examples=["alice"])]
 Role = Literal["admin", "user"]

@@ -17,7 +17,7 @@ from berth.domain.notifications import Preferences
 from berth.domain.pool import CPU, MEMORY, Pool
 from berth.domain.quantity import format_bytes
 from berth.domain.reservation import Mode, Status
-from berth.domain.waitlist import State as WaitlistState
+from berth.domain.waitlist import WaitlistState
 from berth.store.models import (
     CacheArtifact,
     CacheCredential,

@@ -25,7 +25,7 @@ HOUR = 3600.0
 HORIZON_HALF_LIVES = 30
 
 
-class State(StrEnum):
+class WaitlistState(StrEnum):
     WAITING = "WAITING"  # waiting for capacity
     OFFERED = "OFFERED"  # an offer (a PENDING reservation, hold_kind "offer") waits for its user
     ACCEPTED = "ACCEPTED"  # the offer became an APPROVED reservation
@@ -35,26 +35,35 @@ class State(StrEnum):
     GONE = "GONE"  # the window's start passed (or the request cannot be booked any more)
 
 
-OPEN = frozenset({State.WAITING, State.OFFERED})
+OPEN = frozenset({WaitlistState.WAITING, WaitlistState.OFFERED})
 
-_ALLOWED: dict[State, frozenset[State]] = {
-    State.WAITING: frozenset({State.OFFERED, State.WITHDRAWN, State.GONE}),
-    State.OFFERED: frozenset({State.ACCEPTED, State.DECLINED, State.LAPSED, State.WITHDRAWN}),
-    State.ACCEPTED: frozenset(),
-    State.DECLINED: frozenset(),
-    State.LAPSED: frozenset(),
-    State.WITHDRAWN: frozenset(),
-    State.GONE: frozenset(),
+_ALLOWED: dict[WaitlistState, frozenset[WaitlistState]] = {
+    WaitlistState.WAITING: frozenset(
+        {WaitlistState.OFFERED, WaitlistState.WITHDRAWN, WaitlistState.GONE}
+    ),
+    WaitlistState.OFFERED: frozenset(
+        {
+            WaitlistState.ACCEPTED,
+            WaitlistState.DECLINED,
+            WaitlistState.LAPSED,
+            WaitlistState.WITHDRAWN,
+        }
+    ),
+    WaitlistState.ACCEPTED: frozenset(),
+    WaitlistState.DECLINED: frozenset(),
+    WaitlistState.LAPSED: frozenset(),
+    WaitlistState.WITHDRAWN: frozenset(),
+    WaitlistState.GONE: frozenset(),
 }
 
 
 class StateError(ValueError):
-    def __init__(self, current: State, target: State) -> None:
+    def __init__(self, current: WaitlistState, target: WaitlistState) -> None:
         self.current, self.target = current, target
         super().__init__(f"a {current} waitlist entry cannot become {target}")
 
 
-def transition(current: State, target: State) -> State:
+def transition(current: WaitlistState, target: WaitlistState) -> WaitlistState:
     """Return `target` if the move is allowed, else raise StateError."""
     if target not in _ALLOWED[current]:
         raise StateError(current, target)

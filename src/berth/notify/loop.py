@@ -121,7 +121,12 @@ class Deliverer:
         with self.db.transaction() as tx:
             holds.expire(tx, self.clock())
         if self.policy_of_bookings is not None:
-            waitlist.sweep(self.db, self.clock(), self.policy_of_bookings, self.waitlist_timing)
+            try:
+                waitlist.sweep(self.db, self.clock(), self.policy_of_bookings, self.waitlist_timing)
+            except UNAVAILABLE:
+                raise
+            except Exception:  # a bug in the waitlist must not stop the reminders
+                log.exception("waitlist sweep failed; the next pass tries again")
         with self.db.transaction() as tx:
             return deliveries.sweep_reminders(tx, self.clock(), self.grid)
 

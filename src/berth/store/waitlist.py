@@ -39,7 +39,7 @@ from berth.domain.catalog import Stage
 from berth.domain.policy import BookingPolicy
 from berth.domain.pool import CPU, MEMORY
 from berth.domain.reservation import Hold, Mode, Request, RequestError, Status, validate_request
-from berth.domain.waitlist import State
+from berth.domain.waitlist import WaitlistState
 from berth.store import audit, pools, reservations, teams
 from berth.store.db import Database, Tx
 from berth.store.errors import Conflict, Invalid, NotFound, StoreError
@@ -95,7 +95,7 @@ def join(
         cpu_millicores=accepted.cpu_millicores,
         memory_bytes=accepted.memory_bytes,
         stage=staging.stage_to_json(stage),
-        state=State.WAITING.value,
+        state=WaitlistState.WAITING.value,
         created_at=now,
         updated_at=now,
     )
@@ -195,9 +195,11 @@ def _offer_of(tx: Tx, entry: WaitlistEntry) -> Reservation | None:
     )
 
 
-def _move(entry: WaitlistEntry, target: State, now: datetime, reason: str | None = None) -> None:
+def _move(
+    entry: WaitlistEntry, target: WaitlistState, now: datetime, reason: str | None = None
+) -> None:
     try:
-        entry.state = rules.transition(State(entry.state), target).value
+        entry.state = rules.transition(WaitlistState(entry.state), target).value
     except rules.StateError as exc:
         raise Conflict(str(exc)) from exc
     entry.updated_at = now
@@ -220,7 +222,7 @@ def withdraw(
     """Leave the waitlist: a WAITING or OFFERED entry becomes WITHDRAWN (a pending offer is
     canceled, its capacity passes on). 409 for an entry already settled."""
     entry = _locked(tx, who, entry_id)
-    _move(entry, State.WITHDRAWN, now, f"withdrawn by {who.username}")
+    _move(entry, WaitlistState.WITHDRAWN, now, f"withdrawn by {who.username}")
     offer = _offer_of(tx, entry)
     if offer is not None and offer.status == Status.PENDING.value:
         _end_offer(tx, offer, now, "the waitlist entry was withdrawn", who.username)
@@ -235,7 +237,7 @@ def accept(
     the entry ACCEPTED. 409 when there is no offer, or it lapsed (even if the sweep has not
     said so yet), was declined or canceled."""
     entry = _locked(tx, who, entry_id)
-    if entry.state != State.OFFERED.value:
+    if entry.state != WaitlistState.OFFERED.value:
         raise Conflict(f"a {entry.state} waitlist entry has no offer to accept")
     offer = _offer_of(tx, entry)
     if offer is None or offer.status != Status.PENDING.value:
@@ -245,7 +247,7 @@ def accept(
         raise Conflict(f"the offer lapsed at {offer.hold_until:%Y-%m-%d %H:%M} UTC")
     offer.status = Status.APPROVED.value
     offer.updated_at = now
-    _move(entry, State.ACCEPTED, now)
+    _move(entry, WaitlistState.ACCEPTED, now)
     audit.record(
         tx, who.username, "reservation.approve", f"reservation:{offer.id}", {"waitlist": entry.id}
     )
@@ -267,14 +269,14 @@ def decline(
     """Turn the offer down: its reservation is CANCELED (the capacity passes on at the next
     sweep), the entry DECLINED. 409 when there is no open offer."""
     entry = _locked(tx, who, entry_id)
-    if entry.state != State.OFFERED.value:
+    if entry.state != WaitlistState.OFFERED.value:
         raise Conflict(f"a {entry.state} waitlist entry has no offer to decline")
     offer = _offer_of(tx, entry)
     if offer is None or offer.status != Status.PENDING.value:
         status = offer.status if offer is not None else "missing"
         raise Conflict(f"the offer is no longer open (its reservation is {status})")
     _end_offer(tx, offer, now, "the waitlist offer was declined", who.username)
-    _move(entry, State.DECLINED, now, f"declined by {who.username}")
+    _move(entry, WaitlistState.DECLINED, now, f"declined by {who.username}")
     audit.record(
         tx,
         who.username,
@@ -289,13 +291,13 @@ def decline(
 # ---- the sweep ---------------------------------------------------------------------------
 
 _SETTLED_BY = {
-    Status.EXPIRED.value: State.LAPSED,
-    Status.CANCELED.value: State.DECLINED,
-    Status.REJECTED.value: State.DECLINED,
-    Status.FAILED.value: State.DECLINED,
-    Status.APPROVED.value: State.ACCEPTED,
-    Status.ACTIVE.value: State.ACCEPTED,
-    Status.COMPLETED.value: State.ACCEPTED,
+    Status.EXPIRED.value: WaitlistState.LAPSED,
+    Status.CANCELED.value: WaitlistState.DECLINED,
+    Status.REJECTED.value: WaitlistState.DECLINED,
+    Status.FAILED.value: WaitlistState.DECLINED,
+    Status.APPROVED.value: WaitlistState.ACCEPTED,
+    Status.ACTIVE.value: WaitlistState.ACCEPTED,
+    Status.COMPLETED.value: WaitlistState.ACCEPTED,
 }
 
 
@@ -307,7 +309,7 @@ def settle(tx: Tx, now: datetime, limit: int = 500) -> list[WaitlistEntry]:
         select(WaitlistEntry, Reservation.status)
         .join(Reservation, Reservation.id == WaitlistEntry.reservation_id)
         .where(
-            WaitlistEntry.state == State.OFFERED.value,
+            WaitlistEntry.state == WaitlistState.OFFERED.value,
             Reservation.status != Status.PENDING.value,
         )
         .order_by(WaitlistEntry.id)
@@ -317,7 +319,7 @@ def settle(tx: Tx, now: datetime, limit: int = 500) -> list[WaitlistEntry]:
     moved: list[WaitlistEntry] = []
     for entry, status in offered:
         target = _SETTLED_BY[status]
-        reason = "nobody answered the offer in time" if target is State.LAPSED else None
+        reason = "nobody answered the offer in time" if target is WaitlistState.LAPSED else None
         _move(entry, target, now, reason)
         audit.record(
             tx, "berth", f"waitlist.{target.value.lower()}", f"waitlist:{entry.id}", {}, None
@@ -325,13 +327,13 @@ def settle(tx: Tx, now: datetime, limit: int = 500) -> list[WaitlistEntry]:
         moved.append(entry)
     gone = tx.scalars(
         select(WaitlistEntry)
-        .where(WaitlistEntry.state == State.WAITING.value, WaitlistEntry.start_at <= now)
+        .where(WaitlistEntry.state == WaitlistState.WAITING.value, WaitlistEntry.start_at <= now)
         .order_by(WaitlistEntry.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     ).all()
     for entry in gone:
-        _move(entry, State.GONE, now, "the window opened before capacity freed")
+        _move(entry, WaitlistState.GONE, now, "the window opened before capacity freed")
         audit.record(tx, "berth", "waitlist.gone", f"waitlist:{entry.id}", {}, None)
         notify(
             tx,
@@ -415,7 +417,7 @@ def offer(
             select(WaitlistEntry)
             .where(
                 WaitlistEntry.pool == pool_name,
-                WaitlistEntry.state == State.WAITING.value,
+                WaitlistEntry.state == WaitlistState.WAITING.value,
                 WaitlistEntry.start_at > now,
             )
             .order_by(WaitlistEntry.created_at, WaitlistEntry.id)
@@ -500,7 +502,7 @@ def _try_offer(
     except StoreError:  # the user's limit, the team's budget: not now, maybe later
         skip.add(entry.id)
         return None
-    _move(entry, State.OFFERED, now)
+    _move(entry, WaitlistState.OFFERED, now)
     entry.reservation_id = row.id
     entry.reason = None
     audit.record(
@@ -525,14 +527,14 @@ def _try_offer(
 
 
 def _gone(tx: Tx, entry: WaitlistEntry, now: datetime, reason: str) -> None:
-    _move(entry, State.GONE, now, reason)
+    _move(entry, WaitlistState.GONE, now, reason)
     audit.record(tx, "berth", "waitlist.gone", f"waitlist:{entry.id}", {"reason": reason}, None)
 
 
 def waiting_pools(tx: Tx, now: datetime) -> list[str]:
     q = (
         select(WaitlistEntry.pool)
-        .where(WaitlistEntry.state == State.WAITING.value, WaitlistEntry.start_at > now)
+        .where(WaitlistEntry.state == WaitlistState.WAITING.value, WaitlistEntry.start_at > now)
         .distinct()
         .order_by(WaitlistEntry.pool)
     )

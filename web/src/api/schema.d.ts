@@ -2213,11 +2213,6 @@ export interface components {
             state: "staged" | "staging" | "waiting" | "failed";
         };
         /**
-         * State
-         * @enum {string}
-         */
-        State: "WAITING" | "OFFERED" | "ACCEPTED" | "DECLINED" | "LAPSED" | "WITHDRAWN" | "GONE";
-        /**
          * Status
          * @enum {string}
          */
@@ -2690,7 +2685,7 @@ export interface components {
              * Format: date-time
              */
             start: string;
-            state: components["schemas"]["State"];
+            state: components["schemas"]["WaitlistState"];
             /** Team */
             team?: string | null;
             /**
@@ -2699,6 +2694,11 @@ export interface components {
              */
             updated_at: string;
         };
+        /**
+         * WaitlistState
+         * @enum {string}
+         */
+        WaitlistState: "WAITING" | "OFFERED" | "ACCEPTED" | "DECLINED" | "LAPSED" | "WITHDRAWN" | "GONE";
         /**
          * WorkloadSpec
          * @description The traffic mix; shares of requests must add up to 1.

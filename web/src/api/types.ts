@@ -53,7 +53,7 @@ export type NotificationPreferences = S["NotificationPreferencesPublic"];
 export type NotificationPreferencesUpdate = S["NotificationPreferencesUpdate"];
 export type WaitlistEntry = S["WaitlistEntryPublic"];
 export type WaitlistAccepted = S["WaitlistAccepted"];
-export type WaitlistState = S["State"];
+export type WaitlistState = S["WaitlistState"];
 
 export const STATUSES: Status[] = ["APPROVED", "ACTIVE", "COMPLETED", "CANCELED", "FAILED"];
 
