@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     max_length_hours: float = Field(default=168, gt=0)
     horizon_days: int = Field(default=90, ge=1)
     max_concurrent_per_user: int = Field(default=4, ge=1)
+    # the fair waitlist (docs/teams.md): the half-life of the decayed usage that orders the
+    # offers, and how long an offer is held for its user (never past the window's start)
+    waitlist_half_life_hours: float = Field(default=168, gt=0)
+    waitlist_offer_minutes: float = Field(default=15, gt=0)
 
     # database connections the API keeps open, shared out among `berth serve --workers N`
     # (at least 2 each); each process may open twice its share again in a burst

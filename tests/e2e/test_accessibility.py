@@ -20,6 +20,7 @@ PAGES = {
     "/calendar": "Calendar",
     "/book": "Book GPU capacity",
     "/reservations": "My reservations",
+    "/waitlist": "Waitlist",
     "/usage": "Usage",
     "/tokenomics": "Tokenomics",
     "/admin": "Admin",

@@ -10,6 +10,7 @@ import { BookPage } from "./pages/BookPage";
 import { MyReservationsPage } from "./pages/MyReservationsPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { SignInPage } from "./pages/SignInPage";
+import { WaitlistPage } from "./pages/WaitlistPage";
 
 // The calendar, usage, tokenomics and admin pages carry the heavy parts (FullCalendar, recharts); they
 // load on first visit.
@@ -31,6 +32,8 @@ function Page({ path, isAdmin }: { path: string; isAdmin: boolean }) {
       return <BookPage />;
     case "/reservations":
       return <MyReservationsPage />;
+    case "/waitlist":
+      return <WaitlistPage />;
     case "/usage":
       return <UsagePage />;
     case "/teams":

@@ -33,6 +33,7 @@ from berth.api.routes import (
     tokenomics,
     usage,
     users,
+    waitlist,
 )
 from berth.api.security import CsrfGuard, SecurityHeaders
 from berth.config import Settings
@@ -109,6 +110,7 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
         cache,
         notifications,
         teams,
+        waitlist,
     ):
         v1.include_router(module.router)
     app.include_router(v1)

@@ -59,9 +59,10 @@ class FieldError(BaseModel):
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem details; a refused booking (409) adds `shortage` and `suggestion`,
-    one over its team's budget `budget` (team, pool, gpu_kind, budget: units|week|month,
-    limit, used, asked, left, period_start)."""
+    """RFC 9457 problem details; a refused booking (409) adds `shortage`, `suggestion` and
+    `waitlist` (true: the same body may join the waitlist, POST /waitlist); one over its team's
+    budget adds `budget` (team, pool, gpu_kind, budget: units|week|month, limit, used, asked,
+    left, period_start)."""
 
     model_config = ConfigDict(extra="allow")
     type: str = "about:blank"
@@ -166,6 +167,8 @@ def _store_error(_: Request, exc: Exception) -> JSONResponse:
         if exc.suggestion is not None:
             end = exc.suggestion + timedelta(seconds=exc.duration_s)
             extra["suggestion"] = {"start": exc.suggestion.isoformat(), "end": end.isoformat()}
+        if exc.waitlist:  # the same body may be sent to POST /waitlist (docs/teams.md)
+            extra["waitlist"] = True
         return problem(409, exc.detail, **extra)
     if isinstance(exc, OverBudget):
         budget = {

@@ -24,6 +24,7 @@ from pydantic import (
 from berth.domain.catalog import ID, ArtifactState, FailureReason, ModelFormat
 from berth.domain.quantity import QuantityError, parse_bytes, parse_millicores
 from berth.domain.reservation import Mode, Status
+from berth.domain.waitlist import WaitlistState
 
 Username = Annotated[str, Field(min_length=2, max_length=32, examples=["alice"])]
 Role = Literal["admin", "user"]
@@ -372,6 +373,38 @@ class ReservationPublic(BaseModel):
     )
     created_at: datetime
     updated_at: datetime
+
+
+class WaitlistEntryPublic(BaseModel):
+    """A request on the fair waitlist (docs/teams.md). `offer` is the reservation held for it
+    while the entry is OFFERED (and after, what became of it); `offer_until` when that offer
+    lapses."""
+
+    id: int
+    state: WaitlistState
+    owner: str
+    team: str | None = None
+    pool: str
+    start: datetime
+    end: datetime
+    gpu: GpuPublic
+    mode: Mode
+    cpu: float
+    memory: str
+    stage: StagePublic
+    reason: str | None = None
+    offer: uuid.UUID | None = Field(default=None, description="The offer's reservation id")
+    offer_status: Status | None = None
+    offer_until: datetime | None = Field(
+        default=None, description="While OFFERED: when the offer lapses unless accepted"
+    )
+    created_at: datetime
+    updated_at: datetime
+
+
+class WaitlistAccepted(BaseModel):
+    entry: WaitlistEntryPublic
+    reservation: ReservationPublic
 
 
 class WorkspacePublic(BaseModel):

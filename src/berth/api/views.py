@@ -16,7 +16,8 @@ from berth.domain.catalog import Catalog, to_json
 from berth.domain.notifications import Preferences
 from berth.domain.pool import CPU, MEMORY, Pool
 from berth.domain.quantity import format_bytes
-from berth.domain.reservation import Status
+from berth.domain.reservation import Mode, Status
+from berth.domain.waitlist import WaitlistState
 from berth.store.models import (
     CacheArtifact,
     CacheCredential,
@@ -26,6 +27,7 @@ from berth.store.models import (
     SessionIdle,
     SessionRow,
     User,
+    WaitlistEntry,
 )
 
 
@@ -351,4 +353,35 @@ def notification_preferences(
         channels={k: list(v) for k, v in p.channels.items()},
         lead_minutes=list(p.lead_minutes),
         email_available=email_available,
+    )
+
+
+def waitlist_entry(
+    entry: WaitlistEntry,
+    owner: str,
+    team: str | None,
+    offer_status: str | None,
+    offer_until: datetime | None,
+) -> schemas.WaitlistEntryPublic:
+    return schemas.WaitlistEntryPublic(
+        id=entry.id,
+        state=WaitlistState(entry.state),
+        owner=owner,
+        team=team,
+        pool=entry.pool,
+        start=entry.start_at,
+        end=entry.end_at,
+        gpu=schemas.GpuPublic(kind=entry.gpu_kind, count=entry.gpu_count),
+        mode=Mode(entry.mode),
+        cpu=entry.cpu_millicores / 1000,
+        memory=format_bytes(entry.memory_bytes),
+        stage=schemas.StagePublic.model_validate(
+            st.stage_to_json(st.stage_from_json(entry.stage)) or {"engines": [], "models": []}
+        ),
+        reason=entry.reason,
+        offer=entry.reservation_id,
+        offer_status=Status(offer_status) if offer_status else None,
+        offer_until=offer_until if entry.state == WaitlistState.OFFERED.value else None,
+        created_at=entry.created_at,
+        updated_at=entry.updated_at,
     )

@@ -11,14 +11,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from berth.config import Settings
 from berth.domain.notifications import AllowedHosts
+from berth.domain.policy import BookingPolicy
 from berth.notify.email import PermanentError, SmtpConfig, send_email
 from berth.notify.webhook import post_webhook
-from berth.store import deliveries, holds
+from berth.store import deliveries, holds, waitlist
 from berth.store.db import UNAVAILABLE, Database
 from berth.store.deliveries import Due, RetryPolicy
 
@@ -61,6 +62,9 @@ class Deliverer:
     portal_url: str | None = None
     grid: timedelta = timedelta(minutes=15)
     clock: Callable[[], datetime] = utcnow
+    # the waitlist's sweep books offers under the booking policy (docs/teams.md)
+    policy_of_bookings: BookingPolicy | None = None
+    waitlist_timing: waitlist.Timing = field(default_factory=waitlist.Timing)
 
     @classmethod
     def from_settings(cls, db: Database, settings: Settings) -> Deliverer:
@@ -75,6 +79,11 @@ class Deliverer:
             ),
             settings.public_url,
             timedelta(minutes=settings.grid_minutes),
+            policy_of_bookings=settings.policy(),
+            waitlist_timing=waitlist.Timing(
+                offer_hold=timedelta(minutes=settings.waitlist_offer_minutes),
+                half_life=timedelta(hours=settings.waitlist_half_life_hours),
+            ),
         )
 
     def _send(self, d: Due) -> None:
@@ -106,10 +115,18 @@ class Deliverer:
             return len(batch)
 
     def sweep(self) -> int:
-        """Expire the holds nobody answered (docs/teams.md), then record the window-ending
-        reminders due now; returns how many reminders."""
+        """Expire the holds nobody answered (docs/teams.md), settle the waitlist and offer
+        the capacity that freed (every pass: level-triggered, no freed slot is missed), then
+        record the window-ending reminders due now; returns how many reminders."""
         with self.db.transaction() as tx:
             holds.expire(tx, self.clock())
+        if self.policy_of_bookings is not None:
+            try:
+                waitlist.sweep(self.db, self.clock(), self.policy_of_bookings, self.waitlist_timing)
+            except UNAVAILABLE:
+                raise
+            except Exception:  # a bug in the waitlist must not stop the reminders
+                log.exception("waitlist sweep failed; the next pass tries again")
         with self.db.transaction() as tx:
             return deliveries.sweep_reminders(tx, self.clock(), self.grid)
 

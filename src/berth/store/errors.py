@@ -41,11 +41,18 @@ class Invalid(StoreError):
 
 class Refused(Conflict):
     def __init__(
-        self, detail: str, shortage: Shortage, suggestion: datetime | None, duration_s: float
+        self,
+        detail: str,
+        shortage: Shortage,
+        suggestion: datetime | None,
+        duration_s: float,
+        *,
+        waitlist: bool = False,
     ) -> None:
         self.shortage = shortage
         self.suggestion = suggestion
         self.duration_s = duration_s
+        self.waitlist = waitlist  # a new booking: the same request may join the waitlist
         super().__init__(detail)
 
 

@@ -11,6 +11,7 @@ MIGRATION_LOCK = (1, 0)
 POOL_BOOKING = 2  # (2, hashtext(pool)): one booking transaction per pool at a time
 USER_BOOKING = 3  # (3, user id): per-user limits hold across pools
 RECONCILER_LEADER = 4  # (4, reconciler_key(cluster)): one leader per cluster
+WAITLIST_SWEEP = 5  # (5, hashtext(pool)): one waitlist sweeper per pool at a time
 
 
 def reconciler_key(cluster: str) -> int:

@@ -310,6 +310,78 @@ class Reservation(Base):
     )
 
 
+class WaitlistEntry(Base):
+    """A request that did not fit, waiting for capacity (docs/teams.md, "Fair waitlist"): the
+    request as validated, the team it is for, its state (domain/waitlist.py) and its current
+    offer (a PENDING reservation with hold_kind "offer"), once it has one."""
+
+    __tablename__ = "waitlist_entries"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    team_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("teams.id", ondelete="SET NULL")
+    )
+    pool: Mapped[str] = mapped_column(String(64), ForeignKey("pools.name", ondelete="CASCADE"))
+    start_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    end_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    gpu_kind: Mapped[str] = mapped_column(String(64))
+    gpu_count: Mapped[int] = mapped_column(Integer)
+    mode: Mapped[str] = mapped_column(String(16))
+    cpu_millicores: Mapped[int] = mapped_column(BigInteger)
+    memory_bytes: Mapped[int] = mapped_column(BigInteger)
+    stage: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
+    state: Mapped[str] = mapped_column(String(16), server_default="WAITING")
+    reservation_id: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("reservations.id", ondelete="SET NULL"), unique=True
+    )
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint(
+            "state IN ('WAITING', 'OFFERED', 'ACCEPTED', 'DECLINED', 'LAPSED', 'WITHDRAWN', "
+            "'GONE')",
+            name="waitlist_entries_state",
+        ),
+        CheckConstraint("end_at > start_at", name="waitlist_entries_window"),
+        CheckConstraint("gpu_count > 0", name="waitlist_entries_gpu_count"),
+        CheckConstraint("mode IN ('interactive', 'inference')", name="waitlist_entries_mode"),
+        CheckConstraint(
+            "state <> 'WAITING' OR reservation_id IS NULL", name="waitlist_entries_waiting"
+        ),
+        CheckConstraint(
+            "state <> 'OFFERED' OR reservation_id IS NOT NULL", name="waitlist_entries_offered"
+        ),
+        # one open entry per user per identical request
+        Index(
+            "waitlist_entries_one_open",
+            "user_id",
+            text("coalesce(team_id, 0)"),
+            "pool",
+            "start_at",
+            "end_at",
+            "gpu_kind",
+            "gpu_count",
+            "mode",
+            "cpu_millicores",
+            "memory_bytes",
+            unique=True,
+            postgresql_where=text("state IN ('WAITING', 'OFFERED')"),
+        ),
+        # the sweep asks "the WAITING entries of this pool"
+        Index(
+            "waitlist_entries_waiting",
+            "pool",
+            "created_at",
+            "id",
+            postgresql_where=text("state = 'WAITING'"),
+        ),
+        Index("waitlist_entries_user", "user_id", "created_at"),
+    )
+
+
 class AuditEntry(Base):
     """Append-only: who did what to which thing, from where, when. Pruned by age only."""
 

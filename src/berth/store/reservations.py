@@ -139,7 +139,7 @@ def suggest(tx: Tx, short: Short) -> Refused:
     suggestion = capacity.next_fit(
         short.pool.capacity(), later, booking.demand, duration, not_before, latest, policy.grid
     )
-    return Refused(short.detail, short.shortage, suggestion, short.duration_s)
+    return Refused(short.detail, short.shortage, suggestion, short.duration_s, waitlist=True)
 
 
 def book(
@@ -167,7 +167,7 @@ def book(
     except Invalid:  # refuse only by the pool as it is now, not as this process last read it
         stamp, pool = pools.reread(tx, req.pool)
         accepted = _accept(req, pool, policy, now)
-    stage = _checked_stage(tx, stage)
+    stage = checked_stage(tx, stage)
     view = _booking_view(tx, who, pool.name, accepted.start, accepted.end)
     if view.pool_updated != stamp:  # the pool was synced since it was read: read it again
         stamp, pool = pools.reread(tx, req.pool)
@@ -194,7 +194,7 @@ def _accept(req: Request, pool: Pool, policy: BookingPolicy, now: datetime) -> A
         raise _invalid(exc) from exc
 
 
-def _checked_stage(tx: Tx, stage: Stage) -> Stage:
+def checked_stage(tx: Tx, stage: Stage) -> Stage:
     stage = staging.normalized(stage)
     problems = check_stage(stored_catalog.get(tx), stage)
     if problems:

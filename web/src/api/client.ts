@@ -33,6 +33,8 @@ import type {
   UserUpdate,
   Utilization,
   UtilizationBasis,
+  WaitlistAccepted,
+  WaitlistEntry,
   Workspace,
 } from "./types";
 
@@ -86,6 +88,12 @@ export const api = {
     request<Reservation>("POST", `${V1}/reservations/${id}/extend`, { body: { end } }),
   /** "I'm done": end an ACTIVE session now (COMPLETED, reason `released`). */
   release: (id: string) => request<Reservation>("POST", `${V1}/reservations/${id}/release`),
+  /** The fair waitlist (docs/teams.md): a refused request waits; offers are answered here. */
+  waitlist: () => request<WaitlistEntry[]>("GET", `${V1}/waitlist`, { query: { mine: true } }),
+  joinWaitlist: (body: ReservationCreate) => request<WaitlistEntry>("POST", `${V1}/waitlist`, { body }),
+  withdrawWaitlist: (id: number) => request<void>("DELETE", `${V1}/waitlist/${id}`),
+  acceptOffer: (id: number) => request<WaitlistAccepted>("POST", `${V1}/waitlist/${id}/accept`),
+  declineOffer: (id: number) => request<WaitlistEntry>("POST", `${V1}/waitlist/${id}/decline`),
   calendarFeed: () => request<CalendarFeed>("GET", `${V1}/me/calendar-feed`),
   /** A new private feed URL, shown once; an earlier one stops working. */
   createCalendarFeed: () => request<CalendarFeedCreated>("POST", `${V1}/me/calendar-feed`),

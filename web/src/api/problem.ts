@@ -19,6 +19,8 @@ export interface Problem {
   detail: string;
   shortage?: Shortage;
   suggestion?: { start: string; end: string };
+  /** A refused booking: the same request may join the waitlist (POST /waitlist). */
+  waitlist?: boolean;
   errors?: FieldError[];
 }
 

@@ -54,6 +54,9 @@ export type TeamBudget = S["TeamBudgetPublic"];
 export type TeamBudgetSet = S["TeamBudgetSet"];
 export type NotificationPreferences = S["NotificationPreferencesPublic"];
 export type NotificationPreferencesUpdate = S["NotificationPreferencesUpdate"];
+export type WaitlistEntry = S["WaitlistEntryPublic"];
+export type WaitlistAccepted = S["WaitlistAccepted"];
+export type WaitlistState = S["WaitlistState"];
 
 export const STATUSES: Status[] = [
   "PENDING",

@@ -1,14 +1,20 @@
-// A refused booking: the API's reason (which resource, when, free vs asked) and its suggestion.
+// A refused booking: the API's reason (which resource, when, free vs asked), its suggestion, and
+// "Join the waitlist" when the API offers it.
 import type { Problem } from "../api/problem";
+import type { WaitlistEntry } from "../api/types";
+import { Link } from "./Link";
 import { fmtAmount, resourceLabel } from "../lib/quantity";
 import { fmtRange } from "../lib/time";
 
 interface Props {
   problem: Problem;
   onUseSuggestion: (start: string, end: string) => void;
+  onJoinWaitlist?: () => void;
+  joining?: boolean;
+  joined?: WaitlistEntry | null;
 }
 
-export function RefusalPanel({ problem, onUseSuggestion }: Props) {
+export function RefusalPanel({ problem, onUseSuggestion, onJoinWaitlist, joining, joined }: Props) {
   const s = problem.shortage;
   const sug = problem.suggestion;
   return (
@@ -38,6 +44,21 @@ export function RefusalPanel({ problem, onUseSuggestion }: Props) {
       ) : (
         problem.status === 409 && s && <p>No slot of the same length fits in the next days; try fewer units.</p>
       )}
+      {problem.waitlist &&
+        onJoinWaitlist &&
+        (joined ? (
+          <p role="status">
+            On the waitlist: you are told when this request is offered to you.{" "}
+            <Link href="/waitlist">See your waitlist</Link>
+          </p>
+        ) : (
+          <p className="waitlist">
+            Or wait for this exact request: when capacity frees, it may be offered to you.{" "}
+            <button type="button" disabled={joining} onClick={onJoinWaitlist}>
+              {joining ? "Joining…" : "Join the waitlist"}
+            </button>
+          </p>
+        ))}
     </div>
   );
 }

@@ -2,7 +2,7 @@
 import { useState, type FormEvent } from "react";
 import { api } from "../api/client";
 import { ApiError, type Problem } from "../api/problem";
-import type { Catalog, Policy, Pool, Reservation } from "../api/types";
+import type { Catalog, Policy, Pool, Reservation, WaitlistEntry } from "../api/types";
 import { BookedPanel } from "../components/BookedPanel";
 import { BookingSummary } from "../components/BookingSummary";
 import { ErrorNote } from "../components/ErrorNote";
@@ -47,6 +47,8 @@ function BookForm({ pools, policy, catalog }: { pools: Pool[]; policy: Policy; c
   const [refusal, setRefusal] = useState<Problem | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [booked, setBooked] = useState<Reservation | null>(null);
+  const [joining, setJoining] = useState(false);
+  const [joined, setJoined] = useState<WaitlistEntry | null>(null);
   const [generation, setGeneration] = useState(0);
   const teams = useLoad(() => api.teams(), []);
   const [team, setTeam] = useState("");
@@ -59,6 +61,20 @@ function BookForm({ pools, policy, catalog }: { pools: Pool[]; policy: Policy; c
     setDraft((d) => ({ ...d, ...patch }));
     setRefusal(null);
     setBooked(null);
+    setJoined(null);
+  };
+
+  const joinWaitlist = async () => {
+    if (!r.body) return;
+    setJoining(true);
+    setError(null);
+    try {
+      setJoined(await api.joinWaitlist(r.body));
+    } catch (err) {
+      setError(err);
+    } finally {
+      setJoining(false);
+    }
   };
 
   const submit = async (e: FormEvent) => {
@@ -67,6 +83,7 @@ function BookForm({ pools, policy, catalog }: { pools: Pool[]; policy: Policy; c
     setBusy(true);
     setError(null);
     setRefusal(null);
+    setJoined(null);
     try {
       setBooked(await api.book(team ? { ...r.body, team } : r.body));
       setGeneration((g) => g + 1);
@@ -160,6 +177,9 @@ function BookForm({ pools, policy, catalog }: { pools: Pool[]; policy: Policy; c
             onUseSuggestion={(start, end) =>
               update({ start: toLocalInput(new Date(start)), end: toLocalInput(new Date(end)) })
             }
+            onJoinWaitlist={joinWaitlist}
+            joining={joining}
+            joined={joined}
           />
         )}
         {booked && <BookedPanel reservation={booked} />}
