@@ -97,6 +97,10 @@ def test_cpu_beyond_the_pool_is_refused() -> None:
 
 def test_transitions_follow_the_design() -> None:
     allowed = {
+        (Status.PENDING, Status.APPROVED),  # a lead or an admin approved (or an offer taken)
+        (Status.PENDING, Status.REJECTED),
+        (Status.PENDING, Status.EXPIRED),
+        (Status.PENDING, Status.CANCELED),
         (Status.APPROVED, Status.ACTIVE),
         (Status.APPROVED, Status.CANCELED),
         (Status.APPROVED, Status.FAILED),

@@ -24,7 +24,15 @@ from starlette.exceptions import HTTPException
 from starlette.routing import compile_path
 
 from berth.store.db import UNAVAILABLE
-from berth.store.errors import Conflict, Forbidden, Invalid, NotFound, Refused, StoreError
+from berth.store.errors import (
+    Conflict,
+    Forbidden,
+    Invalid,
+    NotFound,
+    OverBudget,
+    Refused,
+    StoreError,
+)
 
 log = logging.getLogger("berth.api")
 
@@ -51,7 +59,8 @@ class FieldError(BaseModel):
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem details; a refused booking (409) adds `shortage` and `suggestion`."""
+    """RFC 9457 problem details; a refused booking (409) adds `shortage` and `suggestion`,
+    one over its team's budget `budget` and `ask` (true: it may be asked for approval)."""
 
     model_config = ConfigDict(extra="allow")
     type: str = "about:blank"
@@ -157,10 +166,28 @@ def _store_error(_: Request, exc: Exception) -> JSONResponse:
             end = exc.suggestion + timedelta(seconds=exc.duration_s)
             extra["suggestion"] = {"start": exc.suggestion.isoformat(), "end": end.isoformat()}
         return problem(409, exc.detail, **extra)
+    if isinstance(exc, OverBudget):
+        return problem(409, exc.detail, budget=_budget(exc), ask=True)
     if isinstance(exc, Invalid):
         return problem(422, exc.detail, errors=[{"field": exc.field, "message": exc.detail}])
     status = {NotFound: 404, Forbidden: 403, Conflict: 409}.get(type(exc), 400)
     return problem(status, exc.detail)
+
+
+def _budget(exc: OverBudget) -> dict[str, Any]:
+    """Which team budget refused a booking and how much is left; with `ask: true` beside it
+    (the same booking with `ask` becomes an approval request, docs/teams.md#approvals)."""
+    return {
+        "team": exc.team,
+        "pool": exc.pool,
+        "gpu_kind": exc.gpu_kind,
+        "budget": exc.budget,
+        "limit": exc.limit,
+        "used": exc.used,
+        "asked": exc.asked,
+        "left": exc.left,
+        "period_start": exc.period_start.isoformat() if exc.period_start else None,
+    }
 
 
 def _validation(_: Request, exc: Exception) -> JSONResponse:
