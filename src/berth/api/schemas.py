@@ -288,6 +288,11 @@ class ReservationCreate(Strict):
         default=None,
         description="Engines and models to have on the pool's nodes before the window opens",
     )
+    ask: bool = Field(
+        default=False,
+        description="Over the team's budget, ask for approval instead of being refused: the "
+        "booking is made PENDING until a lead or an admin decides",
+    )
 
     @field_validator("cpu")
     @classmethod
@@ -351,7 +356,19 @@ class ReservationPublic(BaseModel):
     mode: Mode
     cpu: float
     memory: str
-    reason: str | None = None
+    reason: str | None = Field(
+        default=None,
+        description="Why it ended or was refused; for a PENDING approval request, why it "
+        "needs approval",
+    )
+    hold_kind: Literal["approval", "offer"] | None = Field(
+        default=None,
+        description="PENDING only: what it waits for (a lead's or admin's "
+        "approval, or its user to take a waitlist offer)",
+    )
+    hold_until: datetime | None = Field(
+        default=None, description="PENDING only: it holds its capacity until then, then EXPIRED"
+    )
     phase: str | None = Field(
         default=None, description="Session phase: provisioning, ready, tearing_down, gone, failed"
     )
@@ -366,6 +383,16 @@ class ReservationPublic(BaseModel):
     )
     created_at: datetime
     updated_at: datetime
+
+
+class ApprovalPublic(ReservationPublic):
+    """A PENDING approval request the caller may decide."""
+
+    team: str | None = Field(default=None, description="The team it is booked for")
+
+
+class ReservationReject(Strict):
+    reason: str = Field(min_length=1, max_length=500, description="Told to the owner")
 
 
 class WorkspacePublic(BaseModel):
