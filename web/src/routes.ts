@@ -4,6 +4,7 @@ export const PAGES = [
   { path: "/calendar", label: "Calendar", admin: false },
   { path: "/book", label: "Book", admin: false },
   { path: "/reservations", label: "My reservations", admin: false },
+  { path: "/approvals", label: "Approvals", admin: false },
   { path: "/usage", label: "Usage", admin: false },
   { path: "/tokenomics", label: "Tokenomics", admin: false },
   { path: "/admin", label: "Admin", admin: true },

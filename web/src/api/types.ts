@@ -4,7 +4,8 @@ import type { components } from "./schema";
 type S = components["schemas"];
 
 export type Reservation = S["ReservationPublic"];
-export type ReservationCreate = S["ReservationCreate"];
+// `ask` has a default (false): a body may leave it out
+export type ReservationCreate = Omit<S["ReservationCreate"], "ask"> & { ask?: boolean };
 export type CalendarEntry = S["CalendarEntry"];
 export type CalendarFeed = S["CalendarFeedPublic"];
 export type CalendarFeedCreated = S["CalendarFeedCreated"];
@@ -52,7 +53,18 @@ export type NotificationChannel = "email" | "webhook";
 export type NotificationPreferences = S["NotificationPreferencesPublic"];
 export type NotificationPreferencesUpdate = S["NotificationPreferencesUpdate"];
 
-export const STATUSES: Status[] = ["APPROVED", "ACTIVE", "COMPLETED", "CANCELED", "FAILED"];
+export type Approval = S["ApprovalPublic"];
+
+export const STATUSES: Status[] = [
+  "PENDING",
+  "APPROVED",
+  "ACTIVE",
+  "COMPLETED",
+  "CANCELED",
+  "FAILED",
+  "REJECTED",
+  "EXPIRED",
+];
 
 // The tokenomics reports are plain dicts in the API (berth/tokenomics_report.py, one shape for
 // the CLI, the API and this UI), so OpenAPI has no schema for them; these mirror that module.

@@ -6,9 +6,11 @@ import { fmtRange } from "../lib/time";
 interface Props {
   problem: Problem;
   onUseSuggestion: (start: string, end: string) => void;
+  /** Book the same again as an approval request (offered when the team's budget refused it). */
+  onAsk?: () => void;
 }
 
-export function RefusalPanel({ problem, onUseSuggestion }: Props) {
+export function RefusalPanel({ problem, onUseSuggestion, onAsk }: Props) {
   const s = problem.shortage;
   const sug = problem.suggestion;
   return (
@@ -27,6 +29,14 @@ export function RefusalPanel({ problem, onUseSuggestion }: Props) {
             <li key={e.field + e.message}>{e.message}</li>
           ))}
         </ul>
+      )}
+      {problem.ask && onAsk && (
+        <p className="ask">
+          A team lead or an admin may approve it anyway.{" "}
+          <button type="button" className="primary" onClick={onAsk}>
+            Ask anyway
+          </button>
+        </p>
       )}
       {sug ? (
         <p className="suggestion">

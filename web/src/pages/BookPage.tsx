@@ -58,14 +58,14 @@ function BookForm({ pools, policy, catalog }: { pools: Pool[]; policy: Policy; c
     setBooked(null);
   };
 
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
+  // `ask`: over the team's budget, ask for approval instead ("Ask anyway" on the budget's 409)
+  const send = async (ask: boolean) => {
     if (!r.body) return;
     setBusy(true);
     setError(null);
     setRefusal(null);
     try {
-      setBooked(await api.book(r.body));
+      setBooked(await api.book(ask ? { ...r.body, ask: true } : r.body));
       setGeneration((g) => g + 1);
     } catch (err) {
       if (err instanceof ApiError && err.status === 409) setRefusal(err.problem);
@@ -73,6 +73,10 @@ function BookForm({ pools, policy, catalog }: { pools: Pool[]; policy: Policy; c
     } finally {
       setBusy(false);
     }
+  };
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    void send(false);
   };
 
   const fitRequest =
@@ -156,6 +160,7 @@ function BookForm({ pools, policy, catalog }: { pools: Pool[]; policy: Policy; c
             onUseSuggestion={(start, end) =>
               update({ start: toLocalInput(new Date(start)), end: toLocalInput(new Date(end)) })
             }
+            onAsk={() => void send(true)}
           />
         )}
         {booked && <BookedPanel reservation={booked} />}
