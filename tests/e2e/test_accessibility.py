@@ -20,6 +20,7 @@ PAGES = {
     "/calendar": "Calendar",
     "/book": "Book GPU capacity",
     "/reservations": "My reservations",
+    "/approvals": "Approvals",
     "/usage": "Usage",
     "/tokenomics": "Tokenomics",
     "/admin": "Admin",

@@ -17,6 +17,7 @@ PAGES = {
     "/calendar": "Calendar",
     "/book": "Book GPU capacity",
     "/reservations": "My reservations",
+    "/approvals": "Approvals",
     "/usage": "Usage",
     "/tokenomics": "Tokenomics",
     "/admin": "Admin",
