@@ -207,6 +207,7 @@ def test_reject_needs_a_reason_and_frees_the_capacity(
     reject = f"/api/v1/reservations/{got['id']}/reject"
     assert client.post(reject, json={}, headers=people["bob"]).status_code == 422
     assert client.post(reject, json={"reason": ""}, headers=people["bob"]).status_code == 422
+    assert client.post(reject, json={"reason": "  "}, headers=people["bob"]).status_code == 422
     r = client.post(reject, json={"reason": "book a smaller one"}, headers=people["bob"])
     assert r.status_code == 200, r.text
     assert (r.json()["status"], r.json()["reason"]) == ("REJECTED", "book a smaller one")

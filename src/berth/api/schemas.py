@@ -394,6 +394,13 @@ class ApprovalPublic(ReservationPublic):
 class ReservationReject(Strict):
     reason: str = Field(min_length=1, max_length=500, description="Told to the owner")
 
+    @field_validator("reason")
+    @classmethod
+    def _said(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("say why (the owner is told)")
+        return v.strip()
+
 
 class WorkspacePublic(BaseModel):
     """The session behind a reservation; URL and password only once the workspace is ready."""

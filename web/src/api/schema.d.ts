@@ -4,5797 +4,5797 @@
  */
 
 export interface paths {
-  "/api/v1/approvals": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List
+         * @description The PENDING approval requests you may decide, the soonest to expire first: an admin's
+         *     are all of them; a team lead's those of their teams (not their own). Empty for others.
+         */
+        get: operations["listApprovals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * List
-     * @description The PENDING approval requests you may decide, the soonest to expire first: an admin's
-     *     are all of them; a team lead's those of their teams (not their own). Empty for others.
-     */
-    get: operations["listApprovals"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/audit": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List */
+        get: operations["listAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** List */
-    get: operations["listAudit"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/auth/login": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/auth/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Login
+         * @description Check a password; set the session cookie and return the same token for API use.
+         *
+         *     Wrong passwords are counted from the audit log over the last 15 minutes, by address:
+         *     `login_max_failures` for one name from one address, then that address gets 429 for that
+         *     name (others there, and that name elsewhere, still sign in); `login_max_failures_per_address`
+         *     for all names from one address, then that address gets 429. `Retry-After` says when the
+         *     oldest counted failure leaves the window. An unknown name costs the same argon2 verify
+         *     as a known one, and nothing is kept in memory. With `BERTH_LOCAL_LOGIN=false` password
+         *     sign-in is off (403): people sign in through the identity provider.
+         */
+        post: operations["login"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /**
-     * Login
-     * @description Check a password; set the session cookie and return the same token for API use.
-     *
-     *     Wrong passwords are counted from the audit log over the last 15 minutes, by address:
-     *     `login_max_failures` for one name from one address, then that address gets 429 for that
-     *     name (others there, and that name elsewhere, still sign in); `login_max_failures_per_address`
-     *     for all names from one address, then that address gets 429. `Retry-After` says when the
-     *     oldest counted failure leaves the window. An unknown name costs the same argon2 verify
-     *     as a known one, and nothing is kept in memory. With `BERTH_LOCAL_LOGIN=false` password
-     *     sign-in is off (403): people sign in through the identity provider.
-     */
-    post: operations["login"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/auth/logout": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/auth/logout": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Logout */
+        post: operations["logout"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** Logout */
-    post: operations["logout"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/auth/providers": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/auth/providers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Sign In Options
+         * @description How one signs in here: the password form (unless BERTH_LOCAL_LOGIN=false) and the
+         *     configured identity providers, each with the address a browser navigates to.
+         */
+        get: operations["getSignInOptions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * Sign In Options
-     * @description How one signs in here: the password form (unless BERTH_LOCAL_LOGIN=false) and the
-     *     configured identity providers, each with the address a browser navigates to.
-     */
-    get: operations["getSignInOptions"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/auth/session": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/auth/session": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Session
+         * @description Who is signed in: 200 either way, with `signed_in: false` when nobody is (no cookie
+         *     or token, or one that expired or was revoked, whose cookie is then cleared).
+         *
+         *     The page asks this first; unlike `GET /me`, a signed-out visitor is not an error.
+         */
+        get: operations["getSession"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * Session
-     * @description Who is signed in: 200 either way, with `signed_in: false` when nobody is (no cookie
-     *     or token, or one that expired or was revoked, whose cookie is then cleared).
-     *
-     *     The page asks this first; unlike `GET /me`, a signed-out visitor is not an error.
-     */
-    get: operations["getSession"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/auth/tokens": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/auth/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List Tokens */
+        get: operations["listTokens"];
+        put?: never;
+        /**
+         * Create Token
+         * @description Create an API token (shown once).
+         *
+         *     It lives `expires_in_days` (default `token_days`, at most `token_max_days`). A request
+         *     authenticated by an API token cannot create one that outlives it: the default is cut to
+         *     what that token has left, and a longer `expires_in_days` is refused.
+         */
+        post: operations["createToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** List Tokens */
-    get: operations["listTokens"];
-    put?: never;
-    /**
-     * Create Token
-     * @description Create an API token (shown once).
-     *
-     *     It lives `expires_in_days` (default `token_days`, at most `token_max_days`). A request
-     *     authenticated by an API token cannot create one that outlives it: the default is cut to
-     *     what that token has left, and a longer `expires_in_days` is refused.
-     */
-    post: operations["createToken"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/auth/tokens/{token_id}": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/auth/tokens/{token_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Revoke Token */
+        delete: operations["revokeToken"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    post?: never;
-    /** Revoke Token */
-    delete: operations["revokeToken"];
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/cache/nodes": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/cache/nodes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Nodes
+         * @description Every node of every pool: its credential (prefix only), its last report (capacity, used,
+         *     bandwidth) and each model's state; `needed` marks the models a live booking names.
+         */
+        get: operations["listCacheNodes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * Nodes
-     * @description Every node of every pool: its credential (prefix only), its last report (capacity, used,
-     *     bandwidth) and each model's state; `needed` marks the models a live booking names.
-     */
-    get: operations["listCacheNodes"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/cache/nodes/{node}/plan": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/cache/nodes/{node}/plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Plan
+         * @description What the node should hold: the models of the `stage` of live reservations on the pools
+         *     that include it, in order of start, each with the time its download should begin, and
+         *     `keep` (never evict). Only with that node's cache credential.
+         */
+        get: operations["getCachePlan"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * Plan
-     * @description What the node should hold: the models of the `stage` of live reservations on the pools
-     *     that include it, in order of start, each with the time its download should begin, and
-     *     `keep` (never evict). Only with that node's cache credential.
-     */
-    get: operations["getCachePlan"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/cache/nodes/{node}/state": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/cache/nodes/{node}/state": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * State
+         * @description The node's report: replaces its summary and per-model rows. Only with that node's cache
+         *     credential, and only for that node (`node` in the body must be the path's).
+         */
+        put: operations["putCacheState"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    /**
-     * State
-     * @description The node's report: replaces its summary and per-model rows. Only with that node's cache
-     *     credential, and only for that node (`node` in the body must be the path's).
-     */
-    put: operations["putCacheState"];
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/calendar": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/calendar": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Calendar */
+        get: operations["getCalendar"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Calendar */
-    get: operations["getCalendar"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/calendar/feeds/{secret}.ics": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/calendar/feeds/{secret}.ics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Feed
+         * @description Your reservations as an iCalendar feed, for a calendar app to subscribe to: the secret
+         *     in the URL is the credential (no cookie or token). The last 30 days and the booking
+         *     horizon ahead, every status (canceled ones as STATUS:CANCELLED). An unknown or revoked
+         *     secret is a 404, the same as any missing page. One query per fetch.
+         */
+        get: operations["getCalendarFeed"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * Feed
-     * @description Your reservations as an iCalendar feed, for a calendar app to subscribe to: the secret
-     *     in the URL is the credential (no cookie or token). The last 30 days and the booking
-     *     horizon ahead, every status (canceled ones as STATUS:CANCELLED). An unknown or revoked
-     *     secret is a 404, the same as any missing page. One query per fetch.
-     */
-    get: operations["getCalendarFeed"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/catalog": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/catalog": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get
+         * @description The engines and models a reservation may name in `stage`, with the models' sizes.
+         */
+        get: operations["getCatalog"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * Get
-     * @description The engines and models a reservation may name in `stage`, with the models' sizes.
-     */
-    get: operations["getCatalog"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/me": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Me */
+        get: operations["getMe"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Me */
-    get: operations["getMe"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/me/calendar-feed": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/me/calendar-feed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * My Feed
+         * @description Whether you have a calendar feed, and since when (its URL is shown only when made).
+         */
+        get: operations["getMyCalendarFeed"];
+        put?: never;
+        /**
+         * Create Feed
+         * @description Make your private calendar feed URL, shown once; an earlier one stops working.
+         */
+        post: operations["createMyCalendarFeed"];
+        /**
+         * Revoke Feed
+         * @description Revoke your calendar feed: its URL answers 404 from now on.
+         */
+        delete: operations["revokeMyCalendarFeed"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * My Feed
-     * @description Whether you have a calendar feed, and since when (its URL is shown only when made).
-     */
-    get: operations["getMyCalendarFeed"];
-    put?: never;
-    /**
-     * Create Feed
-     * @description Make your private calendar feed URL, shown once; an earlier one stops working.
-     */
-    post: operations["createMyCalendarFeed"];
-    /**
-     * Revoke Feed
-     * @description Revoke your calendar feed: its URL answers 404 from now on.
-     */
-    delete: operations["revokeMyCalendarFeed"];
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/me/notification-preferences": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/me/notification-preferences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Preferences
+         * @description Your channels per kind, addresses and reminder lead times (the defaults until saved:
+         *     the portal only, reminders 30 and 5 minutes before the end).
+         */
+        get: operations["getMyNotificationPreferences"];
+        /**
+         * Put Preferences
+         * @description Replace your preferences. A bad field is a 422 naming it, and nothing changes. A webhook
+         *     URL must reach a public address (checked now, and again at each send) unless an admin
+         *     allows its host (BERTH_WEBHOOK_ALLOW_HOSTS).
+         */
+        put: operations["putMyNotificationPreferences"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * Get Preferences
-     * @description Your channels per kind, addresses and reminder lead times (the defaults until saved:
-     *     the portal only, reminders 30 and 5 minutes before the end).
-     */
-    get: operations["getMyNotificationPreferences"];
-    /**
-     * Put Preferences
-     * @description Replace your preferences. A bad field is a 422 naming it, and nothing changes. A webhook
-     *     URL must reach a public address (checked now, and again at each send) unless an admin
-     *     allows its host (BERTH_WEBHOOK_ALLOW_HOSTS).
-     */
-    put: operations["putMyNotificationPreferences"];
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/me/notifications": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/me/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Mine
+         * @description Your latest 50 messages, newest first, and how many are unread in all.
+         */
+        get: operations["listMyNotifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * List Mine
-     * @description Your latest 50 messages, newest first, and how many are unread in all.
-     */
-    get: operations["listMyNotifications"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/me/notifications/read-all": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/me/notifications/read-all": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark All Read
+         * @description Mark all your messages read.
+         */
+        post: operations["markMyNotificationsRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /**
-     * Mark All Read
-     * @description Mark all your messages read.
-     */
-    post: operations["markMyNotificationsRead"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/me/notifications/{notification_id}/read": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/me/notifications/{notification_id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark Read
+         * @description Mark one of your messages read (reading it again changes nothing).
+         */
+        post: operations["markMyNotificationRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /**
-     * Mark Read
-     * @description Mark one of your messages read (reading it again changes nothing).
-     */
-    post: operations["markMyNotificationRead"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/policy": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Policy
+         * @description The booking rules the server enforces (the BERTH_GRID_MINUTES ... settings).
+         */
+        get: operations["getPolicy"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * Policy
-     * @description The booking rules the server enforces (the BERTH_GRID_MINUTES ... settings).
-     */
-    get: operations["getPolicy"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/pools": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/pools": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List */
+        get: operations["listPools"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** List */
-    get: operations["listPools"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/pools/{pool}/availability": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/pools/{pool}/availability": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Availability
+         * @description Free capacity as steps: constant over each [start, end), covering the window exactly.
+         */
+        get: operations["getAvailability"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * Availability
-     * @description Free capacity as steps: constant over each [start, end), covering the window exactly.
-     */
-    get: operations["getAvailability"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/reservations": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/reservations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List
+         * @description Your reservations (admins: everyone's unless `mine=true`), ordered by start.
+         */
+        get: operations["listReservations"];
+        put?: never;
+        /** Create */
+        post: operations["createReservation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * List
-     * @description Your reservations (admins: everyone's unless `mine=true`), ordered by start.
-     */
-    get: operations["listReservations"];
-    put?: never;
-    /** Create */
-    post: operations["createReservation"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/reservations/{reservation_id}": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/reservations/{reservation_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get */
+        get: operations["getReservation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Get */
-    get: operations["getReservation"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/reservations/{reservation_id}.ics": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/reservations/{reservation_id}.ics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Ics
+         * @description One of your reservations as an iCalendar file (one VEVENT), to add to a calendar app.
+         *     Another user's reservation is a 404, as if it did not exist.
+         */
+        get: operations["getReservationIcs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * Get Ics
-     * @description One of your reservations as an iCalendar file (one VEVENT), to add to a calendar app.
-     *     Another user's reservation is a 404, as if it did not exist.
-     */
-    get: operations["getReservationIcs"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/reservations/{reservation_id}/approve": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/reservations/{reservation_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve
+         * @description Approve a PENDING approval request: it becomes APPROVED and starts as booked (its
+         *     capacity was held). A lead of its team or an admin; not your own unless you are an admin.
+         *     409 once it is no longer PENDING (decided, canceled, expired).
+         */
+        post: operations["approveReservation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /**
-     * Approve
-     * @description Approve a PENDING approval request: it becomes APPROVED and starts as booked (its
-     *     capacity was held). A lead of its team or an admin; not your own unless you are an admin.
-     *     409 once it is no longer PENDING (decided, canceled, expired).
-     */
-    post: operations["approveReservation"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/reservations/{reservation_id}/cancel": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/reservations/{reservation_id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel */
+        post: operations["cancelReservation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** Cancel */
-    post: operations["cancelReservation"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/reservations/{reservation_id}/extend": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/reservations/{reservation_id}/extend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Extend */
+        post: operations["extendReservation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /** Extend */
-    post: operations["extendReservation"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/reservations/{reservation_id}/keep": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/reservations/{reservation_id}/keep": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Keep
+         * @description "Keep it": answer an idle warning. No idle warning nor release for the pool's keep
+         *     minutes (its idle policy in the pool file), and a standing warning is withdrawn. Your
+         *     ACTIVE reservation only (an admin: anyone's); 409 for any other status, or when its pool
+         *     reclaims no idle GPUs of its kind.
+         */
+        post: operations["keepReservation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /**
-     * Keep
-     * @description "Keep it": answer an idle warning. No idle warning nor release for the pool's keep
-     *     minutes (its idle policy in the pool file), and a standing warning is withdrawn. Your
-     *     ACTIVE reservation only (an admin: anyone's); 409 for any other status, or when its pool
-     *     reclaims no idle GPUs of its kind.
-     */
-    post: operations["keepReservation"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/reservations/{reservation_id}/open": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/reservations/{reservation_id}/open": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Open Workspace
+         * @description Go to your workspace (a 303 to its URL): the portal's "Open" link. The owner's first
+         *     open is remembered, so the session is no no-show (docs/idle.md). 409 until it is ready.
+         */
+        get: operations["openWorkspace"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * Open Workspace
-     * @description Go to your workspace (a 303 to its URL): the portal's "Open" link. The owner's first
-     *     open is remembered, so the session is no no-show (docs/idle.md). 409 until it is ready.
-     */
-    get: operations["openWorkspace"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/reservations/{reservation_id}/reject": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/reservations/{reservation_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject
+         * @description Reject a PENDING approval request with a reason the owner is told: it becomes
+         *     REJECTED and its capacity is free. Who may, and the 409s, as for approve.
+         */
+        post: operations["rejectReservation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /**
-     * Reject
-     * @description Reject a PENDING approval request with a reason the owner is told: it becomes
-     *     REJECTED and its capacity is free. Who may, and the 409s, as for approve.
-     */
-    post: operations["rejectReservation"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/reservations/{reservation_id}/release": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/reservations/{reservation_id}/release": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Release
+         * @description "I'm done": end your ACTIVE session now. The reservation becomes COMPLETED with reason
+         *     `released` and its end moves to now, so the rest of the window is free for others at
+         *     once; the reconciler deletes the workspace. An APPROVED reservation (not started) is
+         *     canceled instead (409 here); any other status is a 409.
+         */
+        post: operations["releaseReservation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /**
-     * Release
-     * @description "I'm done": end your ACTIVE session now. The reservation becomes COMPLETED with reason
-     *     `released` and its end moves to now, so the rest of the window is free for others at
-     *     once; the reconciler deletes the workspace. An APPROVED reservation (not started) is
-     *     canceled instead (409 here); any other status is a 409.
-     */
-    post: operations["releaseReservation"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/reservations/{reservation_id}/workspace": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/reservations/{reservation_id}/workspace": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Workspace
+         * @description The workspace of your reservation: phase, and its URL once it is ready.
+         *
+         *     With `include_password=true`, also the workspace password (ready workspaces only). It is
+         *     kept encrypted and wiped when the session ends; an admin reading someone else's is
+         *     audited (`workspace.password_read`). The owner reading it counts as opening the workspace
+         *     (the no-show rule of idle reclaim, docs/idle.md).
+         */
+        get: operations["getWorkspace"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * Workspace
-     * @description The workspace of your reservation: phase, and its URL once it is ready.
-     *
-     *     With `include_password=true`, also the workspace password (ready workspaces only). It is
-     *     kept encrypted and wiped when the session ends; an admin reading someone else's is
-     *     audited (`workspace.password_read`). The owner reading it counts as opening the workspace
-     *     (the no-show rule of idle reclaim, docs/idle.md).
-     */
-    get: operations["getWorkspace"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/status": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Status */
+        get: operations["getStatus"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** Status */
-    get: operations["getStatus"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/tokenomics/breakeven": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/tokenomics/breakeven": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Breakeven
+         * @description The utilization at which on-prem $/Mtok equals each API's price (or never).
+         */
+        post: operations["tokenomicsBreakeven"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /**
-     * Breakeven
-     * @description The utilization at which on-prem $/Mtok equals each API's price (or never).
-     */
-    post: operations["tokenomicsBreakeven"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/tokenomics/cost": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/tokenomics/cost": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cost
+         * @description Annual cost by component, tokens per year, $/Mtok blended, by class, input and output.
+         */
+        post: operations["tokenomicsCost"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /**
-     * Cost
-     * @description Annual cost by component, tokens per year, $/Mtok blended, by class, input and output.
-     */
-    post: operations["tokenomicsCost"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/tokenomics/curve": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/tokenomics/curve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Curve
+         * @description $/Mtok across utilization with API price lines and break-even points, for a chart.
+         */
+        post: operations["tokenomicsCurve"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /**
-     * Curve
-     * @description $/Mtok across utilization with API price lines and break-even points, for a chart.
-     */
-    post: operations["tokenomicsCurve"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/tokenomics/scenarios/{name}": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/tokenomics/scenarios/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Scenario
+         * @description A built-in scenario (`c845a`, `fleet`): the defaults a form starts from.
+         */
+        get: operations["tokenomicsScenario"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * Scenario
-     * @description A built-in scenario (`c845a`, `fleet`): the defaults a form starts from.
-     */
-    get: operations["tokenomicsScenario"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/tokenomics/size": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/tokenomics/size": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Size
+         * @description GPUs and servers a token demand needs; what a budget buys; the installed fleet's verdict.
+         */
+        post: operations["tokenomicsSize"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    /**
-     * Size
-     * @description GPUs and servers a token demand needs; what a budget buys; the installed fleet's verdict.
-     */
-    post: operations["tokenomicsSize"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/tokenomics/utilization": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/tokenomics/utilization": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Utilization
+         * @description Booked GPU-hours over available GPU-hours of a pool in [from, to) (MIG slices as
+         *     fractions of a GPU): the utilization the model can run on instead of a guess. With
+         *     `basis=measured`: the GPU-hours the bookings really used (the activity series, as the cost
+         *     ledger counts them) over available; unmeasured time counts as unused.
+         */
+        get: operations["tokenomicsUtilization"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * Utilization
-     * @description Booked GPU-hours over available GPU-hours of a pool in [from, to) (MIG slices as
-     *     fractions of a GPU): the utilization the model can run on instead of a guess. With
-     *     `basis=measured`: the GPU-hours the bookings really used (the activity series, as the cost
-     *     ledger counts them) over available; unmeasured time counts as unused.
-     */
-    get: operations["tokenomicsUtilization"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/usage": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Usage
+         * @description Reserved, measured and used GPU-hours, idle share, dollars and tokens in [from, to)
+         *     (up to now), grouped; the total; the most idle sessions; the rates used. Refused (422):
+         *     `to` not after `from`, more than 366 days, an unknown grouping or time zone.
+         */
+        get: operations["getUsage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * Get Usage
-     * @description Reserved, measured and used GPU-hours, idle share, dollars and tokens in [from, to)
-     *     (up to now), grouped; the total; the most idle sessions; the rates used. Refused (422):
-     *     `to` not after `from`, more than 366 days, an unknown grouping or time zone.
-     */
-    get: operations["getUsage"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/usage.csv": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/usage.csv": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get Usage Csv
+         * @description The same ledger as CSV: the grouped rows, or (`rows=sessions`) one line per reservation,
+         *     most idle first. Dollars in USD; empty cells where a share or $/Mtok has no meaning.
+         */
+        get: operations["getUsageCsv"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * Get Usage Csv
-     * @description The same ledger as CSV: the grouped rows, or (`rows=sessions`) one line per reservation,
-     *     most idle first. Dollars in USD; empty cells where a share or $/Mtok has no meaning.
-     */
-    get: operations["getUsageCsv"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/users": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List */
+        get: operations["listUsers"];
+        put?: never;
+        /** Create */
+        post: operations["createUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /** List */
-    get: operations["listUsers"];
-    put?: never;
-    /** Create */
-    post: operations["createUser"];
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/api/v1/users/{username}": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/api/v1/users/{username}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Update
+         * @description Change a user's role, disabled flag or password (admins only).
+         *
+         *     A new password or disabling the user revokes all their sessions and API tokens.
+         */
+        patch: operations["updateUser"];
+        trace?: never;
     };
-    get?: never;
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    /**
-     * Update
-     * @description Change a user's role, disabled flag or password (admins only).
-     *
-     *     A new password or disabling the user revokes all their sessions and API tokens.
-     */
-    patch: operations["updateUser"];
-    trace?: never;
-  };
-  "/healthz": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/healthz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Healthz
+         * @description The process answers.
+         */
+        get: operations["healthz"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * Healthz
-     * @description The process answers.
-     */
-    get: operations["healthz"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
-  "/readyz": {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
+    "/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Readyz
+         * @description Ready when PostgreSQL answers and its schema is the one this code expects.
+         */
+        get: operations["readyz"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
     };
-    /**
-     * Readyz
-     * @description Ready when PostgreSQL answers and its schema is the one this code expects.
-     */
-    get: operations["readyz"];
-    put?: never;
-    post?: never;
-    delete?: never;
-    options?: never;
-    head?: never;
-    patch?: never;
-    trace?: never;
-  };
 }
 export type webhooks = Record<string, never>;
 export interface components {
-  schemas: {
-    /**
-     * ApiSpec
-     * @description A cloud API's list prices, $/Mtok; `model_class` compares it with that class only.
-     */
-    ApiSpec: {
-      /** Input Price */
-      input_price: number;
-      /** Model Class */
-      model_class?: string | null;
-      /** Name */
-      name: string;
-      /** Output Price */
-      output_price: number;
-      /**
-       * Source
-       * @default
-       */
-      source: string;
-    };
-    /**
-     * ApprovalPublic
-     * @description A PENDING approval request the caller may decide.
-     */
-    ApprovalPublic: {
-      /** Cpu */
-      cpu: number;
-      /**
-       * Created At
-       * Format: date-time
-       */
-      created_at: string;
-      /**
-       * End
-       * Format: date-time
-       */
-      end: string;
-      gpu: components["schemas"]["GpuPublic"];
-      /**
-       * Hold Kind
-       * @description PENDING only: what it waits for (a lead's or admin's approval, or its user to take a waitlist offer)
-       */
-      hold_kind?: ("approval" | "offer") | null;
-      /**
-       * Hold Until
-       * @description PENDING only: it holds its capacity until then, then EXPIRED
-       */
-      hold_until?: string | null;
-      /**
-       * Id
-       * Format: uuid
-       */
-      id: string;
-      /** @description ACTIVE reservations warned or kept (idle reclaim); null otherwise */
-      idle?: components["schemas"]["IdlePublic"] | null;
-      /** Memory */
-      memory: string;
-      mode: components["schemas"]["Mode"];
-      /** Owner */
-      owner: string;
-      /**
-       * Phase
-       * @description Session phase: provisioning, ready, tearing_down, gone, failed
-       */
-      phase?: string | null;
-      /** Pool */
-      pool: string;
-      /**
-       * Reason
-       * @description Why it ended or was refused; for a PENDING approval request, why it needs approval
-       */
-      reason?: string | null;
-      stage: components["schemas"]["StagePublic"];
-      /** @description Live reservations that stage a model; null otherwise */
-      staging?: components["schemas"]["StagingPublic"] | null;
-      /**
-       * Start
-       * Format: date-time
-       */
-      start: string;
-      status: components["schemas"]["Status"];
-      /**
-       * Team
-       * @description The team it is booked for
-       */
-      team?: string | null;
-      /**
-       * Updated At
-       * Format: date-time
-       */
-      updated_at: string;
-      /** Workspace Url */
-      workspace_url?: string | null;
-    };
-    /**
-     * ArtifactState
-     * @description A model's state on one node, as its cache agent reports it.
-     * @enum {string}
-     */
-    ArtifactState: "absent" | "queued" | "downloading" | "ready" | "failed" | "evicted";
-    /** AuditPublic */
-    AuditPublic: {
-      /** Action */
-      action: string;
-      /** Actor */
-      actor: string;
-      /**
-       * At
-       * Format: date-time
-       */
-      at: string;
-      /** Client */
-      client: string | null;
-      /** Details */
-      details: {
-        [key: string]: unknown;
-      };
-      /** Id */
-      id: number;
-      /** Target */
-      target: string;
-    };
-    /** Availability */
-    Availability: {
-      /** Capacity */
-      capacity: {
-        [key: string]: number;
-      };
-      /**
-       * End
-       * Format: date-time
-       */
-      end: string;
-      /** Pool */
-      pool: string;
-      /**
-       * Start
-       * Format: date-time
-       */
-      start: string;
-      /** Steps */
-      steps: components["schemas"]["Step"][];
-    };
-    /** CacheArtifactPublic */
-    CacheArtifactPublic: {
-      /** Detail */
-      detail: string | null;
-      /** Downloaded Bytes */
-      downloaded_bytes: number;
-      /** Last Used */
-      last_used: string | null;
-      /** Model */
-      model: string;
-      /**
-       * Needed
-       * @description Named by a live booking of the node's pools
-       */
-      needed: boolean;
-      /** Percent */
-      percent: number;
-      /** Reason */
-      reason: string | null;
-      /** Size Bytes */
-      size_bytes: number;
-      state: components["schemas"]["ArtifactState"];
-      /**
-       * Updated At
-       * Format: date-time
-       */
-      updated_at: string;
-    };
-    /** CacheCredentialPublic */
-    CacheCredentialPublic: {
-      /**
-       * Created At
-       * Format: date-time
-       */
-      created_at: string;
-      /** Expires At */
-      expires_at: string | null;
-      /** Prefix */
-      prefix: string;
-    };
-    /**
-     * CacheModelState
-     * @description One model in a node's report (`berth.domain.cache_protocol.ModelReport`).
-     */
-    CacheModelState: {
-      /**
-       * Detail
-       * @description One line
-       * @default
-       */
-      detail: string;
-      /**
-       * Downloaded Bytes
-       * @description On disk so far
-       * @default 0
-       */
-      downloaded_bytes: number;
-      /** Last Used */
-      last_used?: string | null;
-      /** Model */
-      model: string;
-      /** @description Set with state failed (and queued: insufficient-capacity) */
-      reason?: components["schemas"]["FailureReason"] | null;
-      /**
-       * Size Bytes
-       * @description The catalog size of the whole tree
-       */
-      size_bytes: number;
-      state: components["schemas"]["ArtifactState"];
-    };
-    /** CacheNodePublic */
-    CacheNodePublic: {
-      /** Bandwidth Bytes Per Second */
-      bandwidth_bytes_per_second?: number | null;
-      /** Capacity Bytes */
-      capacity_bytes?: number | null;
-      credential: components["schemas"]["CacheCredentialPublic"] | null;
-      /** High Watermark Bytes */
-      high_watermark_bytes?: number | null;
-      /** Low Watermark Bytes */
-      low_watermark_bytes?: number | null;
-      /**
-       * Missing
-       * @description Models a live booking of the node's pools names that it has not reported
-       */
-      missing: string[];
-      /** Models */
-      models: components["schemas"]["CacheArtifactPublic"][];
-      /** Node */
-      node: string;
-      /** Pools */
-      pools: string[];
-      /**
-       * Reported At
-       * @description null: never reported
-       */
-      reported_at?: string | null;
-      /** Reserved Bytes */
-      reserved_bytes?: number | null;
-      /** Used Bytes */
-      used_bytes?: number | null;
-    };
-    /**
-     * CacheNodeState
-     * @description A node's report (`PUT /cache/nodes/{node}/state`, `cache_protocol.NodeReport`): replaces
-     *     the node's rows.
-     */
-    CacheNodeState: {
-      /**
-       * Bandwidth Bytes Per Second
-       * @description Measured; null before
-       */
-      bandwidth_bytes_per_second?: number | null;
-      /** Capacity Bytes */
-      capacity_bytes: number;
-      /**
-       * High Watermark Bytes
-       * @default 0
-       */
-      high_watermark_bytes: number;
-      /**
-       * Low Watermark Bytes
-       * @default 0
-       */
-      low_watermark_bytes: number;
-      /** Models */
-      models?: components["schemas"]["CacheModelState"][];
-      /**
-       * Node
-       * @description Must be the node of the path
-       */
-      node: string;
-      /**
-       * Reported At
-       * Format: date-time
-       * @description The agent's clock; the portal records its own
-       */
-      reported_at: string;
-      /**
-       * Reserved Bytes
-       * @default 0
-       */
-      reserved_bytes: number;
-      /** Used Bytes */
-      used_bytes: number;
-    };
-    /**
-     * CachePlan
-     * @description What the node's agent should hold (`cache_protocol.Plan`; the agent ignores the extra
-     *     fields `size_bytes`, `download_from`, `reservations` and `bandwidth_bytes_per_second`).
-     */
-    CachePlan: {
-      /**
-       * Bandwidth Bytes Per Second
-       * @description The bandwidth the lead times assume (null: none measured yet)
-       */
-      bandwidth_bytes_per_second: number | null;
-      /**
-       * Keep
-       * @description Every model a live booking of the node's pools names
-       */
-      keep: string[];
-      /**
-       * Models
-       * @description The catalog entry of every model in stage/keep
-       */
-      models: components["schemas"]["PlanModel"][];
-      /** Node */
-      node: string;
-      /**
-       * Stage
-       * @description In order of start
-       */
-      stage: components["schemas"]["PlanStageItem"][];
-    };
-    /**
-     * CalendarEntry
-     * @description A block on the calendar; others' blocks show only that capacity is busy.
-     */
-    CalendarEntry: {
-      /**
-       * End
-       * Format: date-time
-       */
-      end: string;
-      gpu: components["schemas"]["GpuPublic"];
-      /** Id */
-      id?: string | null;
-      /** Mine */
-      mine: boolean;
-      /** Owner */
-      owner?: string | null;
-      /** Pool */
-      pool: string;
-      /**
-       * Start
-       * Format: date-time
-       */
-      start: string;
-      status: components["schemas"]["Status"];
-    };
-    /** CalendarFeedCreated */
-    CalendarFeedCreated: {
-      /**
-       * Created At
-       * Format: date-time
-       */
-      created_at: string;
-      /**
-       * Url
-       * @description The private feed URL, shown once: anyone with it reads your reservations.
-       */
-      url: string;
-    };
-    /** CalendarFeedPublic */
-    CalendarFeedPublic: {
-      /**
-       * Active
-       * @description Whether you have a feed URL (it is never shown again).
-       */
-      active: boolean;
-      /** Created At */
-      created_at?: string | null;
-    };
-    /** CatalogPublic */
-    CatalogPublic: {
-      /** Engines */
-      engines: components["schemas"]["EnginePublic"][];
-      /** Models */
-      models: components["schemas"]["ModelPublic"][];
-    };
-    /**
-     * ClusterStatus
-     * @description One cluster of the pool file, as its reconciler last reported it.
-     */
-    ClusterStatus: {
-      /** Age Seconds */
-      age_seconds?: number | null;
-      /**
-       * Details
-       * @default {}
-       */
-      details: {
-        [key: string]: unknown;
-      };
-      /** Last Seen */
-      last_seen?: string | null;
-      /** Name */
-      name: string;
-      /**
-       * Pools
-       * @default []
-       */
-      pools: string[];
-      /**
-       * State
-       * @enum {string}
-       */
-      state: "running" | "failing" | "stale" | "never seen" | "off";
-      /**
-       * Waiting
-       * @default 0
-       */
-      waiting: number;
-    };
-    /** ComponentStatus */
-    ComponentStatus: {
-      /** Age Seconds */
-      age_seconds?: number | null;
-      /**
-       * Details
-       * @default {}
-       */
-      details: {
-        [key: string]: unknown;
-      };
-      /** Last Seen */
-      last_seen?: string | null;
-      /**
-       * State
-       * @enum {string}
-       */
-      state: "running" | "failing" | "stale" | "never seen" | "off";
-    };
-    /**
-     * ControlPlaneStatus
-     * @description The local control plane `berth up --sim` builds and starts behind the portal.
-     */
-    ControlPlaneStatus: {
-      /** Elapsed Seconds */
-      elapsed_seconds?: number | null;
-      /** Error */
-      error?: string | null;
-      /**
-       * Last Seen
-       * Format: date-time
-       */
-      last_seen: string;
-      /** Percent */
-      percent?: number | null;
-      /** Remaining Seconds */
-      remaining_seconds?: number | null;
-      /**
-       * State
-       * @enum {string}
-       */
-      state: "building" | "starting" | "running" | "failed";
-      /** Step */
-      step?: string | null;
-    };
-    /**
-     * CostSpec
-     * @description Finance terms and running costs; rates are fractions per year, money in dollars.
-     */
-    CostSpec: {
-      /**
-       * Cost Of Capital
-       * @default 0
-       */
-      cost_of_capital: number;
-      /** Electricity Price */
-      electricity_price: number;
-      /**
-       * Facility Per Server
-       * @default 0
-       */
-      facility_per_server: number;
-      /** Life Years */
-      life_years: number;
-      /**
-       * Maintenance Rate
-       * @default 0
-       */
-      maintenance_rate: number;
-      /** Pue */
-      pue: number;
-      /**
-       * Software Per Gpu
-       * @default 0
-       */
-      software_per_gpu: number;
-      /**
-       * Software Per Server
-       * @default 0
-       */
-      software_per_server: number;
-      /**
-       * Staff Cost Per Fte
-       * @default 0
-       */
-      staff_cost_per_fte: number;
-      /**
-       * Staff Fte
-       * @default 0
-       */
-      staff_fte: number;
-    };
-    /**
-     * DemandSpec
-     * @description Tokens (input and output) per day wanted from one model class.
-     */
-    DemandSpec: {
-      /** Model */
-      model: string;
-      /** Tokens Per Day */
-      tokens_per_day: number;
-    };
-    /** EnginePublic */
-    EnginePublic: {
-      /** Digest */
-      digest: string | null;
-      /** Formats */
-      formats: components["schemas"]["ModelFormat"][];
-      /** Image */
-      image: string;
-      /** Name */
-      name: string;
-      /** Openai Path */
-      openai_path: string | null;
-      /** Port */
-      port: number;
-    };
-    /**
-     * FailureReason
-     * @enum {string}
-     */
-    FailureReason: "integrity-mismatch" | "source-unavailable" | "insufficient-capacity";
-    /** FieldError */
-    FieldError: {
-      /**
-       * Field
-       * @description The request field at fault, dotted ('gpu.count'); may be ''
-       */
-      field: string;
-      /** Message */
-      message: string;
-    };
-    /**
-     * FleetSpec
-     * @description How many servers serve tokens; spares from `redundancy` come on top.
-     */
-    FleetSpec: {
-      /**
-       * @default {
-       *       "n_plus": 0,
-       *       "percent": 0
-       *     }
-       */
-      redundancy: components["schemas"]["RedundancySpec"];
-      /** Servers */
-      servers: number;
-    };
-    /** GpuKindPublic */
-    GpuKindPublic: {
-      /**
-       * Default Cpu
-       * @description CPU cores per unit when a request names none
-       */
-      default_cpu: number;
-      /**
-       * Default Memory
-       * @description Memory per unit when a request names none
-       */
-      default_memory: string;
-      /**
-       * Memory
-       * @description GPU memory of one unit
-       * @example 24Gi
-       */
-      memory: string;
-      /** Model */
-      model: string;
-      /**
-       * Name
-       * @example mig-1g.24gb
-       */
-      name: string;
-      /**
-       * Replicas
-       * @description Kubernetes slots per booked unit (time-slicing)
-       */
-      replicas: number;
-      /**
-       * Resource
-       * @example nvidia.com/mig-1g.24gb
-       */
-      resource: string;
-      /**
-       * Units
-       * @description Physical units in the pool (whole GPUs or MIG slices)
-       */
-      units: number;
-    };
-    /** GpuPublic */
-    GpuPublic: {
-      /** Count */
-      count: number;
-      /** Kind */
-      kind: string;
-    };
-    /** GpuRequest */
-    GpuRequest: {
-      /**
-       * Count
-       * @example 2
-       */
-      count: number;
-      /**
-       * Kind
-       * @example mig-1g.24gb
-       */
-      kind: string;
-    };
-    /** Health */
-    Health: {
-      /**
-       * Checks
-       * @default {}
-       */
-      checks: {
-        [key: string]: string;
-      };
-      /**
-       * Status
-       * @enum {string}
-       */
-      status: "ok" | "unavailable";
-    };
-    /**
-     * IdlePublic
-     * @description An ACTIVE session's standing idle warning and its owner's last "keep" (docs/idle.md).
-     */
-    IdlePublic: {
-      /**
-       * Keep Until
-       * @description The last keep: no warning nor release before this
-       */
-      keep_until?: string | null;
-      /**
-       * Reason
-       * @description Why it was warned; null: no warning stands
-       */
-      reason?: ("idle" | "no-show") | null;
-      /**
-       * Release At
-       * @description When it is released (COMPLETED) unless kept or used
-       */
-      release_at?: string | null;
-      /** Warned At */
-      warned_at?: string | null;
-    };
-    /** LoginRequest */
-    LoginRequest: {
-      /** Password */
-      password: string;
-      /** Username */
-      username: string;
-    };
-    /** LoginResponse */
-    LoginResponse: {
-      /**
-       * Expires At
-       * Format: date-time
-       */
-      expires_at: string;
-      /** Token */
-      token: string;
-      user: components["schemas"]["UserPublic"];
-    };
-    /**
-     * Mode
-     * @enum {string}
-     */
-    Mode: "interactive" | "inference";
-    /**
-     * ModelClassSpec
-     * @description A model class: its share of requests, its replica's GPUs, throughput and request size.
-     */
-    ModelClassSpec: {
-      /** Gpus */
-      gpus?: number | null;
-      /** Input Tokens */
-      input_tokens: number;
-      /** Mig Slices */
-      mig_slices?: number | null;
-      /** Name */
-      name: string;
-      /** Output Tokens */
-      output_tokens: number;
-      /** Output Tokens Per S */
-      output_tokens_per_s: number;
-      /** Share */
-      share: number;
-    };
-    /**
-     * ModelFormat
-     * @enum {string}
-     */
-    ModelFormat: "huggingface" | "ollama" | "triton";
-    /** ModelPublic */
-    ModelPublic: {
-      /** Description */
-      description: string;
-      /** Files */
-      files: number;
-      format: components["schemas"]["ModelFormat"];
-      /** Id */
-      id: string;
-      /**
-       * Size
-       * @description Bytes, all files
-       */
-      size: number;
-    };
-    /** ModelStagingPublic */
-    ModelStagingPublic: {
-      /** Model */
-      model: string;
-      /** Nodes */
-      nodes: number;
-      /**
-       * Nodes Ready
-       * @description Nodes of the pool where the model is ready
-       */
-      nodes_ready: number;
-      /** Percent */
-      percent: number;
-      /**
-       * State
-       * @enum {string}
-       */
-      state: "staged" | "staging" | "waiting" | "failed";
-    };
-    /** NodePublic */
-    NodePublic: {
-      /** Cpu */
-      cpu: number;
-      /** Gpus */
-      gpus: number;
-      /** Memory */
-      memory: string;
-      /** Name */
-      name: string;
-      /** Storage Class */
-      storage_class: string;
-    };
-    /** NotificationList */
-    NotificationList: {
-      /**
-       * Items
-       * @description Your latest messages, newest first.
-       */
-      items: components["schemas"]["NotificationPublic"][];
-      /**
-       * Unread
-       * @description Your unread messages, all of them (not only those listed).
-       */
-      unread: number;
-    };
-    /** NotificationPreferencesPublic */
-    NotificationPreferencesPublic: {
-      /** Channels */
-      channels: {
-        [key: string]: ("email" | "webhook")[];
-      };
-      /** Email */
-      email: string | null;
-      /**
-       * Email Available
-       * @description Whether this installation sends e-mail at all.
-       */
-      email_available: boolean;
-      /** Lead Minutes */
-      lead_minutes: number[];
-      /** Webhook Url */
-      webhook_url: string | null;
-    };
-    /** NotificationPreferencesUpdate */
-    NotificationPreferencesUpdate: {
-      /**
-       * Channels
-       * @description The channels (beyond the portal, which has every message) for each kind.
-       */
-      channels?: {
-        [key: string]: ("email" | "webhook")[];
-      };
-      /**
-       * Email
-       * @example alice@example.org
-       */
-      email?: string | null;
-      /**
-       * Lead Minutes
-       * @description How many minutes before a window ends a reminder is sent (1 to 1440).
-       * @default [
-       *       30,
-       *       5
-       *     ]
-       */
-      lead_minutes: number[];
-      /**
-       * Webhook Url
-       * @description A Slack-compatible incoming webhook (http or https, public address).
-       */
-      webhook_url?: string | null;
-    };
-    /** NotificationPublic */
-    NotificationPublic: {
-      /**
-       * Actions
-       * @description What the message offers: extend the window, release now, keep the session (an idle warning), open the workspace.
-       */
-      actions: ("extend" | "release" | "keep" | "open")[];
-      /** Body */
-      body: string;
-      /**
-       * Created At
-       * Format: date-time
-       */
-      created_at: string;
-      /** Id */
-      id: number;
-      /**
-       * Kind
-       * @enum {string}
-       */
-      kind: "ready" | "failed" | "ending" | "idle" | "released" | "request" | "offer";
-      /** Read At */
-      read_at?: string | null;
-      /** Reservation Id */
-      reservation_id?: string | null;
-      /** Title */
-      title: string;
-    };
-    /** PlanFile */
-    PlanFile: {
-      /** Path */
-      path: string;
-      /** Sha256 */
-      sha256: string;
-      /** Size */
-      size: number;
-    };
-    /**
-     * PlanModel
-     * @description A catalog entry, as `berth.domain.catalog.to_json` writes a model.
-     */
-    PlanModel: {
-      /** Description */
-      description: string;
-      /** Files */
-      files: components["schemas"]["PlanFile"][];
-      format: components["schemas"]["ModelFormat"];
-      /** Id */
-      id: string;
-      /**
-       * Sources
-       * @description {url} or {s3: {endpoint, bucket, prefix}}
-       */
-      sources: {
-        [key: string]: unknown;
-      }[];
-    };
-    /** PlanStageItem */
-    PlanStageItem: {
-      /**
-       * Download From
-       * Format: date-time
-       * @description start - lead time: 6 h + 3 x size / bandwidth (the node's measured bandwidth; 6 h alone until it has measured one), the agent's own rule
-       */
-      download_from: string;
-      /** Model */
-      model: string;
-      /**
-       * Reservations
-       * @description How many live bookings name it
-       */
-      reservations: number;
-      /** Size Bytes */
-      size_bytes: number;
-      /**
-       * Start
-       * Format: date-time
-       * @description The earliest start of a live booking that names it
-       */
-      start: string;
-    };
-    /** PlatformStatus */
-    PlatformStatus: {
-      activity: components["schemas"]["ComponentStatus"];
-      /**
-       * Clusters
-       * @description Every cluster with a pool or a reconciler, by name
-       * @default []
-       */
-      clusters: components["schemas"]["ClusterStatus"][];
-      control_plane?: components["schemas"]["ControlPlaneStatus"] | null;
-      /** @description The `default` cluster's reconciler; when no pool is on `default`, the cluster in the worst state (never seen, stale, failing, running) */
-      reconciler: components["schemas"]["ComponentStatus"];
-    };
-    /** Policy */
-    Policy: {
-      /**
-       * Grid Minutes
-       * @description Starts and ends fall on this grid (minutes)
-       */
-      grid_minutes: number;
-      /**
-       * Horizon Days
-       * @description How far ahead a reservation may start (days)
-       */
-      horizon_days: number;
-      /**
-       * Max Concurrent Per User
-       * @description Overlapping reservations a user may hold (admins are not limited)
-       */
-      max_concurrent_per_user: number;
-      /**
-       * Max Length Hours
-       * @description The longest reservation (hours)
-       */
-      max_length_hours: number;
-      /**
-       * Min Length Minutes
-       * @description The shortest reservation (minutes)
-       */
-      min_length_minutes: number;
-    };
-    /** PoolPublic */
-    PoolPublic: {
-      /**
-       * Cluster
-       * @description The Kubernetes cluster the pool's nodes are in
-       */
-      cluster: string;
-      /** Cpu */
-      cpu: number;
-      /** Kinds */
-      kinds: components["schemas"]["GpuKindPublic"][];
-      /** Memory */
-      memory: string;
-      /** Memory Bytes */
-      memory_bytes: number;
-      /** Name */
-      name: string;
-      /** Nodes */
-      nodes: components["schemas"]["NodePublic"][];
-    };
-    /**
-     * Problem
-     * @description RFC 9457 problem details; a refused booking (409) adds `shortage` and `suggestion`,
-     *     one over its team's budget `budget` and `ask` (true: it may be asked for approval).
-     */
-    Problem: {
-      /**
-       * Detail
-       * @description What went wrong, for a person to act on
-       */
-      detail: string;
-      /**
-       * Errors
-       * @description 422: each field at fault and why
-       * @default null
-       */
-      errors: components["schemas"]["FieldError"][] | null;
-      /** Status */
-      status: number;
-      /** Title */
-      title: string;
-      /**
-       * Type
-       * @default about:blank
-       */
-      type: string;
-    } & {
-      [key: string]: unknown;
-    };
-    /**
-     * RedundancySpec
-     * @description N+k spares, or a percentage of the serving servers (rounded up) — one of the two.
-     */
-    RedundancySpec: {
-      /**
-       * N Plus
-       * @default 0
-       */
-      n_plus: number;
-      /**
-       * Percent
-       * @default 0
-       */
-      percent: number;
-    };
-    /** ReservationCancel */
-    ReservationCancel: {
-      /** Reason */
-      reason?: string | null;
-    };
-    /** ReservationCreate */
-    ReservationCreate: {
-      /**
-       * Ask
-       * @description Over the team's budget, ask for approval instead of being refused: the booking is made PENDING until a lead or an admin decides
-       * @default false
-       */
-      ask: boolean;
-      /**
-       * Cpu
-       * @description Cores (16) or millicores ('500m')
-       */
-      cpu?: number | string | null;
-      /**
-       * End
-       * Format: date-time
-       */
-      end: string;
-      gpu: components["schemas"]["GpuRequest"];
-      /**
-       * Memory
-       * @example 128Gi
-       */
-      memory?: string | number | null;
-      /** @default interactive */
-      mode: components["schemas"]["Mode"];
-      /**
-       * Pool
-       * @example c845a
-       */
-      pool: string;
-      /** @description Engines and models to have on the pool's nodes before the window opens */
-      stage?: components["schemas"]["StageRequest"] | null;
-      /**
-       * Start
-       * Format: date-time
-       * @description UTC; a start within 2 minutes of now means now
-       */
-      start: string;
-    };
-    /** ReservationExtend */
-    ReservationExtend: {
-      /**
-       * End
-       * Format: date-time
-       */
-      end: string;
-    };
-    /** ReservationPublic */
-    ReservationPublic: {
-      /** Cpu */
-      cpu: number;
-      /**
-       * Created At
-       * Format: date-time
-       */
-      created_at: string;
-      /**
-       * End
-       * Format: date-time
-       */
-      end: string;
-      gpu: components["schemas"]["GpuPublic"];
-      /**
-       * Hold Kind
-       * @description PENDING only: what it waits for (a lead's or admin's approval, or its user to take a waitlist offer)
-       */
-      hold_kind?: ("approval" | "offer") | null;
-      /**
-       * Hold Until
-       * @description PENDING only: it holds its capacity until then, then EXPIRED
-       */
-      hold_until?: string | null;
-      /**
-       * Id
-       * Format: uuid
-       */
-      id: string;
-      /** @description ACTIVE reservations warned or kept (idle reclaim); null otherwise */
-      idle?: components["schemas"]["IdlePublic"] | null;
-      /** Memory */
-      memory: string;
-      mode: components["schemas"]["Mode"];
-      /** Owner */
-      owner: string;
-      /**
-       * Phase
-       * @description Session phase: provisioning, ready, tearing_down, gone, failed
-       */
-      phase?: string | null;
-      /** Pool */
-      pool: string;
-      /**
-       * Reason
-       * @description Why it ended or was refused; for a PENDING approval request, why it needs approval
-       */
-      reason?: string | null;
-      stage: components["schemas"]["StagePublic"];
-      /** @description Live reservations that stage a model; null otherwise */
-      staging?: components["schemas"]["StagingPublic"] | null;
-      /**
-       * Start
-       * Format: date-time
-       */
-      start: string;
-      status: components["schemas"]["Status"];
-      /**
-       * Updated At
-       * Format: date-time
-       */
-      updated_at: string;
-      /** Workspace Url */
-      workspace_url?: string | null;
-    };
-    /** ReservationReject */
-    ReservationReject: {
-      /**
-       * Reason
-       * @description Told to the owner
-       */
-      reason: string;
-    };
-    /**
-     * Scenario
-     * @description A whole tokenomics scenario: hardware, costs, utilization, workload, APIs, sizing.
-     */
-    Scenario: {
-      /**
-       * Apis
-       * @default []
-       */
-      apis: components["schemas"]["ApiSpec"][];
-      costs: components["schemas"]["CostSpec"];
-      /**
-       * Description
-       * @default
-       */
-      description: string;
-      fleet: components["schemas"]["FleetSpec"];
-      /** Name */
-      name: string;
-      /**
-       * Practical Ceiling
-       * @default 0.85
-       */
-      practical_ceiling: number;
-      server: components["schemas"]["ServerSpec"];
-      sizing?: components["schemas"]["SizingSpec"] | null;
-      /** Utilization */
-      utilization: number;
-      workload: components["schemas"]["WorkloadSpec"];
-    };
-    /**
-     * ServerSpec
-     * @description One server model: prices in dollars, power in watts at the wall.
-     */
-    ServerSpec: {
-      /**
-       * Gpu Model
-       * @default
-       */
-      gpu_model: string;
-      /** Gpu Price */
-      gpu_price: number;
-      /** Gpus */
-      gpus: number;
-      /** Idle Watts */
-      idle_watts: number;
-      /** Load Watts */
-      load_watts: number;
-      /** Mig Slices Per Gpu */
-      mig_slices_per_gpu?: number | null;
-      /**
-       * Model
-       * @default
-       */
-      model: string;
-      /** Platform Price */
-      platform_price: number;
-    };
-    /**
-     * SessionStatus
-     * @description Whether the caller is signed in, and as whom (the UI's first question).
-     */
-    SessionStatus: {
-      /**
-       * Expires At
-       * @description When the session cookie or token presented expires
-       */
-      expires_at?: string | null;
-      /** Signed In */
-      signed_in: boolean;
-      user?: components["schemas"]["UserPublic"] | null;
-    };
-    /**
-     * SignInOptions
-     * @description How one may sign in here: the password form (unless switched off) and providers.
-     */
-    SignInOptions: {
-      /** Password */
-      password: boolean;
-      /** Providers */
-      providers: components["schemas"]["SignInProvider"][];
-    };
-    /** SignInProvider */
-    SignInProvider: {
-      /**
-       * Id
-       * @enum {string}
-       */
-      id: "oidc" | "openshift";
-      /**
-       * Name
-       * @description What the button says, e.g. 'Single sign-on'
-       */
-      name: string;
-      /**
-       * Url
-       * @description Where the browser goes to sign in (a navigation, not a fetch)
-       */
-      url: string;
-    };
-    /**
-     * SizingSpec
-     * @description Token demand, its peakiness and the fleet's target peak utilization; a budget maybe.
-     */
-    SizingSpec: {
-      /** Budget Per Year */
-      budget_per_year?: number | null;
-      /** Demand */
-      demand: components["schemas"]["DemandSpec"][];
-      /** Peak To Average */
-      peak_to_average: number;
-      /** Target Peak Utilization */
-      target_peak_utilization: number;
-    };
-    /** StagePublic */
-    StagePublic: {
-      /** Engines */
-      engines: string[];
-      /** Models */
-      models: string[];
-    };
-    /**
-     * StageRequest
-     * @description What the reservation will use; every name must be in the catalog (`GET /catalog`).
-     */
-    StageRequest: {
-      /**
-       * Engines
-       * @example [
-       *       "vllm"
-       *     ]
-       */
-      engines?: string[];
-      /**
-       * Models
-       * @example [
-       *       "demo-hf-tiny"
-       *     ]
-       */
-      models?: string[];
-    };
-    /**
-     * StagingPublic
-     * @description How far the reservation's models are on its pool's nodes (from the agents' reports).
-     */
-    StagingPublic: {
-      /** Bytes Done */
-      bytes_done: number;
-      /** Bytes Total */
-      bytes_total: number;
-      /** Detail */
-      detail?: string | null;
-      /**
-       * Expected Start
-       * @description waiting: when the first download is expected to begin (start minus the lead time from size and the node's measured bandwidth)
-       */
-      expected_start?: string | null;
-      /**
-       * Model
-       * @description failed: the model
-       */
-      model?: string | null;
-      /** Models */
-      models: components["schemas"]["ModelStagingPublic"][];
-      /**
-       * Node
-       * @description failed: the node that reported it
-       */
-      node?: string | null;
-      /**
-       * Percent
-       * @description Of the bytes over every node and model
-       */
-      percent: number;
-      /**
-       * Reason
-       * @example integrity-mismatch
-       */
-      reason?: string | null;
-      /**
-       * State
-       * @description staged: ready on every node; staging: bytes are moving; waiting: queued, nothing moved yet; failed: a node reported a failure (reason, detail)
-       * @enum {string}
-       */
-      state: "staged" | "staging" | "waiting" | "failed";
-    };
-    /**
-     * Status
-     * @enum {string}
-     */
-    Status: "PENDING" | "APPROVED" | "ACTIVE" | "COMPLETED" | "CANCELED" | "FAILED" | "REJECTED" | "EXPIRED";
-    /** Step */
-    Step: {
-      /**
-       * End
-       * Format: date-time
-       */
-      end: string;
-      /**
-       * Free
-       * @description Free GPU units per kind, `cpu` in cores and `memory_bytes`
-       */
-      free: {
-        [key: string]: number;
-      };
-      /**
-       * Start
-       * Format: date-time
-       */
-      start: string;
-    };
-    /** TokenCreate */
-    TokenCreate: {
-      /**
-       * Expires In Days
-       * @description Default: the server's token_days; at most its token_max_days, and never past the expiry of the API token this request is made with
-       */
-      expires_in_days?: number | null;
-      /** Name */
-      name: string;
-    };
-    /** TokenCreated */
-    TokenCreated: {
-      /**
-       * Created At
-       * Format: date-time
-       */
-      created_at: string;
-      /**
-       * Expires At
-       * Format: date-time
-       */
-      expires_at: string;
-      /** Id */
-      id: number;
-      /** Name */
-      name: string;
-      /** Prefix */
-      prefix: string;
-      /** Revoked */
-      revoked: boolean;
-      /**
-       * Token
-       * @description The secret. Shown once; store it now.
-       */
-      token: string;
-    };
-    /** TokenPublic */
-    TokenPublic: {
-      /**
-       * Created At
-       * Format: date-time
-       */
-      created_at: string;
-      /**
-       * Expires At
-       * Format: date-time
-       */
-      expires_at: string;
-      /** Id */
-      id: number;
-      /** Name */
-      name: string;
-      /** Prefix */
-      prefix: string;
-      /** Revoked */
-      revoked: boolean;
-    };
-    /** TokenomicsRequest */
-    TokenomicsRequest: {
-      /**
-       * Api
-       * @description breakeven: the API to headline
-       */
-      api?: string | null;
-      /** @description A whole scenario; omitted: the reference C845A */
-      scenario?: components["schemas"]["Scenario"] | null;
-      /**
-       * Utilization
-       * @description Overrides the scenario's utilization
-       */
-      utilization?: number | null;
-    };
-    /**
-     * UsageFigures
-     * @description GPU-hours in physical GPUs (a MIG slice as its fraction), dollars, tokens.
-     */
-    UsageFigures: {
-      /**
-       * Cost
-       * @description dollars: reserved × held rate + used × load rate
-       */
-      cost: number;
-      /**
-       * Cost Per Mtok
-       * @description dollars per million tokens; null: none
-       */
-      cost_per_mtok: number | null;
-      /**
-       * Idle Gpu Hours
-       * @description measured − used
-       */
-      idle_gpu_hours: number;
-      /**
-       * Idle Share
-       * @description idle / measured; null: nothing measured
-       */
-      idle_share: number | null;
-      /**
-       * Measured Gpu Hours
-       * @description reserved GPU-hours with an activity sample
-       */
-      measured_gpu_hours: number;
-      /**
-       * Measured Share
-       * @description measured / reserved; null: nothing held
-       */
-      measured_share: number | null;
-      /** Reserved Gpu Hours */
-      reserved_gpu_hours: number;
-      /** Tokens Generated */
-      tokens_generated: number;
-      /** Tokens Prompt */
-      tokens_prompt: number;
-      /**
-       * Used Gpu Hours
-       * @description Σ GPU activity × time × GPUs
-       */
-      used_gpu_hours: number;
-    };
-    /** UsageRate */
-    UsageRate: {
-      /** Gpu Kind */
-      gpu_kind: string;
-      /**
-       * Held Per Gpu Hour
-       * @description $ per reserved GPU-hour
-       */
-      held_per_gpu_hour: number;
-      /**
-       * Load Per Gpu Hour
-       * @description $ per used GPU-hour, on top
-       */
-      load_per_gpu_hour: number;
-      /** Pool */
-      pool: string;
-      /** Source */
-      source: string;
-    };
-    /** UsageReport */
-    UsageReport: {
-      /**
-       * End
-       * Format: date-time
-       * @description the requested end, or now if that is earlier
-       */
-      end: string;
-      /**
-       * Everyone
-       * @description every user's reservations (admins), else the caller's
-       */
-      everyone: boolean;
-      /** Group By */
-      group_by: string[];
-      /** Rates */
-      rates: components["schemas"]["UsageRate"][];
-      /** Rows */
-      rows: components["schemas"]["UsageRow"][];
-      /** Session Count */
-      session_count: number;
-      /**
-       * Sessions
-       * @description the most idle sessions first
-       */
-      sessions: components["schemas"]["UsageSession"][];
-      /**
-       * Start
-       * Format: date-time
-       */
-      start: string;
-      /** Timezone */
-      timezone: string;
-      total: components["schemas"]["UsageFigures"];
-    };
-    /**
-     * UsageRow
-     * @description One group; a key the report is not grouped by is null.
-     */
-    UsageRow: {
-      /**
-       * Cost
-       * @description dollars: reserved × held rate + used × load rate
-       */
-      cost: number;
-      /**
-       * Cost Per Mtok
-       * @description dollars per million tokens; null: none
-       */
-      cost_per_mtok: number | null;
-      /**
-       * Day
-       * @description local date, YYYY-MM-DD
-       */
-      day?: string | null;
-      /** Gpu Kind */
-      gpu_kind?: string | null;
-      /**
-       * Idle Gpu Hours
-       * @description measured − used
-       */
-      idle_gpu_hours: number;
-      /**
-       * Idle Share
-       * @description idle / measured; null: nothing measured
-       */
-      idle_share: number | null;
-      /**
-       * Measured Gpu Hours
-       * @description reserved GPU-hours with an activity sample
-       */
-      measured_gpu_hours: number;
-      /**
-       * Measured Share
-       * @description measured / reserved; null: nothing held
-       */
-      measured_share: number | null;
-      /** Pool */
-      pool?: string | null;
-      /** Reserved Gpu Hours */
-      reserved_gpu_hours: number;
-      /** Tokens Generated */
-      tokens_generated: number;
-      /** Tokens Prompt */
-      tokens_prompt: number;
-      /**
-       * Used Gpu Hours
-       * @description Σ GPU activity × time × GPUs
-       */
-      used_gpu_hours: number;
-      /** User */
-      user?: string | null;
-    };
-    /** UsageSession */
-    UsageSession: {
-      /**
-       * Cost
-       * @description dollars: reserved × held rate + used × load rate
-       */
-      cost: number;
-      /**
-       * Cost Per Mtok
-       * @description dollars per million tokens; null: none
-       */
-      cost_per_mtok: number | null;
-      /**
-       * End
-       * Format: date-time
-       */
-      end: string;
-      /** Gpu Count */
-      gpu_count: number;
-      /** Gpu Kind */
-      gpu_kind: string;
-      /**
-       * Id
-       * Format: uuid
-       */
-      id: string;
-      /**
-       * Idle Gpu Hours
-       * @description measured − used
-       */
-      idle_gpu_hours: number;
-      /**
-       * Idle Share
-       * @description idle / measured; null: nothing measured
-       */
-      idle_share: number | null;
-      /**
-       * Measured Gpu Hours
-       * @description reserved GPU-hours with an activity sample
-       */
-      measured_gpu_hours: number;
-      /**
-       * Measured Share
-       * @description measured / reserved; null: nothing held
-       */
-      measured_share: number | null;
-      /** Pool */
-      pool: string;
-      /** Reason */
-      reason: string | null;
-      /** Reserved Gpu Hours */
-      reserved_gpu_hours: number;
-      /**
-       * Start
-       * Format: date-time
-       */
-      start: string;
-      status: components["schemas"]["Status"];
-      /** Tokens Generated */
-      tokens_generated: number;
-      /** Tokens Prompt */
-      tokens_prompt: number;
-      /**
-       * Used Gpu Hours
-       * @description Σ GPU activity × time × GPUs
-       */
-      used_gpu_hours: number;
-      /** User */
-      user: string;
-    };
-    /** UserCreate */
-    UserCreate: {
-      /**
-       * Password
-       * @description At least 12 characters, not a common or easily guessed password
-       */
-      password: string;
-      /**
-       * Role
-       * @default user
-       * @enum {string}
-       */
-      role: "admin" | "user";
-      /**
-       * Username
-       * @example alice
-       */
-      username: string;
-    };
-    /** UserPublic */
-    UserPublic: {
-      /** Created At */
-      created_at?: string | null;
-      /**
-       * Disabled
-       * @default false
-       */
-      disabled: boolean;
-      /**
-       * Provider
-       * @description Where the account comes from: a password of Berth's own, or a provider
-       * @default local
-       * @enum {string}
-       */
-      provider: "local" | "oidc" | "openshift";
-      /**
-       * Role
-       * @enum {string}
-       */
-      role: "admin" | "user";
-      /** Username */
-      username: string;
-    };
-    /** UserUpdate */
-    UserUpdate: {
-      /** Disabled */
-      disabled?: boolean | null;
-      /**
-       * Password
-       * @description A new password (at least 12 characters, not a common one); revokes the user's sessions and API tokens
-       */
-      password?: string | null;
-      /** Role */
-      role?: ("admin" | "user") | null;
-    };
-    /** Utilization */
-    Utilization: {
-      /** Available Gpu Hours */
-      available_gpu_hours: number;
-      /**
-       * Basis
-       * @enum {string}
-       */
-      basis: "booked" | "measured";
-      /** Booked Gpu Hours */
-      booked_gpu_hours: number;
-      /**
-       * End
-       * Format: date-time
-       */
-      end: string;
-      /**
-       * Measured Gpu Hours
-       * @description measured: booked GPU-hours that had an activity sample
-       */
-      measured_gpu_hours?: number | null;
-      /** Pool */
-      pool: string;
-      /**
-       * Start
-       * Format: date-time
-       */
-      start: string;
-      /**
-       * Used Gpu Hours
-       * @description measured: Σ GPU activity × time × GPUs of the bookings
-       */
-      used_gpu_hours?: number | null;
-      /**
-       * Utilization
-       * @description booked (or, measured: used) over available
-       */
-      utilization: number;
-    };
-    /**
-     * WorkloadSpec
-     * @description The traffic mix; shares of requests must add up to 1.
-     */
-    WorkloadSpec: {
-      /** Classes */
-      classes: components["schemas"]["ModelClassSpec"][];
-      /**
-       * Output Input Cost Ratio
-       * @default 4
-       */
-      output_input_cost_ratio: number;
-    };
-    /**
-     * WorkspacePublic
-     * @description The session behind a reservation; URL and password only once the workspace is ready.
-     */
-    WorkspacePublic: {
-      /**
-       * Attempts
-       * @default 0
-       */
-      attempts: number;
-      /** Last Error */
-      last_error?: string | null;
-      /** Namespace */
-      namespace: string | null;
-      /**
-       * Next Check At
-       * @description While provisioning: when the reconciler retries (after an error) or, while it waits for the workspace (step workspace-wait), when that wait's budget ends and the workspace is diagnosed
-       */
-      next_check_at?: string | null;
-      /** Password */
-      password?: string | null;
-      /**
-       * Phase
-       * @description waiting (not started), provisioning, ready, tearing_down, ...
-       */
-      phase: string;
-      /** Ready At */
-      ready_at?: string | null;
-      staging?: components["schemas"]["StagingPublic"] | null;
-      /** Step */
-      step?: string | null;
-      /** Url */
-      url?: string | null;
-    };
-  };
-  responses: never;
-  parameters: never;
-  requestBodies: never;
-  headers: never;
-  pathItems: never;
+    schemas: {
+        /**
+         * ApiSpec
+         * @description A cloud API's list prices, $/Mtok; `model_class` compares it with that class only.
+         */
+        ApiSpec: {
+            /** Input Price */
+            input_price: number;
+            /** Model Class */
+            model_class?: string | null;
+            /** Name */
+            name: string;
+            /** Output Price */
+            output_price: number;
+            /**
+             * Source
+             * @default
+             */
+            source: string;
+        };
+        /**
+         * ApprovalPublic
+         * @description A PENDING approval request the caller may decide.
+         */
+        ApprovalPublic: {
+            /** Cpu */
+            cpu: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            gpu: components["schemas"]["GpuPublic"];
+            /**
+             * Hold Kind
+             * @description PENDING only: what it waits for (a lead's or admin's approval, or its user to take a waitlist offer)
+             */
+            hold_kind?: ("approval" | "offer") | null;
+            /**
+             * Hold Until
+             * @description PENDING only: it holds its capacity until then, then EXPIRED
+             */
+            hold_until?: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** @description ACTIVE reservations warned or kept (idle reclaim); null otherwise */
+            idle?: components["schemas"]["IdlePublic"] | null;
+            /** Memory */
+            memory: string;
+            mode: components["schemas"]["Mode"];
+            /** Owner */
+            owner: string;
+            /**
+             * Phase
+             * @description Session phase: provisioning, ready, tearing_down, gone, failed
+             */
+            phase?: string | null;
+            /** Pool */
+            pool: string;
+            /**
+             * Reason
+             * @description Why it ended or was refused; for a PENDING approval request, why it needs approval
+             */
+            reason?: string | null;
+            stage: components["schemas"]["StagePublic"];
+            /** @description Live reservations that stage a model; null otherwise */
+            staging?: components["schemas"]["StagingPublic"] | null;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            status: components["schemas"]["Status"];
+            /**
+             * Team
+             * @description The team it is booked for
+             */
+            team?: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Workspace Url */
+            workspace_url?: string | null;
+        };
+        /**
+         * ArtifactState
+         * @description A model's state on one node, as its cache agent reports it.
+         * @enum {string}
+         */
+        ArtifactState: "absent" | "queued" | "downloading" | "ready" | "failed" | "evicted";
+        /** AuditPublic */
+        AuditPublic: {
+            /** Action */
+            action: string;
+            /** Actor */
+            actor: string;
+            /**
+             * At
+             * Format: date-time
+             */
+            at: string;
+            /** Client */
+            client: string | null;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            };
+            /** Id */
+            id: number;
+            /** Target */
+            target: string;
+        };
+        /** Availability */
+        Availability: {
+            /** Capacity */
+            capacity: {
+                [key: string]: number;
+            };
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Pool */
+            pool: string;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /** Steps */
+            steps: components["schemas"]["Step"][];
+        };
+        /** CacheArtifactPublic */
+        CacheArtifactPublic: {
+            /** Detail */
+            detail: string | null;
+            /** Downloaded Bytes */
+            downloaded_bytes: number;
+            /** Last Used */
+            last_used: string | null;
+            /** Model */
+            model: string;
+            /**
+             * Needed
+             * @description Named by a live booking of the node's pools
+             */
+            needed: boolean;
+            /** Percent */
+            percent: number;
+            /** Reason */
+            reason: string | null;
+            /** Size Bytes */
+            size_bytes: number;
+            state: components["schemas"]["ArtifactState"];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+        };
+        /** CacheCredentialPublic */
+        CacheCredentialPublic: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Expires At */
+            expires_at: string | null;
+            /** Prefix */
+            prefix: string;
+        };
+        /**
+         * CacheModelState
+         * @description One model in a node's report (`berth.domain.cache_protocol.ModelReport`).
+         */
+        CacheModelState: {
+            /**
+             * Detail
+             * @description One line
+             * @default
+             */
+            detail: string;
+            /**
+             * Downloaded Bytes
+             * @description On disk so far
+             * @default 0
+             */
+            downloaded_bytes: number;
+            /** Last Used */
+            last_used?: string | null;
+            /** Model */
+            model: string;
+            /** @description Set with state failed (and queued: insufficient-capacity) */
+            reason?: components["schemas"]["FailureReason"] | null;
+            /**
+             * Size Bytes
+             * @description The catalog size of the whole tree
+             */
+            size_bytes: number;
+            state: components["schemas"]["ArtifactState"];
+        };
+        /** CacheNodePublic */
+        CacheNodePublic: {
+            /** Bandwidth Bytes Per Second */
+            bandwidth_bytes_per_second?: number | null;
+            /** Capacity Bytes */
+            capacity_bytes?: number | null;
+            credential: components["schemas"]["CacheCredentialPublic"] | null;
+            /** High Watermark Bytes */
+            high_watermark_bytes?: number | null;
+            /** Low Watermark Bytes */
+            low_watermark_bytes?: number | null;
+            /**
+             * Missing
+             * @description Models a live booking of the node's pools names that it has not reported
+             */
+            missing: string[];
+            /** Models */
+            models: components["schemas"]["CacheArtifactPublic"][];
+            /** Node */
+            node: string;
+            /** Pools */
+            pools: string[];
+            /**
+             * Reported At
+             * @description null: never reported
+             */
+            reported_at?: string | null;
+            /** Reserved Bytes */
+            reserved_bytes?: number | null;
+            /** Used Bytes */
+            used_bytes?: number | null;
+        };
+        /**
+         * CacheNodeState
+         * @description A node's report (`PUT /cache/nodes/{node}/state`, `cache_protocol.NodeReport`): replaces
+         *     the node's rows.
+         */
+        CacheNodeState: {
+            /**
+             * Bandwidth Bytes Per Second
+             * @description Measured; null before
+             */
+            bandwidth_bytes_per_second?: number | null;
+            /** Capacity Bytes */
+            capacity_bytes: number;
+            /**
+             * High Watermark Bytes
+             * @default 0
+             */
+            high_watermark_bytes: number;
+            /**
+             * Low Watermark Bytes
+             * @default 0
+             */
+            low_watermark_bytes: number;
+            /** Models */
+            models?: components["schemas"]["CacheModelState"][];
+            /**
+             * Node
+             * @description Must be the node of the path
+             */
+            node: string;
+            /**
+             * Reported At
+             * Format: date-time
+             * @description The agent's clock; the portal records its own
+             */
+            reported_at: string;
+            /**
+             * Reserved Bytes
+             * @default 0
+             */
+            reserved_bytes: number;
+            /** Used Bytes */
+            used_bytes: number;
+        };
+        /**
+         * CachePlan
+         * @description What the node's agent should hold (`cache_protocol.Plan`; the agent ignores the extra
+         *     fields `size_bytes`, `download_from`, `reservations` and `bandwidth_bytes_per_second`).
+         */
+        CachePlan: {
+            /**
+             * Bandwidth Bytes Per Second
+             * @description The bandwidth the lead times assume (null: none measured yet)
+             */
+            bandwidth_bytes_per_second: number | null;
+            /**
+             * Keep
+             * @description Every model a live booking of the node's pools names
+             */
+            keep: string[];
+            /**
+             * Models
+             * @description The catalog entry of every model in stage/keep
+             */
+            models: components["schemas"]["PlanModel"][];
+            /** Node */
+            node: string;
+            /**
+             * Stage
+             * @description In order of start
+             */
+            stage: components["schemas"]["PlanStageItem"][];
+        };
+        /**
+         * CalendarEntry
+         * @description A block on the calendar; others' blocks show only that capacity is busy.
+         */
+        CalendarEntry: {
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            gpu: components["schemas"]["GpuPublic"];
+            /** Id */
+            id?: string | null;
+            /** Mine */
+            mine: boolean;
+            /** Owner */
+            owner?: string | null;
+            /** Pool */
+            pool: string;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            status: components["schemas"]["Status"];
+        };
+        /** CalendarFeedCreated */
+        CalendarFeedCreated: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Url
+             * @description The private feed URL, shown once: anyone with it reads your reservations.
+             */
+            url: string;
+        };
+        /** CalendarFeedPublic */
+        CalendarFeedPublic: {
+            /**
+             * Active
+             * @description Whether you have a feed URL (it is never shown again).
+             */
+            active: boolean;
+            /** Created At */
+            created_at?: string | null;
+        };
+        /** CatalogPublic */
+        CatalogPublic: {
+            /** Engines */
+            engines: components["schemas"]["EnginePublic"][];
+            /** Models */
+            models: components["schemas"]["ModelPublic"][];
+        };
+        /**
+         * ClusterStatus
+         * @description One cluster of the pool file, as its reconciler last reported it.
+         */
+        ClusterStatus: {
+            /** Age Seconds */
+            age_seconds?: number | null;
+            /**
+             * Details
+             * @default {}
+             */
+            details: {
+                [key: string]: unknown;
+            };
+            /** Last Seen */
+            last_seen?: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Pools
+             * @default []
+             */
+            pools: string[];
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "running" | "failing" | "stale" | "never seen" | "off";
+            /**
+             * Waiting
+             * @default 0
+             */
+            waiting: number;
+        };
+        /** ComponentStatus */
+        ComponentStatus: {
+            /** Age Seconds */
+            age_seconds?: number | null;
+            /**
+             * Details
+             * @default {}
+             */
+            details: {
+                [key: string]: unknown;
+            };
+            /** Last Seen */
+            last_seen?: string | null;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "running" | "failing" | "stale" | "never seen" | "off";
+        };
+        /**
+         * ControlPlaneStatus
+         * @description The local control plane `berth up --sim` builds and starts behind the portal.
+         */
+        ControlPlaneStatus: {
+            /** Elapsed Seconds */
+            elapsed_seconds?: number | null;
+            /** Error */
+            error?: string | null;
+            /**
+             * Last Seen
+             * Format: date-time
+             */
+            last_seen: string;
+            /** Percent */
+            percent?: number | null;
+            /** Remaining Seconds */
+            remaining_seconds?: number | null;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "building" | "starting" | "running" | "failed";
+            /** Step */
+            step?: string | null;
+        };
+        /**
+         * CostSpec
+         * @description Finance terms and running costs; rates are fractions per year, money in dollars.
+         */
+        CostSpec: {
+            /**
+             * Cost Of Capital
+             * @default 0
+             */
+            cost_of_capital: number;
+            /** Electricity Price */
+            electricity_price: number;
+            /**
+             * Facility Per Server
+             * @default 0
+             */
+            facility_per_server: number;
+            /** Life Years */
+            life_years: number;
+            /**
+             * Maintenance Rate
+             * @default 0
+             */
+            maintenance_rate: number;
+            /** Pue */
+            pue: number;
+            /**
+             * Software Per Gpu
+             * @default 0
+             */
+            software_per_gpu: number;
+            /**
+             * Software Per Server
+             * @default 0
+             */
+            software_per_server: number;
+            /**
+             * Staff Cost Per Fte
+             * @default 0
+             */
+            staff_cost_per_fte: number;
+            /**
+             * Staff Fte
+             * @default 0
+             */
+            staff_fte: number;
+        };
+        /**
+         * DemandSpec
+         * @description Tokens (input and output) per day wanted from one model class.
+         */
+        DemandSpec: {
+            /** Model */
+            model: string;
+            /** Tokens Per Day */
+            tokens_per_day: number;
+        };
+        /** EnginePublic */
+        EnginePublic: {
+            /** Digest */
+            digest: string | null;
+            /** Formats */
+            formats: components["schemas"]["ModelFormat"][];
+            /** Image */
+            image: string;
+            /** Name */
+            name: string;
+            /** Openai Path */
+            openai_path: string | null;
+            /** Port */
+            port: number;
+        };
+        /**
+         * FailureReason
+         * @enum {string}
+         */
+        FailureReason: "integrity-mismatch" | "source-unavailable" | "insufficient-capacity";
+        /** FieldError */
+        FieldError: {
+            /**
+             * Field
+             * @description The request field at fault, dotted ('gpu.count'); may be ''
+             */
+            field: string;
+            /** Message */
+            message: string;
+        };
+        /**
+         * FleetSpec
+         * @description How many servers serve tokens; spares from `redundancy` come on top.
+         */
+        FleetSpec: {
+            /**
+             * @default {
+             *       "n_plus": 0,
+             *       "percent": 0
+             *     }
+             */
+            redundancy: components["schemas"]["RedundancySpec"];
+            /** Servers */
+            servers: number;
+        };
+        /** GpuKindPublic */
+        GpuKindPublic: {
+            /**
+             * Default Cpu
+             * @description CPU cores per unit when a request names none
+             */
+            default_cpu: number;
+            /**
+             * Default Memory
+             * @description Memory per unit when a request names none
+             */
+            default_memory: string;
+            /**
+             * Memory
+             * @description GPU memory of one unit
+             * @example 24Gi
+             */
+            memory: string;
+            /** Model */
+            model: string;
+            /**
+             * Name
+             * @example mig-1g.24gb
+             */
+            name: string;
+            /**
+             * Replicas
+             * @description Kubernetes slots per booked unit (time-slicing)
+             */
+            replicas: number;
+            /**
+             * Resource
+             * @example nvidia.com/mig-1g.24gb
+             */
+            resource: string;
+            /**
+             * Units
+             * @description Physical units in the pool (whole GPUs or MIG slices)
+             */
+            units: number;
+        };
+        /** GpuPublic */
+        GpuPublic: {
+            /** Count */
+            count: number;
+            /** Kind */
+            kind: string;
+        };
+        /** GpuRequest */
+        GpuRequest: {
+            /**
+             * Count
+             * @example 2
+             */
+            count: number;
+            /**
+             * Kind
+             * @example mig-1g.24gb
+             */
+            kind: string;
+        };
+        /** Health */
+        Health: {
+            /**
+             * Checks
+             * @default {}
+             */
+            checks: {
+                [key: string]: string;
+            };
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "ok" | "unavailable";
+        };
+        /**
+         * IdlePublic
+         * @description An ACTIVE session's standing idle warning and its owner's last "keep" (docs/idle.md).
+         */
+        IdlePublic: {
+            /**
+             * Keep Until
+             * @description The last keep: no warning nor release before this
+             */
+            keep_until?: string | null;
+            /**
+             * Reason
+             * @description Why it was warned; null: no warning stands
+             */
+            reason?: ("idle" | "no-show") | null;
+            /**
+             * Release At
+             * @description When it is released (COMPLETED) unless kept or used
+             */
+            release_at?: string | null;
+            /** Warned At */
+            warned_at?: string | null;
+        };
+        /** LoginRequest */
+        LoginRequest: {
+            /** Password */
+            password: string;
+            /** Username */
+            username: string;
+        };
+        /** LoginResponse */
+        LoginResponse: {
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Token */
+            token: string;
+            user: components["schemas"]["UserPublic"];
+        };
+        /**
+         * Mode
+         * @enum {string}
+         */
+        Mode: "interactive" | "inference";
+        /**
+         * ModelClassSpec
+         * @description A model class: its share of requests, its replica's GPUs, throughput and request size.
+         */
+        ModelClassSpec: {
+            /** Gpus */
+            gpus?: number | null;
+            /** Input Tokens */
+            input_tokens: number;
+            /** Mig Slices */
+            mig_slices?: number | null;
+            /** Name */
+            name: string;
+            /** Output Tokens */
+            output_tokens: number;
+            /** Output Tokens Per S */
+            output_tokens_per_s: number;
+            /** Share */
+            share: number;
+        };
+        /**
+         * ModelFormat
+         * @enum {string}
+         */
+        ModelFormat: "huggingface" | "ollama" | "triton";
+        /** ModelPublic */
+        ModelPublic: {
+            /** Description */
+            description: string;
+            /** Files */
+            files: number;
+            format: components["schemas"]["ModelFormat"];
+            /** Id */
+            id: string;
+            /**
+             * Size
+             * @description Bytes, all files
+             */
+            size: number;
+        };
+        /** ModelStagingPublic */
+        ModelStagingPublic: {
+            /** Model */
+            model: string;
+            /** Nodes */
+            nodes: number;
+            /**
+             * Nodes Ready
+             * @description Nodes of the pool where the model is ready
+             */
+            nodes_ready: number;
+            /** Percent */
+            percent: number;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "staged" | "staging" | "waiting" | "failed";
+        };
+        /** NodePublic */
+        NodePublic: {
+            /** Cpu */
+            cpu: number;
+            /** Gpus */
+            gpus: number;
+            /** Memory */
+            memory: string;
+            /** Name */
+            name: string;
+            /** Storage Class */
+            storage_class: string;
+        };
+        /** NotificationList */
+        NotificationList: {
+            /**
+             * Items
+             * @description Your latest messages, newest first.
+             */
+            items: components["schemas"]["NotificationPublic"][];
+            /**
+             * Unread
+             * @description Your unread messages, all of them (not only those listed).
+             */
+            unread: number;
+        };
+        /** NotificationPreferencesPublic */
+        NotificationPreferencesPublic: {
+            /** Channels */
+            channels: {
+                [key: string]: ("email" | "webhook")[];
+            };
+            /** Email */
+            email: string | null;
+            /**
+             * Email Available
+             * @description Whether this installation sends e-mail at all.
+             */
+            email_available: boolean;
+            /** Lead Minutes */
+            lead_minutes: number[];
+            /** Webhook Url */
+            webhook_url: string | null;
+        };
+        /** NotificationPreferencesUpdate */
+        NotificationPreferencesUpdate: {
+            /**
+             * Channels
+             * @description The channels (beyond the portal, which has every message) for each kind.
+             */
+            channels?: {
+                [key: string]: ("email" | "webhook")[];
+            };
+            /**
+             * Email
+             * @example alice@example.org
+             */
+            email?: string | null;
+            /**
+             * Lead Minutes
+             * @description How many minutes before a window ends a reminder is sent (1 to 1440).
+             * @default [
+             *       30,
+             *       5
+             *     ]
+             */
+            lead_minutes: number[];
+            /**
+             * Webhook Url
+             * @description A Slack-compatible incoming webhook (http or https, public address).
+             */
+            webhook_url?: string | null;
+        };
+        /** NotificationPublic */
+        NotificationPublic: {
+            /**
+             * Actions
+             * @description What the message offers: extend the window, release now, keep the session (an idle warning), open the workspace.
+             */
+            actions: ("extend" | "release" | "keep" | "open")[];
+            /** Body */
+            body: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Id */
+            id: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "ready" | "failed" | "ending" | "idle" | "released" | "request" | "offer";
+            /** Read At */
+            read_at?: string | null;
+            /** Reservation Id */
+            reservation_id?: string | null;
+            /** Title */
+            title: string;
+        };
+        /** PlanFile */
+        PlanFile: {
+            /** Path */
+            path: string;
+            /** Sha256 */
+            sha256: string;
+            /** Size */
+            size: number;
+        };
+        /**
+         * PlanModel
+         * @description A catalog entry, as `berth.domain.catalog.to_json` writes a model.
+         */
+        PlanModel: {
+            /** Description */
+            description: string;
+            /** Files */
+            files: components["schemas"]["PlanFile"][];
+            format: components["schemas"]["ModelFormat"];
+            /** Id */
+            id: string;
+            /**
+             * Sources
+             * @description {url} or {s3: {endpoint, bucket, prefix}}
+             */
+            sources: {
+                [key: string]: unknown;
+            }[];
+        };
+        /** PlanStageItem */
+        PlanStageItem: {
+            /**
+             * Download From
+             * Format: date-time
+             * @description start - lead time: 6 h + 3 x size / bandwidth (the node's measured bandwidth; 6 h alone until it has measured one), the agent's own rule
+             */
+            download_from: string;
+            /** Model */
+            model: string;
+            /**
+             * Reservations
+             * @description How many live bookings name it
+             */
+            reservations: number;
+            /** Size Bytes */
+            size_bytes: number;
+            /**
+             * Start
+             * Format: date-time
+             * @description The earliest start of a live booking that names it
+             */
+            start: string;
+        };
+        /** PlatformStatus */
+        PlatformStatus: {
+            activity: components["schemas"]["ComponentStatus"];
+            /**
+             * Clusters
+             * @description Every cluster with a pool or a reconciler, by name
+             * @default []
+             */
+            clusters: components["schemas"]["ClusterStatus"][];
+            control_plane?: components["schemas"]["ControlPlaneStatus"] | null;
+            /** @description The `default` cluster's reconciler; when no pool is on `default`, the cluster in the worst state (never seen, stale, failing, running) */
+            reconciler: components["schemas"]["ComponentStatus"];
+        };
+        /** Policy */
+        Policy: {
+            /**
+             * Grid Minutes
+             * @description Starts and ends fall on this grid (minutes)
+             */
+            grid_minutes: number;
+            /**
+             * Horizon Days
+             * @description How far ahead a reservation may start (days)
+             */
+            horizon_days: number;
+            /**
+             * Max Concurrent Per User
+             * @description Overlapping reservations a user may hold (admins are not limited)
+             */
+            max_concurrent_per_user: number;
+            /**
+             * Max Length Hours
+             * @description The longest reservation (hours)
+             */
+            max_length_hours: number;
+            /**
+             * Min Length Minutes
+             * @description The shortest reservation (minutes)
+             */
+            min_length_minutes: number;
+        };
+        /** PoolPublic */
+        PoolPublic: {
+            /**
+             * Cluster
+             * @description The Kubernetes cluster the pool's nodes are in
+             */
+            cluster: string;
+            /** Cpu */
+            cpu: number;
+            /** Kinds */
+            kinds: components["schemas"]["GpuKindPublic"][];
+            /** Memory */
+            memory: string;
+            /** Memory Bytes */
+            memory_bytes: number;
+            /** Name */
+            name: string;
+            /** Nodes */
+            nodes: components["schemas"]["NodePublic"][];
+        };
+        /**
+         * Problem
+         * @description RFC 9457 problem details; a refused booking (409) adds `shortage` and `suggestion`,
+         *     one over its team's budget `budget` and `ask` (true: it may be asked for approval).
+         */
+        Problem: {
+            /**
+             * Detail
+             * @description What went wrong, for a person to act on
+             */
+            detail: string;
+            /**
+             * Errors
+             * @description 422: each field at fault and why
+             * @default null
+             */
+            errors: components["schemas"]["FieldError"][] | null;
+            /** Status */
+            status: number;
+            /** Title */
+            title: string;
+            /**
+             * Type
+             * @default about:blank
+             */
+            type: string;
+        } & {
+            [key: string]: unknown;
+        };
+        /**
+         * RedundancySpec
+         * @description N+k spares, or a percentage of the serving servers (rounded up) — one of the two.
+         */
+        RedundancySpec: {
+            /**
+             * N Plus
+             * @default 0
+             */
+            n_plus: number;
+            /**
+             * Percent
+             * @default 0
+             */
+            percent: number;
+        };
+        /** ReservationCancel */
+        ReservationCancel: {
+            /** Reason */
+            reason?: string | null;
+        };
+        /** ReservationCreate */
+        ReservationCreate: {
+            /**
+             * Ask
+             * @description Over the team's budget, ask for approval instead of being refused: the booking is made PENDING until a lead or an admin decides
+             * @default false
+             */
+            ask: boolean;
+            /**
+             * Cpu
+             * @description Cores (16) or millicores ('500m')
+             */
+            cpu?: number | string | null;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            gpu: components["schemas"]["GpuRequest"];
+            /**
+             * Memory
+             * @example 128Gi
+             */
+            memory?: string | number | null;
+            /** @default interactive */
+            mode: components["schemas"]["Mode"];
+            /**
+             * Pool
+             * @example c845a
+             */
+            pool: string;
+            /** @description Engines and models to have on the pool's nodes before the window opens */
+            stage?: components["schemas"]["StageRequest"] | null;
+            /**
+             * Start
+             * Format: date-time
+             * @description UTC; a start within 2 minutes of now means now
+             */
+            start: string;
+        };
+        /** ReservationExtend */
+        ReservationExtend: {
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+        };
+        /** ReservationPublic */
+        ReservationPublic: {
+            /** Cpu */
+            cpu: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            gpu: components["schemas"]["GpuPublic"];
+            /**
+             * Hold Kind
+             * @description PENDING only: what it waits for (a lead's or admin's approval, or its user to take a waitlist offer)
+             */
+            hold_kind?: ("approval" | "offer") | null;
+            /**
+             * Hold Until
+             * @description PENDING only: it holds its capacity until then, then EXPIRED
+             */
+            hold_until?: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** @description ACTIVE reservations warned or kept (idle reclaim); null otherwise */
+            idle?: components["schemas"]["IdlePublic"] | null;
+            /** Memory */
+            memory: string;
+            mode: components["schemas"]["Mode"];
+            /** Owner */
+            owner: string;
+            /**
+             * Phase
+             * @description Session phase: provisioning, ready, tearing_down, gone, failed
+             */
+            phase?: string | null;
+            /** Pool */
+            pool: string;
+            /**
+             * Reason
+             * @description Why it ended or was refused; for a PENDING approval request, why it needs approval
+             */
+            reason?: string | null;
+            stage: components["schemas"]["StagePublic"];
+            /** @description Live reservations that stage a model; null otherwise */
+            staging?: components["schemas"]["StagingPublic"] | null;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            status: components["schemas"]["Status"];
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Workspace Url */
+            workspace_url?: string | null;
+        };
+        /** ReservationReject */
+        ReservationReject: {
+            /**
+             * Reason
+             * @description Told to the owner
+             */
+            reason: string;
+        };
+        /**
+         * Scenario
+         * @description A whole tokenomics scenario: hardware, costs, utilization, workload, APIs, sizing.
+         */
+        Scenario: {
+            /**
+             * Apis
+             * @default []
+             */
+            apis: components["schemas"]["ApiSpec"][];
+            costs: components["schemas"]["CostSpec"];
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            fleet: components["schemas"]["FleetSpec"];
+            /** Name */
+            name: string;
+            /**
+             * Practical Ceiling
+             * @default 0.85
+             */
+            practical_ceiling: number;
+            server: components["schemas"]["ServerSpec"];
+            sizing?: components["schemas"]["SizingSpec"] | null;
+            /** Utilization */
+            utilization: number;
+            workload: components["schemas"]["WorkloadSpec"];
+        };
+        /**
+         * ServerSpec
+         * @description One server model: prices in dollars, power in watts at the wall.
+         */
+        ServerSpec: {
+            /**
+             * Gpu Model
+             * @default
+             */
+            gpu_model: string;
+            /** Gpu Price */
+            gpu_price: number;
+            /** Gpus */
+            gpus: number;
+            /** Idle Watts */
+            idle_watts: number;
+            /** Load Watts */
+            load_watts: number;
+            /** Mig Slices Per Gpu */
+            mig_slices_per_gpu?: number | null;
+            /**
+             * Model
+             * @default
+             */
+            model: string;
+            /** Platform Price */
+            platform_price: number;
+        };
+        /**
+         * SessionStatus
+         * @description Whether the caller is signed in, and as whom (the UI's first question).
+         */
+        SessionStatus: {
+            /**
+             * Expires At
+             * @description When the session cookie or token presented expires
+             */
+            expires_at?: string | null;
+            /** Signed In */
+            signed_in: boolean;
+            user?: components["schemas"]["UserPublic"] | null;
+        };
+        /**
+         * SignInOptions
+         * @description How one may sign in here: the password form (unless switched off) and providers.
+         */
+        SignInOptions: {
+            /** Password */
+            password: boolean;
+            /** Providers */
+            providers: components["schemas"]["SignInProvider"][];
+        };
+        /** SignInProvider */
+        SignInProvider: {
+            /**
+             * Id
+             * @enum {string}
+             */
+            id: "oidc" | "openshift";
+            /**
+             * Name
+             * @description What the button says, e.g. 'Single sign-on'
+             */
+            name: string;
+            /**
+             * Url
+             * @description Where the browser goes to sign in (a navigation, not a fetch)
+             */
+            url: string;
+        };
+        /**
+         * SizingSpec
+         * @description Token demand, its peakiness and the fleet's target peak utilization; a budget maybe.
+         */
+        SizingSpec: {
+            /** Budget Per Year */
+            budget_per_year?: number | null;
+            /** Demand */
+            demand: components["schemas"]["DemandSpec"][];
+            /** Peak To Average */
+            peak_to_average: number;
+            /** Target Peak Utilization */
+            target_peak_utilization: number;
+        };
+        /** StagePublic */
+        StagePublic: {
+            /** Engines */
+            engines: string[];
+            /** Models */
+            models: string[];
+        };
+        /**
+         * StageRequest
+         * @description What the reservation will use; every name must be in the catalog (`GET /catalog`).
+         */
+        StageRequest: {
+            /**
+             * Engines
+             * @example [
+             *       "vllm"
+             *     ]
+             */
+            engines?: string[];
+            /**
+             * Models
+             * @example [
+             *       "demo-hf-tiny"
+             *     ]
+             */
+            models?: string[];
+        };
+        /**
+         * StagingPublic
+         * @description How far the reservation's models are on its pool's nodes (from the agents' reports).
+         */
+        StagingPublic: {
+            /** Bytes Done */
+            bytes_done: number;
+            /** Bytes Total */
+            bytes_total: number;
+            /** Detail */
+            detail?: string | null;
+            /**
+             * Expected Start
+             * @description waiting: when the first download is expected to begin (start minus the lead time from size and the node's measured bandwidth)
+             */
+            expected_start?: string | null;
+            /**
+             * Model
+             * @description failed: the model
+             */
+            model?: string | null;
+            /** Models */
+            models: components["schemas"]["ModelStagingPublic"][];
+            /**
+             * Node
+             * @description failed: the node that reported it
+             */
+            node?: string | null;
+            /**
+             * Percent
+             * @description Of the bytes over every node and model
+             */
+            percent: number;
+            /**
+             * Reason
+             * @example integrity-mismatch
+             */
+            reason?: string | null;
+            /**
+             * State
+             * @description staged: ready on every node; staging: bytes are moving; waiting: queued, nothing moved yet; failed: a node reported a failure (reason, detail)
+             * @enum {string}
+             */
+            state: "staged" | "staging" | "waiting" | "failed";
+        };
+        /**
+         * Status
+         * @enum {string}
+         */
+        Status: "PENDING" | "APPROVED" | "ACTIVE" | "COMPLETED" | "CANCELED" | "FAILED" | "REJECTED" | "EXPIRED";
+        /** Step */
+        Step: {
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /**
+             * Free
+             * @description Free GPU units per kind, `cpu` in cores and `memory_bytes`
+             */
+            free: {
+                [key: string]: number;
+            };
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+        };
+        /** TokenCreate */
+        TokenCreate: {
+            /**
+             * Expires In Days
+             * @description Default: the server's token_days; at most its token_max_days, and never past the expiry of the API token this request is made with
+             */
+            expires_in_days?: number | null;
+            /** Name */
+            name: string;
+        };
+        /** TokenCreated */
+        TokenCreated: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Prefix */
+            prefix: string;
+            /** Revoked */
+            revoked: boolean;
+            /**
+             * Token
+             * @description The secret. Shown once; store it now.
+             */
+            token: string;
+        };
+        /** TokenPublic */
+        TokenPublic: {
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Expires At
+             * Format: date-time
+             */
+            expires_at: string;
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Prefix */
+            prefix: string;
+            /** Revoked */
+            revoked: boolean;
+        };
+        /** TokenomicsRequest */
+        TokenomicsRequest: {
+            /**
+             * Api
+             * @description breakeven: the API to headline
+             */
+            api?: string | null;
+            /** @description A whole scenario; omitted: the reference C845A */
+            scenario?: components["schemas"]["Scenario"] | null;
+            /**
+             * Utilization
+             * @description Overrides the scenario's utilization
+             */
+            utilization?: number | null;
+        };
+        /**
+         * UsageFigures
+         * @description GPU-hours in physical GPUs (a MIG slice as its fraction), dollars, tokens.
+         */
+        UsageFigures: {
+            /**
+             * Cost
+             * @description dollars: reserved × held rate + used × load rate
+             */
+            cost: number;
+            /**
+             * Cost Per Mtok
+             * @description dollars per million tokens; null: none
+             */
+            cost_per_mtok: number | null;
+            /**
+             * Idle Gpu Hours
+             * @description measured − used
+             */
+            idle_gpu_hours: number;
+            /**
+             * Idle Share
+             * @description idle / measured; null: nothing measured
+             */
+            idle_share: number | null;
+            /**
+             * Measured Gpu Hours
+             * @description reserved GPU-hours with an activity sample
+             */
+            measured_gpu_hours: number;
+            /**
+             * Measured Share
+             * @description measured / reserved; null: nothing held
+             */
+            measured_share: number | null;
+            /** Reserved Gpu Hours */
+            reserved_gpu_hours: number;
+            /** Tokens Generated */
+            tokens_generated: number;
+            /** Tokens Prompt */
+            tokens_prompt: number;
+            /**
+             * Used Gpu Hours
+             * @description Σ GPU activity × time × GPUs
+             */
+            used_gpu_hours: number;
+        };
+        /** UsageRate */
+        UsageRate: {
+            /** Gpu Kind */
+            gpu_kind: string;
+            /**
+             * Held Per Gpu Hour
+             * @description $ per reserved GPU-hour
+             */
+            held_per_gpu_hour: number;
+            /**
+             * Load Per Gpu Hour
+             * @description $ per used GPU-hour, on top
+             */
+            load_per_gpu_hour: number;
+            /** Pool */
+            pool: string;
+            /** Source */
+            source: string;
+        };
+        /** UsageReport */
+        UsageReport: {
+            /**
+             * End
+             * Format: date-time
+             * @description the requested end, or now if that is earlier
+             */
+            end: string;
+            /**
+             * Everyone
+             * @description every user's reservations (admins), else the caller's
+             */
+            everyone: boolean;
+            /** Group By */
+            group_by: string[];
+            /** Rates */
+            rates: components["schemas"]["UsageRate"][];
+            /** Rows */
+            rows: components["schemas"]["UsageRow"][];
+            /** Session Count */
+            session_count: number;
+            /**
+             * Sessions
+             * @description the most idle sessions first
+             */
+            sessions: components["schemas"]["UsageSession"][];
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /** Timezone */
+            timezone: string;
+            total: components["schemas"]["UsageFigures"];
+        };
+        /**
+         * UsageRow
+         * @description One group; a key the report is not grouped by is null.
+         */
+        UsageRow: {
+            /**
+             * Cost
+             * @description dollars: reserved × held rate + used × load rate
+             */
+            cost: number;
+            /**
+             * Cost Per Mtok
+             * @description dollars per million tokens; null: none
+             */
+            cost_per_mtok: number | null;
+            /**
+             * Day
+             * @description local date, YYYY-MM-DD
+             */
+            day?: string | null;
+            /** Gpu Kind */
+            gpu_kind?: string | null;
+            /**
+             * Idle Gpu Hours
+             * @description measured − used
+             */
+            idle_gpu_hours: number;
+            /**
+             * Idle Share
+             * @description idle / measured; null: nothing measured
+             */
+            idle_share: number | null;
+            /**
+             * Measured Gpu Hours
+             * @description reserved GPU-hours with an activity sample
+             */
+            measured_gpu_hours: number;
+            /**
+             * Measured Share
+             * @description measured / reserved; null: nothing held
+             */
+            measured_share: number | null;
+            /** Pool */
+            pool?: string | null;
+            /** Reserved Gpu Hours */
+            reserved_gpu_hours: number;
+            /** Tokens Generated */
+            tokens_generated: number;
+            /** Tokens Prompt */
+            tokens_prompt: number;
+            /**
+             * Used Gpu Hours
+             * @description Σ GPU activity × time × GPUs
+             */
+            used_gpu_hours: number;
+            /** User */
+            user?: string | null;
+        };
+        /** UsageSession */
+        UsageSession: {
+            /**
+             * Cost
+             * @description dollars: reserved × held rate + used × load rate
+             */
+            cost: number;
+            /**
+             * Cost Per Mtok
+             * @description dollars per million tokens; null: none
+             */
+            cost_per_mtok: number | null;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /** Gpu Count */
+            gpu_count: number;
+            /** Gpu Kind */
+            gpu_kind: string;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /**
+             * Idle Gpu Hours
+             * @description measured − used
+             */
+            idle_gpu_hours: number;
+            /**
+             * Idle Share
+             * @description idle / measured; null: nothing measured
+             */
+            idle_share: number | null;
+            /**
+             * Measured Gpu Hours
+             * @description reserved GPU-hours with an activity sample
+             */
+            measured_gpu_hours: number;
+            /**
+             * Measured Share
+             * @description measured / reserved; null: nothing held
+             */
+            measured_share: number | null;
+            /** Pool */
+            pool: string;
+            /** Reason */
+            reason: string | null;
+            /** Reserved Gpu Hours */
+            reserved_gpu_hours: number;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            status: components["schemas"]["Status"];
+            /** Tokens Generated */
+            tokens_generated: number;
+            /** Tokens Prompt */
+            tokens_prompt: number;
+            /**
+             * Used Gpu Hours
+             * @description Σ GPU activity × time × GPUs
+             */
+            used_gpu_hours: number;
+            /** User */
+            user: string;
+        };
+        /** UserCreate */
+        UserCreate: {
+            /**
+             * Password
+             * @description At least 12 characters, not a common or easily guessed password
+             */
+            password: string;
+            /**
+             * Role
+             * @default user
+             * @enum {string}
+             */
+            role: "admin" | "user";
+            /**
+             * Username
+             * @example alice
+             */
+            username: string;
+        };
+        /** UserPublic */
+        UserPublic: {
+            /** Created At */
+            created_at?: string | null;
+            /**
+             * Disabled
+             * @default false
+             */
+            disabled: boolean;
+            /**
+             * Provider
+             * @description Where the account comes from: a password of Berth's own, or a provider
+             * @default local
+             * @enum {string}
+             */
+            provider: "local" | "oidc" | "openshift";
+            /**
+             * Role
+             * @enum {string}
+             */
+            role: "admin" | "user";
+            /** Username */
+            username: string;
+        };
+        /** UserUpdate */
+        UserUpdate: {
+            /** Disabled */
+            disabled?: boolean | null;
+            /**
+             * Password
+             * @description A new password (at least 12 characters, not a common one); revokes the user's sessions and API tokens
+             */
+            password?: string | null;
+            /** Role */
+            role?: ("admin" | "user") | null;
+        };
+        /** Utilization */
+        Utilization: {
+            /** Available Gpu Hours */
+            available_gpu_hours: number;
+            /**
+             * Basis
+             * @enum {string}
+             */
+            basis: "booked" | "measured";
+            /** Booked Gpu Hours */
+            booked_gpu_hours: number;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            /**
+             * Measured Gpu Hours
+             * @description measured: booked GPU-hours that had an activity sample
+             */
+            measured_gpu_hours?: number | null;
+            /** Pool */
+            pool: string;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            /**
+             * Used Gpu Hours
+             * @description measured: Σ GPU activity × time × GPUs of the bookings
+             */
+            used_gpu_hours?: number | null;
+            /**
+             * Utilization
+             * @description booked (or, measured: used) over available
+             */
+            utilization: number;
+        };
+        /**
+         * WorkloadSpec
+         * @description The traffic mix; shares of requests must add up to 1.
+         */
+        WorkloadSpec: {
+            /** Classes */
+            classes: components["schemas"]["ModelClassSpec"][];
+            /**
+             * Output Input Cost Ratio
+             * @default 4
+             */
+            output_input_cost_ratio: number;
+        };
+        /**
+         * WorkspacePublic
+         * @description The session behind a reservation; URL and password only once the workspace is ready.
+         */
+        WorkspacePublic: {
+            /**
+             * Attempts
+             * @default 0
+             */
+            attempts: number;
+            /** Last Error */
+            last_error?: string | null;
+            /** Namespace */
+            namespace: string | null;
+            /**
+             * Next Check At
+             * @description While provisioning: when the reconciler retries (after an error) or, while it waits for the workspace (step workspace-wait), when that wait's budget ends and the workspace is diagnosed
+             */
+            next_check_at?: string | null;
+            /** Password */
+            password?: string | null;
+            /**
+             * Phase
+             * @description waiting (not started), provisioning, ready, tearing_down, ...
+             */
+            phase: string;
+            /** Ready At */
+            ready_at?: string | null;
+            staging?: components["schemas"]["StagingPublic"] | null;
+            /** Step */
+            step?: string | null;
+            /** Url */
+            url?: string | null;
+        };
+    };
+    responses: never;
+    parameters: never;
+    requestBodies: never;
+    headers: never;
+    pathItems: never;
 }
 export type $defs = Record<string, never>;
 export interface operations {
-  listApprovals: {
-    parameters: {
-      query?: {
-        limit?: number;
-      };
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ApprovalPublic"][];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  listAudit: {
-    parameters: {
-      query?: {
-        actor?: string | null;
-        action?: string | null;
-        since?: string | null;
-        until?: string | null;
-        before_id?: number | null;
-        limit?: number;
-      };
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["AuditPublic"][];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but the caller may not do this */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  login: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["LoginRequest"];
-      };
-    };
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["LoginResponse"];
-        };
-      };
-      /** @description The body could not be read as JSON */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but the caller may not do this */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Too many attempts; try again after `Retry-After` seconds */
-      429: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  logout: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      204: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  getSignInOptions: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["SignInOptions"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  getSession: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["SessionStatus"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  listTokens: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["TokenPublic"][];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  createToken: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["TokenCreate"];
-      };
-    };
-    responses: {
-      /** @description Successful Response */
-      201: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["TokenCreated"];
-        };
-      };
-      /** @description The body could not be read as JSON */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  revokeToken: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        token_id: number;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      204: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description No such thing (or the caller may not know it exists) */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  listCacheNodes: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["CacheNodePublic"][];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but the caller may not do this */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  getCachePlan: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        node: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["CachePlan"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but the caller may not do this */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description No such thing (or the caller may not know it exists) */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  putCacheState: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        node: string;
-      };
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["CacheNodeState"];
-      };
-    };
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["CacheNodePublic"];
-        };
-      };
-      /** @description The body could not be read as JSON */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but the caller may not do this */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description No such thing (or the caller may not know it exists) */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  getCalendar: {
-    parameters: {
-      query: {
-        from: string;
-        to: string;
-        pool?: string | null;
-      };
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["CalendarEntry"][];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  getCalendarFeed: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        secret: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "text/calendar": string;
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description No such thing (or the caller may not know it exists) */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  getCatalog: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["CatalogPublic"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  getMe: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["UserPublic"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  getMyCalendarFeed: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["CalendarFeedPublic"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  createMyCalendarFeed: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      201: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["CalendarFeedCreated"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  revokeMyCalendarFeed: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      204: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  getMyNotificationPreferences: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["NotificationPreferencesPublic"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  putMyNotificationPreferences: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["NotificationPreferencesUpdate"];
-      };
-    };
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["NotificationPreferencesPublic"];
-        };
-      };
-      /** @description The body could not be read as JSON */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  listMyNotifications: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["NotificationList"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  markMyNotificationsRead: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["NotificationList"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  markMyNotificationRead: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        notification_id: number;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["NotificationList"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description No such thing (or the caller may not know it exists) */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  getPolicy: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Policy"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  listPools: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["PoolPublic"][];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  getAvailability: {
-    parameters: {
-      query: {
-        start: string;
-        end: string;
-      };
-      header?: never;
-      path: {
-        pool: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Availability"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description No such thing (or the caller may not know it exists) */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  listReservations: {
-    parameters: {
-      query?: {
-        mine?: boolean;
-        status?: components["schemas"]["Status"][] | null;
-        pool?: string | null;
-        from?: string | null;
-        to?: string | null;
-        limit?: number;
-      };
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ReservationPublic"][];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  createReservation: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["ReservationCreate"];
-      };
-    };
-    responses: {
-      /** @description Successful Response */
-      201: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ReservationPublic"];
-        };
-      };
-      /** @description The body could not be read as JSON */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description No such thing (or the caller may not know it exists) */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request is valid, but the current state refuses it */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  getReservation: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        reservation_id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ReservationPublic"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description No such thing (or the caller may not know it exists) */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  getReservationIcs: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        reservation_id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "text/calendar": string;
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description No such thing (or the caller may not know it exists) */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  approveReservation: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        reservation_id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ReservationPublic"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but the caller may not do this */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description No such thing (or the caller may not know it exists) */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request is valid, but the current state refuses it */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  cancelReservation: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        reservation_id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: {
-      content: {
-        "application/json": components["schemas"]["ReservationCancel"] | null;
-      };
-    };
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ReservationPublic"];
-        };
-      };
-      /** @description The body could not be read as JSON */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description No such thing (or the caller may not know it exists) */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request is valid, but the current state refuses it */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  extendReservation: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        reservation_id: string;
-      };
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["ReservationExtend"];
-      };
-    };
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ReservationPublic"];
-        };
-      };
-      /** @description The body could not be read as JSON */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description No such thing (or the caller may not know it exists) */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request is valid, but the current state refuses it */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  keepReservation: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        reservation_id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ReservationPublic"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description No such thing (or the caller may not know it exists) */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request is valid, but the current state refuses it */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  openWorkspace: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        reservation_id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description To the workspace */
-      303: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content?: never;
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description No such thing (or the caller may not know it exists) */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request is valid, but the current state refuses it */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  rejectReservation: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        reservation_id: string;
-      };
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["ReservationReject"];
-      };
-    };
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ReservationPublic"];
-        };
-      };
-      /** @description The body could not be read as JSON */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but the caller may not do this */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description No such thing (or the caller may not know it exists) */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request is valid, but the current state refuses it */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  releaseReservation: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        reservation_id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["ReservationPublic"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description No such thing (or the caller may not know it exists) */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request is valid, but the current state refuses it */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  getWorkspace: {
-    parameters: {
-      query?: {
-        include_password?: boolean;
-      };
-      header?: never;
-      path: {
-        reservation_id: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["WorkspacePublic"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description No such thing (or the caller may not know it exists) */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  getStatus: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["PlatformStatus"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  tokenomicsBreakeven: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["TokenomicsRequest"];
-      };
-    };
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
-        };
-      };
-      /** @description The body could not be read as JSON */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  tokenomicsCost: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["TokenomicsRequest"];
-      };
-    };
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
-        };
-      };
-      /** @description The body could not be read as JSON */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  tokenomicsCurve: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["TokenomicsRequest"];
-      };
-    };
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
-        };
-      };
-      /** @description The body could not be read as JSON */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  tokenomicsScenario: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        name: string;
-      };
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Scenario"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description No such thing (or the caller may not know it exists) */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  tokenomicsSize: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["TokenomicsRequest"];
-      };
-    };
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": {
-            [key: string]: unknown;
-          };
-        };
-      };
-      /** @description The body could not be read as JSON */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  tokenomicsUtilization: {
-    parameters: {
-      query: {
-        pool: string;
-        from: string;
-        to: string;
-        basis?: "booked" | "measured";
-      };
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Utilization"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description No such thing (or the caller may not know it exists) */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  getUsage: {
-    parameters: {
-      query: {
-        /** @description how many of the most idle sessions */
-        top?: number;
-        from: string;
-        to: string;
-        /** @description comma-separated: any of user, pool, gpu_kind, day (in that order); empty: all four */
-        group_by?: string;
-        /** @description IANA time zone the days are in */
-        tz?: string;
-        pool?: string | null;
-      };
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["UsageReport"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  getUsageCsv: {
-    parameters: {
-      query: {
-        rows?: "groups" | "sessions";
-        from: string;
-        to: string;
-        /** @description comma-separated: any of user, pool, gpu_kind, day (in that order); empty: all four */
-        group_by?: string;
-        /** @description IANA time zone the days are in */
-        tz?: string;
-        pool?: string | null;
-      };
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "text/csv": string;
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  listUsers: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["UserPublic"][];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but the caller may not do this */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  createUser: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["UserCreate"];
-      };
-    };
-    responses: {
-      /** @description Successful Response */
-      201: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["UserPublic"];
-        };
-      };
-      /** @description The body could not be read as JSON */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but the caller may not do this */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request is valid, but the current state refuses it */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  updateUser: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path: {
-        username: string;
-      };
-      cookie?: never;
-    };
-    requestBody: {
-      content: {
-        "application/json": components["schemas"]["UserUpdate"];
-      };
-    };
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["UserPublic"];
-        };
-      };
-      /** @description The body could not be read as JSON */
-      400: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Not signed in: no credential, or an unknown, expired or revoked one */
-      401: {
-        headers: {
-          "WWW-Authenticate": string;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description Signed in, but the caller may not do this */
-      403: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description No such thing (or the caller may not know it exists) */
-      404: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request is valid, but the current state refuses it */
-      409: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The request breaks a rule; `errors` names the fields */
-      422: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-      /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
-      503: {
-        headers: {
-          "Retry-After": number;
-          [name: string]: unknown;
-        };
-        content: {
-          "application/problem+json": components["schemas"]["Problem"];
-        };
-      };
-    };
-  };
-  healthz: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Health"];
-        };
-      };
-    };
-  };
-  readyz: {
-    parameters: {
-      query?: never;
-      header?: never;
-      path?: never;
-      cookie?: never;
-    };
-    requestBody?: never;
-    responses: {
-      /** @description Successful Response */
-      200: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": unknown;
-        };
-      };
-      /** @description Service Unavailable */
-      503: {
-        headers: {
-          [name: string]: unknown;
-        };
-        content: {
-          "application/json": components["schemas"]["Health"];
-        };
-      };
+    listApprovals: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalPublic"][];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listAudit: {
+        parameters: {
+            query?: {
+                actor?: string | null;
+                action?: string | null;
+                since?: string | null;
+                until?: string | null;
+                before_id?: number | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPublic"][];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    login: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LoginRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LoginResponse"];
+                };
+            };
+            /** @description The body could not be read as JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many attempts; try again after `Retry-After` seconds */
+            429: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    logout: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getSignInOptions: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SignInOptions"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getSession: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionStatus"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenPublic"][];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenCreated"];
+                };
+            };
+            /** @description The body could not be read as JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revokeToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                token_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing (or the caller may not know it exists) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listCacheNodes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CacheNodePublic"][];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCachePlan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                node: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CachePlan"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing (or the caller may not know it exists) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putCacheState: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                node: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CacheNodeState"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CacheNodePublic"];
+                };
+            };
+            /** @description The body could not be read as JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing (or the caller may not know it exists) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCalendar: {
+        parameters: {
+            query: {
+                from: string;
+                to: string;
+                pool?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarEntry"][];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCalendarFeed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                secret: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/calendar": string;
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing (or the caller may not know it exists) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getCatalog: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CatalogPublic"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPublic"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMyCalendarFeed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarFeedPublic"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createMyCalendarFeed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CalendarFeedCreated"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    revokeMyCalendarFeed: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getMyNotificationPreferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPreferencesPublic"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    putMyNotificationPreferences: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotificationPreferencesUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationPreferencesPublic"];
+                };
+            };
+            /** @description The body could not be read as JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listMyNotifications: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationList"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    markMyNotificationsRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationList"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    markMyNotificationRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                notification_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationList"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing (or the caller may not know it exists) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Policy"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listPools: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PoolPublic"][];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAvailability: {
+        parameters: {
+            query: {
+                start: string;
+                end: string;
+            };
+            header?: never;
+            path: {
+                pool: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Availability"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing (or the caller may not know it exists) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listReservations: {
+        parameters: {
+            query?: {
+                mine?: boolean;
+                status?: components["schemas"]["Status"][] | null;
+                pool?: string | null;
+                from?: string | null;
+                to?: string | null;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReservationPublic"][];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createReservation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReservationCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReservationPublic"];
+                };
+            };
+            /** @description The body could not be read as JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing (or the caller may not know it exists) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is valid, but the current state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getReservation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                reservation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReservationPublic"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing (or the caller may not know it exists) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getReservationIcs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                reservation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/calendar": string;
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing (or the caller may not know it exists) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    approveReservation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                reservation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReservationPublic"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing (or the caller may not know it exists) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is valid, but the current state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    cancelReservation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                reservation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ReservationCancel"] | null;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReservationPublic"];
+                };
+            };
+            /** @description The body could not be read as JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing (or the caller may not know it exists) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is valid, but the current state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    extendReservation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                reservation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReservationExtend"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReservationPublic"];
+                };
+            };
+            /** @description The body could not be read as JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing (or the caller may not know it exists) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is valid, but the current state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    keepReservation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                reservation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReservationPublic"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing (or the caller may not know it exists) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is valid, but the current state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    openWorkspace: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                reservation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description To the workspace */
+            303: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing (or the caller may not know it exists) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is valid, but the current state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rejectReservation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                reservation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReservationReject"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReservationPublic"];
+                };
+            };
+            /** @description The body could not be read as JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing (or the caller may not know it exists) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is valid, but the current state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    releaseReservation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                reservation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReservationPublic"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing (or the caller may not know it exists) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is valid, but the current state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getWorkspace: {
+        parameters: {
+            query?: {
+                include_password?: boolean;
+            };
+            header?: never;
+            path: {
+                reservation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WorkspacePublic"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing (or the caller may not know it exists) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getStatus: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlatformStatus"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    tokenomicsBreakeven: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenomicsRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description The body could not be read as JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    tokenomicsCost: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenomicsRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description The body could not be read as JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    tokenomicsCurve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenomicsRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description The body could not be read as JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    tokenomicsScenario: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Scenario"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing (or the caller may not know it exists) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    tokenomicsSize: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenomicsRequest"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description The body could not be read as JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    tokenomicsUtilization: {
+        parameters: {
+            query: {
+                pool: string;
+                from: string;
+                to: string;
+                basis?: "booked" | "measured";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Utilization"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing (or the caller may not know it exists) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getUsage: {
+        parameters: {
+            query: {
+                /** @description how many of the most idle sessions */
+                top?: number;
+                from: string;
+                to: string;
+                /** @description comma-separated: any of user, pool, gpu_kind, day (in that order); empty: all four */
+                group_by?: string;
+                /** @description IANA time zone the days are in */
+                tz?: string;
+                pool?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UsageReport"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getUsageCsv: {
+        parameters: {
+            query: {
+                rows?: "groups" | "sessions";
+                from: string;
+                to: string;
+                /** @description comma-separated: any of user, pool, gpu_kind, day (in that order); empty: all four */
+                group_by?: string;
+                /** @description IANA time zone the days are in */
+                tz?: string;
+                pool?: string | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    listUsers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPublic"][];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    createUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPublic"];
+                };
+            };
+            /** @description The body could not be read as JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is valid, but the current state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    updateUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                username: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPublic"];
+                };
+            };
+            /** @description The body could not be read as JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing (or the caller may not know it exists) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is valid, but the current state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    healthz: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
+    };
+    readyz: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": unknown;
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+        };
     };
-  };
 }
