@@ -26,4 +26,8 @@ describe("toEvent", () => {
   it("names the owner when the API does (admins)", () => {
     expect(toEvent({ ...base, id: "r2", owner: "bob", status: "COMPLETED" }).title).toBe("bob: 1 × gpu (ended)");
   });
+
+  it("marks a block that waits for a decision, which holds its capacity all the same", () => {
+    expect(toEvent({ ...base, status: "PENDING" }).title).toBe("Busy: 1 × gpu (pending)");
+  });
 });
