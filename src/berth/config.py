@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from berth.domain import approval as dom_approval
 from berth.domain import idle as dom_idle
 from berth.domain import mig as dom_mig
 from berth.domain import pool as dom
@@ -91,6 +92,10 @@ class Settings(BaseSettings):
     # offers, and how long an offer is held for its user (never past the window's start)
     waitlist_half_life_hours: float = Field(default=168, gt=0)
     waitlist_offer_minutes: float = Field(default=15, gt=0)
+    # an approval request holds its capacity this long, but not past its start; and at least
+    # the minimum, so a booking starting now can still be answered (docs/teams.md#approvals)
+    approval_hold_hours: float = Field(default=48, gt=0)
+    approval_min_hold_minutes: float = Field(default=60, gt=0)
 
     # database connections the API keeps open, shared out among `berth serve --workers N`
     # (at least 2 each); each process may open twice its share again in a burst
@@ -276,6 +281,8 @@ class Settings(BaseSettings):
             max_length=timedelta(hours=self.max_length_hours),
             horizon=timedelta(days=self.horizon_days),
             max_concurrent_per_user=self.max_concurrent_per_user,
+            approval_hold=timedelta(hours=self.approval_hold_hours),
+            approval_min_hold=timedelta(minutes=self.approval_min_hold_minutes),
         )
 
 
@@ -361,6 +368,20 @@ class IdleFile(BaseModel):
         return self
 
 
+class LimitsFile(BaseModel):
+    """Over what a booking needs approval (docs/teams.md#approvals); unset: no rule."""
+
+    model_config = _Strict
+    over_hours: float | None = Field(default=None, gt=0)
+    over_units: int | None = Field(default=None, ge=0)
+
+
+class ApprovalFile(LimitsFile):
+    """A pool's approval rules, with per-GPU-kind overrides of either limit."""
+
+    kinds: dict[str, LimitsFile] = Field(default_factory=dict)
+
+
 class PoolFile(BaseModel):
     model_config = _Strict
     name: Name
@@ -368,6 +389,7 @@ class PoolFile(BaseModel):
     defaults: dict[str, DefaultsFile] = Field(default_factory=dict)
     cluster: Name = dom.DEFAULT_CLUSTER
     idle: dict[str, IdleFile] = Field(default_factory=dict)
+    approval: ApprovalFile | None = None
 
 
 class ClusterFile(BaseModel):
@@ -432,6 +454,17 @@ def _to_domain(f: PoolFile) -> dom.Pool:
             kind: dom.KindDefaults(num(d.cpu), num(d.memory)) for kind, d in f.defaults.items()
         },
         idle={kind: dom_idle.IdlePolicy(**i.model_dump()) for kind, i in f.idle.items()},
+        approval=_approval(f.approval),
+    )
+
+
+def _approval(f: ApprovalFile | None) -> dom_approval.ApprovalRules | None:
+    if f is None:
+        return None
+    return dom_approval.ApprovalRules(
+        over_hours=f.over_hours,
+        over_units=f.over_units,
+        kinds={k: dom_approval.Limits(v.over_hours, v.over_units) for k, v in f.kinds.items()},
     )
 
 
@@ -440,12 +473,19 @@ def _idle_problems(parsed: PoolsFile, lines: Mapping[Loc, int]) -> list[str]:
     problems = []
     for p, pool in enumerate(parsed.pools):
         kinds = _to_domain(pool).kinds()
-        for kind in pool.idle:
+        named = [("idle", kind) for kind in pool.idle]
+        named += [("approval", kind) for kind in (pool.approval.kinds if pool.approval else {})]
+        for section, kind in named:
             if kind not in kinds:
-                loc: Loc = ("pools", p, "idle", kind)
+                loc: Loc = (
+                    ("pools", p, "idle", kind)
+                    if section == "idle"
+                    else ("pools", p, "approval", "kinds", kind)
+                )
+                where = ".".join(str(part) for part in loc)
                 known = ", ".join(sorted(kinds)) or "none"
                 problems.append(
-                    f"{line_for(loc, lines)}: pools.{p}.idle.{kind}: pool {pool.name!r} has no "
+                    f"{line_for(loc, lines)}: {where}: pool {pool.name!r} has no "
                     f"GPU kind {kind!r} (its kinds: {known})"
                 )
     return problems

@@ -21,6 +21,8 @@ PAGES = {
     "/book": "Book GPU capacity",
     "/reservations": "My reservations",
     "/waitlist": "Waitlist",
+    "/approvals": "Approvals",
+    "/teams": "Teams",
     "/usage": "Usage",
     "/tokenomics": "Tokenomics",
     "/admin": "Admin",

@@ -97,7 +97,7 @@ def test_cpu_beyond_the_pool_is_refused() -> None:
 
 def test_transitions_follow_the_design() -> None:
     allowed = {
-        (Status.PENDING, Status.APPROVED),
+        (Status.PENDING, Status.APPROVED),  # a lead or an admin approved (or an offer taken)
         (Status.PENDING, Status.REJECTED),
         (Status.PENDING, Status.EXPIRED),
         (Status.PENDING, Status.CANCELED),

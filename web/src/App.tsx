@@ -7,6 +7,7 @@ import { navigate, useLocation } from "./lib/router";
 import { PAGES } from "./routes";
 import { AvailabilityPage } from "./pages/AvailabilityPage";
 import { BookPage } from "./pages/BookPage";
+import { ApprovalsPage } from "./pages/ApprovalsPage";
 import { MyReservationsPage } from "./pages/MyReservationsPage";
 import { NotFoundPage } from "./pages/NotFoundPage";
 import { SignInPage } from "./pages/SignInPage";
@@ -34,6 +35,8 @@ function Page({ path, isAdmin }: { path: string; isAdmin: boolean }) {
       return <MyReservationsPage />;
     case "/waitlist":
       return <WaitlistPage />;
+    case "/approvals":
+      return <ApprovalsPage />;
     case "/usage":
       return <UsagePage />;
     case "/teams":

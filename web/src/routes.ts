@@ -5,6 +5,7 @@ export const PAGES = [
   { path: "/book", label: "Book", admin: false },
   { path: "/reservations", label: "My reservations", admin: false },
   { path: "/waitlist", label: "Waitlist", admin: false },
+  { path: "/approvals", label: "Approvals", admin: false },
   { path: "/usage", label: "Usage", admin: false },
   { path: "/teams", label: "Teams", admin: false },
   { path: "/tokenomics", label: "Tokenomics", admin: false },

@@ -17,6 +17,7 @@ from berth.api.deps import no_nul_in_parameters
 from berth.api.metrics import MetricsMiddleware
 from berth.api.proxy import ForwardedHeaders
 from berth.api.routes import (
+    approvals,
     audit,
     auth,
     cache,
@@ -100,6 +101,7 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
         users,
         pools,
         reservations,
+        approvals,
         calendar,
         audit,
         tokenomics,

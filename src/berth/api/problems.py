@@ -62,7 +62,7 @@ class Problem(BaseModel):
     """RFC 9457 problem details; a refused booking (409) adds `shortage`, `suggestion` and
     `waitlist` (true: the same body may join the waitlist, POST /waitlist); one over its team's
     budget adds `budget` (team, pool, gpu_kind, budget: units|week|month, limit, used, asked,
-    left, period_start)."""
+    left, period_start) and `ask` (true: it may be sent again with `ask` for approval)."""
 
     model_config = ConfigDict(extra="allow")
     type: str = "about:blank"
@@ -171,22 +171,27 @@ def _store_error(_: Request, exc: Exception) -> JSONResponse:
             extra["waitlist"] = True
         return problem(409, exc.detail, **extra)
     if isinstance(exc, OverBudget):
-        budget = {
-            "team": exc.team,
-            "pool": exc.pool,
-            "gpu_kind": exc.gpu_kind,
-            "budget": exc.budget,
-            "limit": exc.limit,
-            "used": exc.used,
-            "asked": exc.asked,
-            "left": exc.left,
-            "period_start": exc.period_start.isoformat() if exc.period_start else None,
-        }
-        return problem(409, exc.detail, budget=budget)
+        return problem(409, exc.detail, budget=_budget(exc), ask=True)
     if isinstance(exc, Invalid):
         return problem(422, exc.detail, errors=[{"field": exc.field, "message": exc.detail}])
     status = {NotFound: 404, Forbidden: 403, Conflict: 409}.get(type(exc), 400)
     return problem(status, exc.detail)
+
+
+def _budget(exc: OverBudget) -> dict[str, Any]:
+    """Which team budget refused a booking and how much is left; with `ask: true` beside it
+    (the same booking with `ask` becomes an approval request, docs/teams.md#approvals)."""
+    return {
+        "team": exc.team,
+        "pool": exc.pool,
+        "gpu_kind": exc.gpu_kind,
+        "budget": exc.budget,
+        "limit": exc.limit,
+        "used": exc.used,
+        "asked": exc.asked,
+        "left": exc.left,
+        "period_start": exc.period_start.isoformat() if exc.period_start else None,
+    }
 
 
 def _validation(_: Request, exc: Exception) -> JSONResponse:

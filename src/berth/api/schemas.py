@@ -294,6 +294,11 @@ class ReservationCreate(Strict):
         max_length=64,
         description="The team it is for (docs/teams.md); unset: your only team, if any",
     )
+    ask: bool = Field(
+        default=False,
+        description="Over the team's budget, ask for approval instead of being refused: the "
+        "booking is made PENDING until a lead or an admin decides",
+    )
 
     @field_validator("cpu")
     @classmethod
@@ -357,8 +362,20 @@ class ReservationPublic(BaseModel):
     mode: Mode
     cpu: float
     memory: str
-    reason: str | None = None
+    reason: str | None = Field(
+        default=None,
+        description="Why it ended or was refused; for a PENDING approval request, why it "
+        "needs approval",
+    )
     team_id: int | None = Field(default=None, description="The team it was booked for (GET /teams)")
+    hold_kind: Literal["approval", "offer"] | None = Field(
+        default=None,
+        description="PENDING only: what it waits for (a lead's or admin's "
+        "approval, or its user to take a waitlist offer)",
+    )
+    hold_until: datetime | None = Field(
+        default=None, description="PENDING only: it holds its capacity until then, then EXPIRED"
+    )
     phase: str | None = Field(
         default=None, description="Session phase: provisioning, ready, tearing_down, gone, failed"
     )
@@ -405,6 +422,23 @@ class WaitlistEntryPublic(BaseModel):
 class WaitlistAccepted(BaseModel):
     entry: WaitlistEntryPublic
     reservation: ReservationPublic
+
+
+class ApprovalPublic(ReservationPublic):
+    """A PENDING approval request the caller may decide."""
+
+    team: str | None = Field(default=None, description="The team it is booked for")
+
+
+class ReservationReject(Strict):
+    reason: str = Field(min_length=1, max_length=500, description="Told to the owner")
+
+    @field_validator("reason")
+    @classmethod
+    def _said(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("say why (the owner is told)")
+        return v.strip()
 
 
 class WorkspacePublic(BaseModel):

@@ -59,6 +59,8 @@ class ReservationColumns(Protocol):
     stage: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+    hold_until: datetime | None
+    hold_kind: str | None
 
 
 def idle_data(
@@ -107,6 +109,7 @@ def reservation_data(
         "memory": format_bytes(row.memory_bytes),
         "reason": row.reason,
         "team_id": row.team_id,
+        **_hold(row),
         "phase": phase,
         "workspace_url": url if phase == "ready" else None,
         "stage": st.stage_to_json(st.stage_from_json(row.stage)) or {"engines": [], "models": []},
@@ -114,6 +117,15 @@ def reservation_data(
         "idle": idle,
         "created_at": row.created_at,
         "updated_at": row.updated_at,
+    }
+
+
+def _hold(row: ReservationColumns) -> dict[str, Any]:
+    """A PENDING reservation's hold: what it waits for and until when (null otherwise)."""
+    pending = row.status == Status.PENDING.value
+    return {
+        "hold_kind": row.hold_kind if pending else None,
+        "hold_until": row.hold_until if pending else None,
     }
 
 

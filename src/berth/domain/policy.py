@@ -18,6 +18,9 @@ class BookingPolicy:
     horizon: timedelta = timedelta(days=90)
     max_concurrent_per_user: int = 4
     clock_skew: timedelta = timedelta(minutes=2)  # a start this close to now means "now"
+    # how long an approval request holds its capacity, and at least (domain/approval.py)
+    approval_hold: timedelta = timedelta(hours=48)
+    approval_min_hold: timedelta = timedelta(hours=1)
 
 
 class PolicyError(ValueError):

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from berth.domain.approval import ApprovalRules
 from berth.domain.idle import IdlePolicy
 
 WHOLE_GPU = "gpu"
@@ -81,6 +82,8 @@ class Pool:
     cluster: str = DEFAULT_CLUSTER  # the Kubernetes cluster its nodes are in (docs/scale.md)
     # idle-GPU reclaim per GPU kind (domain/idle.py); a kind not named here is never reclaimed
     idle: Mapping[str, IdlePolicy] = field(default_factory=dict)
+    # which bookings wait for a lead or an admin (domain/approval.py); None: none do by rule
+    approval: ApprovalRules | None = None
 
     def kinds(self) -> dict[str, GpuKind]:
         """Bookable GPU kinds of the pool, by name, with their total physical units."""
@@ -195,4 +198,7 @@ def validate_pools(pools: Iterable[Pool]) -> list[str]:
         for kind in pool.idle:
             if kind not in pool.kinds():
                 problems.append(f"pool {pool.name!r}: idle policy for unknown GPU kind {kind!r}")
+        for kind in pool.approval.kinds if pool.approval else ():
+            if kind not in pool.kinds():
+                problems.append(f"pool {pool.name!r}: approval rule for unknown GPU kind {kind!r}")
     return problems

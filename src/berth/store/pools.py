@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.postgresql import insert
 
+from berth.domain.approval import ApprovalRules, Limits
 from berth.domain.idle import IdlePolicy
 from berth.domain.pool import DEFAULT_CLUSTER, Gpu, KindDefaults, Mig, Node, Pool
 from berth.store import audit
@@ -49,6 +50,7 @@ def to_json(pool: Pool) -> dict[str, Any]:
         },
         # written only when set, so a pool without one keeps the description it had
         **({"idle": {k: asdict(p) for k, p in pool.idle.items()}} if pool.idle else {}),
+        **({"approval": asdict(pool.approval)} if pool.approval else {}),
     }
 
 
@@ -77,7 +79,15 @@ def from_json(spec: dict[str, Any], cluster: str = DEFAULT_CLUSTER) -> Pool:
         ),
         defaults={k: KindDefaults(**d) for k, d in spec.get("defaults", {}).items()},
         idle={k: IdlePolicy(**p) for k, p in spec.get("idle", {}).items()},
+        approval=_approval(spec.get("approval")),
     )
+
+
+def _approval(spec: dict[str, Any] | None) -> ApprovalRules | None:
+    if spec is None:
+        return None
+    kinds = {k: Limits(**v) for k, v in spec.get("kinds", {}).items()}
+    return ApprovalRules(spec.get("over_hours"), spec.get("over_units"), kinds)
 
 
 def sync(tx: Tx, pools: list[Pool], *, actor: str = "system") -> list[str]:

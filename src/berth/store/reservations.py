@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Row, func, select, text
 
-from berth.domain import capacity, staging, utilization
+from berth.domain import approval, capacity, staging, utilization
 from berth.domain.catalog import Stage, check_stage
 from berth.domain.policy import BookingPolicy, PolicyError, check_concurrency
 from berth.domain.pool import CPU, MEMORY, Pool
@@ -42,7 +42,7 @@ from berth.domain.reservation import (
     validate_window,
 )
 from berth.domain.teams import Held
-from berth.store import audit, pools, teams
+from berth.store import approvals, audit, pools, teams
 from berth.store import catalog as stored_catalog
 from berth.store.db import Tx
 from berth.store.errors import Conflict, Invalid, NotFound, Refused
@@ -151,6 +151,7 @@ def book(
     client: str | None = None,
     stage: Stage = Stage(),
     hold: Hold | None = None,
+    ask: bool = False,
 ) -> Reservation:
     """Book `req` for `who` in one transaction (see the module's docstring for the order).
 
@@ -159,7 +160,12 @@ def book(
     fit raises `Short`, a Refused without a suggestion; `suggest` finds the nearest slot that
     fits once the transaction has ended. The booking is for `req.team` (or the user's only
     team, `teams.for_booking`). With `hold`, it is made PENDING: it holds its capacity like an
-    approved one until the hold ends (approvals, waitlist offers; docs/teams.md)."""
+    approved one until the hold ends (approvals, waitlist offers; docs/teams.md).
+
+    Approvals (docs/teams.md#approvals): a booking the pool's rules want approved (too long,
+    too many units), or one over its team's budget whose booker asks anyway (`ask`), is made
+    PENDING with hold kind "approval" and the reason stored; over budget without `ask` is the
+    budget's 409. The leads of its team (or, with none, the admins) are told."""
     team_id = teams.for_booking(tx, who, req.team)
     stamp, pool = pools.known(tx, req.pool)
     try:
@@ -181,10 +187,19 @@ def book(
     if shortage is not None:
         raise Short(pool, policy, booking, shortage, now)
     asked = Held(accepted.start, accepted.end, accepted.gpu_count)
-    over = teams.check_budget(tx, team_id, pool, accepted.gpu_kind, asked)
-    if over is not None:
-        raise over
-    return _create(tx, who, pool, accepted, now, client, stage, team_id, hold)
+    over = teams.check_budget(tx, team_id, pool, accepted.gpu_kind, asked)  # docs/teams.md
+    why = approval.reason(pool.approval, accepted, over, ask)
+    if over is not None and why is None:
+        raise over  # over budget and not asking for approval: the budget's 409
+    if why is None or hold is not None:  # a hold the caller made (a waitlist offer) stands
+        return _create(tx, who, pool, accepted, now, client, stage, team_id, hold)
+    until = approval.hold_until(
+        now, accepted.start, accepted.end, policy.approval_hold, policy.approval_min_hold
+    )
+    hold = Hold(approval.HOLD_KIND, until)
+    row = _create(tx, who, pool, accepted, now, client, stage, team_id, hold, why)
+    approvals.requested(tx, who, row)
+    return row
 
 
 def _accept(req: Request, pool: Pool, policy: BookingPolicy, now: datetime) -> Accepted:
@@ -246,9 +261,10 @@ _CREATE = text(
     WITH created AS (
         INSERT INTO reservations (id, pool, owner_id, start_at, end_at, gpu_kind, gpu_count,
             mode, cpu_millicores, memory_bytes, status, stage, created_at, updated_at,
-            team_id, hold_until, hold_kind)
+            team_id, hold_until, hold_kind, reason)
         VALUES (:id, :pool, :owner, :start, :end, :kind, :count, :mode, :cpu, :memory,
-            :status, CAST(:stage AS jsonb), :now, :now, :team, :hold_until, :hold_kind)
+            :status, CAST(:stage AS jsonb), :now, :now, :team, :hold_until, :hold_kind,
+            :reason)
         RETURNING id
     ), audited AS (
         INSERT INTO audit_log (actor, action, target, details, client)
@@ -270,10 +286,11 @@ def _create(
     stage: Stage,
     team_id: int | None = None,
     hold: Hold | None = None,
+    reason: str | None = None,
 ) -> Reservation:
     """Insert the reservation, its audit entry and the NOTIFY (delivered on commit) in one
     statement; return the row as the ORM would have (not attached to the session). With
-    `hold` it is PENDING until `hold.until`, else APPROVED."""
+    `hold` it is PENDING until `hold.until`, else APPROVED; `reason` says why it waits."""
     row = Reservation(
         id=uuid.uuid4(),
         pool=pool.name,
@@ -286,7 +303,7 @@ def _create(
         cpu_millicores=accepted.cpu_millicores,
         memory_bytes=accepted.memory_bytes,
         status=(Status.PENDING if hold else Status.APPROVED).value,
-        reason=None,
+        reason=reason,
         stage=staging.stage_to_json(stage),
         created_at=now,
         updated_at=now,
@@ -312,13 +329,16 @@ def _create(
             "now": now,
             "actor": who.username,
             "target": f"reservation:{row.id}",
-            "details": json.dumps(_created_details(accepted, pool.name, row.stage, team_id, hold)),
+            "details": json.dumps(
+                _created_details(accepted, pool.name, row.stage, team_id, hold, reason)
+            ),
             "client": client,
             "channel": NOTIFY_CHANNEL,
             "id_text": str(row.id),
             "team": row.team_id,
             "hold_until": row.hold_until,
             "hold_kind": row.hold_kind,
+            "reason": row.reason,
         },
     )
     return row
@@ -330,6 +350,7 @@ def _created_details(
     stage: dict[str, Any],
     team_id: int | None,
     hold: Hold | None,
+    reason: str | None = None,
 ) -> dict[str, Any]:
     return {
         "pool": pool,
@@ -340,6 +361,7 @@ def _created_details(
         **({"stage": stage} if stage else {}),
         **({"team_id": team_id} if team_id is not None else {}),
         **({"hold": hold.kind, "hold_until": hold.until.isoformat()} if hold else {}),
+        **({"approval_reason": reason} if reason else {}),
     }
 
 
@@ -609,6 +631,8 @@ def search(
 _LISTED = (
     "id",
     "status",
+    "hold_until",
+    "hold_kind",
     "pool",
     "start_at",
     "end_at",

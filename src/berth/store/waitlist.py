@@ -33,7 +33,7 @@ from typing import Any
 from sqlalchemy import Row, select, text
 from sqlalchemy import exc as sa_exc
 
-from berth.domain import capacity, staging
+from berth.domain import approval, capacity, staging
 from berth.domain import waitlist as rules
 from berth.domain.catalog import Stage
 from berth.domain.policy import BookingPolicy
@@ -82,6 +82,14 @@ def join(
         accepted = validate_request(req, pool, policy, now)
     except RequestError as exc:
         raise Invalid(exc.field, f"{exc.field}: {exc.message}") from exc
+    # an accepted offer is APPROVED at once, so a request the pool's rules send for approval
+    # waits as an approval request (which holds capacity), never on the waitlist
+    needs = approval.rule_reasons(pool.approval, accepted)
+    if needs:
+        raise Conflict(
+            f"this request needs approval ({'; '.join(needs)}): book it when it fits, as an "
+            "approval request; the waitlist takes only requests that need none"
+        )
     stage = reservations.checked_stage(tx, stage)
     entry = WaitlistEntry(
         user_id=who.id,

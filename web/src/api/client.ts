@@ -1,6 +1,7 @@
 // Every API call the UI makes, typed with the generated OpenAPI shapes.
 import { request } from "./http";
 import type {
+  Approval,
   AuditEntry,
   Availability,
   CalendarEntry,
@@ -98,6 +99,11 @@ export const api = {
   /** A new private feed URL, shown once; an earlier one stops working. */
   createCalendarFeed: () => request<CalendarFeedCreated>("POST", `${V1}/me/calendar-feed`),
   revokeCalendarFeed: () => request<void>("DELETE", `${V1}/me/calendar-feed`),
+  /** The approval requests the caller may decide (a team lead's, or every one for an admin). */
+  approvals: () => request<Approval[]>("GET", `${V1}/approvals`),
+  approve: (id: string) => request<Reservation>("POST", `${V1}/reservations/${id}/approve`),
+  reject: (id: string, reason: string) =>
+    request<Reservation>("POST", `${V1}/reservations/${id}/reject`, { body: { reason } }),
   reservation: (id: string) => request<Reservation>("GET", `${V1}/reservations/${id}`),
   /** Acknowledge an idle warning: the session is kept for a while (idle reclaim). */
   keep: (id: string) => request<Reservation>("POST", `${V1}/reservations/${id}/keep`),

@@ -22,6 +22,10 @@ export interface Problem {
   /** A refused booking: the same request may join the waitlist (POST /waitlist). */
   waitlist?: boolean;
   errors?: FieldError[];
+  /** Over the team's budget: which budget and what is left (docs/teams.md). */
+  budget?: { team: string; budget: string; limit: number; used: number; asked: number; left: number };
+  /** true: the same booking with `ask: true` becomes an approval request instead. */
+  ask?: boolean;
 }
 
 export class ApiError extends Error {

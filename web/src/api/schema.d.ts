@@ -4,6 +4,27 @@
  */
 
 export interface paths {
+    "/api/v1/approvals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List
+         * @description The PENDING approval requests you may decide, the soonest to expire first: an admin's
+         *     are all of them; a team lead's those of their teams (not their own). Empty for others.
+         */
+        get: operations["listApprovals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit": {
         parameters: {
             query?: never;
@@ -524,6 +545,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/reservations/{reservation_id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve
+         * @description Approve a PENDING approval request: it becomes APPROVED and starts as booked (its
+         *     capacity was held). A lead of its team or an admin; not your own unless you are an admin.
+         *     409 once it is no longer PENDING (decided, canceled, expired).
+         */
+        post: operations["approveReservation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/reservations/{reservation_id}/cancel": {
         parameters: {
             query?: never;
@@ -596,6 +639,27 @@ export interface paths {
         get: operations["openWorkspace"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/reservations/{reservation_id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject
+         * @description Reject a PENDING approval request with a reason the owner is told: it becomes
+         *     REJECTED and its capacity is free. Who may, and the 409s, as for approve.
+         */
+        post: operations["rejectReservation"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1112,6 +1176,80 @@ export interface components {
              * @default
              */
             source: string;
+        };
+        /**
+         * ApprovalPublic
+         * @description A PENDING approval request the caller may decide.
+         */
+        ApprovalPublic: {
+            /** Cpu */
+            cpu: number;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * End
+             * Format: date-time
+             */
+            end: string;
+            gpu: components["schemas"]["GpuPublic"];
+            /**
+             * Hold Kind
+             * @description PENDING only: what it waits for (a lead's or admin's approval, or its user to take a waitlist offer)
+             */
+            hold_kind?: ("approval" | "offer") | null;
+            /**
+             * Hold Until
+             * @description PENDING only: it holds its capacity until then, then EXPIRED
+             */
+            hold_until?: string | null;
+            /**
+             * Id
+             * Format: uuid
+             */
+            id: string;
+            /** @description ACTIVE reservations warned or kept (idle reclaim); null otherwise */
+            idle?: components["schemas"]["IdlePublic"] | null;
+            /** Memory */
+            memory: string;
+            mode: components["schemas"]["Mode"];
+            /** Owner */
+            owner: string;
+            /**
+             * Phase
+             * @description Session phase: provisioning, ready, tearing_down, gone, failed
+             */
+            phase?: string | null;
+            /** Pool */
+            pool: string;
+            /**
+             * Reason
+             * @description Why it ended or was refused; for a PENDING approval request, why it needs approval
+             */
+            reason?: string | null;
+            stage: components["schemas"]["StagePublic"];
+            /** @description Live reservations that stage a model; null otherwise */
+            staging?: components["schemas"]["StagingPublic"] | null;
+            /**
+             * Start
+             * Format: date-time
+             */
+            start: string;
+            status: components["schemas"]["Status"];
+            /**
+             * Team
+             * @description The team it is booked for
+             */
+            team?: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Workspace Url */
+            workspace_url?: string | null;
         };
         /**
          * ArtifactState
@@ -1972,10 +2110,15 @@ export interface components {
         };
         /**
          * Problem
+<<<<<<< HEAD
          * @description RFC 9457 problem details; a refused booking (409) adds `shortage`, `suggestion` and
          *     `waitlist` (true: the same body may join the waitlist, POST /waitlist); one over its team's
          *     budget adds `budget` (team, pool, gpu_kind, budget: units|week|month, limit, used, asked,
          *     left, period_start).
+=======
+         * @description RFC 9457 problem details; a refused booking (409) adds `shortage` and `suggestion`,
+         *     one over its team's budget `budget` and `ask` (true: it may be asked for approval).
+>>>>>>> approvals
          */
         Problem: {
             /**
@@ -2024,6 +2167,12 @@ export interface components {
         };
         /** ReservationCreate */
         ReservationCreate: {
+            /**
+             * Ask
+             * @description Over the team's budget, ask for approval instead of being refused: the booking is made PENDING until a lead or an admin decides
+             * @default false
+             */
+            ask: boolean;
             /**
              * Cpu
              * @description Cores (16) or millicores ('500m')
@@ -2085,6 +2234,16 @@ export interface components {
             end: string;
             gpu: components["schemas"]["GpuPublic"];
             /**
+             * Hold Kind
+             * @description PENDING only: what it waits for (a lead's or admin's approval, or its user to take a waitlist offer)
+             */
+            hold_kind?: ("approval" | "offer") | null;
+            /**
+             * Hold Until
+             * @description PENDING only: it holds its capacity until then, then EXPIRED
+             */
+            hold_until?: string | null;
+            /**
              * Id
              * Format: uuid
              */
@@ -2103,7 +2262,10 @@ export interface components {
             phase?: string | null;
             /** Pool */
             pool: string;
-            /** Reason */
+            /**
+             * Reason
+             * @description Why it ended or was refused; for a PENDING approval request, why it needs approval
+             */
             reason?: string | null;
             stage: components["schemas"]["StagePublic"];
             /** @description Live reservations that stage a model; null otherwise */
@@ -2126,6 +2288,14 @@ export interface components {
             updated_at: string;
             /** Workspace Url */
             workspace_url?: string | null;
+        };
+        /** ReservationReject */
+        ReservationReject: {
+            /**
+             * Reason
+             * @description Told to the owner
+             */
+            reason: string;
         };
         /**
          * Scenario
@@ -2960,6 +3130,57 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    listApprovals: {
+        parameters: {
+            query?: {
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ApprovalPublic"][];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     listAudit: {
         parameters: {
             query?: {
@@ -4536,6 +4757,84 @@ export interface operations {
             };
         };
     };
+    approveReservation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                reservation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReservationPublic"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but the caller may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing (or the caller may not know it exists) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is valid, but the current state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     cancelReservation: {
         parameters: {
             query?: never;
@@ -4791,6 +5090,97 @@ export interface operations {
             401: {
                 headers: {
                     "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such thing (or the caller may not know it exists) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request is valid, but the current state refuses it */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The request breaks a rule; `errors` names the fields */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database cannot answer now (restarting?); try again after `Retry-After` seconds */
+            503: {
+                headers: {
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    rejectReservation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                reservation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReservationReject"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReservationPublic"];
+                };
+            };
+            /** @description The body could not be read as JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not signed in: no credential, or an unknown, expired or revoked one */
+            401: {
+                headers: {
+                    "WWW-Authenticate": string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Signed in, but the caller may not do this */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

@@ -4,7 +4,8 @@ import type { components } from "./schema";
 type S = components["schemas"];
 
 export type Reservation = S["ReservationPublic"];
-export type ReservationCreate = S["ReservationCreate"];
+// `ask` has a default (false): a body may leave it out
+export type ReservationCreate = Omit<S["ReservationCreate"], "ask"> & { ask?: boolean };
 export type CalendarEntry = S["CalendarEntry"];
 export type CalendarFeed = S["CalendarFeedPublic"];
 export type CalendarFeedCreated = S["CalendarFeedCreated"];
@@ -57,6 +58,8 @@ export type NotificationPreferencesUpdate = S["NotificationPreferencesUpdate"];
 export type WaitlistEntry = S["WaitlistEntryPublic"];
 export type WaitlistAccepted = S["WaitlistAccepted"];
 export type WaitlistState = S["WaitlistState"];
+
+export type Approval = S["ApprovalPublic"];
 
 export const STATUSES: Status[] = [
   "PENDING",

@@ -1,5 +1,5 @@
-// A refused booking: the API's reason (which resource, when, free vs asked), its suggestion, and
-// "Join the waitlist" when the API offers it.
+// A refused booking: the API's reason (which resource, when, free vs asked), its suggestion,
+// "Join the waitlist" when the API offers it, and "Ask anyway" when a team budget refused it.
 import type { Problem } from "../api/problem";
 import type { WaitlistEntry } from "../api/types";
 import { Link } from "./Link";
@@ -12,9 +12,11 @@ interface Props {
   onJoinWaitlist?: () => void;
   joining?: boolean;
   joined?: WaitlistEntry | null;
+  /** Book the same again as an approval request (offered when the team's budget refused it). */
+  onAsk?: () => void;
 }
 
-export function RefusalPanel({ problem, onUseSuggestion, onJoinWaitlist, joining, joined }: Props) {
+export function RefusalPanel({ problem, onUseSuggestion, onJoinWaitlist, joining, joined, onAsk }: Props) {
   const s = problem.shortage;
   const sug = problem.suggestion;
   return (
@@ -33,6 +35,14 @@ export function RefusalPanel({ problem, onUseSuggestion, onJoinWaitlist, joining
             <li key={e.field + e.message}>{e.message}</li>
           ))}
         </ul>
+      )}
+      {problem.ask && onAsk && (
+        <p className="ask">
+          A team lead or an admin may approve it anyway.{" "}
+          <button type="button" className="primary" onClick={onAsk}>
+            Ask anyway
+          </button>
+        </p>
       )}
       {sug ? (
         <p className="suggestion">

@@ -3,6 +3,7 @@ import { useState } from "react";
 import type { Reservation } from "../api/types";
 import { canRelease, reservationIcsPath, wasReleased } from "../lib/ics";
 import { idleWarned, reclaimedBecause } from "../lib/idle";
+import { waitingText } from "../lib/holds";
 import { fmtRange } from "../lib/time";
 import { CancelButton } from "./CancelButton";
 import { Countdown } from "./Countdown";
@@ -33,6 +34,17 @@ export function ReservationCard({
         <StatusBadge status={r.status} />
         <Countdown start={r.start} end={r.end} status={r.status} now={now} />
       </header>
+      {waitingText(r) && (
+        <p className="waiting">
+          {waitingText(r)}
+          {r.reason && <span className="muted"> — {r.reason}</span>}
+        </p>
+      )}
+      {(r.status === "REJECTED" || r.status === "EXPIRED") && r.reason && (
+        <p className="muted">
+          {r.status === "REJECTED" ? "Rejected" : "Expired"}: {r.reason}
+        </p>
+      )}
       <dl className="facts">
         <div>
           <dt>When</dt>
@@ -63,6 +75,11 @@ export function ReservationCard({
       </dl>
       <IdleWarning reservation={r} now={now} onChange={onChange} />
       <WorkspacePanel reservation={r} />
+      {r.status === "PENDING" && (
+        <div className="row-actions">
+          <CancelButton reservation={r} onDone={onChange} />
+        </div>
+      )}
       {live && (
         <div className="row-actions">
           {!extending && (

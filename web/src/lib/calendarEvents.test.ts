@@ -29,4 +29,8 @@ describe("toEvent", () => {
       "Busy: 1 × gpu (pending)",
     );
   });
+
+  it("marks a block that waits for a decision, which holds its capacity all the same", () => {
+    expect(toEvent({ ...base, status: "PENDING" }).title).toBe("Busy: 1 × gpu (pending)");
+  });
 });

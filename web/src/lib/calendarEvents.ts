@@ -14,6 +14,7 @@ export interface CalendarEvent {
 export function toEvent(e: CalendarEntry): CalendarEvent {
   const what = `${e.gpu.count} × ${e.gpu.kind}`;
   const who = e.mine ? "Mine" : (e.owner ?? "Busy");
+  // a PENDING block holds its capacity while it waits for approval (or a waitlist answer)
   const done = e.status === "COMPLETED" ? " (ended)" : e.status === "PENDING" ? " (pending)" : "";
   return {
     id: e.id ?? undefined,

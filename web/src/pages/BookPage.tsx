@@ -69,7 +69,7 @@ function BookForm({ pools, policy, catalog }: { pools: Pool[]; policy: Policy; c
     setJoining(true);
     setError(null);
     try {
-      setJoined(await api.joinWaitlist(r.body));
+      setJoined(await api.joinWaitlist(team ? { ...r.body, team } : r.body));
     } catch (err) {
       setError(err);
     } finally {
@@ -77,15 +77,16 @@ function BookForm({ pools, policy, catalog }: { pools: Pool[]; policy: Policy; c
     }
   };
 
-  const submit = async (e: FormEvent) => {
-    e.preventDefault();
+  // `ask`: over the team's budget, ask for approval instead ("Ask anyway" on the budget's 409)
+  const send = async (ask: boolean) => {
     if (!r.body) return;
     setBusy(true);
     setError(null);
     setRefusal(null);
     setJoined(null);
     try {
-      setBooked(await api.book(team ? { ...r.body, team } : r.body));
+      const body = { ...r.body, ...(team ? { team } : {}), ...(ask ? { ask: true } : {}) };
+      setBooked(await api.book(body));
       setGeneration((g) => g + 1);
     } catch (err) {
       if (err instanceof ApiError && err.status === 409) setRefusal(err.problem);
@@ -93,6 +94,10 @@ function BookForm({ pools, policy, catalog }: { pools: Pool[]; policy: Policy; c
     } finally {
       setBusy(false);
     }
+  };
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    void send(false);
   };
 
   const fitRequest =
@@ -180,6 +185,7 @@ function BookForm({ pools, policy, catalog }: { pools: Pool[]; policy: Policy; c
             onJoinWaitlist={joinWaitlist}
             joining={joining}
             joined={joined}
+            onAsk={() => void send(true)}
           />
         )}
         {booked && <BookedPanel reservation={booked} />}

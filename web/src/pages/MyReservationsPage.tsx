@@ -1,16 +1,17 @@
 // My reservations: live ones first with countdowns and actions, then the history.
 import { useEffect, useState } from "react";
 import { api } from "../api/client";
-import type { Reservation } from "../api/types";
 import { CalendarFeedPanel } from "../components/CalendarFeedPanel";
 import { NotificationPreferencesPanel } from "../components/NotificationPreferencesPanel";
 import { ErrorNote } from "../components/ErrorNote";
 import { Link } from "../components/Link";
 import { ReservationCard } from "../components/ReservationCard";
+import { isUpcoming } from "../lib/holds";
 import { useLoad } from "../lib/useLoad";
 import { useNow } from "../lib/useNow";
 
-const isLive = (r: Reservation) => r.status === "APPROVED" || r.status === "ACTIVE";
+// upcoming: live, or PENDING (waiting for approval or a waitlist answer, holding its capacity)
+const isLive = isUpcoming;
 
 export function MyReservationsPage() {
   const [fast, setFast] = useState(false);

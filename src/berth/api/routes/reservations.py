@@ -48,7 +48,9 @@ def create(
         try:
             with db.transaction() as tx:
                 who = authenticate(tx, credential, now)
-                row = reservations.book(tx, who, req, settings.policy(), now, client, stage)
+                row = reservations.book(
+                    tx, who, req, settings.policy(), now, client, stage, ask=body.ask
+                )
                 staged = cache.staging_of(tx, [row])[row.id]
         except reservations.Short as short:
             # the booking's locks are released: the nearest slot that fits is looked for
@@ -58,7 +60,7 @@ def create(
     except Refused:
         metrics.BOOKINGS.labels(outcome="refused").inc()
         raise
-    metrics.BOOKINGS.labels(outcome="accepted").inc()
+    metrics.BOOKINGS.labels(outcome="pending" if row.status == "PENDING" else "accepted").inc()
     return views.reservation(row, who.username, staged=staged)
 
 
