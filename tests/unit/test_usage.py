@@ -262,8 +262,8 @@ def test_requests_are_checked_with_the_parameter_named() -> None:
         usage.period_for(t, t + timedelta(days=367), now, "UTC")
     with pytest.raises(usage.UsageError, match=r"^tz: unknown time zone 'Mars/Base'"):
         usage.period_for(t, now, now, "Mars/Base")
-    with pytest.raises(usage.UsageError, match=r"^group_by: unknown grouping 'team'"):
-        usage.parse_group_by("user,team")
+    with pytest.raises(usage.UsageError, match=r"^group_by: unknown grouping 'project'"):
+        usage.parse_group_by("user,project")
     assert usage.parse_group_by("day, user") == ("user", "day")
     assert usage.parse_group_by("") == ("user", "pool", "gpu_kind", "day")
     # the ledger stops at now: what is booked ahead is not yet held
