@@ -22,7 +22,7 @@ from berth.domain.reservation import HOLDING, Mode, Request
 from berth.store import holds, reservations, waitlist
 from berth.store.db import Database, Tx
 from berth.store.errors import Conflict, Refused
-from berth.store.models import Reservation, Team, TeamMember, User, WaitlistEntry
+from berth.store.models import Reservation, Team, TeamBudget, TeamMember, User, WaitlistEntry
 from berth.store.users import Principal, principal
 
 POOL = "c845a"
@@ -529,3 +529,25 @@ def test_several_sweepers_and_bookers_at_once_never_double_book_nor_offer_twice(
         assert audited == []
         # the pool is full again where anything waits: no WAITING entry fits any more
     assert expected_offers(db, now) == []
+
+
+def test_an_offer_over_its_teams_budget_is_not_made_and_the_next_fair_one_is(
+    db: Database, now: datetime
+) -> None:
+    """Offers go through the booking path, budgets included: freed capacity passes over a
+    waiting request its team can no longer afford, to the next in order."""
+    start = now + timedelta(days=1)
+    held = fill_the_gpu(db, now, start)
+    frugal = make_user(db, "frugal", "speech")  # no usage: first in order
+    other = make_user(db, "other", "vision")
+    past_usage(db, other, 10, now - timedelta(days=1))
+    with db.transaction() as tx:
+        speech = tx.scalar(select(Team.id).where(Team.name == "speech"))
+        tx.add(TeamBudget(team_id=speech, pool=POOL, gpu_kind="gpu", gpu_hours_week=1))
+    poor = join(db, frugal, req(start, 2, "gpu"), now)
+    rich = join(db, other, req(start, 2, "gpu"), now + timedelta(minutes=1))
+    with db.transaction() as tx:
+        reservations.cancel(tx, principal(_u(tx)), held, now)
+    assert sweep(db, now + timedelta(minutes=2)) == [rich]
+    assert state(db, poor) == ("WAITING", None)
+    never_over_capacity(db)
