@@ -195,6 +195,18 @@ def free_port() -> int:
 # ---- the local control plane (berth sim), for the kube tests and the browser tests on it ----
 
 SIM_POOL_FILE = Path(__file__).parent / "kube" / "pool.yaml"
+KUBE_TESTS = Path(__file__).parent / "kube"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test that needs the local control plane is marked `kube`, whether or not it says
+    so: those under tests/kube and any that uses the `sim` fixture, directly or through another
+    (`kube`, `reconciler`, ...). `make test` runs `-m "not kube"` while the sim builds, then
+    `-m kube`; a test missed here would start a second build beside the first."""
+    for item in items:
+        if item.path.is_relative_to(KUBE_TESTS) or "sim" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.kube)
+
 
 T = TypeVar("T")
 
