@@ -21,9 +21,9 @@ from pydantic import (
     model_validator,
 )
 
-from berth.domain.catalog import ID, ArtifactState, FailureReason, ModelFormat
+from berth.domain.catalog import ID, ArtifactState, FailureReason, ModelFormat, Stage
 from berth.domain.quantity import QuantityError, parse_bytes, parse_millicores
-from berth.domain.reservation import Mode, Status
+from berth.domain.reservation import Mode, Request, Status
 from berth.domain.waitlist import WaitlistState
 
 Username = Annotated[str, Field(min_length=2, max_length=32, examples=["alice"])]
@@ -321,6 +321,23 @@ class ReservationCreate(Strict):
             except QuantityError as exc:
                 raise ValueError(str(exc)) from exc
         return v
+
+    def request(self) -> Request:
+        """The domain's request (a booking and a waitlist entry take the same body)."""
+        return Request(
+            pool=self.pool,
+            start=self.start,
+            end=self.end,
+            gpu_kind=self.gpu.kind,
+            gpu_count=self.gpu.count,
+            mode=self.mode,
+            cpu_millicores=parse_millicores(self.cpu) if self.cpu is not None else None,
+            memory_bytes=parse_bytes(self.memory) if self.memory is not None else None,
+            team=self.team,
+        )
+
+    def staged(self) -> Stage:
+        return Stage(tuple(self.stage.engines), tuple(self.stage.models)) if self.stage else Stage()
 
 
 class ReservationExtend(Strict):

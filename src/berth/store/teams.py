@@ -390,7 +390,7 @@ class BudgetUse:
     gpu_kind: str
     budget: Budget
     units_now: int  # units of the kind the team holds at this instant
-    week: dict[str, float | None]  # week_used, week_left, month_used, month_left
+    periods: dict[str, float | None]  # week_used, week_left, month_used, month_left
     daily: list[tuple[date, float]]  # GPU-hours per UTC day of the current month
 
 

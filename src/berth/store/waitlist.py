@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, select, text
+from sqlalchemy import Row, Select, select, text
 from sqlalchemy import exc as sa_exc
 
 from berth.domain import approval, capacity, staging
@@ -137,7 +137,16 @@ def search(
 ) -> Sequence[Row[*tuple[Any, ...]]]:
     """Visible entries (users: their own; admins: everyone's unless `mine`), newest first:
     the entry, its owner's username, its team's name and its offer's status and hold."""
-    q = (
+    q = _listed()
+    if mine or not who.is_admin:
+        q = q.where(WaitlistEntry.user_id == who.id)
+    q = q.order_by(WaitlistEntry.created_at.desc(), WaitlistEntry.id.desc()).limit(limit)
+    return tx.execute(q).all()
+
+
+def _listed() -> Select[WaitlistEntry, str, str, str, datetime | None]:
+    """Entries with their owner's username, their team's name, their offer's status and hold."""
+    return (
         select(
             WaitlistEntry,
             User.username,
@@ -149,10 +158,6 @@ def search(
         .outerjoin(Team, Team.id == WaitlistEntry.team_id)
         .outerjoin(Reservation, Reservation.id == WaitlistEntry.reservation_id)
     )
-    if mine or not who.is_admin:
-        q = q.where(WaitlistEntry.user_id == who.id)
-    q = q.order_by(WaitlistEntry.created_at.desc(), WaitlistEntry.id.desc()).limit(limit)
-    return tx.execute(q).all()
 
 
 def get(tx: Tx, who: Principal, entry_id: int) -> Row[*tuple[Any, ...]]:
@@ -162,19 +167,7 @@ def get(tx: Tx, who: Principal, entry_id: int) -> Row[*tuple[Any, ...]]:
 
 
 def _one(tx: Tx, who: Principal, entry_id: int) -> Sequence[Row[*tuple[Any, ...]]]:
-    q = (
-        select(
-            WaitlistEntry,
-            User.username,
-            Team.name.label("team"),
-            Reservation.status.label("offer_status"),
-            Reservation.hold_until.label("offer_until"),
-        )
-        .join(User, User.id == WaitlistEntry.user_id)
-        .outerjoin(Team, Team.id == WaitlistEntry.team_id)
-        .outerjoin(Reservation, Reservation.id == WaitlistEntry.reservation_id)
-        .where(WaitlistEntry.id == entry_id)
-    )
+    q = _listed().where(WaitlistEntry.id == entry_id)
     if not who.is_admin:
         q = q.where(WaitlistEntry.user_id == who.id)
     return tx.execute(q).all()

@@ -1244,6 +1244,11 @@ export interface components {
              */
             team?: string | null;
             /**
+             * Team Id
+             * @description The team it was booked for (GET /teams)
+             */
+            team_id?: number | null;
+            /**
              * Updated At
              * Format: date-time
              */
@@ -2110,15 +2115,10 @@ export interface components {
         };
         /**
          * Problem
-<<<<<<< HEAD
          * @description RFC 9457 problem details; a refused booking (409) adds `shortage`, `suggestion` and
          *     `waitlist` (true: the same body may join the waitlist, POST /waitlist); one over its team's
          *     budget adds `budget` (team, pool, gpu_kind, budget: units|week|month, limit, used, asked,
-         *     left, period_start).
-=======
-         * @description RFC 9457 problem details; a refused booking (409) adds `shortage` and `suggestion`,
-         *     one over its team's budget `budget` and `ask` (true: it may be asked for approval).
->>>>>>> approvals
+         *     left, period_start) and `ask` (true: it may be sent again with `ask` for approval).
          */
         Problem: {
             /**

@@ -9,9 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Response
 
 from berth.api import ical, metrics, problems, schemas, views
 from berth.api.deps import DB, Box, Client, Config, Credential, Now, User, authenticate
-from berth.domain.catalog import Stage
-from berth.domain.quantity import parse_bytes, parse_millicores
-from berth.domain.reservation import Request, Status
+from berth.domain.reservation import Status
 from berth.store import audit, cache, idle, reservations, sessions
 from berth.store.crypto import SealError
 from berth.store.errors import Conflict, Refused
@@ -32,18 +30,7 @@ def create(
 ) -> schemas.ReservationPublic:
     # The token is checked inside the booking's transaction: one transaction, not two, on the
     # busiest write (a bad token with a bad body is a 422 here, not a 401).
-    req = Request(
-        pool=body.pool,
-        start=body.start,
-        end=body.end,
-        gpu_kind=body.gpu.kind,
-        gpu_count=body.gpu.count,
-        mode=body.mode,
-        cpu_millicores=parse_millicores(body.cpu) if body.cpu is not None else None,
-        memory_bytes=parse_bytes(body.memory) if body.memory is not None else None,
-        team=body.team,
-    )
-    stage = Stage(tuple(body.stage.engines), tuple(body.stage.models)) if body.stage else Stage()
+    req, stage = body.request(), body.staged()
     try:
         try:
             with db.transaction() as tx:

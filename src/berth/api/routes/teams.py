@@ -33,10 +33,10 @@ def _public(tx: Tx, team: Team, who: Principal, now: Now) -> schemas.TeamPublic:
                 gpu_hours_week=b.budget.gpu_hours_week,
                 gpu_hours_month=b.budget.gpu_hours_month,
                 units_now=b.units_now,
-                week_used=b.week["week_used"] or 0.0,
-                week_left=b.week["week_left"],
-                month_used=b.week["month_used"] or 0.0,
-                month_left=b.week["month_left"],
+                week_used=b.periods["week_used"] or 0.0,
+                week_left=b.periods["week_left"],
+                month_used=b.periods["month_used"] or 0.0,
+                month_left=b.periods["month_left"],
                 daily=[schemas.TeamDay(day=d, gpu_hours=h) for d, h in b.daily],
             )
             for b in teams.budgets(tx, team, by_name, now)

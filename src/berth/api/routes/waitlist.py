@@ -9,9 +9,6 @@ from fastapi import APIRouter, Path, Response
 
 from berth.api import problems, schemas, views
 from berth.api.deps import DB, Client, Config, Now, User
-from berth.domain.catalog import Stage
-from berth.domain.quantity import parse_bytes, parse_millicores
-from berth.domain.reservation import Request
 from berth.store import reservations, waitlist
 from berth.store.db import Tx
 from berth.store.users import Principal
@@ -44,18 +41,7 @@ def join(
     checked by the same rules). When capacity frees, waiting requests that fit are offered
     in order of their team's decayed recent usage, lowest first (docs/teams.md). 409 when
     the same request of yours is already waiting."""
-    req = Request(
-        pool=body.pool,
-        start=body.start,
-        end=body.end,
-        gpu_kind=body.gpu.kind,
-        gpu_count=body.gpu.count,
-        mode=body.mode,
-        cpu_millicores=parse_millicores(body.cpu) if body.cpu is not None else None,
-        memory_bytes=parse_bytes(body.memory) if body.memory is not None else None,
-        team=body.team,
-    )
-    stage = Stage(tuple(body.stage.engines), tuple(body.stage.models)) if body.stage else Stage()
+    req, stage = body.request(), body.staged()
     with db.transaction() as tx:
         entry = waitlist.join(tx, who, req, settings.policy(), now, client, stage)
         return _public(tx, who, entry.id)
