@@ -6,10 +6,11 @@ The pool lock is a transaction-scoped advisory lock, so two bookings of one pool
 while bookings of different pools run side by side; it is released by commit or rollback, so a
 crashed request cannot leave it held.
 
-The booking path is three round trips: the locks and every read in one call of the SQL
-function `berth_booking_view` (migration 0010, which says why it is a function and not one
-statement), the sweep in Python (`domain.capacity.fits`, exact), then the insert, its audit
-entry and the NOTIFY in one statement, then the commit.
+The booking path is three round trips after the token's: the locks and every read (the
+booker's teams too) in one call of the SQL function `berth_booking_view` (migration 0010,
+which says why it is a function and not one statement; 0019), the sweep in Python
+(`domain.capacity.fits`, exact), then the insert, its audit entry and the NOTIFY in one
+statement, then the commit. A booking that stages engines or models also reads the catalog.
 """
 
 from __future__ import annotations
@@ -159,14 +160,14 @@ def book(
     each must be in the stored catalog (422 naming the unknown ones). A booking that does not
     fit raises `Short`, a Refused without a suggestion; `suggest` finds the nearest slot that
     fits once the transaction has ended. The booking is for `req.team` (or the user's only
-    team, `teams.for_booking`). With `hold`, it is made PENDING: it holds its capacity like an
-    approved one until the hold ends (approvals, waitlist offers; docs/teams.md).
+    team: `teams.choose`, on what the booking function read). With `hold`, it is made
+    PENDING: it holds its capacity like an approved one until the hold ends (approvals,
+    waitlist offers; docs/teams.md).
 
     Approvals (docs/teams.md#approvals): a booking the pool's rules want approved (too long,
     too many units), or one over its team's budget whose booker asks anyway (`ask`), is made
     PENDING with hold kind "approval" and the reason stored; over budget without `ask` is the
     budget's 409. The leads of its team (or, with none, the admins) are told."""
-    team_id = teams.for_booking(tx, who, req.team)
     stamp, pool = pools.known(tx, req.pool)
     try:
         accepted = _accept(req, pool, policy, now)
@@ -174,12 +175,13 @@ def book(
         stamp, pool = pools.reread(tx, req.pool)
         accepted = _accept(req, pool, policy, now)
     stage = checked_stage(tx, stage)
-    view = _booking_view(tx, who, pool.name, accepted.start, accepted.end)
+    view = _booking_view(tx, who, pool.name, accepted.start, accepted.end, req.team)
     if view.pool_updated != stamp:  # the pool was synced since it was read: read it again
         stamp, pool = pools.reread(tx, req.pool)
         accepted = _accept(req, pool, policy, now)
         if (view.start, view.end) != (accepted.start, accepted.end):
-            view = _booking_view(tx, who, pool.name, accepted.start, accepted.end)
+            view = _booking_view(tx, who, pool.name, accepted.start, accepted.end, req.team)
+    team_id = teams.choose(who, req.team, view.teams, view.named_team)
     if view.owner_live is not None:
         _check_limit(policy, view.owner_live)
     booking = accepted.booking()
@@ -211,6 +213,8 @@ def _accept(req: Request, pool: Pool, policy: BookingPolicy, now: datetime) -> A
 
 def checked_stage(tx: Tx, stage: Stage) -> Stage:
     stage = staging.normalized(stage)
+    if not stage:  # nothing to look up: most bookings stage nothing, and skip the read
+        return stage
     problems = check_stage(stored_catalog.get(tx), stage)
     if problems:
         field = "stage.engines" if problems[0].startswith("unknown engine") else "stage.models"
@@ -227,15 +231,20 @@ class _View:
     pool_updated: datetime | None
     owner_live: int | None  # None: the limit does not apply (an admin books)
     existing: list[capacity.Booking]
+    teams: list[teams.Membership]  # the booker's teams, by name
+    named_team: int | None  # the id of the team the booking names, if one has that name
 
 
 _BOOKING_VIEW = text(
-    "SELECT * FROM berth_booking_view(:ku, :u, :count_owner, :kp, :pool, :start, :end)"
+    "SELECT * FROM berth_booking_view(:ku, :u, :count_owner, :kp, :pool, :start, :end, :team)"
 )
 
 
-def _booking_view(tx: Tx, who: Principal, pool: str, start: datetime, end: datetime) -> _View:
-    """Take the owner's lock, then the pool's, and read what the checks need: one round trip."""
+def _booking_view(
+    tx: Tx, who: Principal, pool: str, start: datetime, end: datetime, team: str | None
+) -> _View:
+    """Take the owner's lock, then the pool's, and read what the checks need (and the
+    booker's teams, and the id of the team named `team`): one round trip."""
     row = tx.execute(
         _BOOKING_VIEW,
         {
@@ -246,14 +255,16 @@ def _booking_view(tx: Tx, who: Principal, pool: str, start: datetime, end: datet
             "pool": pool,
             "start": start,
             "end": end,
+            "team": team,
         },
     ).one()
-    updated, owner_live, starts, ends, kinds, counts, cpus, mems = row
+    (updated, owner_live, starts, ends, kinds, counts, cpus, mems, ids, names, leads, named) = row
     existing = [
         capacity.Booking(s, e, {kind: n, CPU: cpu, MEMORY: mem})
         for s, e, kind, n, cpu, mem in zip(starts, ends, kinds, counts, cpus, mems, strict=True)
     ]
-    return _View(start, end, updated, owner_live, existing)
+    mine = [teams.Membership(*m) for m in zip(ids, names, leads, strict=True)]
+    return _View(start, end, updated, owner_live, existing, mine, named)
 
 
 _CREATE = text(

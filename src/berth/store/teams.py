@@ -9,7 +9,7 @@ with `lead` when any row says so. Budgets are checked in the booking transaction
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -66,18 +66,25 @@ def of_user(tx: Tx, user_id: int) -> list[Membership]:
 
 
 def for_booking(tx: Tx, who: Principal, team: str | None) -> int | None:
-    """The team a booking of `who` is for: the named one (they must be in it; an admin may
-    book for any team), else their only team, else none when they are in no team. Someone in
+    """The team a booking of `who` is for (`choose`), read with queries of its own. The
+    booking path reads the same inside `berth_booking_view`, under its locks."""
+    named = None
+    if team is not None:
+        named = tx.execute(select(Team.id).where(Team.name == team)).scalar()
+    return choose(who, team, of_user(tx, who.id), named)
+
+
+def choose(
+    who: Principal, team: str | None, mine: Sequence[Membership], named: int | None
+) -> int | None:
+    """The team a booking of `who` is for: the named one (`named`: its id, None when no team
+    has that name; they must be in it, an admin may book for any team), else their only
+    team (`mine`: the teams they are in), else none when they are in no team. Someone in
     several teams must choose (422 naming them)."""
     if team is not None:
-        row = tx.execute(select(Team.id).where(Team.name == team)).first()
-        allowed = row is not None and (
-            who.is_admin or any(m.team_id == row.id for m in of_user(tx, who.id))
-        )
-        if row is not None and allowed:
-            return int(row.id)
+        if named is not None and (who.is_admin or any(m.team_id == named for m in mine)):
+            return int(named)
         raise Invalid("team", f"team: you are not in a team named {team!r}")
-    mine = of_user(tx, who.id)
     if len(mine) > 1:
         names = ", ".join(m.name for m in mine)
         raise Invalid("team", f"team: you are in several teams; choose one of {names}")

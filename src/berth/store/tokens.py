@@ -11,7 +11,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 
 from berth.store import audit
 from berth.store.db import Tx
@@ -76,21 +76,24 @@ def issue(
     return secret, row
 
 
+# Built once, not per request: every authenticated request runs it.
+_RESOLVE = (  # columns, not a User object
+    select(User.id, User.username, User.role, ApiToken.kind, ApiToken.expires_at)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(
+        ApiToken.token_hash == bindparam("digest"),
+        ApiToken.revoked_at.is_(None),
+        ApiToken.expires_at > bindparam("now"),
+        ~User.disabled,
+    )
+)
+
+
 def resolve(tx: Tx, secret: str, now: datetime) -> Principal | None:
     """The enabled user a live token belongs to (with the token's kind and expiry), else None."""
     if not secret.startswith(PREFIX):
         return None
-    q = (  # columns, not a User object: every request runs this
-        select(User.id, User.username, User.role, ApiToken.kind, ApiToken.expires_at)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(
-            ApiToken.token_hash == _digest(secret),
-            ApiToken.revoked_at.is_(None),
-            ApiToken.expires_at > now,
-            ~User.disabled,
-        )
-    )
-    found = tx.execute(q).first()
+    found = tx.execute(_RESOLVE, {"digest": _digest(secret), "now": now}).first()
     if found is None:
         return None
     user_id, username, role, kind, expires_at = found
