@@ -145,8 +145,6 @@ def fits(
     asked = {r: q for r, q in request.demand.items() if q > 0}
     asked_names = asked.keys()  # a booking of none of them cannot make the request short
     relevant = [b for b in existing if not asked_names.isdisjoint(b.demand)]
-    if _never_short(capacity, relevant, request, asked):
-        return None  # the common case, told without building the steps
     steps = usage_steps(relevant, request.start, request.end)
     for i, step in enumerate(steps):
         short = [
@@ -165,46 +163,6 @@ def fits(
             until = later.end
         return Shortage(resource, step.start, until, max(free, 0), asked[resource])
     return None
-
-
-def _never_short(
-    capacity: Mapping[str, int],
-    existing: Iterable[Booking],
-    request: Booking,
-    asked: Mapping[str, int],
-) -> bool:
-    """True if the usage of every asked resource plus the ask stays within capacity at
-    every instant of the request's window: the sweep of `usage_steps`, on the asked
-    resources only, as running sums, without making steps. False says only "short
-    somewhere"; `fits` then finds where."""
-    names = list(asked)
-    room = [capacity.get(r, 0) - asked[r] for r in names]  # the most others may use
-    if min(room) < 0:
-        return False
-    start, end = request.start, request.end
-    deltas: dict[datetime, list[int]] = {}
-    for b in existing:  # the hot loop of every booking: plain lists and comparisons
-        s = b.start if b.start > start else start
-        e = b.end if b.end < end else end
-        if s >= e:
-            continue
-        amounts = [b.demand.get(r, 0) for r in names]
-        up = deltas.get(s)
-        if up is None:
-            up = deltas[s] = [0] * len(names)
-        down = deltas.get(e)
-        if down is None:
-            down = deltas[e] = [0] * len(names)
-        for i, amount in enumerate(amounts):
-            up[i] += amount
-            down[i] -= amount
-    usage = [0] * len(names)
-    for t in sorted(deltas):
-        for i, change in enumerate(deltas[t]):
-            usage[i] += change
-            if usage[i] > room[i]:
-                return False
-    return True
 
 
 def availability(
