@@ -170,15 +170,15 @@ def book(
     budget's 409. The leads of its team (or, with none, the admins) are told."""
     stamp, pool = pools.known(tx, req.pool)
     try:
-        accepted = _accept(req, pool, policy, now)
+        accepted = accept(req, pool, policy, now)
     except Invalid:  # refuse only by the pool as it is now, not as this process last read it
         stamp, pool = pools.reread(tx, req.pool)
-        accepted = _accept(req, pool, policy, now)
+        accepted = accept(req, pool, policy, now)
     stage = checked_stage(tx, stage)
     view = _booking_view(tx, who, pool.name, accepted.start, accepted.end, req.team)
     if view.pool_updated != stamp:  # the pool was synced since it was read: read it again
         stamp, pool = pools.reread(tx, req.pool)
-        accepted = _accept(req, pool, policy, now)
+        accepted = accept(req, pool, policy, now)
         if (view.start, view.end) != (accepted.start, accepted.end):
             view = _booking_view(tx, who, pool.name, accepted.start, accepted.end, req.team)
     team_id = teams.choose(who, req.team, view.teams, view.named_team)
@@ -204,7 +204,8 @@ def book(
     return row
 
 
-def _accept(req: Request, pool: Pool, policy: BookingPolicy, now: datetime) -> Accepted:
+def accept(req: Request, pool: Pool, policy: BookingPolicy, now: datetime) -> Accepted:
+    """`req` validated against the pool and the policy; a 422 naming the field if not."""
     try:
         return validate_request(req, pool, policy, now)
     except RequestError as exc:

@@ -38,7 +38,7 @@ from berth.domain import waitlist as rules
 from berth.domain.catalog import Stage
 from berth.domain.policy import BookingPolicy
 from berth.domain.pool import CPU, MEMORY
-from berth.domain.reservation import Hold, Mode, Request, RequestError, Status, validate_request
+from berth.domain.reservation import Hold, Mode, Request, Status
 from berth.domain.waitlist import WaitlistState
 from berth.store import audit, pools, reservations, teams
 from berth.store.db import Database, Tx
@@ -74,14 +74,11 @@ def join(
     stage: Stage = Stage(),
 ) -> WaitlistEntry:
     """Put `req` on the waitlist for `who`: validated by the rules of a booking
-    (`validate_request`, the catalog for `stage`, the team), a WAITING entry. 409 when the
+    (`reservations.accept`, the catalog for `stage`, the team), a WAITING entry. 409 when the
     same request of theirs is already waiting or offered."""
     team_id = teams.for_booking(tx, who, req.team)
     pool = pools.get(tx, req.pool)
-    try:
-        accepted = validate_request(req, pool, policy, now)
-    except RequestError as exc:
-        raise Invalid(exc.field, f"{exc.field}: {exc.message}") from exc
+    accepted = reservations.accept(req, pool, policy, now)
     # an accepted offer is APPROVED at once, so a request the pool's rules send for approval
     # waits as an approval request (which holds capacity), never on the waitlist
     needs = approval.rule_reasons(pool.approval, accepted)
