@@ -4,9 +4,8 @@
 checks need. It now also returns the teams the booker is in (`team_people`, by name, and
 whether they lead each) and the id of the team the booking names, if any, so `teams.choose`
 picks the booking's team from what this one call read instead of a query of its own before
-the locks. A function's result
-type cannot be changed in place, so it is dropped and made again (in one transaction with
-the rest of the migration: no booking sees it missing).
+the locks. A function's result type cannot be changed in place, so it is dropped and made
+again (in one transaction with the rest of the migration: no booking sees it missing).
 
 Revision ID: 0019
 Revises: 0018
@@ -51,13 +50,17 @@ _LOCKS_AND_READS = """
       AND tstzrange(r.start_at, r.end_at, '[)') && tstzrange(win_start, win_end, '[)');
 """
 
+# The booker's teams are read once, into variables, before the query that returns them.
+_READ_TEAMS = """
+    SELECT coalesce(array_agg(t.id::bigint ORDER BY t.name), '{}'),
+           coalesce(array_agg(t.name::text ORDER BY t.name), '{}'),
+           coalesce(array_agg(tp.lead ORDER BY t.name), '{}')
+    INTO my_team_ids, my_team_names, my_team_leads
+    FROM team_people tp JOIN teams t ON t.id = tp.team_id WHERE tp.user_id = booker;
+"""
+
 _TEAMS = """,
-        (SELECT coalesce(array_agg(t.id::bigint ORDER BY t.name), '{}') FROM team_people tp
-         JOIN teams t ON t.id = tp.team_id WHERE tp.user_id = booker),
-        (SELECT coalesce(array_agg(t.name::text ORDER BY t.name), '{}') FROM team_people tp
-         JOIN teams t ON t.id = tp.team_id WHERE tp.user_id = booker),
-        (SELECT coalesce(array_agg(tp.lead ORDER BY t.name), '{}') FROM team_people tp
-         JOIN teams t ON t.id = tp.team_id WHERE tp.user_id = booker),
+        my_team_ids, my_team_names, my_team_leads,
         (SELECT t.id::bigint FROM teams t WHERE t.name = team_name)"""
 
 NEW = f"""
@@ -72,7 +75,12 @@ RETURNS TABLE (
     team_ids bigint[], team_names text[], team_leads boolean[], named_team bigint)
 LANGUAGE plpgsql VOLATILE
 AS $fn$
+DECLARE
+    my_team_ids bigint[];
+    my_team_names text[];
+    my_team_leads boolean[];
 BEGIN
+{_READ_TEAMS}
 {_LOCKS_AND_READS.replace("TEAMS", _TEAMS).replace("HOLDING", HOLDING)}
 END
 $fn$
