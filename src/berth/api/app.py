@@ -39,6 +39,7 @@ from berth.api.routes import (
 from berth.api.security import CsrfGuard, SecurityHeaders
 from berth.config import Settings
 from berth.store.db import Database
+from berth.store.read_cache import ReadCache
 
 ANY_METHOD = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
@@ -77,6 +78,7 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.read_cache = ReadCache(settings.read_cache_mb * 2**20)
     logs.install()  # a calendar feed's secret never reaches the access log
     problems.install(app)
     problems.document(app)

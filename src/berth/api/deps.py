@@ -15,6 +15,7 @@ from berth.config import Settings
 from berth.store import cache, tokens
 from berth.store.crypto import SecretBox
 from berth.store.db import Database, Tx
+from berth.store.read_cache import ReadCache
 from berth.store.users import Principal
 
 SESSION_COOKIE = "berth_session"
@@ -23,6 +24,11 @@ SESSION_COOKIE = "berth_session"
 def get_db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
+
+
+def get_read_cache(request: Request) -> ReadCache:
+    cache: ReadCache = request.app.state.read_cache
+    return cache
 
 
 def get_settings(request: Request) -> Settings:
@@ -65,6 +71,7 @@ def presented_token(request: Request) -> str | None:
 
 DB = Annotated[Database, Depends(get_db)]
 Config = Annotated[Settings, Depends(get_settings)]
+Reads = Annotated[ReadCache, Depends(get_read_cache)]
 Now = Annotated[datetime, Depends(clock)]
 Client = Annotated[str | None, Depends(client_address)]
 Box = Annotated[SecretBox, Depends(get_box)]

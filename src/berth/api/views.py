@@ -134,7 +134,12 @@ def json_response(content: Any) -> Response:
     as JSON written the way the model would write it (pydantic_core: datetimes in ISO 8601
     with `Z` for UTC, UUIDs and enums as strings), without building and validating models:
     for long lists, where that was most of the request."""
-    return Response(pydantic_core.to_json(content), media_type="application/json")
+    return Response(json_bytes(content), media_type="application/json")
+
+
+def json_bytes(content: Any) -> bytes:
+    """`content` as `json_response` writes it."""
+    return pydantic_core.to_json(content)
 
 
 def staging(s: st.Staging | None) -> schemas.StagingPublic | None:

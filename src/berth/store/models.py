@@ -21,13 +21,14 @@ from sqlalchemy import (
     LargeBinary,
     MetaData,
     Numeric,
+    SmallInteger,
     String,
     Table,
     Text,
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import JSONB, TSTZRANGE, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # statuses that hold capacity (the booking path counts them): domain.reservation.HOLDING
@@ -674,3 +675,27 @@ class CacheArtifact(Base):
         ),
         CheckConstraint("size >= 0 AND downloaded >= 0", name="cache_artifacts_bytes"),
     )
+
+
+class ReservationChange(Base):
+    """A transaction that changed a pool's reservations (or, pool `*`, a username or pool
+    description), and the span of time the change covers: written by triggers (migration
+    0020), read by the read cache (store/read_cache.py) to know what it holds is stale."""
+
+    __tablename__ = "reservation_changes"
+
+    xid: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    pool: Mapped[str] = mapped_column(Text, primary_key=True)
+    span: Mapped[Any] = mapped_column(TSTZRANGE)
+
+
+class ReservationChangeHorizon(Base):
+    """The one row saying below which transaction id the change log was pruned."""
+
+    __tablename__ = "reservation_change_horizon"
+
+    id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, autoincrement=False)
+    pruned_below: Mapped[int] = mapped_column(BigInteger)
+    next_cut: Mapped[int] = mapped_column(BigInteger)
+
+    __table_args__ = (CheckConstraint("id = 1", name="reservation_change_horizon_one"),)

@@ -668,32 +668,37 @@ _JSON_TIME = (
     "date_part('microseconds', COLUMN)::bigint % 1000000 = 0 THEN '' "
     "ELSE to_char(COLUMN AT TIME ZONE 'UTC', '.US') END || 'Z'"
 )
-_CALENDAR_JSON = """
-    SELECT coalesce(json_agg(json_build_object(
-        'id', CASE WHEN r.visible THEN r.id END,
-        'mine', r.owner_id = :me,
-        'owner', CASE WHEN r.visible THEN u.username END,
-        'status', r.status,
-        'pool', r.pool,
-        'start', START_JSON,
-        'end', END_JSON,
-        'gpu', json_build_object('kind', r.gpu_kind, 'count', r.gpu_count)
-    ) ORDER BY r.start_at, r.id), '[]')::text
-    FROM (
-        SELECT x.*, (x.owner_id = :me OR :everyone) AS visible FROM reservations x
-        WHERE x.status IN ('PENDING', 'APPROVED', 'ACTIVE', 'COMPLETED')
-          AND tstzrange(x.start_at, x.end_at, '[)') && tstzrange(:since, :until, '[)')
-          POOL_FILTER
-        ORDER BY x.start_at, x.id
-        LIMIT :limit
-    ) r
-    JOIN users u ON u.id = r.owner_id
-    """.replace("START_JSON", _JSON_TIME.replace("COLUMN", "r.start_at")).replace(
-    "END_JSON", _JSON_TIME.replace("COLUMN", "r.end_at")
+_START_JSON = _JSON_TIME.replace("COLUMN", "x.start_at")
+_END_JSON = _JSON_TIME.replace("COLUMN", "x.end_at")
+# One calendar entry of the row `x`, its id, `mine` and owner given (str.format) by the caller:
+# the uncached query shapes them per reader, the read cache keeps both forms (read_cache.py).
+CALENDAR_ENTRY_JSON = (
+    "json_build_object('id', {id}, 'mine', {mine}, 'owner', {owner}, 'status', x.status, "
+    f"'pool', x.pool, 'start', {_START_JSON}, 'end', {_END_JSON}, "
+    "'gpu', json_build_object('kind', x.gpu_kind, 'count', x.gpu_count))"
 )
-_CALENDAR_OF_POOL = text(_CALENDAR_JSON.replace("POOL_FILTER", "AND x.pool = :pool"))
+# The blocks the calendar shows: live, or held and completed
+CALENDAR_STATUSES = "('PENDING', 'APPROVED', 'ACTIVE', 'COMPLETED')"
+_CALENDAR_ENTRY = CALENDAR_ENTRY_JSON.format(
+    id="CASE WHEN x.visible THEN x.id END",
+    mine="x.owner_id = :me",
+    owner="CASE WHEN x.visible THEN u.username END",
+)
+_CALENDAR_JSON = f"""
+    SELECT coalesce(json_agg({_CALENDAR_ENTRY} ORDER BY x.start_at, x.id), '[]')::text
+    FROM (
+        SELECT r.*, (r.owner_id = :me OR :everyone) AS visible FROM reservations r
+        WHERE r.status IN {CALENDAR_STATUSES}
+          AND tstzrange(r.start_at, r.end_at, '[)') && tstzrange(:since, :until, '[)')
+          POOL_FILTER
+        ORDER BY r.start_at, r.id
+        LIMIT :limit
+    ) x
+    JOIN users u ON u.id = x.owner_id
+    """  # noqa: S608 (constants, no input)
+_CALENDAR_OF_POOL = text(_CALENDAR_JSON.replace("POOL_FILTER", "AND r.pool = :pool"))
 _CALENDAR_OF_ALL = text(_CALENDAR_JSON.replace("POOL_FILTER", ""))
-_CUSTOM_PLAN = text("SET LOCAL plan_cache_mode = force_custom_plan")
+CUSTOM_PLAN = text("SET LOCAL plan_cache_mode = force_custom_plan")
 
 
 def calendar_json(
@@ -718,7 +723,7 @@ def calendar_json(
     }
     # A generic plan (what a prepared statement gets after a few runs) cannot see how narrow
     # the window is and walks the pool's starts from the first; plan each call for its window.
-    tx.execute(_CUSTOM_PLAN)
+    tx.execute(CUSTOM_PLAN)
     query = _CALENDAR_OF_POOL if pool else _CALENDAR_OF_ALL
     return str(tx.execute(query, params).scalar_one())
 

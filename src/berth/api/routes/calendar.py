@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from berth.api import ical, problems, schemas
-from berth.api.deps import DB, Client, Config, Now, User
+from berth.api.deps import DB, Client, Config, Now, Reads, User
 from berth.store import feeds, reservations
 from berth.store.errors import Invalid
 
@@ -21,18 +21,23 @@ MAX_WINDOW = timedelta(days=92)
 def calendar(
     who: User,
     db: DB,
+    cache: Reads,
     from_: Annotated[schemas.Instant, Query(alias="from")],
     to: schemas.Instant,
     pool: str | None = None,
 ) -> Response:
     # Every block booked in the window (live, or held and completed), ordered by start;
-    # others' blocks without owner or id (admins see all). The database writes the JSON.
+    # others' blocks without owner or id (admins see all). The database writes the JSON;
+    # each process keeps it, checked against the database's change log (store/read_cache.py).
     if to <= from_:
         raise Invalid("to", "to: must be after from")
     if to - from_ > MAX_WINDOW:
         raise Invalid("to", f"to: a calendar window spans at most {MAX_WINDOW.days} days")
     with db.transaction() as tx:
-        body = reservations.calendar_json(tx, who, from_, to, pool)
+        if cache.enabled:
+            body = cache.calendar(tx, who, from_, to, pool)
+        else:
+            body = reservations.calendar_json(tx, who, from_, to, pool)
     return Response(body, media_type="application/json")
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi import APIRouter, Response
 
 from berth.api import problems, schemas, views
-from berth.api.deps import DB, User
+from berth.api.deps import DB, Reads, User
 from berth.store import pools, reservations
 from berth.store.errors import Invalid
 
@@ -29,7 +29,7 @@ def list_(_: User, db: DB) -> list[schemas.PoolPublic]:
     response_model=schemas.Availability,
 )
 def availability(
-    pool: str, _: User, db: DB, start: schemas.Instant, end: schemas.Instant
+    pool: str, _: User, db: DB, cache: Reads, start: schemas.Instant, end: schemas.Instant
 ) -> Response:
     """Free capacity as steps: constant over each [start, end), covering the window exactly."""
     if end <= start:
@@ -37,17 +37,24 @@ def availability(
     if end - start > MAX_WINDOW:
         raise Invalid("end", f"end: the window spans at most {MAX_WINDOW.days} days")
     with db.transaction() as tx:
-        p, steps = reservations.availability(tx, pool, start, end)
-    # A busy fortnight is a thousand steps or more: written as plain data in the model's shape
-    # (views.json_response), not built as models and validated again.
-    return views.json_response(
-        {
-            "pool": p.name,
-            "start": start,
-            "end": end,
-            "capacity": views.amounts(p.capacity()),
-            "steps": [
-                {"start": s.start, "end": s.end, "free": views.amounts(s.amounts)} for s in steps
-            ],
-        }
-    )
+
+        def build() -> bytes:
+            # A busy fortnight is a thousand steps or more: written as plain data in the
+            # model's shape (views.json_bytes), not built as models and validated again.
+            p, steps = reservations.availability(tx, pool, start, end)
+            return views.json_bytes(
+                {
+                    "pool": p.name,
+                    "start": start,
+                    "end": end,
+                    "capacity": views.amounts(p.capacity()),
+                    "steps": [
+                        {"start": s.start, "end": s.end, "free": views.amounts(s.amounts)}
+                        for s in steps
+                    ],
+                }
+            )
+
+        # kept by each process, checked against the change log (store/read_cache.py)
+        body = cache.answer(tx, pool, start, end, build) if cache.enabled else build()
+    return Response(body, media_type="application/json")

@@ -1,0 +1,334 @@
+"""The calendar and availability answered from memory, checked first against the change log.
+
+A busy week of the calendar is thousands of entries, and building their JSON was nearly all
+of a read's cost, in PostgreSQL. Each API process keeps what it built, and before each answer
+asks the database one question: did any transaction its snapshot did not see change a
+reservation of these pools in this span of time (migration 0020's `reservation_changes`)?
+If so, or if the log was pruned past that snapshot, the stale part is read again. The answer
+is the same as reading afresh (tests/db/test_read_cache.py checks it against the uncached
+queries through randomized writes, concurrent ones included); what is saved is the work.
+
+- **The calendar** is kept per pool and UTC day: a day's chunk holds every entry overlapping
+  it, in order, each with its JSON as its owner (or an admin) sees it and as everyone else
+  sees it (busy, no id or owner). A window takes the first day's entries that overlap it and,
+  from each later day, those starting on it, so any window is served from the same chunks.
+  All pools' calendar merges the pools' entries by start.
+- **Availability** is kept per exact window (what the Book page asks for again and again).
+- **Bounded:** chunks and answers are dropped least-recently-used first past a byte budget
+  (`BERTH_READ_CACHE_MB` per process; 0 turns the cache off and every read is made afresh).
+
+Snapshots are taken before the read they describe: a change that commits in between shows as
+news the next time, so it is read again once; never the other way round.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+from bisect import bisect_left
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import text
+
+from berth.store.db import Tx
+from berth.store.reservations import CALENDAR_ENTRY_JSON, CALENDAR_STATUSES, CUSTOM_PLAN
+from berth.store.users import Principal
+
+DAY = timedelta(days=1)
+LIMIT = 5000  # entries in one calendar answer, as the uncached query
+
+# (start, id, end, owner id, JSON as its owner sees it, JSON as others see it): tuples order
+# by (start, id), as the calendar does, and ids are unique, so no further field is compared
+Entry = tuple[datetime, str, datetime, int, str, str]
+_START = itemgetter(0)
+
+_SNAPSHOT = text("SELECT pg_current_snapshot()::text")
+
+# Which of the (snapshot, pool, span) checks are stale, and the pools there are, in one trip.
+_CHECK = text(
+    """
+    SELECT ARRAY(SELECT name FROM pools ORDER BY name),
+           ARRAY(
+        SELECT k.i FROM unnest(CAST(:snaps AS text[]), CAST(:pools AS text[]),
+                               CAST(:froms AS timestamptz[]), CAST(:tos AS timestamptz[]))
+                        WITH ORDINALITY AS k (snap, pool, since, until, i)
+        WHERE (SELECT coalesce(max(pruned_below), 0) FROM reservation_change_horizon)
+              > pg_snapshot_xmin(k.snap::pg_snapshot)::text::bigint
+           OR EXISTS (
+            SELECT 1 FROM reservation_changes c
+            WHERE c.xid >= pg_snapshot_xmin(k.snap::pg_snapshot)::text::bigint
+              AND c.pool IN (k.pool, '*')
+              AND c.span && tstzrange(k.since, k.until, '[)')
+              AND NOT pg_visible_in_snapshot(c.xid::text::xid8, k.snap::pg_snapshot)))
+    """
+)
+
+_ENTRIES = text(
+    f"""
+    SELECT x.start_at, x.id::text, x.end_at, x.owner_id,
+           {CALENDAR_ENTRY_JSON.format(id="x.id", mine="false", owner="u.username")}::text,
+           {CALENDAR_ENTRY_JSON.format(id="NULL", mine="false", owner="NULL")}::text
+    FROM reservations x JOIN users u ON u.id = x.owner_id
+    WHERE x.pool = :pool AND x.status IN {CALENDAR_STATUSES}
+      AND tstzrange(x.start_at, x.end_at, '[)') && tstzrange(:since, :until, '[)')
+    ORDER BY x.start_at, x.id
+    """  # noqa: S608 (constants, no input)
+)
+_MINE_NO = '"mine" : false'
+_MINE_YES = '"mine" : true'
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
+def days_of(since: datetime, until: datetime) -> list[date]:
+    """The UTC days a window [since, until) touches."""
+    first = since.astimezone(UTC).date()
+    last = (until.astimezone(UTC) - timedelta(microseconds=1)).date()
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    snap: str
+    entries: list[Entry]  # every entry overlapping the day, by (start, id)
+    head: int  # the first entry starting on the day
+    size: int  # bytes, roughly: what the budget counts
+
+
+@dataclass(frozen=True)
+class _Answer:
+    snap: str
+    body: bytes
+    size: int
+
+
+class _Lru:
+    """Values by key, the least recently used dropped first past a byte budget."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.used = 0
+        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Any:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self.used -= old.size
+            self._items[key] = value
+            self.used += value.size
+            while self.used > self.budget and self._items:
+                _, dropped = self._items.popitem(last=False)
+                self.used -= dropped.size
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+@dataclass
+class Stats:
+    hits: int = 0  # chunks or answers served from memory
+    refills: int = 0  # read again: missing, stale or dropped
+
+
+class ReadCache:
+    """One process's cache of the calendar and availability (thread-safe: the API's routes
+    run in a thread pool)."""
+
+    def __init__(self, budget_bytes: int) -> None:
+        self.enabled = budget_bytes > 0
+        self._chunks = _Lru(budget_bytes * 3 // 4)
+        self._answers = _Lru(budget_bytes // 4)
+        self.stats = Stats()
+        self._known_pools: list[str] = []
+
+    # --- the calendar ---
+
+    def calendar(
+        self,
+        tx: Tx,
+        who: Principal,
+        since: datetime,
+        until: datetime,
+        pool: str | None = None,
+        limit: int = LIMIT,
+    ) -> str:
+        """What `reservations.calendar_json` answers, from memory where it is still true."""
+        days = days_of(since, until)
+        wanted = [pool] if pool else None
+        held = {
+            (p, d): c
+            for p in (wanted or self._known_pools)
+            for d in days
+            if (c := self._chunks.get((p, d))) is not None
+        }
+        names, stale = self._check(tx, _calendar_checks(held))
+        self._known_pools = names
+        pools = [p for p in (wanted or names) if p in names]
+        chosen: list[list[Entry]] = []
+        for p in pools:
+            kept = [held.get((p, d)) for d in days]
+            stale_here = stale.get(p, set())
+            missing = [
+                d for d, c in zip(days, kept, strict=True) if c is None or c.snap in stale_here
+            ]
+            fresh = self._fill(tx, p, missing[0], missing[-1]) if missing else {}
+            chunks = [fresh.get(d) or c for d, c in zip(days, kept, strict=True)]
+            self.stats.hits += len(days) - len(missing)
+            chosen.append(list(_window([c for c in chunks if c is not None], since, until)))
+        if not chosen:  # no such pool: nothing is booked in it
+            return "[]"
+        merged: Iterable[Entry] = chosen[0] if len(chosen) == 1 else heapq.merge(*chosen)
+        return _shaped(itertools.islice(merged, limit), who)
+
+    def _check(
+        self, tx: Tx, checks: Sequence[tuple[str, str, datetime, datetime]]
+    ) -> tuple[list[str], dict[str, set[str]]]:
+        """The pools there are, and per pool the snapshots something changed behind."""
+        params = {
+            "snaps": [c[0] for c in checks],
+            "pools": [c[1] for c in checks],
+            "froms": [c[2] for c in checks],
+            "tos": [c[3] for c in checks],
+        }
+        names, stale_at = tx.execute(_CHECK, params).one()
+        stale: dict[str, set[str]] = {}
+        for i in stale_at:
+            snap, p, _, _ = checks[i - 1]
+            stale.setdefault(p, set()).add(snap)
+        return list(names or []), stale
+
+    def _fill(self, tx: Tx, pool: str, first: date, last: date) -> dict[date, _Chunk]:
+        """Read the pool's days first..last again, under one snapshot, and keep them."""
+        self.stats.refills += (last - first).days + 1
+        snap = str(tx.execute(_SNAPSHOT).scalar_one())
+        since, until = _day_start(first), _day_start(last) + DAY
+        tx.execute(CUSTOM_PLAN)  # see reservations.calendar_json
+        rows = tx.execute(_ENTRIES, {"pool": pool, "since": since, "until": until}).all()
+        per_day: dict[date, list[Entry]] = {}
+        sizes: dict[date, int] = {}
+        for row in rows:
+            entry: Entry = tuple(row)
+            start, _, end = entry[0], entry[1], entry[2]
+            d = max(start, since).astimezone(UTC).date()
+            stop = (min(end, until).astimezone(UTC) - timedelta(microseconds=1)).date()
+            sizes[d] = sizes.get(d, 0) + len(entry[4]) + len(entry[5]) + 250
+            while d <= stop:
+                per_day.setdefault(d, []).append(entry)
+                d += timedelta(days=1)
+        made: dict[date, _Chunk] = {}
+        d = first
+        while d <= last:
+            entries = per_day.get(d, [])
+            head = bisect_left(entries, _day_start(d), key=_START)
+            made[d] = chunk = _Chunk(snap, entries, head, sizes.get(d, 0) + 8 * len(entries) + 200)
+            self._chunks.put((pool, d), chunk)
+            d += timedelta(days=1)
+        return made
+
+    # --- availability (any answer kept whole, by its exact window) ---
+
+    def answer(
+        self,
+        tx: Tx,
+        pool: str,
+        since: datetime,
+        until: datetime,
+        build: Callable[[], bytes],
+    ) -> bytes:
+        """`build()`'s answer about a pool's window, from memory while nothing in the pool
+        or the window has changed since it was built."""
+        key = (pool, since, until)
+        kept: _Answer | None = self._answers.get(key)
+        if kept is not None:
+            _, stale = self._check(tx, [(kept.snap, pool, since, until)])
+            if not stale:
+                self.stats.hits += 1
+                return kept.body
+        self.stats.refills += 1
+        snap = str(tx.execute(_SNAPSHOT).scalar_one())
+        body = build()
+        self._answers.put(key, _Answer(snap, body, len(body) + 200))
+        return body
+
+    def footprint(self) -> dict[str, int]:
+        return {
+            "calendar_chunks": len(self._chunks),
+            "calendar_bytes": self._chunks.used,
+            "answers": len(self._answers),
+            "answer_bytes": self._answers.used,
+        }
+
+
+_CUT = text(
+    """
+    INSERT INTO reservation_change_horizon AS h (id, pruned_below, next_cut)
+    VALUES (1, 0, pg_snapshot_xmin(pg_current_snapshot())::text::bigint)
+    ON CONFLICT (id) DO UPDATE
+    SET pruned_below = h.next_cut, next_cut = excluded.next_cut
+    RETURNING pruned_below
+    """
+)
+_PRUNE = text("DELETE FROM reservation_changes WHERE xid < :below")
+
+
+def prune(tx: Tx) -> int:
+    """Drop the change log below the oldest transaction running at the previous pruning
+    (the hourly upkeep's), and say so in the horizon: a cache whose snapshot is older is
+    stale from then on (it cannot know what the dropped rows said); younger ones are not
+    touched, since every dropped change was visible to them. Returns the rows dropped."""
+    below = int(tx.execute(_CUT).scalar_one())
+    return int(tx.execute(_PRUNE, {"below": below}).rowcount)  # type: ignore[attr-defined]
+
+
+def _calendar_checks(
+    held: dict[tuple[str, date], _Chunk],
+) -> list[tuple[str, str, datetime, datetime]]:
+    """One check per pool and snapshot, over the days its chunks cover."""
+    spans: dict[tuple[str, str], tuple[date, date]] = {}
+    for (p, d), c in held.items():
+        lo, hi = spans.get((p, c.snap), (d, d))
+        spans[(p, c.snap)] = (min(lo, d), max(hi, d))
+    return [
+        (snap, p, _day_start(lo), _day_start(hi) + DAY) for (p, snap), (lo, hi) in spans.items()
+    ]
+
+
+def _window(chunks: list[_Chunk], since: datetime, until: datetime) -> Iterator[Entry]:
+    """The entries overlapping [since, until), by (start, id), from the window's day chunks."""
+    first = chunks[0]
+    for e in first.entries:
+        if e[0] >= until:
+            break
+        if e[2] > since:
+            yield e
+    for c in chunks[1:]:
+        stop = bisect_left(c.entries, until, lo=c.head, key=_START)
+        yield from c.entries[c.head : stop]
+
+
+def _shaped(entries: Iterable[Entry], who: Principal) -> str:
+    """The JSON array as `who` sees it: their own entries whole (an admin's: every entry),
+    others' as busy."""
+    me = who.id
+    if who.is_admin:
+        parts = [e[4].replace(_MINE_NO, _MINE_YES, 1) if e[3] == me else e[4] for e in entries]
+    else:
+        parts = [e[4].replace(_MINE_NO, _MINE_YES, 1) if e[3] == me else e[5] for e in entries]
+    return "[" + ",".join(parts) + "]"

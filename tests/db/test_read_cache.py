@@ -1,0 +1,338 @@
+"""The read cache answers exactly what a fresh read answers, whatever was written and when.
+
+Each check compares the cache's calendar (and availability) with the uncached query run at
+the same moment, for random windows (whole days, hours, across midnights, up to weeks),
+random readers (owners, others, an admin) and one pool or all, after random writes: inserts,
+moves in time and between pools, status changes, deletes, renames, a pool's new capacity.
+Writes made concurrently with the cache's reads, committed before, during and after them,
+must all be seen by the first read after their commit.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import uuid
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from berth.api import views
+from berth.config import load_pool_file
+from berth.store import maintenance, pools, read_cache, reservations, users
+from berth.store.db import Database, Tx
+from berth.store.users import Principal
+
+BASE = datetime(2030, 3, 2, 0, 0, tzinfo=UTC)
+POOLS = ["c845a", "c845b"]
+STATUSES = ["PENDING", "APPROVED", "ACTIVE", "COMPLETED", "CANCELED", "EXPIRED"]
+
+_INSERT = text(
+    """
+    INSERT INTO reservations (id, pool, owner_id, start_at, end_at, gpu_kind, gpu_count, mode,
+                              cpu_millicores, memory_bytes, status, hold_until, hold_kind)
+    VALUES (:id, :pool, :owner, :start, :end, 'gpu', :count, 'interactive', 1000, 1024,
+            CAST(:status AS varchar), CASE WHEN :status = 'PENDING' THEN CAST(:end AS timestamptz) END,
+            CASE WHEN :status = 'PENDING' THEN 'approval' END)
+    """
+)
+
+
+@pytest.fixture
+def readers(db: Database) -> list[Principal]:
+    with db.transaction() as tx:
+        base = load_pool_file()[0]
+        pools.sync(tx, [base, replace(base, name="c845b")])
+        made = [
+            users.create(tx, name, f"pw-{name}-long-enough", role, actor="t")
+            for name, role in [("alice", "user"), ("bob", "user"), ("carol", "user")]
+        ]
+        made.append(users.create(tx, "root", "pw-root-long-enough", "admin", actor="t"))
+        return [users.principal(u) for u in made]
+
+
+def _random_row(rng: random.Random, owners: list[Principal]) -> dict[str, object]:
+    start = BASE + timedelta(minutes=15 * rng.randrange(4 * 24 * 20))
+    status = rng.choice(STATUSES)
+    return {
+        "id": uuid.uuid4(),
+        "pool": rng.choice(POOLS),
+        "owner": rng.choice(owners).id,
+        "start": start,
+        "end": start + timedelta(minutes=15 * rng.randrange(1, 4 * 24 * 3)),
+        "count": rng.randrange(1, 3),
+        "status": status,
+    }
+
+
+def _write(tx: Tx, rng: random.Random, owners: list[Principal]) -> None:
+    """One random write of any kind a reservation, a user or a pool can see."""
+    ids = [r for (r,) in tx.execute(text("SELECT id FROM reservations")).all()]
+    kind = rng.choice(["insert"] * 4 + ["move", "status", "delete", "pool", "many"] * 2)
+    if kind == "insert" or not ids:
+        tx.execute(_INSERT, _random_row(rng, owners))
+    elif kind == "move":
+        shift = timedelta(minutes=15 * rng.randrange(-4 * 24 * 3, 4 * 24 * 3))
+        tx.execute(
+            text(
+                "UPDATE reservations SET start_at = start_at + :d, end_at = end_at + :d, "
+                "pool = :pool WHERE id = :id"
+            ),
+            {"d": shift, "pool": rng.choice(POOLS), "id": rng.choice(ids)},
+        )
+    elif kind == "status":
+        status = rng.choice(STATUSES)
+        tx.execute(
+            text(
+                "UPDATE reservations SET status = CAST(:s AS varchar), hold_until = CASE WHEN :s = 'PENDING' "
+                "THEN end_at END, hold_kind = CASE WHEN :s = 'PENDING' THEN 'approval' END "
+                "WHERE id = :id"
+            ),
+            {"s": status, "id": rng.choice(ids)},
+        )
+    elif kind == "delete":
+        tx.execute(text("DELETE FROM reservations WHERE id = :id"), {"id": rng.choice(ids)})
+    elif kind == "many":  # one statement over many rows, in both pools
+        tx.execute(
+            text("UPDATE reservations SET gpu_count = gpu_count % 3 + 1 WHERE id = ANY(:ids)"),
+            {"ids": rng.sample(ids, min(len(ids), 10))},
+        )
+    else:
+        who = rng.choice(owners)
+        if rng.random() < 0.5:
+            tx.execute(
+                text("UPDATE users SET username = :n WHERE id = :id"),
+                {"n": f"u{rng.randrange(10**6)}", "id": who.id},
+            )
+        else:
+            base = load_pool_file()[0]
+            cpu = 1000 * rng.randrange(64, 128)
+            nodes = tuple(replace(n, cpu_millicores=cpu) for n in base.nodes)
+            pools.sync(tx, [replace(base, name=rng.choice(POOLS), nodes=nodes)])
+
+
+def _window(rng: random.Random) -> tuple[datetime, datetime]:
+    start = BASE + timedelta(minutes=15 * rng.randrange(-4 * 24, 4 * 24 * 22))
+    length = rng.choice([timedelta(days=7), timedelta(days=1), timedelta(days=14)])
+    if rng.random() < 0.4:
+        length = timedelta(minutes=15 * rng.randrange(1, 4 * 24 * 9))
+    return start, start + length
+
+
+def _availability(tx: Tx, pool: str, start: datetime, end: datetime) -> bytes:
+    p, steps = reservations.availability(tx, pool, start, end)
+    return views.json_bytes(
+        {
+            "capacity": views.amounts(p.capacity()),
+            "steps": [
+                {"start": s.start, "end": s.end, "free": views.amounts(s.amounts)} for s in steps
+            ],
+        }
+    )
+
+
+def _same(db: Database, cache: read_cache.ReadCache, rng: random.Random, who: Principal) -> None:
+    since, until = _window(rng)
+    pool = rng.choice([*POOLS, None])
+    with db.transaction() as tx:
+        limit = rng.choice([5000, 7])
+        cached = cache.calendar(tx, who, since, until, pool, limit=limit)
+        fresh = reservations.calendar_json(tx, who, since, until, pool, limit=limit)
+    assert json.loads(cached) == json.loads(fresh), (who.username, since, until, pool)
+    p = rng.choice(POOLS)
+    with db.transaction() as tx:
+        kept = cache.answer(tx, p, since, until, lambda: _availability(tx, p, since, until))
+        assert kept == _availability(tx, p, since, until)
+
+
+def test_the_cache_answers_what_a_fresh_read_answers_through_random_writes(
+    db: Database, readers: list[Principal]
+) -> None:
+    rng = random.Random(20301)
+    cache = read_cache.ReadCache(64 * 2**20)
+    with db.transaction() as tx:
+        for _ in range(300):
+            tx.execute(_INSERT, _random_row(rng, readers))
+    for _ in range(150):
+        with db.transaction() as tx:
+            for _ in range(rng.randrange(0, 3)):
+                _write(tx, rng, readers)
+        for _ in range(4):
+            _same(db, cache, rng, rng.choice(readers))
+    assert cache.stats.hits > 0  # both paths were taken
+    assert cache.stats.refills > 0
+
+
+def test_a_tiny_budget_drops_chunks_and_still_answers_right(
+    db: Database, readers: list[Principal]
+) -> None:
+    rng = random.Random(7)
+    cache = read_cache.ReadCache(40_000)  # a few days' chunks at most
+    with db.transaction() as tx:
+        for _ in range(400):
+            tx.execute(_INSERT, _random_row(rng, readers))
+    for _ in range(60):
+        _same(db, cache, rng, rng.choice(readers))
+    assert cache.footprint()["calendar_bytes"] <= 30_000
+
+
+def test_a_write_in_flight_while_the_cache_reads_is_seen_once_committed(
+    db: Database, readers: list[Principal]
+) -> None:
+    """The writer's transaction is open while the cache reads (its snapshot does not see it),
+    or commits between the cache's snapshot and its read; either way the next read sees it."""
+    rng = random.Random(3)
+    alice = readers[0]
+    for round_ in range(30):
+        cache = read_cache.ReadCache(64 * 2**20)
+        with db.transaction() as tx:
+            tx.execute(text("DELETE FROM reservations"))
+            for _ in range(20):
+                tx.execute(_INSERT, _random_row(rng, readers))
+        since, until = BASE, BASE + timedelta(days=21)
+        with db.engine.connect() as writer:
+            writer.begin()
+            writer.execute(_INSERT, {**_random_row(rng, readers), "status": "APPROVED"})
+            if round_ % 4 < 2:
+                # a later transaction ends first: the writer's id is then below the snapshot's
+                # xmax, yet not visible in it (ids do not commit in order)
+                with db.transaction() as tx:
+                    tx.execute(text("SELECT pg_current_xact_id()"))
+            if round_ % 2:
+                # committed after the cache's snapshot, before its read of the rows
+                class Between:
+                    def execute(self, stmt: object, *a: object, **k: object) -> object:
+                        result = tx.execute(stmt, *a, **k)  # type: ignore[arg-type]
+                        if stmt is read_cache._SNAPSHOT:
+                            writer.commit()
+                        return result
+
+                with db.transaction() as tx:
+                    cache.calendar(Between(), alice, since, until, None)  # type: ignore[arg-type]
+            else:
+                with db.transaction() as tx:
+                    cache.calendar(tx, alice, since, until, None)
+                writer.commit()
+        with db.transaction() as tx:
+            cached = cache.calendar(tx, alice, since, until, None)
+            fresh = reservations.calendar_json(tx, alice, since, until, None)
+        assert json.loads(cached) == json.loads(fresh)
+
+
+def test_concurrent_writers_and_readers_converge(db: Database, readers: list[Principal]) -> None:
+    """Four writers and four readers at once on one cache, many rounds: once the writers
+    stop, every window the readers asked for reads as it does afresh."""
+    cache = read_cache.ReadCache(64 * 2**20)
+    with db.transaction() as tx:
+        seed = random.Random(11)
+        for _ in range(200):
+            tx.execute(_INSERT, _random_row(seed, readers))
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    windows: list[tuple[datetime, datetime]] = []
+
+    def write(n: int) -> None:
+        rng = random.Random(n)
+        try:
+            for _ in range(60):
+                with db.transaction() as tx:
+                    _write(tx, rng, readers[:3])
+        except BaseException as exc:
+            errors.append(exc)
+
+    def read(n: int) -> None:
+        rng = random.Random(100 + n)
+        try:
+            while not stop.is_set():
+                since, until = _window(rng)
+                windows.append((since, until))
+                with db.transaction() as tx:
+                    json.loads(cache.calendar(tx, rng.choice(readers), since, until, None))
+        except BaseException as exc:
+            errors.append(exc)
+
+    writers = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    reading = [threading.Thread(target=read, args=(n,)) for n in range(4)]
+    for t in writers + reading:
+        t.start()
+    for t in writers:
+        t.join()
+    stop.set()
+    for t in reading:
+        t.join()
+    assert not errors, errors
+    assert len(windows) > 8
+    for since, until in windows[:: max(1, len(windows) // 60)]:
+        for who in readers:
+            with db.transaction() as tx:
+                cached = cache.calendar(tx, who, since, until, None)
+                fresh = reservations.calendar_json(tx, who, since, until, None)
+            assert json.loads(cached) == json.loads(fresh)
+
+
+def test_pruning_the_log_makes_older_snapshots_stale_and_only_those(
+    db: Database, readers: list[Principal]
+) -> None:
+    rng = random.Random(5)
+    with db.transaction() as tx:
+        for _ in range(50):
+            tx.execute(_INSERT, _random_row(rng, readers))
+    now = datetime.now(UTC)
+    maintenance.run(db, now, timedelta(days=365))  # sets the cut at what runs now
+    cache = read_cache.ReadCache(64 * 2**20)
+    alice = readers[0]
+    since, until = BASE, BASE + timedelta(days=7)
+    with db.transaction() as tx:
+        cache.calendar(tx, alice, since, until, "c845a")
+    filled = cache.stats.refills
+    with db.transaction() as tx:  # some transaction, after the cache's snapshot
+        tx.execute(text("SELECT pg_current_xact_id()"))
+    done = maintenance.run(db, now, timedelta(days=365))
+    assert done.changes_pruned > 0  # the seeding's rows, below the first cut
+    with db.transaction() as tx:
+        assert tx.execute(text("SELECT count(*) FROM reservation_changes")).scalar_one() == 0
+        cache.calendar(tx, alice, since, until, "c845a")
+    assert cache.stats.refills == filled  # its snapshot is newer than the cut: still good
+    maintenance.run(db, now, timedelta(days=365))  # the cut passes the cache's snapshot
+    with db.transaction() as tx:
+        cached = cache.calendar(tx, alice, since, until, "c845a")
+        fresh = reservations.calendar_json(tx, alice, since, until, "c845a")
+    assert cache.stats.refills == filled + 7
+    assert json.loads(cached) == json.loads(fresh)
+
+
+def test_every_kind_of_write_leaves_a_change_and_a_read_leaves_none(
+    db: Database, readers: list[Principal]
+) -> None:
+    rng = random.Random(9)
+    row = _random_row(rng, readers)
+
+    def changes() -> list[tuple[str, object]]:
+        with db.transaction() as tx:
+            return [
+                (p, s) for p, s in tx.execute(text("SELECT pool, span FROM reservation_changes"))
+            ]
+
+    with db.transaction() as tx:
+        tx.execute(text("DELETE FROM reservation_changes"))
+        tx.execute(_INSERT, row)
+        tx.execute(  # a second statement in the same transaction widens the same row
+            text("UPDATE reservations SET end_at = end_at + interval '1 day' WHERE id = :id"),
+            {"id": row["id"]},
+        )
+    ((pool, span),) = changes()
+    assert pool == row["pool"]
+    assert span.lower == row["start"]
+    assert span.upper == row["end"] + timedelta(days=1)
+    with db.transaction() as tx:
+        reservations.calendar_json(tx, readers[0], BASE, BASE + timedelta(days=7))
+        tx.execute(text("UPDATE users SET username = username WHERE id = :id"), {"id": 1})
+    assert len(changes()) == 1  # reads, and writes that change nothing shown, leave none
+    with db.transaction() as tx:
+        tx.execute(text("UPDATE users SET username = 'zed' WHERE id = :id"), {"id": readers[1].id})
+    with db.transaction() as tx:
+        tx.execute(text("DELETE FROM reservations WHERE id = :id"), {"id": row["id"]})
+    assert sorted(p for p, _ in changes()) == sorted(["*", str(row["pool"]), str(row["pool"])])
