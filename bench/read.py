@@ -12,7 +12,10 @@ at a fixed rate (each wrk thread on its own schedule): p50/p99 at 200 requests/s
 rates until p99 passes 100 ms or the rate is not reached; the highest rate that held is the
 answer. A single Python client first gives each endpoint's own latency and response size.
 
-    .venv/bin/python bench/read.py [--existing 100000] [--seconds 10] [--workers N]
+    .venv/bin/python bench/read.py [--existing 100000] [--seconds 10] [--workers N] [--cache-mb MB]
+
+Each API process keeps the calendar and availability it built (store/read_cache.py), checked
+against the database before every answer; `--cache-mb 0` measures the reads made afresh.
 """
 
 from __future__ import annotations
@@ -110,7 +113,9 @@ def measure(
         f"{'read mix, wrk':<30} {'conns':>5} {'asked/s':>7} {'got/s':>7} {'p50 ms':>7} "
         f"{'p99 ms':>7} {'non-200':>7} {'held':>5} {'API cpu ms':>10} {'PG cpu ms':>9}"
     ]
-    h.wrk(connections, 2, BOOKABLE, mode="read", rate=100, seed=7)  # warm the workers
+    # warm the workers: long enough that each process's read cache holds most days of both
+    # pools (a cold process reads a day's blocks once, then answers from memory)
+    h.wrk(connections, 15, BOOKABLE, mode="read", rate=100, seed=7)
 
     def run(rate: float) -> dict[str, Any]:
         time.sleep(1)  # what an overloaded run left in flight drains first
@@ -141,9 +146,16 @@ def main() -> None:
     ap.add_argument(
         "--workers", type=int, default=None, help="berth serve --workers (0: pass no flag)"
     )
+    ap.add_argument(
+        "--cache-mb",
+        type=int,
+        default=None,
+        help="BERTH_READ_CACHE_MB for the server (0: the read cache off; default: serve's)",
+    )
     args = ap.parse_args()
     print(f"before: {load_average()}", flush=True)
-    with harness(args.workers) as h:
+    env = {} if args.cache_mb is None else {"BERTH_READ_CACHE_MB": str(args.cache_mb)}
+    with harness(args.workers, env) as h:
         h.seed(args.existing)
         print(
             f"berth serve with {h.workers_running()} worker process(es); {h.count()} reservations\n"

@@ -23,12 +23,11 @@ news the next time, so it is read again once; never the other way round.
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import threading
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from operator import itemgetter
@@ -191,11 +190,13 @@ class ReadCache:
             fresh = self._fill(tx, p, missing[0], missing[-1]) if missing else {}
             chunks = [fresh.get(d) or c for d, c in zip(days, kept, strict=True)]
             self.stats.hits += len(days) - len(missing)
-            chosen.append(list(_window([c for c in chunks if c is not None], since, until)))
+            chosen.append(_window([c for c in chunks if c is not None], since, until))
         if not chosen:  # no such pool: nothing is booked in it
             return "[]"
-        merged: Iterable[Entry] = chosen[0] if len(chosen) == 1 else heapq.merge(*chosen)
-        return _shaped(itertools.islice(merged, limit), who)
+        # each list is in order: sorting their concatenation merges runs (C speed, no Python
+        # comparison per entry as heapq.merge makes)
+        merged = chosen[0] if len(chosen) == 1 else sorted(itertools.chain(*chosen))
+        return _shaped(merged[:limit], who)
 
     def _check(
         self, tx: Tx, checks: Sequence[tuple[str, str, datetime, datetime]]
@@ -310,17 +311,13 @@ def _calendar_checks(
     ]
 
 
-def _window(chunks: list[_Chunk], since: datetime, until: datetime) -> Iterator[Entry]:
+def _window(chunks: list[_Chunk], since: datetime, until: datetime) -> list[Entry]:
     """The entries overlapping [since, until), by (start, id), from the window's day chunks."""
-    first = chunks[0]
-    for e in first.entries:
-        if e[0] >= until:
-            break
-        if e[2] > since:
-            yield e
+    first = chunks[0].entries
+    found = [e for e in first[: bisect_left(first, until, key=_START)] if e[2] > since]
     for c in chunks[1:]:
-        stop = bisect_left(c.entries, until, lo=c.head, key=_START)
-        yield from c.entries[c.head : stop]
+        found += c.entries[c.head : bisect_left(c.entries, until, lo=c.head, key=_START)]
+    return found
 
 
 def _shaped(entries: Iterable[Entry], who: Principal) -> str:
