@@ -296,7 +296,14 @@ def test_pruning_the_log_makes_older_snapshots_stale_and_only_those(
         assert tx.execute(text("SELECT count(*) FROM reservation_changes")).scalar_one() == 0
         cache.calendar(tx, alice, since, until, "c845a")
     assert cache.stats.refills == filled  # its snapshot is newer than the cut: still good
-    maintenance.run(db, now, timedelta(days=365))  # the cut passes the cache's snapshot
+    # that check renewed the chunks' snapshot; once two upkeeps pass it (the first sets the
+    # cut, the second prunes to it), they are stale
+    with db.transaction() as tx:
+        tx.execute(text("SELECT pg_current_xact_id()"))
+    maintenance.run(db, now, timedelta(days=365))
+    with db.transaction() as tx:
+        tx.execute(text("SELECT pg_current_xact_id()"))
+    maintenance.run(db, now, timedelta(days=365))
     with db.transaction() as tx:
         cached = cache.calendar(tx, alice, since, until, "c845a")
         fresh = reservations.calendar_json(tx, alice, since, until, "c845a")
@@ -336,3 +343,36 @@ def test_every_kind_of_write_leaves_a_change_and_a_read_leaves_none(
     with db.transaction() as tx:
         tx.execute(text("DELETE FROM reservations WHERE id = :id"), {"id": row["id"]})
     assert sorted(p for p, _ in changes()) == sorted(["*", str(row["pool"]), str(row["pool"])])
+
+
+def test_a_write_in_flight_while_the_cache_checks_is_seen_once_committed(
+    db: Database, readers: list[Principal]
+) -> None:
+    """A check that finds a chunk fresh renews its snapshot to the check's own; a write in
+    flight during that check is invisible to the new snapshot too, so it is news later."""
+    rng = random.Random(4)
+    alice = readers[0]
+    since, until = BASE, BASE + timedelta(days=21)
+    for round_ in range(20):
+        cache = read_cache.ReadCache(64 * 2**20)
+        with db.transaction() as tx:
+            tx.execute(text("DELETE FROM reservations"))
+            for _ in range(20):
+                tx.execute(_INSERT, _random_row(rng, readers))
+        with db.transaction() as tx:
+            cache.calendar(tx, alice, since, until, None)  # filled
+        with db.engine.connect() as writer:
+            writer.begin()
+            writer.execute(_INSERT, {**_random_row(rng, readers), "status": "ACTIVE"})
+            if round_ % 2:
+                with db.transaction() as tx:
+                    tx.execute(text("SELECT pg_current_xact_id()"))  # a later id ends first
+            refills = cache.stats.refills
+            with db.transaction() as tx:
+                cache.calendar(tx, alice, since, until, None)  # fresh: renewed
+            assert cache.stats.refills == refills
+            writer.commit()
+        with db.transaction() as tx:
+            cached = cache.calendar(tx, alice, since, until, None)
+            fresh = reservations.calendar_json(tx, alice, since, until, None)
+        assert json.loads(cached) == json.loads(fresh)

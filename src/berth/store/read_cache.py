@@ -28,7 +28,7 @@ import threading
 from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from operator import itemgetter
 from typing import Any
@@ -49,10 +49,11 @@ _START = itemgetter(0)
 
 _SNAPSHOT = text("SELECT pg_current_snapshot()::text")
 
-# Which of the (snapshot, pool, span) checks are stale, and the pools there are, in one trip.
+# Which of the (snapshot, pool, span) checks are stale, the pools there are, and the snapshot
+# the check itself ran under, in one trip.
 _CHECK = text(
     """
-    SELECT ARRAY(SELECT name FROM pools ORDER BY name),
+    SELECT ARRAY(SELECT name FROM pools ORDER BY name), pg_current_snapshot()::text,
            ARRAY(
         SELECT k.i FROM unnest(CAST(:snaps AS text[]), CAST(:pools AS text[]),
                                CAST(:froms AS timestamptz[]), CAST(:tos AS timestamptz[]))
@@ -177,8 +178,9 @@ class ReadCache:
             for d in days
             if (c := self._chunks.get((p, d))) is not None
         }
-        names, stale = self._check(tx, _calendar_checks(held))
+        names, stale, now = self._check(tx, _calendar_checks(held))
         self._known_pools = names
+        self._renew(held, stale, now)
         pools = [p for p in (wanted or names) if p in names]
         chosen: list[list[Entry]] = []
         for p in pools:
@@ -200,20 +202,32 @@ class ReadCache:
 
     def _check(
         self, tx: Tx, checks: Sequence[tuple[str, str, datetime, datetime]]
-    ) -> tuple[list[str], dict[str, set[str]]]:
-        """The pools there are, and per pool the snapshots something changed behind."""
+    ) -> tuple[list[str], dict[str, set[str]], str]:
+        """The pools there are, per pool the snapshots something changed behind, and the
+        snapshot the check ran under."""
         params = {
             "snaps": [c[0] for c in checks],
             "pools": [c[1] for c in checks],
             "froms": [c[2] for c in checks],
             "tos": [c[3] for c in checks],
         }
-        names, stale_at = tx.execute(_CHECK, params).one()
+        names, now, stale_at = tx.execute(_CHECK, params).one()
         stale: dict[str, set[str]] = {}
         for i in stale_at:
             snap, p, _, _ = checks[i - 1]
             stale.setdefault(p, set()).add(snap)
-        return list(names or []), stale
+        return list(names or []), stale, str(now)
+
+    def _renew(
+        self, held: dict[tuple[str, date], _Chunk], stale: dict[str, set[str]], now: str
+    ) -> None:
+        """Chunks found fresh are true as of the check's own snapshot too: nothing their old
+        snapshot missed changed their span before the check, and what commits later is news
+        to both. Keeping the newer one bounds the next check's scan of the log to the changes
+        since this one (an old snapshot would make it read every change since it was taken)."""
+        for key, c in held.items():
+            if c.snap != now and c.snap not in stale.get(key[0], ()):
+                self._chunks.put(key, replace(c, snap=now))
 
     def _fill(self, tx: Tx, pool: str, first: date, last: date) -> dict[date, _Chunk]:
         """Read the pool's days first..last again, under one snapshot, and keep them."""
@@ -258,9 +272,10 @@ class ReadCache:
         key = (pool, since, until)
         kept: _Answer | None = self._answers.get(key)
         if kept is not None:
-            _, stale = self._check(tx, [(kept.snap, pool, since, until)])
+            _, stale, now = self._check(tx, [(kept.snap, pool, since, until)])
             if not stale:
                 self.stats.hits += 1
+                self._answers.put(key, replace(kept, snap=now))
                 return kept.body
         self.stats.refills += 1
         snap = str(tx.execute(_SNAPSHOT).scalar_one())
