@@ -161,6 +161,10 @@ def main() -> None:
             f"berth serve with {h.workers_running()} worker process(es); {h.count()} reservations\n"
         )
         print("\n".join(single_client(h, args.rounds)), flush=True)
+        # the same requests again: what the read cache kept answers them (each process keeps
+        # its own, so a window one worker read may still be new to the other)
+        print("\nthe same requests again:")
+        print("\n".join(single_client(h, args.rounds)), flush=True)
         lines, figures = measure(h, seconds=args.seconds)
         print()
         print("\n".join(lines))
