@@ -68,6 +68,35 @@ def _random_row(rng: random.Random, owners: list[Principal]) -> dict[str, object
     }
 
 
+def _seed(db: Database, rng: random.Random, owners: list[Principal], n: int) -> None:
+    """Only `n` random reservations in the database."""
+    with db.transaction() as tx:
+        tx.execute(text("DELETE FROM reservations"))
+        for _ in range(n):
+            tx.execute(_INSERT, _random_row(rng, owners))
+
+
+def _take_an_id(db: Database) -> None:
+    """A transaction that takes an id and commits (ending before any still open)."""
+    with db.transaction() as tx:
+        tx.execute(text("SELECT pg_current_xact_id()"))
+
+
+def _assert_fresh(
+    db: Database,
+    cache: read_cache.ReadCache,
+    who: Principal,
+    since: datetime,
+    until: datetime,
+    pool: str | None = None,
+) -> None:
+    """The cache's calendar is what the uncached query answers now."""
+    with db.transaction() as tx:
+        cached = cache.calendar(tx, who, since, until, pool)
+        fresh = reservations.calendar_json(tx, who, since, until, pool)
+    assert json.loads(cached) == json.loads(fresh), (who.username, since, until, pool)
+
+
 def _write(tx: Tx, rng: random.Random, owners: list[Principal]) -> None:
     """One random write of any kind a reservation, a user or a pool can see."""
     ids = [r for (r,) in tx.execute(text("SELECT id FROM reservations")).all()]
@@ -153,9 +182,7 @@ def test_the_cache_answers_what_a_fresh_read_answers_through_random_writes(
 ) -> None:
     rng = random.Random(20301)
     cache = read_cache.ReadCache(64 * 2**20)
-    with db.transaction() as tx:
-        for _ in range(300):
-            tx.execute(_INSERT, _random_row(rng, readers))
+    _seed(db, rng, readers, 300)
     for _ in range(150):
         with db.transaction() as tx:
             for _ in range(rng.randrange(0, 3)):
@@ -171,9 +198,7 @@ def test_a_tiny_budget_drops_chunks_and_still_answers_right(
 ) -> None:
     rng = random.Random(7)
     cache = read_cache.ReadCache(40_000)  # a few days' chunks at most
-    with db.transaction() as tx:
-        for _ in range(400):
-            tx.execute(_INSERT, _random_row(rng, readers))
+    _seed(db, rng, readers, 400)
     for _ in range(60):
         _same(db, cache, rng, rng.choice(readers))
     assert cache.footprint()["calendar_bytes"] <= 30_000
@@ -188,10 +213,7 @@ def test_a_write_in_flight_while_the_cache_reads_is_seen_once_committed(
     alice = readers[0]
     for round_ in range(30):
         cache = read_cache.ReadCache(64 * 2**20)
-        with db.transaction() as tx:
-            tx.execute(text("DELETE FROM reservations"))
-            for _ in range(20):
-                tx.execute(_INSERT, _random_row(rng, readers))
+        _seed(db, rng, readers, 20)
         since, until = BASE, BASE + timedelta(days=21)
         with db.engine.connect() as writer:
             writer.begin()
@@ -199,8 +221,7 @@ def test_a_write_in_flight_while_the_cache_reads_is_seen_once_committed(
             if round_ % 4 < 2:
                 # a later transaction ends first: the writer's id is then below the snapshot's
                 # xmax, yet not visible in it (ids do not commit in order)
-                with db.transaction() as tx:
-                    tx.execute(text("SELECT pg_current_xact_id()"))
+                _take_an_id(db)
             if round_ % 2:
                 # committed after the cache's snapshot, before its read of the rows
                 class Between:
@@ -216,20 +237,14 @@ def test_a_write_in_flight_while_the_cache_reads_is_seen_once_committed(
                 with db.transaction() as tx:
                     cache.calendar(tx, alice, since, until, None)
                 writer.commit()
-        with db.transaction() as tx:
-            cached = cache.calendar(tx, alice, since, until, None)
-            fresh = reservations.calendar_json(tx, alice, since, until, None)
-        assert json.loads(cached) == json.loads(fresh)
+        _assert_fresh(db, cache, alice, since, until, None)
 
 
 def test_concurrent_writers_and_readers_converge(db: Database, readers: list[Principal]) -> None:
     """Four writers and four readers at once on one cache, many rounds: once the writers
     stop, every window the readers asked for reads as it does afresh."""
     cache = read_cache.ReadCache(64 * 2**20)
-    with db.transaction() as tx:
-        seed = random.Random(11)
-        for _ in range(200):
-            tx.execute(_INSERT, _random_row(seed, readers))
+    _seed(db, random.Random(11), readers, 200)
     stop = threading.Event()
     errors: list[BaseException] = []
     windows: list[tuple[datetime, datetime]] = []
@@ -267,19 +282,14 @@ def test_concurrent_writers_and_readers_converge(db: Database, readers: list[Pri
     assert len(windows) > 8
     for since, until in windows[:: max(1, len(windows) // 60)]:
         for who in readers:
-            with db.transaction() as tx:
-                cached = cache.calendar(tx, who, since, until, None)
-                fresh = reservations.calendar_json(tx, who, since, until, None)
-            assert json.loads(cached) == json.loads(fresh)
+            _assert_fresh(db, cache, who, since, until, None)
 
 
 def test_pruning_the_log_makes_older_snapshots_stale_and_only_those(
     db: Database, readers: list[Principal]
 ) -> None:
     rng = random.Random(5)
-    with db.transaction() as tx:
-        for _ in range(50):
-            tx.execute(_INSERT, _random_row(rng, readers))
+    _seed(db, rng, readers, 50)
     now = datetime.now(UTC)
     maintenance.run(db, now, timedelta(days=365))  # sets the cut at what runs now
     cache = read_cache.ReadCache(64 * 2**20)
@@ -288,8 +298,7 @@ def test_pruning_the_log_makes_older_snapshots_stale_and_only_those(
     with db.transaction() as tx:
         cache.calendar(tx, alice, since, until, "c845a")
     filled = cache.stats.refills
-    with db.transaction() as tx:  # some transaction, after the cache's snapshot
-        tx.execute(text("SELECT pg_current_xact_id()"))
+    _take_an_id(db)  # some transaction, after the cache's snapshot
     done = maintenance.run(db, now, timedelta(days=365))
     assert done.changes_pruned > 0  # the seeding's rows, below the first cut
     with db.transaction() as tx:
@@ -298,17 +307,12 @@ def test_pruning_the_log_makes_older_snapshots_stale_and_only_those(
     assert cache.stats.refills == filled  # its snapshot is newer than the cut: still good
     # that check renewed the chunks' snapshot; once two upkeeps pass it (the first sets the
     # cut, the second prunes to it), they are stale
-    with db.transaction() as tx:
-        tx.execute(text("SELECT pg_current_xact_id()"))
+    _take_an_id(db)
     maintenance.run(db, now, timedelta(days=365))
-    with db.transaction() as tx:
-        tx.execute(text("SELECT pg_current_xact_id()"))
+    _take_an_id(db)
     maintenance.run(db, now, timedelta(days=365))
-    with db.transaction() as tx:
-        cached = cache.calendar(tx, alice, since, until, "c845a")
-        fresh = reservations.calendar_json(tx, alice, since, until, "c845a")
+    _assert_fresh(db, cache, alice, since, until, "c845a")
     assert cache.stats.refills == filled + 7
-    assert json.loads(cached) == json.loads(fresh)
 
 
 def test_every_kind_of_write_leaves_a_change_and_a_read_leaves_none(
@@ -355,24 +359,38 @@ def test_a_write_in_flight_while_the_cache_checks_is_seen_once_committed(
     since, until = BASE, BASE + timedelta(days=21)
     for round_ in range(20):
         cache = read_cache.ReadCache(64 * 2**20)
-        with db.transaction() as tx:
-            tx.execute(text("DELETE FROM reservations"))
-            for _ in range(20):
-                tx.execute(_INSERT, _random_row(rng, readers))
+        _seed(db, rng, readers, 20)
         with db.transaction() as tx:
             cache.calendar(tx, alice, since, until, None)  # filled
         with db.engine.connect() as writer:
             writer.begin()
             writer.execute(_INSERT, {**_random_row(rng, readers), "status": "ACTIVE"})
             if round_ % 2:
-                with db.transaction() as tx:
-                    tx.execute(text("SELECT pg_current_xact_id()"))  # a later id ends first
+                _take_an_id(db)  # a later id ends first
             refills = cache.stats.refills
             with db.transaction() as tx:
                 cache.calendar(tx, alice, since, until, None)  # fresh: renewed
             assert cache.stats.refills == refills
             writer.commit()
+        _assert_fresh(db, cache, alice, since, until, None)
+
+
+def test_with_the_cache_off_every_read_is_made_afresh(
+    db: Database, readers: list[Principal]
+) -> None:
+    rng = random.Random(6)
+    _seed(db, rng, readers, 100)
+    cache = read_cache.ReadCache(0)
+    since, until = BASE, BASE + timedelta(days=7)
+    builds: list[int] = []
+    for _ in range(3):
+        _assert_fresh(db, cache, readers[1], since, until)
         with db.transaction() as tx:
-            cached = cache.calendar(tx, alice, since, until, None)
-            fresh = reservations.calendar_json(tx, alice, since, until, None)
-        assert json.loads(cached) == json.loads(fresh)
+            cache.answer(tx, "c845a", since, until, lambda: bytes(builds.append(1) or 0))
+    assert len(builds) == 3
+    assert cache.footprint() == {
+        "calendar_chunks": 0,
+        "calendar_bytes": 0,
+        "answers": 0,
+        "answer_bytes": 0,
+    }

@@ -36,7 +36,12 @@ from typing import Any
 from sqlalchemy import text
 
 from berth.store.db import Tx
-from berth.store.reservations import CALENDAR_ENTRY_JSON, CALENDAR_STATUSES, CUSTOM_PLAN
+from berth.store.reservations import (
+    CALENDAR_ENTRY_JSON,
+    CALENDAR_STATUSES,
+    CUSTOM_PLAN,
+    calendar_json,
+)
 from berth.store.users import Principal
 
 DAY = timedelta(days=1)
@@ -169,7 +174,10 @@ class ReadCache:
         pool: str | None = None,
         limit: int = LIMIT,
     ) -> str:
-        """What `reservations.calendar_json` answers, from memory where it is still true."""
+        """What `reservations.calendar_json` answers, from memory where it is still true
+        (with the cache off, that query itself)."""
+        if not self.enabled:
+            return calendar_json(tx, who, since, until, pool, limit)
         days = days_of(since, until)
         wanted = [pool] if pool else None
         held = {
@@ -268,7 +276,9 @@ class ReadCache:
         build: Callable[[], bytes],
     ) -> bytes:
         """`build()`'s answer about a pool's window, from memory while nothing in the pool
-        or the window has changed since it was built."""
+        or the window has changed since it was built (with the cache off, `build()`)."""
+        if not self.enabled:
+            return build()
         key = (pool, since, until)
         kept: _Answer | None = self._answers.get(key)
         if kept is not None:

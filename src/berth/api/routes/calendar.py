@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 
 from berth.api import ical, problems, schemas
 from berth.api.deps import DB, Client, Config, Now, Reads, User
-from berth.store import feeds, reservations
+from berth.store import feeds
 from berth.store.errors import Invalid
 
 router = APIRouter(tags=["calendar"])
@@ -34,10 +34,7 @@ def calendar(
     if to - from_ > MAX_WINDOW:
         raise Invalid("to", f"to: a calendar window spans at most {MAX_WINDOW.days} days")
     with db.transaction() as tx:
-        if cache.enabled:
-            body = cache.calendar(tx, who, from_, to, pool)
-        else:
-            body = reservations.calendar_json(tx, who, from_, to, pool)
+        body = cache.calendar(tx, who, from_, to, pool)
     return Response(body, media_type="application/json")
 
 

@@ -56,5 +56,5 @@ def availability(
             )
 
         # kept by each process, checked against the change log (store/read_cache.py)
-        body = cache.answer(tx, pool, start, end, build) if cache.enabled else build()
+        body = cache.answer(tx, pool, start, end, build)
     return Response(body, media_type="application/json")
