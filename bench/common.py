@@ -211,10 +211,12 @@ class Harness:
         slots: int = SPAN_DAYS * 96,
         seed: int = 1,
         url: str | None = None,
+        gzip: bool = False,
     ) -> dict[str, Any]:
         """Run wrk with bench/wrk/berth.lua: random valid bookings of `pools`' kinds (mode
         book) or the read mix (mode read), as fast as it goes or at `rate` requests/s, at
-        this harness's server or at `url` (another replica)."""
+        this harness's server or at `url` (another replica); `gzip`: asking for compressed
+        answers, as browsers do."""
         exe = shutil.which("wrk")
         if exe is None:
             raise SystemExit(WRK_MISSING)
@@ -226,7 +228,7 @@ class Harness:
             f"mode={mode}\ntokens={','.join(self.tokens)}\n"
             f"pools={','.join(':'.join([p, *kinds]) for p, kinds in pools.items())}\n"
             f"base={base}\nslots={slots}\nhours={MAX_HOURS}\nrate={rate:g}\n"
-            f"threads={threads}\nseed={seed}\n"
+            f"threads={threads}\nseed={seed}\ngzip={int(gzip)}\n"
         )
         out = subprocess.run(
             [

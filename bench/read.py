@@ -13,9 +13,12 @@ rates until p99 passes 100 ms or the rate is not reached; the highest rate that 
 answer. A single Python client first gives each endpoint's own latency and response size.
 
     .venv/bin/python bench/read.py [--existing 100000] [--seconds 10] [--workers N] [--cache-mb MB]
+                                   [--gzip]
 
 Each API process keeps the calendar and availability it built (store/read_cache.py), checked
 against the database before every answer; `--cache-mb 0` measures the reads made afresh.
+Browsers ask for gzip, and the API compresses what it sends (GZipMiddleware); `--gzip` asks
+as they do.
 """
 
 from __future__ import annotations
@@ -65,12 +68,13 @@ def endpoints(rng: random.Random) -> dict[str, str]:
     }
 
 
-def single_client(h: Harness, rounds: int) -> list[str]:
-    """Each endpoint alone, one request at a time: p50/p99, the response's size, and the CPU
-    one request costs the API and PostgreSQL."""
+def single_client(h: Harness, rounds: int, gzip: bool = False) -> list[str]:
+    """Each endpoint alone, one request at a time: p50/p99, the response's size (as sent), and
+    the CPU one request costs the API and PostgreSQL."""
     rng = random.Random(5)
     conn = http.client.HTTPConnection("127.0.0.1", h.port, timeout=60)
     plan = [(rng.choice(h.tokens), endpoints(rng)) for _ in range(rounds)]
+    asked = {"accept-encoding": "gzip"} if gzip else {}
     lines = [
         f"{'endpoint (one client)':<30} {'p50 ms':>7} {'p99 ms':>7} {'KiB':>7} "
         f"{'API cpu ms':>10} {'PG cpu ms':>9}"
@@ -81,7 +85,7 @@ def single_client(h: Harness, rounds: int) -> list[str]:
         api0, db0 = h.cpu_seconds()
         for token, paths in plan:
             t0 = time.perf_counter()
-            conn.request("GET", paths[name], headers={"authorization": f"Bearer {token}"})
+            conn.request("GET", paths[name], headers={**asked, "authorization": f"Bearer {token}"})
             resp = conn.getresponse()
             body = resp.read()
             times.append(time.perf_counter() - t0)
@@ -97,8 +101,10 @@ def single_client(h: Harness, rounds: int) -> list[str]:
     return lines
 
 
-def at_rate(h: Harness, rate: float, seconds: float, connections: int) -> dict[str, Any]:
-    r = h.wrk(connections, seconds, BOOKABLE, mode="read", rate=rate, seed=int(rate))
+def at_rate(
+    h: Harness, rate: float, seconds: float, connections: int, gzip: bool
+) -> dict[str, Any]:
+    r = h.wrk(connections, seconds, BOOKABLE, mode="read", rate=rate, seed=int(rate), gzip=gzip)
     status: dict[str, int] = r["status"]
     r["bad"] = sum(n for k, n in status.items() if k != "200") + r["errors"]
     r["held"] = r["p99_ms"] <= TARGET_P99_MS and r["rps"] >= 0.95 * rate and r["bad"] == 0
@@ -106,7 +112,7 @@ def at_rate(h: Harness, rate: float, seconds: float, connections: int) -> dict[s
 
 
 def measure(
-    h: Harness, *, seconds: float, connections: int = 32
+    h: Harness, *, seconds: float, connections: int = 32, gzip: bool = False
 ) -> tuple[list[str], dict[str, Any]]:
     """Table lines, and the figures: p99 at 200/s and the highest rate that held."""
     lines = [
@@ -115,11 +121,11 @@ def measure(
     ]
     # warm the workers: long enough that each process's read cache holds most days of both
     # pools (a cold process reads a day's blocks once, then answers from memory)
-    h.wrk(connections, 15, BOOKABLE, mode="read", rate=100, seed=7)
+    h.wrk(connections, 15, BOOKABLE, mode="read", rate=100, seed=7, gzip=gzip)
 
     def run(rate: float) -> dict[str, Any]:
         time.sleep(1)  # what an overloaded run left in flight drains first
-        r = at_rate(h, rate, seconds, connections)
+        r = at_rate(h, rate, seconds, connections, gzip)
         lines.append(
             f"{'read mix, wrk':<30} {connections:>5} {rate:>7} {r['rps']:>7.0f} "
             f"{r['p50_ms']:>7.1f} {r['p99_ms']:>7.1f} {r['bad']:>7} "
@@ -152,6 +158,11 @@ def main() -> None:
         default=None,
         help="BERTH_READ_CACHE_MB for the server (0: the read cache off; default: serve's)",
     )
+    ap.add_argument(
+        "--gzip",
+        action="store_true",
+        help="ask for gzip-compressed answers (Accept-Encoding: gzip), as browsers do",
+    )
     args = ap.parse_args()
     print(f"before: {load_average()}", flush=True)
     env = {} if args.cache_mb is None else {"BERTH_READ_CACHE_MB": str(args.cache_mb)}
@@ -160,12 +171,12 @@ def main() -> None:
         print(
             f"berth serve with {h.workers_running()} worker process(es); {h.count()} reservations\n"
         )
-        print("\n".join(single_client(h, args.rounds)), flush=True)
+        print("\n".join(single_client(h, args.rounds, args.gzip)), flush=True)
         # the same requests again: what the read cache kept answers them (each process keeps
         # its own, so a window one worker read may still be new to the other)
         print("\nthe same requests again:")
-        print("\n".join(single_client(h, args.rounds)), flush=True)
-        lines, figures = measure(h, seconds=args.seconds)
+        print("\n".join(single_client(h, args.rounds, args.gzip)), flush=True)
+        lines, figures = measure(h, seconds=args.seconds, gzip=args.gzip)
         print()
         print("\n".join(lines))
         memory = h.memory_mib()

@@ -14,6 +14,7 @@
 --   rate     requests per second over all threads (0: as fast as the connections go)
 --   threads  wrk's -t, so each thread takes its share of the rate
 --   seed     random seed (each wrk thread adds its own number)
+--   gzip     1: send `Accept-Encoding: gzip`, as browsers do (the API then compresses)
 -- With a rate, each thread sends on a fixed schedule (clock_gettime through LuaJIT's FFI),
 -- whichever of its connections is free; latency is measured from the send.
 -- done() prints one line `WRK {json}`: requests, seconds, socket errors, latency percentiles
@@ -91,10 +92,14 @@ local function iso(t)
 end
 
 local function headers()
-  return {
+  local h = {
     ["Content-Type"] = "application/json",
     ["Authorization"] = "Bearer " .. tokens[math.random(#tokens)],
   }
+  if config.gzip == "1" then
+    h["Accept-Encoding"] = "gzip"
+  end
+  return h
 end
 
 local function booking()

@@ -82,7 +82,9 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     logs.install()  # a calendar feed's secret never reaches the access log
     problems.install(app)
     problems.document(app)
-    app.add_middleware(GZipMiddleware, minimum_size=1024)  # the UI bundle: ~3x smaller
+    # The UI bundle ~3x smaller, a week of the calendar (~1 MB) ~25x. Level 3, not the
+    # middleware's 9: 2 ms of CPU per calendar week instead of 15, for 35 KiB instead of 21.
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=3)
     app.add_middleware(CsrfGuard)
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(SecurityHeaders)

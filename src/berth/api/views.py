@@ -42,7 +42,7 @@ def user(u: User) -> schemas.UserPublic:
 
 
 class ReservationColumns(Protocol):
-    """A reservation's columns: a model object, or a row of `store.reservations.search`."""
+    """A reservation's columns (a model object)."""
 
     id: uuid.UUID
     status: str

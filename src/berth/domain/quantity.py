@@ -10,6 +10,8 @@ import re
 from decimal import Decimal, InvalidOperation
 
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+# The binary units, largest first: `format_bytes` writes the first that divides exactly
+BINARY_UNITS = tuple(sorted(_BINARY.items(), key=lambda unit: -unit[1]))
 _DECIMAL = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
 _QUANTITY = re.compile(r"^([0-9]+(?:\.[0-9]+)?)([A-Za-z]*)$")
 
@@ -67,8 +69,7 @@ def parse_millicores(value: str | int | float) -> int:
 
 def format_bytes(n: int) -> str:
     """The largest binary unit that divides `n` exactly: 137438953472 -> '128Gi'."""
-    for suffix in ("Ei", "Pi", "Ti", "Gi", "Mi", "Ki"):
-        factor = _BINARY[suffix]
+    for suffix, factor in BINARY_UNITS:
         if n and n % factor == 0:
             return f"{n // factor}{suffix}"
     return str(n)

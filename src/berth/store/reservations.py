@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, func, select, text
+from sqlalchemy import func, select, text
 
 from berth.domain import approval, capacity, staging, utilization
 from berth.domain.catalog import Stage, check_stage
@@ -48,7 +47,7 @@ from berth.store import catalog as stored_catalog
 from berth.store.db import Tx
 from berth.store.errors import Conflict, Invalid, NotFound, Refused
 from berth.store.locks import POOL_BOOKING, USER_BOOKING
-from berth.store.models import Reservation, SessionIdle, SessionRow, User
+from berth.store.models import Reservation, SessionRow, User
 from berth.store.notifications import notify
 from berth.store.users import Principal
 
@@ -595,81 +594,15 @@ def extend(
     return row
 
 
-def search(
-    tx: Tx,
-    who: Principal,
-    *,
-    mine: bool,
-    statuses: Sequence[Status] = (),
-    pool: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: int = 200,
-) -> Sequence[Row[*tuple[Any, ...]]]:
-    """Visible reservations (users see only their own), ordered by start: rows with the
-    reservation's columns under their model names, `username` (the owner's), the
-    session's `phase` and `url` (None without a session), and its idle state `idle_reason`,
-    `idle_warned_at`, `idle_release_at`, `idle_keep_until` (None without one). Plain rows,
-    not model objects: a list is hundreds of them."""
-    q = (
-        select(
-            *(getattr(Reservation, c) for c in _LISTED),
-            User.username,
-            SessionRow.phase,
-            SessionRow.url,
-            SessionIdle.reason.label("idle_reason"),
-            SessionIdle.warned_at.label("idle_warned_at"),
-            SessionIdle.release_at.label("idle_release_at"),
-            SessionIdle.keep_until.label("idle_keep_until"),
-        )
-        .join(User, User.id == Reservation.owner_id)
-        .outerjoin(SessionRow, SessionRow.reservation_id == Reservation.id)
-        .outerjoin(SessionIdle, SessionIdle.reservation_id == Reservation.id)
-    )
-    if mine or not who.is_admin:
-        q = q.where(Reservation.owner_id == who.id)
-    if statuses:
-        q = q.where(Reservation.status.in_([s.value for s in statuses]))
-    if pool:
-        q = q.where(Reservation.pool == pool)
-    if since:
-        q = q.where(Reservation.end_at > since)
-    if until:
-        q = q.where(Reservation.start_at < until)
-    q = q.order_by(Reservation.start_at, Reservation.id).limit(limit)
-    return tx.execute(q).all()
-
-
-_LISTED = (
-    "id",
-    "status",
-    "hold_until",
-    "hold_kind",
-    "pool",
-    "start_at",
-    "end_at",
-    "gpu_kind",
-    "gpu_count",
-    "mode",
-    "cpu_millicores",
-    "memory_bytes",
-    "reason",
-    "team_id",
-    "stage",
-    "created_at",
-    "updated_at",
-)
-
-
 # An instant as the API writes it (pydantic's form): UTC, `Z`, microseconds only when there
 # are some: 2030-01-07T09:00:00Z, 2030-01-07T09:00:00.250000Z.
-_JSON_TIME = (
+JSON_TIME = (
     "to_char(COLUMN AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN "
     "date_part('microseconds', COLUMN)::bigint % 1000000 = 0 THEN '' "
     "ELSE to_char(COLUMN AT TIME ZONE 'UTC', '.US') END || 'Z'"
 )
-_START_JSON = _JSON_TIME.replace("COLUMN", "x.start_at")
-_END_JSON = _JSON_TIME.replace("COLUMN", "x.end_at")
+_START_JSON = JSON_TIME.replace("COLUMN", "x.start_at")
+_END_JSON = JSON_TIME.replace("COLUMN", "x.end_at")
 # One calendar entry of the row `x`, its id, `mine` and owner given (str.format) by the caller:
 # the uncached query shapes them per reader, the read cache keeps both forms (read_cache.py).
 CALENDAR_ENTRY_JSON = (
