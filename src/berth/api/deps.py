@@ -1,6 +1,12 @@
 """Dependencies shared by the routes: the database, the clock, the caller, the client address.
 
 The clock is a dependency so tests can move time; nothing below the API reads the clock itself.
+
+A dependency that only reads the request or the app's state is `async def`: FastAPI runs a
+plain `def` dependency in its thread pool, a thread hop (and a wait for the GIL among the
+pool's busy threads) per dependency per request, for what is a few attribute reads. Those
+that read the database (`current_user`, `cache_agent`) or a file (`get_box`) stay plain
+`def`: they block, so they belong in the pool, off the event loop.
 """
 
 from __future__ import annotations
@@ -21,17 +27,17 @@ from berth.store.users import Principal
 SESSION_COOKIE = "berth_session"
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def get_read_cache(request: Request) -> ReadCache:
+async def get_read_cache(request: Request) -> ReadCache:
     cache: ReadCache = request.app.state.read_cache
     return cache
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -47,11 +53,11 @@ def get_box(request: Request) -> SecretBox:
     return box
 
 
-def clock() -> datetime:
+async def clock() -> datetime:
     return datetime.now(UTC)
 
 
-def client_address(request: Request) -> str | None:
+async def client_address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
@@ -77,7 +83,7 @@ Client = Annotated[str | None, Depends(client_address)]
 Box = Annotated[SecretBox, Depends(get_box)]
 
 
-def secure_cookies(request: Request, settings: Config) -> bool:
+async def secure_cookies(request: Request, settings: Config) -> bool:
     """Cookies are Secure when the request came over TLS (directly or via a trusted proxy's
     X-Forwarded-Proto), or always with BERTH_SECURE_COOKIES."""
     return settings.secure_cookies or request.url.scheme == "https"
@@ -86,7 +92,7 @@ def secure_cookies(request: Request, settings: Config) -> bool:
 SecureCookies = Annotated[bool, Depends(secure_cookies)]
 
 
-def credential(request: Request) -> str:
+async def credential(request: Request) -> str:
     """The token presented (401 if none), not yet checked: see `authenticate`."""
     secret = presented_token(request)
     if not secret:
@@ -114,7 +120,7 @@ def current_user(secret: Credential, db: DB, now: Now) -> Principal:
 User = Annotated[Principal, Depends(current_user)]
 
 
-def admin_user(who: User) -> Principal:
+async def admin_user(who: User) -> Principal:
     if not who.is_admin:
         raise HTTPException(403, "this needs the admin role")
     return who
@@ -123,7 +129,7 @@ def admin_user(who: User) -> Principal:
 Admin = Annotated[Principal, Depends(admin_user)]
 
 
-def no_nul_in_parameters(request: Request) -> None:
+async def no_nul_in_parameters(request: Request) -> None:
     """Refuse (422, naming the parameter) a path or query parameter with a NUL character:
     PostgreSQL cannot compare or store one, so it could only fail deeper down."""
     errors = [
