@@ -14,6 +14,7 @@ from berth.domain.capacity import (
     availability,
     changes_of,
     fits,
+    fits_usage,
     next_fit,
     peak_usage,
     usage_steps,
@@ -180,3 +181,40 @@ def test_usage_from_changes_per_instant_equals_the_sweep_of_the_bookings(
     any window, whether it holds the changes or cuts through them."""
     window = (t(start), t(start + length))
     assert usage_steps_of_changes(changes_of(existing), *window) == usage_steps(existing, *window)
+
+
+# a booking as the pool's sweep sees one: a GPU kind, and always cpu and memory
+several = st.lists(
+    st.builds(
+        lambda s, d, kind, q, cpu, mem: Booking(t(s), t(s + d), {kind: q, "cpu": cpu, "mem": mem}),
+        st.integers(0, 60),
+        st.integers(1, 30),
+        st.sampled_from(("gpu", "mig")),
+        st.integers(1, 3),
+        st.integers(0, 3),
+        st.integers(1, 3),
+    ),
+    max_size=14,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.fixed_dictionaries({r: st.integers(0, 8) for r in ("gpu", "mig", "cpu", "mem")}),
+    several,
+    several.filter(lambda x: len(x) >= 1),
+    st.integers(-10, 20),
+)
+def test_fits_from_the_usage_summed_per_instant_is_fits_from_the_bookings(
+    cap: dict[str, int], existing: list[Booking], requests: list[Booking], shift: int
+) -> None:
+    """What the booking path does (the database sums the pool's changes of usage per instant
+    in the window, `fits_usage` checks the steps) gives the very answer, shortage and all,
+    that the sweep of the bookings gives, though the steps split where resources the request
+    does not ask for change."""
+    req = requests[0]
+    req = Booking(
+        req.start + timedelta(minutes=shift), req.end + timedelta(minutes=shift), req.demand
+    )
+    usage = usage_steps_of_changes(changes_of(existing), req.start, req.end)
+    assert fits_usage(cap, usage, req) == fits(cap, existing, req)

@@ -142,11 +142,21 @@ def fits(
 
     Of several resources short at the same first instant, the one short by most is named.
     """
-    asked = {r: q for r, q in request.demand.items() if q > 0}
-    asked_names = asked.keys()  # a booking of none of them cannot make the request short
+    asked_names = {r for r, q in request.demand.items() if q > 0}
+    # a booking of none of them cannot make the request short
     relevant = [b for b in existing if not asked_names.isdisjoint(b.demand)]
-    steps = usage_steps(relevant, request.start, request.end)
-    for i, step in enumerate(steps):
+    return fits_usage(capacity, usage_steps(relevant, request.start, request.end), request)
+
+
+def fits_usage(
+    capacity: Mapping[str, int], usage: Sequence[Step], request: Booking
+) -> Shortage | None:
+    """`fits` from the usage over the request's window instead of the bookings: steps covering
+    [request.start, request.end), such as `usage_steps_of_changes` makes of what a database
+    summed per instant. Steps split by changes of resources the request does not ask for give
+    the same answer: only the asked ones are compared, and a shortage runs over steps."""
+    asked = {r: q for r, q in request.demand.items() if q > 0}
+    for i, step in enumerate(usage):
         short = [
             (asked[r] - (capacity.get(r, 0) - step.amounts.get(r, 0)), r)
             for r in sorted(asked)
@@ -157,7 +167,7 @@ def fits(
         _, resource = max(short)
         free = capacity.get(resource, 0) - step.amounts.get(resource, 0)
         until = step.end
-        for later in steps[i + 1 :]:
+        for later in usage[i + 1 :]:
             if later.amounts.get(resource, 0) + asked[resource] <= capacity.get(resource, 0):
                 break
             until = later.end

@@ -1,22 +1,24 @@
-"""Booking, extending, canceling and listing reservations.
+"""Booking, extending and canceling reservations; the calendar and availability.
 
 A booking is one transaction: lock the user (limits hold across pools), lock the pool, read the
-live reservations overlapping the window, run the domain's sweep, insert if it fits, commit.
+pool's usage over the window, check the request against it, insert if it fits, commit.
 The pool lock is a transaction-scoped advisory lock, so two bookings of one pool are serialized
 while bookings of different pools run side by side; it is released by commit or rollback, so a
 crashed request cannot leave it held.
 
 The booking path is three round trips after the token's: the locks and every read (the
 booker's teams too) in one call of the SQL function `berth_booking_view` (migration 0010,
-which says why it is a function and not one statement; 0019), the sweep in Python
-(`domain.capacity.fits`, exact), then the insert, its audit entry and the NOTIFY in one
-statement, then the commit. A booking that stages engines or models also reads the catalog.
+which says why it is a function and not one statement; 0019; 0021: it returns the pool's
+usage changes summed per instant in the window, not every overlapping reservation), the
+exact check in Python (`domain.capacity.fits_usage` on the steps of that usage), then the
+insert, its audit entry and the NOTIFY in one statement, then the commit. A booking that stages engines or models also reads the catalog.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -184,7 +186,7 @@ def book(
     if view.owner_live is not None:
         _check_limit(policy, view.owner_live)
     booking = accepted.booking()
-    shortage = capacity.fits(pool.capacity(), view.existing, booking)
+    shortage = capacity.fits_usage(pool.capacity(), view.usage, booking)
     if shortage is not None:
         raise Short(pool, policy, booking, shortage, now)
     asked = Held(accepted.start, accepted.end, accepted.gpu_count)
@@ -230,7 +232,7 @@ class _View:
     end: datetime
     pool_updated: datetime | None
     owner_live: int | None  # None: the limit does not apply (an admin books)
-    existing: list[capacity.Booking]
+    usage: list[capacity.Step]  # the pool's usage over [start, end), what holds capacity
     teams: list[teams.Membership]  # the booker's teams, by name
     named_team: int | None  # the id of the team the booking names, if one has that name
 
@@ -258,13 +260,25 @@ def _booking_view(
             "team": team,
         },
     ).one()
-    (updated, owner_live, starts, ends, kinds, counts, cpus, mems, ids, names, leads, named) = row
-    existing = [
-        capacity.Booking(s, e, {kind: n, CPU: cpu, MEMORY: mem})
-        for s, e, kind, n, cpu, mem in zip(starts, ends, kinds, counts, cpus, mems, strict=True)
-    ]
+    (updated, owner_live, at, kinds, units, cpus, mems, ids, names, leads, named) = row
+    changes = _changes(zip(at, kinds, units, cpus, mems, strict=True))
+    usage = capacity.usage_steps_of_changes(changes, start, end)
     mine = [teams.Membership(*m) for m in zip(ids, names, leads, strict=True)]
-    return _View(start, end, updated, owner_live, existing, mine, named)
+    return _View(start, end, updated, owner_live, usage, mine, named)
+
+
+def _changes(
+    rows: Iterable[Sequence[Any]],
+) -> dict[datetime, dict[str, int]]:
+    """Changes of usage per instant from the database's sums per instant and GPU kind (the
+    booking function's, availability's): units of the kind, cpu and memory of every kind."""
+    changes: dict[datetime, dict[str, int]] = {}
+    for at, kind, units, cpu, memory in rows:
+        change = changes.setdefault(at, {})
+        change[kind] = units
+        change[CPU] = change.get(CPU, 0) + cpu
+        change[MEMORY] = change.get(MEMORY, 0) + memory
+    return changes
 
 
 _CREATE = text(
@@ -683,13 +697,8 @@ def availability(
     fortnight is a row per instant instead of a row per reservation; the domain makes the
     steps (`capacity.usage_steps_of_changes`, the same steps as the sweep of the rows)."""
     pool = pools.get(tx, pool_name)
-    changes: dict[datetime, dict[str, int]] = {}
     params = {"pool": pool.name, "start": start, "end": end}
-    for at, kind, units, cpu, memory in tx.execute(_USAGE_CHANGES, params).all():
-        change = changes.setdefault(at, {})
-        change[kind] = units
-        change[CPU] = change.get(CPU, 0) + cpu
-        change[MEMORY] = change.get(MEMORY, 0) + memory
+    changes = _changes(tx.execute(_USAGE_CHANGES, params).all())
     usage = capacity.usage_steps_of_changes(changes, start, end)
     return pool, capacity.free_steps(pool.capacity(), usage)
 
