@@ -11,7 +11,8 @@ booker's teams too) in one call of the SQL function `berth_booking_view` (migrat
 which says why it is a function and not one statement; 0019; 0021: it returns the pool's
 usage changes summed per instant in the window, not every overlapping reservation), the
 exact check in Python (`domain.capacity.fits_usage` on the steps of that usage), then the
-insert, its audit entry and the NOTIFY in one statement, then the commit. A booking that stages engines or models also reads the catalog.
+insert, its audit entry and the NOTIFY in one statement, then the commit. A booking that
+stages engines or models also reads the catalog.
 """
 
 from __future__ import annotations
