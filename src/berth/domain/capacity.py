@@ -108,18 +108,21 @@ def _steps(
 ) -> list[Step]:
     """Steps covering [start, end) from usage changes at instants within [start, end]."""
     times = sorted({start, end, *(t for t in deltas if t < end)})
-    usage: dict[str, int] = {}
+    usage: dict[str, int] = {}  # the resources in use, never a zero (so equal means equal)
     steps: list[Step] = []
     previous: dict[str, int] | None = None
     for t0, t1 in pairwise(times):
         for resource, amount in deltas.get(t0, {}).items():
-            usage[resource] = usage.get(resource, 0) + amount
-        current = {r: q for r, q in usage.items() if q}
-        if current == previous:
-            steps[-1] = Step(steps[-1].start, t1, current)
+            total = usage.get(resource, 0) + amount
+            if total:
+                usage[resource] = total
+            else:
+                usage.pop(resource, None)
+        if usage == previous:
+            steps[-1] = Step(steps[-1].start, t1, previous)
         else:
-            steps.append(Step(t0, t1, current))
-        previous = current
+            previous = dict(usage)
+            steps.append(Step(t0, t1, previous))
     return steps
 
 
