@@ -65,7 +65,7 @@ def list_(
 ) -> Response:
     """Your reservations (admins: everyone's unless `mine=true`), ordered by start."""
     with db.transaction() as tx:
-        rows = listing.search(
+        found = listing.search(
             tx,
             who,
             mine=mine,
@@ -75,13 +75,10 @@ def list_(
             until=to,
             limit=limit,
         )
-        staged = cache.staging_of(tx, [r.stages for r in rows if r.stages])
-    # PostgreSQL wrote each row's JSON but its staging (store.listing)
-    body = ",".join(
-        r.before + (_staging_json(staged[r.stages.id]) if r.stages else "null") + r.after
-        for r in rows
-    )
-    return Response(f"[{body}]", media_type="application/json")
+        staged = cache.staging_of(tx, found.stages)
+    # PostgreSQL wrote the array but the staging of the few that stage a model
+    body = found.with_staging(lambda id_: _staging_json(staged[id_]))
+    return Response(body, media_type="application/json")
 
 
 def _staging_json(staging: st.Staging | None) -> str:
