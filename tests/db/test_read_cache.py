@@ -18,10 +18,12 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 
 from berth.api import views
 from berth.config import load_pool_file
+from berth.domain.capacity import Step
+from berth.domain.pool import Pool
 from berth.store import maintenance, pools, read_cache, reservations, users
 from berth.store.db import Database, Tx
 from berth.store.users import Principal
@@ -90,11 +92,15 @@ def _assert_fresh(
     until: datetime,
     pool: str | None = None,
 ) -> None:
-    """The cache's calendar is what the uncached query answers now."""
+    """The cache's calendar and availability are what the uncached queries answer now."""
     with db.transaction() as tx:
         cached = cache.calendar(tx, who, since, until, pool)
         fresh = reservations.calendar_json(tx, who, since, until, pool)
     assert json.loads(cached) == json.loads(fresh), (who.username, since, until, pool)
+    for p in [pool] if pool else POOLS:
+        with db.transaction() as tx:
+            kept = cache.availability(tx, p, since, until, _as_json)
+            assert kept == _availability(tx, p, since, until), (p, since, until)
 
 
 def _write(tx: Tx, rng: random.Random, owners: list[Principal]) -> None:
@@ -151,8 +157,7 @@ def _window(rng: random.Random) -> tuple[datetime, datetime]:
     return start, start + length
 
 
-def _availability(tx: Tx, pool: str, start: datetime, end: datetime) -> bytes:
-    p, steps = reservations.availability(tx, pool, start, end)
+def _as_json(p: Pool, steps: list[Step]) -> bytes:
     return views.json_bytes(
         {
             "capacity": views.amounts(p.capacity()),
@@ -161,6 +166,10 @@ def _availability(tx: Tx, pool: str, start: datetime, end: datetime) -> bytes:
             ],
         }
     )
+
+
+def _availability(tx: Tx, pool: str, start: datetime, end: datetime) -> bytes:
+    return _as_json(*reservations.availability(tx, pool, start, end))
 
 
 def _same(db: Database, cache: read_cache.ReadCache, rng: random.Random, who: Principal) -> None:
@@ -173,7 +182,7 @@ def _same(db: Database, cache: read_cache.ReadCache, rng: random.Random, who: Pr
     assert json.loads(cached) == json.loads(fresh), (who.username, since, until, pool)
     p = rng.choice(POOLS)
     with db.transaction() as tx:
-        kept = cache.answer(tx, p, since, until, lambda: _availability(tx, p, since, until))
+        kept = cache.availability(tx, p, since, until, _as_json)
         assert kept == _availability(tx, p, since, until)
 
 
@@ -204,40 +213,72 @@ def test_a_tiny_budget_drops_chunks_and_still_answers_right(
     assert cache.footprint()["calendar_bytes"] <= 30_000
 
 
+class _CommitsDuring:
+    """A session (`tx`) that commits `writer` during the read: never (`when` 0), right after
+    the cache's snapshot (1), or after its `after`-th statement (2)."""
+
+    def __init__(self, writer: Connection, when: int, after: int) -> None:
+        self.writer, self.when, self.after = writer, when, after
+        self.tx: Tx | None = None
+        self.calls = 0
+        self.committed = False
+
+    def __getattr__(self, name: str) -> object:  # the rest as the session
+        return getattr(self.tx, name)
+
+    def execute(self, stmt: object, *a: object, **k: object) -> object:
+        result = self.tx.execute(stmt, *a, **k)  # type: ignore[union-attr, call-overload]
+        self.calls += 1
+        chosen = stmt is read_cache._SNAPSHOT if self.when == 1 else self.calls == self.after
+        if self.when and chosen and not self.committed:
+            self.writer.commit()
+            self.committed = True
+        return result
+
+
 def test_a_write_in_flight_while_the_cache_reads_is_seen_once_committed(
     db: Database, readers: list[Principal]
 ) -> None:
     """The writer's transaction is open while the cache reads (its snapshot does not see it),
-    or commits between the cache's snapshot and its read; either way the next read sees it."""
+    or commits between the cache's snapshot and its read, or after any one statement of the
+    read; whichever, the next read sees it. Calendar and availability."""
     rng = random.Random(3)
     alice = readers[0]
-    for round_ in range(30):
+    for round_ in range(48):
         cache = read_cache.ReadCache(64 * 2**20)
         _seed(db, rng, readers, 20)
         since, until = BASE, BASE + timedelta(days=21)
         with db.engine.connect() as writer:
             writer.begin()
             writer.execute(_INSERT, {**_random_row(rng, readers), "status": "APPROVED"})
-            if round_ % 4 < 2:
+            if round_ // 3 % 2:
                 # a later transaction ends first: the writer's id is then below the snapshot's
                 # xmax, yet not visible in it (ids do not commit in order)
                 _take_an_id(db)
-            if round_ % 2:
-                # committed after the cache's snapshot, before its read of the rows
-                class Between:
-                    def execute(self, stmt: object, *a: object, **k: object) -> object:
-                        result = tx.execute(stmt, *a, **k)  # type: ignore[arg-type]
-                        if stmt is read_cache._SNAPSHOT:
-                            writer.commit()
-                        return result
-
-                with db.transaction() as tx:
-                    cache.calendar(Between(), alice, since, until, None)  # type: ignore[arg-type]
-            else:
-                with db.transaction() as tx:
-                    cache.calendar(tx, alice, since, until, None)
+            # 0: after the read; 1: after its snapshot; 2: after one of its statements
+            between = _CommitsDuring(writer, round_ % 3, rng.randrange(1, 5))
+            with db.transaction() as tx:
+                between.tx = tx
+                _read(cache, between, alice, since, until, round_ // 6)  # type: ignore[arg-type]
+            if not between.committed:
                 writer.commit()
         _assert_fresh(db, cache, alice, since, until, None)
+
+
+def _read(
+    cache: read_cache.ReadCache,
+    tx: Tx,
+    who: Principal,
+    since: datetime,
+    until: datetime,
+    n: int,
+) -> None:
+    """The calendar, or (every other pair of rounds) each pool's availability."""
+    if n // 2 % 2:
+        for p in POOLS:
+            cache.availability(tx, p, since, until, _as_json)
+    else:
+        json.loads(cache.calendar(tx, who, since, until, None))
 
 
 def test_concurrent_writers_and_readers_converge(db: Database, readers: list[Principal]) -> None:
@@ -265,7 +306,7 @@ def test_concurrent_writers_and_readers_converge(db: Database, readers: list[Pri
                 since, until = _window(rng)
                 windows.append((since, until))
                 with db.transaction() as tx:
-                    json.loads(cache.calendar(tx, rng.choice(readers), since, until, None))
+                    _read(cache, tx, rng.choice(readers), since, until, rng.randrange(4))
         except BaseException as exc:
             errors.append(exc)
 
@@ -311,8 +352,10 @@ def test_pruning_the_log_makes_older_snapshots_stale_and_only_those(
     maintenance.run(db, now, timedelta(days=365))
     _take_an_id(db)
     maintenance.run(db, now, timedelta(days=365))
-    _assert_fresh(db, cache, alice, since, until, "c845a")
+    with db.transaction() as tx:
+        cache.calendar(tx, alice, since, until, "c845a")
     assert cache.stats.refills == filled + 7
+    _assert_fresh(db, cache, alice, since, until, "c845a")
 
 
 def test_every_kind_of_write_leaves_a_change_and_a_read_leaves_none(
@@ -361,7 +404,7 @@ def test_a_write_in_flight_while_the_cache_checks_is_seen_once_committed(
         cache = read_cache.ReadCache(64 * 2**20)
         _seed(db, rng, readers, 20)
         with db.transaction() as tx:
-            cache.calendar(tx, alice, since, until, None)  # filled
+            _read(cache, tx, alice, since, until, round_)  # filled
         with db.engine.connect() as writer:
             writer.begin()
             writer.execute(_INSERT, {**_random_row(rng, readers), "status": "ACTIVE"})
@@ -369,7 +412,7 @@ def test_a_write_in_flight_while_the_cache_checks_is_seen_once_committed(
                 _take_an_id(db)  # a later id ends first
             refills = cache.stats.refills
             with db.transaction() as tx:
-                cache.calendar(tx, alice, since, until, None)  # fresh: renewed
+                _read(cache, tx, alice, since, until, round_)  # fresh: renewed
             assert cache.stats.refills == refills
             writer.commit()
         _assert_fresh(db, cache, alice, since, until, None)
@@ -386,11 +429,13 @@ def test_with_the_cache_off_every_read_is_made_afresh(
     for _ in range(3):
         _assert_fresh(db, cache, readers[1], since, until)
         with db.transaction() as tx:
-            cache.answer(tx, "c845a", since, until, lambda: bytes(builds.append(1) or 0))
+            cache.availability(tx, "c845a", since, until, lambda p, s: bytes(builds.append(1) or 0))
     assert len(builds) == 3
     assert cache.footprint() == {
         "calendar_chunks": 0,
         "calendar_bytes": 0,
+        "usage_days": 0,
+        "usage_bytes": 0,
         "answers": 0,
         "answer_bytes": 0,
     }

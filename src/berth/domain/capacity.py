@@ -12,11 +12,13 @@ millicores, `memory` in bytes. Capacity of a resource the pool does not have is 
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
+from operator import attrgetter
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,23 @@ def free_steps(capacity: Mapping[str, int], usage: Iterable[Step]) -> list[Step]
         else:
             steps.append(Step(step.start, step.end, free))
     return steps
+
+
+def clip(steps: Sequence[Step], start: datetime, end: datetime) -> list[Step]:
+    """The part of contiguous `steps` within [start, end) (steps cut at its edges)."""
+    first = bisect_right(steps, start, key=_END)  # the first step ending after `start`
+    last = bisect_left(steps, end, key=_START)  # past the last step starting before `end`
+    out = list(steps[first:last])
+    if out:
+        if out[0].start < start:
+            out[0] = Step(start, out[0].end, out[0].amounts)
+        if out[-1].end > end:
+            out[-1] = Step(out[-1].start, end, out[-1].amounts)
+    return out
+
+
+_START = attrgetter("start")
+_END = attrgetter("end")
 
 
 def align_up(t: datetime, grid: timedelta) -> datetime:

@@ -13,7 +13,10 @@ queries through randomized writes, concurrent ones included); what is saved is t
   sees it (busy, no id or owner). A window takes the first day's entries that overlap it and,
   from each later day, those starting on it, so any window is served from the same chunks.
   All pools' calendar merges the pools' entries by start.
-- **Availability** is kept per exact window (what the Book page asks for again and again).
+- **Availability** is kept per exact window (what the Availability page asks for again and
+  again), and under it the pool's usage per UTC day as steps: a window asked for the first
+  time (the Book page's fit check asks for the booking's own) is the days' steps cut to it,
+  not a fresh read of a fortnight.
 - **Bounded:** chunks and answers are dropped least-recently-used first past a byte budget
   (`BERTH_READ_CACHE_MB` per process; 0 turns the cache off and every read is made afresh).
 
@@ -35,12 +38,17 @@ from typing import Any
 
 from sqlalchemy import text
 
+from berth.domain.capacity import Step, clip, free_steps
+from berth.domain.pool import Pool
+from berth.store import pools as pool_rows
 from berth.store.db import Tx
 from berth.store.reservations import (
     CALENDAR_ENTRY_JSON,
     CALENDAR_STATUSES,
     CUSTOM_PLAN,
+    availability,
     calendar_json,
+    usage,
 )
 from berth.store.users import Principal
 
@@ -109,6 +117,13 @@ class _Chunk:
 
 
 @dataclass(frozen=True)
+class _Usage:
+    snap: str
+    steps: list[Step]  # the pool's usage over the day, covering it exactly
+    size: int
+
+
+@dataclass(frozen=True)
 class _Answer:
     snap: str
     body: bytes
@@ -159,7 +174,8 @@ class ReadCache:
     def __init__(self, budget_bytes: int) -> None:
         self.enabled = budget_bytes > 0
         self._chunks = _Lru(budget_bytes * 3 // 4)
-        self._answers = _Lru(budget_bytes // 4)
+        self._usage = _Lru(budget_bytes // 8)
+        self._answers = _Lru(budget_bytes // 8)
         self.stats = Stats()
         self._known_pools: list[str] = []
 
@@ -265,38 +281,73 @@ class ReadCache:
             d += timedelta(days=1)
         return made
 
-    # --- availability (any answer kept whole, by its exact window) ---
+    # --- availability: answers by exact window, and the pool's usage per day under them ---
 
-    def answer(
+    def availability(
         self,
         tx: Tx,
         pool: str,
         since: datetime,
         until: datetime,
-        build: Callable[[], bytes],
+        write: Callable[[Pool, list[Step]], bytes],
     ) -> bytes:
-        """`build()`'s answer about a pool's window, from memory while nothing in the pool
-        or the window has changed since it was built (with the cache off, `build()`)."""
+        """`write(pool, free steps)` of what `reservations.availability` answers, from memory
+        where it is still true (with the cache off, of that query itself)."""
         if not self.enabled:
-            return build()
+            return write(*availability(tx, pool, since, until))
         key = (pool, since, until)
         kept: _Answer | None = self._answers.get(key)
+        days = days_of(since, until)
+        held = {d: c for d in days if (c := self._usage.get((pool, d))) is not None}
+        checks = [(c.snap, pool, _day_start(d), _day_start(d) + DAY) for d, c in held.items()]
         if kept is not None:
-            _, stale, now = self._check(tx, [(kept.snap, pool, since, until)])
-            if not stale:
-                self.stats.hits += 1
-                self._answers.put(key, replace(kept, snap=now))
-                return kept.body
+            checks.append((kept.snap, pool, since, until))
+        _, stale, now = self._check(tx, checks)
+        stale_here = stale.get(pool, set())
+        if kept is not None and kept.snap not in stale_here:
+            self.stats.hits += 1
+            self._answers.put(key, replace(kept, snap=now))
+            return kept.body
         self.stats.refills += 1
-        snap = str(tx.execute(_SNAPSHOT).scalar_one())
-        body = build()
-        self._answers.put(key, _Answer(snap, body, len(body) + 200))
+        p = pool_rows.get(tx, pool)  # NotFound for no such pool
+        for d, c in held.items():  # see _renew
+            if c.snap != now and c.snap not in stale_here:
+                self._usage.put((pool, d), replace(c, snap=now))
+        missing = [d for d in days if d not in held or held[d].snap in stale_here]
+        fresh = self._fill_usage(tx, pool, missing[0], missing[-1]) if missing else {}
+        self.stats.hits += len(days) - len(missing)
+        steps: list[Step] = []
+        for d in days:
+            day = fresh.get(d) or held[d]
+            steps += clip(day.steps, max(since, _day_start(d)), min(until, _day_start(d) + DAY))
+        # The days' steps meet at midnight unmerged; `free_steps` merges equal neighbours, so
+        # the answer is the one a read of the whole window gives. Fresh days are true as of
+        # the check's snapshot, days read since as of later ones: `now` is the answer's.
+        body = write(p, free_steps(p.capacity(), steps))
+        self._answers.put(key, _Answer(now, body, len(body) + 200))
         return body
+
+    def _fill_usage(self, tx: Tx, pool: str, first: date, last: date) -> dict[date, _Usage]:
+        """Read the pool's usage over days first..last again, under one snapshot, and keep it
+        per day."""
+        self.stats.refills += (last - first).days + 1
+        snap = str(tx.execute(_SNAPSHOT).scalar_one())
+        steps = usage(tx, pool, _day_start(first), _day_start(last) + DAY)
+        made: dict[date, _Usage] = {}
+        d = first
+        while d <= last:
+            day = clip(steps, _day_start(d), _day_start(d) + DAY)
+            made[d] = kept = _Usage(snap, day, 250 * len(day) + 200)
+            self._usage.put((pool, d), kept)
+            d += DAY
+        return made
 
     def footprint(self) -> dict[str, int]:
         return {
             "calendar_chunks": len(self._chunks),
             "calendar_bytes": self._chunks.used,
+            "usage_days": len(self._usage),
+            "usage_bytes": self._usage.used,
             "answers": len(self._answers),
             "answer_bytes": self._answers.used,
         }

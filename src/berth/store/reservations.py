@@ -693,15 +693,19 @@ _USAGE_CHANGES = text(
 def availability(
     tx: Tx, pool_name: str, start: datetime, end: datetime
 ) -> tuple[Pool, list[capacity.Step]]:
-    """Free capacity of a pool over [start, end). The database sums the live reservations'
+    """Free capacity of a pool over [start, end) (`usage`, subtracted from its capacity)."""
+    pool = pools.get(tx, pool_name)
+    return pool, capacity.free_steps(pool.capacity(), usage(tx, pool.name, start, end))
+
+
+def usage(tx: Tx, pool: str, start: datetime, end: datetime) -> list[capacity.Step]:
+    """What a pool's live reservations use over [start, end), as steps. The database sums their
     changes of usage per instant (`capacity.changes_of`, clipped to the window), so a busy
     fortnight is a row per instant instead of a row per reservation; the domain makes the
     steps (`capacity.usage_steps_of_changes`, the same steps as the sweep of the rows)."""
-    pool = pools.get(tx, pool_name)
-    params = {"pool": pool.name, "start": start, "end": end}
+    params = {"pool": pool, "start": start, "end": end}
     changes = _changes(tx.execute(_USAGE_CHANGES, params).all())
-    usage = capacity.usage_steps_of_changes(changes, start, end)
-    return pool, capacity.free_steps(pool.capacity(), usage)
+    return capacity.usage_steps_of_changes(changes, start, end)
 
 
 def set_status(

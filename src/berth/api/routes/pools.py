@@ -8,7 +8,9 @@ from fastapi import APIRouter, Response
 
 from berth.api import problems, schemas, views
 from berth.api.deps import DB, Reads, User
-from berth.store import pools, reservations
+from berth.domain.capacity import Step
+from berth.domain.pool import Pool
+from berth.store import pools
 from berth.store.errors import Invalid
 
 router = APIRouter(prefix="/pools", tags=["pools"])
@@ -36,25 +38,23 @@ def availability(
         raise Invalid("end", "end: must be after start")
     if end - start > MAX_WINDOW:
         raise Invalid("end", f"end: the window spans at most {MAX_WINDOW.days} days")
-    with db.transaction() as tx:
 
-        def build() -> bytes:
-            # A busy fortnight is a thousand steps or more: written as plain data in the
-            # model's shape (views.json_bytes), not built as models and validated again.
-            p, steps = reservations.availability(tx, pool, start, end)
-            return views.json_bytes(
-                {
-                    "pool": p.name,
-                    "start": start,
-                    "end": end,
-                    "capacity": views.amounts(p.capacity()),
-                    "steps": [
-                        {"start": s.start, "end": s.end, "free": views.amounts(s.amounts)}
-                        for s in steps
-                    ],
-                }
-            )
+    def write(p: Pool, steps: list[Step]) -> bytes:
+        # A busy fortnight is a thousand steps or more: written as plain data in the model's
+        # shape (views.json_bytes), not built as models and validated again.
+        return views.json_bytes(
+            {
+                "pool": p.name,
+                "start": start,
+                "end": end,
+                "capacity": views.amounts(p.capacity()),
+                "steps": [
+                    {"start": s.start, "end": s.end, "free": views.amounts(s.amounts)}
+                    for s in steps
+                ],
+            }
+        )
 
-        # kept by each process, checked against the change log (store/read_cache.py)
-        body = cache.answer(tx, pool, start, end, build)
+    with db.transaction() as tx:  # kept by each process, checked first (store/read_cache.py)
+        body = cache.availability(tx, pool, start, end, write)
     return Response(body, media_type="application/json")
