@@ -54,7 +54,7 @@ def test_book_from_now_returns_the_reservation(
     assert got["gpu"] == {"kind": "mig-1g.24gb", "count": 2}
     assert (got["mode"], got["cpu"], got["memory"]) == ("inference", 16.0, "128Gi")
     assert client.get(f"/api/v1/reservations/{got['id']}", headers=alice).json() == got
-    # the list is written without the model (views.json_response), byte for byte as it would
+    # the list is written without the model (store/listing.py), byte for byte as it would
     listed = client.get("/api/v1/reservations", params={"mine": "true"}, headers=alice)
     as_models = TypeAdapter(list[schemas.ReservationPublic])
     assert listed.content == as_models.dump_json(as_models.validate_json(listed.content))
@@ -346,7 +346,7 @@ def test_pools_and_availability(client: TestClient, alice: Headers, now: datetim
         params={"start": iso(now), "end": iso(now + timedelta(hours=3))},
         headers=alice,
     )
-    # written without the model (views.json_response), yet byte for byte as the model writes
+    # written without the model (views.json_bytes), yet byte for byte as the model writes
     model = schemas.Availability.model_validate_json(got.content)
     assert got.content == model.model_dump_json().encode()
     a = got.json()

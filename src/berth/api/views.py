@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import pydantic_core
-from fastapi import Response
 
 from berth.api import schemas
 from berth.domain import staging as st
@@ -129,16 +128,11 @@ def _hold(row: ReservationColumns) -> dict[str, Any]:
     }
 
 
-def json_response(content: Any) -> Response:
-    """200 with `content`, plain data already in the shape of the route's response model,
-    as JSON written the way the model would write it (pydantic_core: datetimes in ISO 8601
-    with `Z` for UTC, UUIDs and enums as strings), without building and validating models:
-    for long lists, where that was most of the request."""
-    return Response(json_bytes(content), media_type="application/json")
-
-
 def json_bytes(content: Any) -> bytes:
-    """`content` as `json_response` writes it."""
+    """Plain data already in the shape of a route's response model, as JSON written the way
+    the model would write it (pydantic_core: datetimes in ISO 8601 with `Z` for UTC, UUIDs
+    and enums as strings), without building and validating models: for long answers, where
+    that was most of the request."""
     return pydantic_core.to_json(content)
 
 

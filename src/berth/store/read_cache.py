@@ -204,7 +204,7 @@ class ReadCache:
         }
         names, stale, now = self._check(tx, _calendar_checks(held))
         self._known_pools = names
-        self._renew(held, stale, now)
+        self._renew(self._chunks, held, stale, now)
         pools = [p for p in (wanted or names) if p in names]
         chosen: list[list[Entry]] = []
         for p in pools:
@@ -242,16 +242,18 @@ class ReadCache:
             stale.setdefault(p, set()).add(snap)
         return list(names or []), stale, str(now)
 
+    @staticmethod
     def _renew(
-        self, held: dict[tuple[str, date], _Chunk], stale: dict[str, set[str]], now: str
+        kept: _Lru, held: dict[tuple[str, date], Any], stale: dict[str, set[str]], now: str
     ) -> None:
-        """Chunks found fresh are true as of the check's own snapshot too: nothing their old
-        snapshot missed changed their span before the check, and what commits later is news
-        to both. Keeping the newer one bounds the next check's scan of the log to the changes
-        since this one (an old snapshot would make it read every change since it was taken)."""
+        """Pieces (calendar chunks, usage days) found fresh are true as of the check's own
+        snapshot too: nothing their old snapshot missed changed their span before the check,
+        and what commits later is news to both. Keeping the newer one bounds the next check's
+        scan of the log to the changes since this one (an old snapshot would make it read
+        every change since it was taken)."""
         for key, c in held.items():
             if c.snap != now and c.snap not in stale.get(key[0], ()):
-                self._chunks.put(key, replace(c, snap=now))
+                kept.put(key, replace(c, snap=now))
 
     def _fill(self, tx: Tx, pool: str, first: date, last: date) -> dict[date, _Chunk]:
         """Read the pool's days first..last again, under one snapshot, and keep them."""
@@ -310,9 +312,7 @@ class ReadCache:
             return kept.body
         self.stats.refills += 1
         p = pool_rows.get(tx, pool)  # NotFound for no such pool
-        for d, c in held.items():  # see _renew
-            if c.snap != now and c.snap not in stale_here:
-                self._usage.put((pool, d), replace(c, snap=now))
+        self._renew(self._usage, {(pool, d): c for d, c in held.items()}, stale, now)
         missing = [d for d in days if d not in held or held[d].snap in stale_here]
         fresh = self._fill_usage(tx, pool, missing[0], missing[-1]) if missing else {}
         self.stats.hits += len(days) - len(missing)
