@@ -195,6 +195,11 @@ def _serve_workers(db: Database, workers: int, options: dict[str, object]) -> No
                 "berth.api.app:worker_app",
                 factory=True,
                 workers=workers,
+                # uvicorn kills a worker that does not answer its parent's ping within this
+                # many seconds, and starts another; its default of 5 is shorter than starting
+                # Python and importing the app takes on a busy machine (2 cores shared with a
+                # build), where the workers were killed in a loop and never served
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
                 **options,  # type: ignore[arg-type]
             )
         finally:
@@ -203,6 +208,9 @@ def _serve_workers(db: Database, workers: int, options: dict[str, object]) -> No
                     os.environ.pop(name, None)
                 else:
                     os.environ[name] = value
+
+
+WORKER_HEALTHCHECK_SECONDS = 30
 
 
 def default_workers() -> int:
