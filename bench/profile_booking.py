@@ -8,6 +8,9 @@ call so the profiler sees everything. Uvicorn's HTTP parsing is not in it. Print
 request by layer, the SQL statements per request (and the transactions), and the top functions.
 
     .venv/bin/python bench/profile_booking.py [--existing 100000] [--requests 300]
+
+With `--cpu`, no profiler: the process's CPU time per request (what the API itself spends,
+PostgreSQL's work and the waits for it not included), the figure to compare two versions by.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
-from sqlalchemy import event
+import psycopg
 
 from berth.config import Settings, load_pool_file
 from berth.store import bootstrap
@@ -62,11 +65,17 @@ READS = {
 
 
 class Counter:
+    """Counts the statements psycopg sends, whether SQLAlchemy or `db.fetch` sends them."""
+
     def __init__(self) -> None:
         self.statements = 0
+        execute = psycopg.Cursor.execute
 
-    def __call__(self, *_: Any) -> None:
-        self.statements += 1
+        def counted(cursor: Any, *args: Any, **kwargs: Any) -> Any:
+            self.statements += 1
+            return execute(cursor, *args, **kwargs)
+
+        psycopg.Cursor.execute = counted  # type: ignore[method-assign]
 
 
 def inline_threads() -> None:
@@ -131,6 +140,9 @@ def main() -> None:
         choices=sorted(READS),
         help="profile this read (as bench/read.py sends it) instead of a booking",
     )
+    ap.add_argument(
+        "--cpu", action="store_true", help="no profiler: print the API's CPU ms per request"
+    )
     args = ap.parse_args()
     inline_threads()
     with tempfile.TemporaryDirectory(prefix="berth-profile-") as tmp:
@@ -163,7 +175,6 @@ def main() -> None:
                 for _ in range(args.requests + 20)
             ]
             counter = Counter()
-            event.listen(db.engine, "before_cursor_execute", counter)
             codes: dict[int, int] = {}
 
             async def run(batch: list[tuple[bytes, str, str | None]]) -> None:
@@ -174,14 +185,22 @@ def main() -> None:
             asyncio.run(run(bodies[:20]))  # warm caches (pool, prepared plans, imports)
             codes.clear()
             counter.statements = 0
-            profiler = cProfile.Profile()
-            t0 = time.perf_counter()
-            profiler.enable()
+            profiler = cProfile.Profile(time.process_time)
+            t0, cpu0 = time.perf_counter(), time.process_time()
+            if not args.cpu:
+                profiler.enable()
             asyncio.run(run(bodies[20:]))
             profiler.disable()
-            wall = time.perf_counter() - t0
+            wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
             db.dispose()
     n = args.requests
+    if args.cpu:
+        print(
+            f"{n} x {args.read or 'booking'}, {args.existing} existing; outcomes "
+            f"{json.dumps(codes)}; API CPU {1000 * cpu / n:.2f} ms, wall {1000 * wall / n:.2f} ms "
+            f"per request; {counter.statements / n:.1f} SQL statements per request"
+        )
+        return
     stats = pstats.Stats(profiler)
     raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
     print(

@@ -47,7 +47,7 @@ from berth.domain.reservation import (
 from berth.domain.teams import Held
 from berth.store import approvals, audit, pools, teams
 from berth.store import catalog as stored_catalog
-from berth.store.db import Tx
+from berth.store.db import Tx, fetch
 from berth.store.errors import Conflict, Invalid, NotFound, Refused
 from berth.store.locks import POOL_BOOKING, USER_BOOKING
 from berth.store.models import Reservation, SessionRow, User
@@ -238,8 +238,9 @@ class _View:
     named_team: int | None  # the id of the team the booking names, if one has that name
 
 
-_BOOKING_VIEW = text(
-    "SELECT * FROM berth_booking_view(:ku, :u, :count_owner, :kp, :pool, :start, :end, :team)"
+_BOOKING_VIEW = (
+    "SELECT * FROM berth_booking_view(%(ku)s, %(u)s, %(count_owner)s, %(kp)s, %(pool)s,"
+    " %(start)s, %(end)s, %(team)s)"
 )
 
 
@@ -248,7 +249,8 @@ def _booking_view(
 ) -> _View:
     """Take the owner's lock, then the pool's, and read what the checks need (and the
     booker's teams, and the id of the team named `team`): one round trip."""
-    row = tx.execute(
+    [row] = fetch(
+        tx,
         _BOOKING_VIEW,
         {
             "ku": USER_BOOKING,
@@ -260,7 +262,7 @@ def _booking_view(
             "end": end,
             "team": team,
         },
-    ).one()
+    )
     (updated, owner_live, at, kinds, units, cpus, mems, ids, names, leads, named) = row
     changes = _changes(zip(at, kinds, units, cpus, mems, strict=True))
     usage = capacity.usage_steps_of_changes(changes, start, end)
@@ -282,24 +284,23 @@ def _changes(
     return changes
 
 
-_CREATE = text(
-    """
+_CREATE = """
     WITH created AS (
         INSERT INTO reservations (id, pool, owner_id, start_at, end_at, gpu_kind, gpu_count,
             mode, cpu_millicores, memory_bytes, status, stage, created_at, updated_at,
             team_id, hold_until, hold_kind, reason)
-        VALUES (:id, :pool, :owner, :start, :end, :kind, :count, :mode, :cpu, :memory,
-            :status, CAST(:stage AS jsonb), :now, :now, :team, :hold_until, :hold_kind,
-            :reason)
+        VALUES (%(id)s, %(pool)s, %(owner)s, %(start)s, %(end)s, %(kind)s, %(count)s,
+            %(mode)s, %(cpu)s, %(memory)s, %(status)s, CAST(%(stage)s AS jsonb), %(now)s,
+            %(now)s, %(team)s, %(hold_until)s, %(hold_kind)s, %(reason)s)
         RETURNING id
     ), audited AS (
         INSERT INTO audit_log (actor, action, target, details, client)
-        SELECT :actor, 'reservation.create', :target, CAST(:details AS jsonb), :client
+        SELECT %(actor)s, 'reservation.create', %(target)s, CAST(%(details)s AS jsonb),
+            %(client)s
         FROM created
     )
-    SELECT pg_notify(:channel, :id_text) FROM created
-    """
-)
+    SELECT pg_notify(%(channel)s, %(id_text)s) FROM created
+"""
 
 
 def _create(
@@ -337,7 +338,8 @@ def _create(
         hold_until=hold.until if hold else None,
         hold_kind=hold.kind if hold else None,
     )
-    tx.execute(
+    fetch(
+        tx,
         _CREATE,
         {
             "id": row.id,
