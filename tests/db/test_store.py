@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 import textwrap
 import uuid
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psutil
+import psycopg
 import pytest
 from sqlalchemy import text
 
 from berth.domain.policy import BookingPolicy
 from berth.domain.reservation import Mode, Request, Status
 from berth.store import audit, maintenance, migrate, reservations, tokens, users
-from berth.store.db import Database
+from berth.store.db import Database, fetch
 from berth.store.embedded import EmbeddedPostgres
 from berth.store.errors import Conflict
 
@@ -262,3 +265,35 @@ pools:
     with db.transaction() as tx:
         req = Request("c845a", now, now + timedelta(hours=1), "mig-1g.24gb", 1, Mode.INFERENCE)
         assert reservations.book(tx, who, req, BookingPolicy(), now).gpu_kind == "mig-1g.24gb"
+
+
+def test_pooled_connections_the_server_closed_are_replaced_before_use(
+    database_url: str,
+) -> None:
+    """Backends of pooled connections ended by the server (as a restart or a failover ends
+    them) are found at checkout, without a round trip, and replaced: no transaction fails.
+    Seeded rounds: a random number of connections in the pool, a random share of them ended."""
+    rng = random.Random(13)
+    db = Database(database_url, pool_size=8)
+    admin = psycopg.connect(database_url.replace("+psycopg", ""), autocommit=True)
+    try:
+        for _ in range(20):
+            held = rng.randint(1, 8)
+            with ExitStack() as stack:  # `held` connections checked out at once, then pooled
+                pids = [
+                    stack.enter_context(db.transaction())
+                    .execute(text("SELECT pg_backend_pid()"))
+                    .scalar_one()
+                    for _ in range(held)
+                ]
+            ended = rng.sample(pids, rng.randint(1, held))
+            for pid in ended:
+                admin.execute("SELECT pg_terminate_backend(%s, 5000)", (pid,))
+            for _ in range(held + 2):
+                with db.transaction() as tx:
+                    pid = tx.execute(text("SELECT pg_backend_pid()")).scalar_one()
+                    assert pid not in ended
+                    assert fetch(tx, "SELECT 1", {}) == [(1,)]
+    finally:
+        admin.close()
+        db.dispose()

@@ -57,6 +57,23 @@ def _in_utc(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.autocommit = autocommit
 
 
+def _not_closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Replace a pooled connection the server has closed (a restart, a failover, an ended
+    backend) before it is used, without a round trip: the server's goodbye and the end of
+    the stream are already in the socket, and reading them marks the connection lost.
+    SQLAlchemy's pre-ping sent a query instead, one more round trip per transaction. A
+    connection that died without a word (a cut network) is found by its first statement,
+    which fails as UNAVAILABLE (503 and Retry-After), and the pool replaces it."""
+    pgconn = dbapi_connection.pgconn
+    try:
+        for _ in range(3):  # a FATAL message first, then the end of the stream
+            pgconn.consume_input()
+    except psycopg.OperationalError as exc:
+        raise sa_exc.DisconnectionError(str(exc)) from exc
+    if pgconn.status != psycopg.pq.ConnStatus.OK:
+        raise sa_exc.DisconnectionError("the server closed the connection")
+
+
 def fetch(tx: Tx, sql: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
     """Run one statement on the psycopg connection under `tx`, in its transaction, past
     SQLAlchemy's statement machinery, and return its rows. For the few statements every
@@ -74,10 +91,9 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         url = sqlalchemy_url(url)
         self.url = url
-        self.engine: Engine = create_engine(
-            url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True
-        )
+        self.engine: Engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2)
         event.listen(self.engine, "connect", _in_utc)
+        event.listen(self.engine, "checkout", _not_closed_by_server)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
