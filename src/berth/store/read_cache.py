@@ -41,7 +41,7 @@ from sqlalchemy import text
 from berth.domain.capacity import Step, clip, free_steps
 from berth.domain.pool import Pool
 from berth.store import pools as pool_rows
-from berth.store.db import Tx
+from berth.store.db import Tx, fetch
 from berth.store.reservations import (
     CALENDAR_ENTRY_JSON,
     CALENDAR_STATUSES,
@@ -63,13 +63,12 @@ _START = itemgetter(0)
 _SNAPSHOT = text("SELECT pg_current_snapshot()::text")
 
 # Which of the (snapshot, pool, span) checks are stale, the pools there are, and the snapshot
-# the check itself ran under, in one trip.
-_CHECK = text(
-    """
+# the check itself ran under, in one trip; on psycopg directly (`db.fetch`): every read runs it.
+_CHECK = """
     SELECT ARRAY(SELECT name FROM pools ORDER BY name), pg_current_snapshot()::text,
            ARRAY(
-        SELECT k.i FROM unnest(CAST(:snaps AS text[]), CAST(:pools AS text[]),
-                               CAST(:froms AS timestamptz[]), CAST(:tos AS timestamptz[]))
+        SELECT k.i FROM unnest(CAST(%(snaps)s AS text[]), CAST(%(pools)s AS text[]),
+                               CAST(%(froms)s AS timestamptz[]), CAST(%(tos)s AS timestamptz[]))
                         WITH ORDINALITY AS k (snap, pool, since, until, i)
         WHERE (SELECT coalesce(max(pruned_below), 0) FROM reservation_change_horizon)
               > pg_snapshot_xmin(k.snap::pg_snapshot)::text::bigint
@@ -79,8 +78,7 @@ _CHECK = text(
               AND c.pool IN (k.pool, '*')
               AND c.span && tstzrange(k.since, k.until, '[)')
               AND NOT pg_visible_in_snapshot(c.xid::text::xid8, k.snap::pg_snapshot)))
-    """
-)
+"""
 
 _ENTRIES = text(
     f"""
@@ -235,7 +233,7 @@ class ReadCache:
             "froms": [c[2] for c in checks],
             "tos": [c[3] for c in checks],
         }
-        names, now, stale_at = tx.execute(_CHECK, params).one()
+        [(names, now, stale_at)] = fetch(tx, _CHECK, params)
         stale: dict[str, set[str]] = {}
         for i in stale_at:
             snap, p, _, _ = checks[i - 1]
