@@ -65,13 +65,22 @@ class Caller:
     server: str
     role: str
     token: str
+    password: str
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
     def throwaway(self) -> dict[str, str]:
+        """A new API token of the caller, made from a new sign-in (not from `token`): a fuzzed
+        `DELETE /auth/tokens/{id}` may revoke any token of the caller, `token` included."""
         with httpx.Client(base_url=self.server, timeout=30) as c:
-            r = c.post("/api/v1/auth/tokens", json={"name": "throwaway"}, headers=self.headers())
+            login = c.post(
+                "/api/v1/auth/login",
+                json={"username": f"fuzz-{self.role}", "password": self.password},
+            )
+            assert login.status_code == 200, login.text
+            session = {"Authorization": f"Bearer {login.json()['token']}"}
+            r = c.post("/api/v1/auth/tokens", json={"name": "throwaway"}, headers=session)
             assert r.status_code == 201, r.text
             return {"Authorization": f"Bearer {r.json()['token']}"}
 
@@ -88,7 +97,7 @@ def caller(request: pytest.FixtureRequest, server: str, db: Database) -> Caller:
         session = {"Authorization": f"Bearer {login.json()['token']}"}
         r = c.post("/api/v1/auth/tokens", json={"name": "fuzz"}, headers=session)
         assert r.status_code == 201, r.text
-    return Caller(server, role, r.json()["token"])
+    return Caller(server, role, r.json()["token"], f"pw-{name}-long")
 
 
 def _document() -> dict[str, Any]:
