@@ -185,7 +185,7 @@ def main() -> None:
             asyncio.run(run(bodies[:20]))  # warm caches (pool, prepared plans, imports)
             codes.clear()
             counter.statements = 0
-            profiler = cProfile.Profile(time.process_time)
+            profiler = cProfile.Profile()
             t0, cpu0 = time.perf_counter(), time.process_time()
             if not args.cpu:
                 profiler.enable()
