@@ -231,7 +231,7 @@ def test_killed_between_any_two_steps_converges_without_orphans_or_duplicates(
 
     phases = session_phases([(name, []) for name in STEP_NAMES])
     rid = book(db, clock)
-    for done in range(1, len(phases)):  # die halfway through phase 2, then halfway through 3
+    for done in range(1, len(phases)):  # die after each phase but the last
         with pytest.raises(Crash):
             make_reconciler(db, CrashAfter(kube, done), clock).cycle()
         with db.transaction() as tx:

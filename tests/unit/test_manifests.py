@@ -31,6 +31,7 @@ from berth.kube.manifests import (
     STEP_NAMES,
     cluster_leftovers_selector,
     installation_selector,
+    session_phases,
     session_steps,
 )
 from berth.kube.translate import translate
@@ -96,16 +97,16 @@ def test_steps_come_in_provisioning_order_with_their_objects() -> None:
     assert [name for name, _ in steps] == list(STEP_NAMES)
     assert {name: [(o["kind"], o["metadata"]["name"]) for o in objs] for name, objs in steps} == {
         "namespace": [("Namespace", "berth-5f0c9a4e1b2d")],
-        "rbac": [("ServiceAccount", "workspace"), ("RoleBinding", "berth-admin")],
-        "quota": [("ResourceQuota", "berth-quota"), ("LimitRange", "berth-defaults")],
-        "config": [("ConfigMap", "berth-proxy"), ("ConfigMap", "berth-runtime")],
-        "network": [("NetworkPolicy", "berth-ingress"), ("NetworkPolicy", "berth-egress")],
         "storage": [
             ("PersistentVolumeClaim", "home"),
             ("PersistentVolumeClaim", "data"),
             ("PersistentVolumeClaim", "models"),
             ("PersistentVolumeClaim", "artifacts"),
         ],
+        "rbac": [("ServiceAccount", "workspace"), ("RoleBinding", "berth-admin")],
+        "quota": [("ResourceQuota", "berth-quota"), ("LimitRange", "berth-defaults")],
+        "config": [("ConfigMap", "berth-proxy"), ("ConfigMap", "berth-runtime")],
+        "network": [("NetworkPolicy", "berth-ingress"), ("NetworkPolicy", "berth-egress")],
         "workspace": [
             ("Secret", "workspace-auth"),
             ("Deployment", "workspace"),
@@ -113,6 +114,20 @@ def test_steps_come_in_provisioning_order_with_their_objects() -> None:
         ],
         "ingress": [("Ingress", "workspace")],
     }
+
+
+def test_claims_are_applied_in_a_phase_before_the_quota_exists() -> None:
+    """A claim charged to a quota by a request that was cut off stays counted until the quota
+    controller's recount: a claim applied after its quota could be refused for a phantom."""
+    steps = session_steps(make_spec(), openshift=False, password="pw")
+    phases = [[name for name, _ in phase] for phase in session_phases(steps)]
+    assert phases == [
+        ["namespace"],
+        ["storage"],
+        ["rbac", "quota", "config", "network"],
+        ["workspace", "ingress"],
+    ]
+    assert session_phases([("later", []), *steps])[2][0][0] == "later"  # unnamed: with the fence
 
 
 def test_quota_of_two_mig_units_on_the_reference_node() -> None:

@@ -8,8 +8,13 @@ so one selector finds all of a session and `MANAGED_SELECTOR` finds all of Berth
 
 Order matters where admission looks at earlier objects: the quota and limits exist before
 anything that makes pods, the proxy ConfigMap before the Deployment that reads it, the claims
-before the pod that mounts them. Within that order most objects are independent, so the steps
-fall into three phases (`session_phases`) whose objects the reconciler applies concurrently.
+before the pod that mounts them. And the claims exist before the quota: the API server charges
+a claim to the quota in admission, before it stores the claim, and does not take the charge back
+when the request is cut off (the reconciler killed mid-request); the quota then counts a claim
+that does not exist until the quota controller's next full recount (5 minutes by default), and
+refuses the claim when it is applied again. Claims made before the quota are counted once, by
+that recount. Within that order most objects are independent, so the steps fall into four
+phases (`session_phases`) whose objects the reconciler applies concurrently.
 """
 
 from __future__ import annotations
@@ -26,16 +31,15 @@ from berth.kube.manifests.common import (
 
 Step = tuple[str, list[Obj]]
 
-STEP_NAMES = ("namespace", "rbac", "quota", "config", "network", "storage", "workspace", "ingress")
-# Steps whose objects do not depend on each other are applied together (concurrently): the
-# namespace first; then the fence, configuration and claims; then what makes pods and routes
-# to them, once the quota, limits, policies, ConfigMap and claims exist. A step not named here
-# goes with the middle phase.
-FIRST_PHASE = ("namespace",)
-LAST_PHASE = ("workspace", "ingress")
 # The steps whose objects fence a session in (and the workspace's auth Secret): what drift
 # repair re-applies to every ACTIVE session on its slow cadence.
 FENCE_STEPS = ("rbac", "quota", "config", "network")
+STEP_NAMES = ("namespace", "storage", "rbac", "quota", "config", "network", "workspace", "ingress")
+# Steps whose objects do not depend on each other are applied together (concurrently): the
+# namespace first; then the claims, before any quota can charge them; then the fence and
+# configuration; then what makes pods and routes to them, once the quota, limits, policies,
+# ConfigMap and claims exist. A step not named here goes with the fence.
+PHASES = (("namespace",), ("storage",), FENCE_STEPS, ("workspace", "ingress"))
 
 __all__ = [
     "FENCE_STEPS",
@@ -57,6 +61,7 @@ def session_steps(spec: SessionSpec, *, openshift: bool, password: str) -> list[
     """Every object of a session namespace, grouped into ordered provisioning steps."""
     steps: list[Step] = [
         ("namespace", [namespace.namespace(spec)]),
+        ("storage", storage.volumes(spec)),
         ("rbac", [namespace.service_account(spec), namespace.admin_binding(spec)]),
         ("quota", [quota.quota(spec), quota.limit_range(spec)]),
         ("config", [network.proxy_config(spec), runtime.runtime_config(spec)]),
@@ -64,7 +69,6 @@ def session_steps(spec: SessionSpec, *, openshift: bool, password: str) -> list[
             "network",
             [network.ingress_policy(spec, openshift=openshift), network.egress_policy(spec)],
         ),
-        ("storage", storage.volumes(spec)),
         (
             "workspace",
             [
@@ -81,10 +85,15 @@ def session_steps(spec: SessionSpec, *, openshift: bool, password: str) -> list[
 def session_phases(steps: list[Step]) -> list[list[Step]]:
     """The steps in the phases they can be applied in: every step of a phase may be applied at
     the same time as the others; a phase starts once the one before it has been applied."""
-    first = [s for s in steps if s[0] in FIRST_PHASE]
-    last = [s for s in steps if s[0] in LAST_PHASE]
-    middle = [s for s in steps if s[0] not in FIRST_PHASE and s[0] not in LAST_PHASE]
-    return [phase for phase in (first, middle, last) if phase]
+    fence = PHASES.index(FENCE_STEPS)
+
+    def phase_of(name: str) -> int:
+        return next((i for i, names in enumerate(PHASES) if name in names), fence)
+
+    phases: list[list[Step]] = [[] for _ in PHASES]
+    for step in steps:
+        phases[phase_of(step[0])].append(step)
+    return [phase for phase in phases if phase]
 
 
 def fence_objects(steps: list[Step]) -> list[Obj]:
