@@ -57,6 +57,18 @@ def _create_test_database(server_url: str) -> str:
     return url.set(database=TEST_DB).render_as_string(hide_password=False)
 
 
+def _without_fsync(server_url: str) -> None:
+    """The throwaway test server does not flush to disk: a killed server loses nothing by that
+    (its writes are in the kernel's page cache), only a crash of the machine would, and that
+    throws the server away anyway. Commits and the per-test TRUNCATE are then a third faster.
+    The servers the fail-over tests kill (tests/pg_pair.py) keep fsync on, as a real one does."""
+    admin = create_engine(make_url(server_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text("ALTER SYSTEM SET fsync = off"))
+        conn.execute(text("SELECT pg_reload_conf()"))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     given = os.environ.get("BERTH_DATABASE_URL")
@@ -68,6 +80,7 @@ def database_url() -> Iterator[str]:
     base = Path(tempfile.mkdtemp(prefix="berth-test-pg-"))
     try:
         with running(base / "pgdata") as url:
+            _without_fsync(url)
             yield _create_test_database(url)
     finally:
         shutil.rmtree(base, ignore_errors=True)
