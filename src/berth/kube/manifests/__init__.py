@@ -13,7 +13,7 @@ a claim to the quota in admission, before it stores the claim, and does not take
 when the request is cut off (the reconciler killed mid-request); the quota then counts a claim
 that does not exist until the quota controller's next full recount (5 minutes by default), and
 refuses the claim when it is applied again. Claims made before the quota are counted once, by
-that recount. Within that order most objects are independent, so the steps fall into four
+the quota's first count. Within that order most objects are independent, so the steps fall into four
 phases (`session_phases`) whose objects the reconciler applies concurrently.
 """
 
@@ -34,12 +34,12 @@ Step = tuple[str, list[Obj]]
 # The steps whose objects fence a session in (and the workspace's auth Secret): what drift
 # repair re-applies to every ACTIVE session on its slow cadence.
 FENCE_STEPS = ("rbac", "quota", "config", "network")
-STEP_NAMES = ("namespace", "storage", "rbac", "quota", "config", "network", "workspace", "ingress")
 # Steps whose objects do not depend on each other are applied together (concurrently): the
 # namespace first; then the claims, before any quota can charge them; then the fence and
 # configuration; then what makes pods and routes to them, once the quota, limits, policies,
 # ConfigMap and claims exist. A step not named here goes with the fence.
 PHASES = (("namespace",), ("storage",), FENCE_STEPS, ("workspace", "ingress"))
+STEP_NAMES = tuple(name for phase in PHASES for name in phase)
 
 __all__ = [
     "FENCE_STEPS",
