@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test install lint typecheck unit bench clean sim-build ui chromium maven image-tools workspace-tools image-berth images images-test prometheus
+.PHONY: run test test-setup install lint typecheck unit bench clean sim-build ui chromium maven image-tools workspace-tools image-berth images images-test prometheus
 
 run: install ui
 	$(BIN)/berth up --sim
@@ -15,22 +15,40 @@ run: install ui
 # (marked `kube`, tests/conftest.py), whose output goes to $(KUBE_LOG) and is shown once the
 # first half is done. Each half starts its own PostgreSQL (and the second its own sim), so they
 # share nothing. The kube tests spend most of their time waiting on the control plane, so the
-# two cores are used instead of one; on a cold machine the Go build is hidden the same way.
+# two cores are used instead of one.
+# On a cold machine the Go build is the long pole (the build, then the kube tests after it), so
+# it starts as soon as the venv exists, beside the rest of the setup (lint, UI, images), and
+# while it still runs the first half runs under `nice`: the build gets the cores first, the
+# tests what it leaves. The kube tests wait for the setup too (they drive the built UI in
+# Chromium); if the setup fails, the build is stopped (SIGTERM, which takes go's compilers
+# with it).
 SIM_BUILD_LOG := $(VENV)/sim-build.log
 KUBE_LOG := $(VENV)/kube-tests.log
-test: install lint ui chromium maven prometheus image-berth
-	npm run format:check --prefix web
-	npm test --prefix web
+SETUP_DONE := $(VENV)/.test-setup-done
+test: install
+	@rm -f $(SETUP_DONE)
 	@echo "in the background: berth sim build (> $(SIM_BUILD_LOG)), then pytest -m kube (> $(KUBE_LOG))"
 	@( if ! $(BIN)/berth sim build > $(SIM_BUILD_LOG) 2>&1; then \
 	     tail -n 40 $(SIM_BUILD_LOG); echo "berth sim build failed"; exit 1; fi; \
 	   tail -n 1 $(SIM_BUILD_LOG); \
+	   while [ ! -e $(SETUP_DONE) ]; do sleep 1; done; \
 	   $(BIN)/pytest -m kube ) > $(KUBE_LOG) 2>&1 & kube=$$!; \
-	$(BIN)/pytest -m "not kube"; first=$$?; \
+	if ! $(MAKE) --no-print-directory test-setup; then \
+	  pkill -TERM -P $$kube; kill $$kube; wait $$kube; exit 1; fi; \
+	touch $(SETUP_DONE); \
+	nice=""; if pgrep -P $$kube -f "berth sim build" > /dev/null; then \
+	  nice="nice -n 10"; echo "the sim is still building: the first half runs under $$nice"; fi; \
+	$$nice $(BIN)/pytest -m "not kube"; first=$$?; \
 	echo "the kube tests, from $(KUBE_LOG) (followed until they end):"; \
 	tail -n +1 -f --pid=$$kube $(KUBE_LOG); \
 	wait $$kube; second=$$?; \
 	test $$first -eq 0 -a $$second -eq 0
+
+# What the tests need besides the venv and the sim: lint, the UI (built and unit-tested),
+# Chromium, Maven, Prometheus and the berth image.
+test-setup: lint ui chromium maven prometheus image-berth
+	npm run format:check --prefix web
+	npm test --prefix web
 
 # Builds the local Kubernetes control plane once (Go module proxy), then reuses the cache.
 sim-build: install

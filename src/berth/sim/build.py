@@ -134,6 +134,11 @@ def _run(args: list[str], cwd: Path, on_line: Line, env: dict[str, str] | None =
             lines.append(line)
             on_line(line)
         code = proc.wait()
+    except BaseException:  # Ctrl-C, or SystemExit from `berth sim build`'s SIGTERM handler
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
     finally:
         _running.discard(proc)
     if code != 0:

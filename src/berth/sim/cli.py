@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import sys
 import time
 from pathlib import Path
 from typing import Annotated
@@ -84,6 +86,10 @@ def build(
     force: Annotated[bool, typer.Option(help="Rebuild even when the binaries exist.")] = False,
 ) -> None:
     """Build the pinned binaries from the Go module proxy into the cache (reused when present)."""
+    # `make test` builds in the background and stops the build with SIGTERM when the rest of
+    # its setup fails: as SystemExit it unwinds through the go command, which is killed with
+    # its compilers instead of compiling on for minutes.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     _build(force)
 
 
