@@ -21,7 +21,7 @@ run: install ui
 # while it still runs the first half runs under `nice`: the build gets the cores first, the
 # tests what it leaves. The kube tests wait for the setup too (they drive the built UI in
 # Chromium); if the setup fails, the build is stopped (SIGTERM, which takes go's compilers
-# with it).
+# with it). Ctrl-C stops the background half too, and it never outlives this recipe's shell.
 SIM_BUILD_LOG := $(VENV)/sim-build.log
 KUBE_LOG := $(VENV)/kube-tests.log
 SETUP_DONE := $(VENV)/.test-setup-done
@@ -31,8 +31,9 @@ test: install
 	@( if ! $(BIN)/berth sim build > $(SIM_BUILD_LOG) 2>&1; then \
 	     tail -n 40 $(SIM_BUILD_LOG); echo "berth sim build failed"; exit 1; fi; \
 	   tail -n 1 $(SIM_BUILD_LOG); \
-	   while [ ! -e $(SETUP_DONE) ]; do sleep 1; done; \
+	   while [ ! -e $(SETUP_DONE) ]; do kill -0 $$$$ 2>/dev/null || exit 1; sleep 1; done; \
 	   $(BIN)/pytest -m kube ) > $(KUBE_LOG) 2>&1 & kube=$$!; \
+	trap 'pkill -TERM -P $$kube; kill $$kube 2>/dev/null; exit 130' INT TERM; \
 	if ! $(MAKE) --no-print-directory test-setup; then \
 	  pkill -TERM -P $$kube; kill $$kube; wait $$kube; exit 1; fi; \
 	touch $(SETUP_DONE); \
