@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -45,6 +46,19 @@ from tests import prometheus_server
 from tests.dcgm_standin import StandInDcgmExporter, sim_gpu_pods
 
 TEST_DB = "berth_test"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """SIGTERM ends the run as Ctrl-C does, so fixtures are torn down: the PostgreSQL servers and
+    sims they started stop with it. `make test` stops its background half with SIGTERM on
+    Ctrl-C (that half cannot get SIGINT: a shell without job control starts background jobs
+    with it ignored)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _create_test_database(server_url: str) -> str:
