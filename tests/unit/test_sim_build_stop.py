@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -36,18 +37,17 @@ CHILD = textwrap.dedent(
 
 
 def _alive(pid: int) -> bool:
+    """The process exists and is not a zombie nobody has reaped yet (gone for our purposes)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
         return False
-    # a zombie nobody has reaped yet is gone for our purposes
-    state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    return state != "Z"
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def _wait_for(check: object, what: str, budget: float = 30.0) -> None:
+def _wait_for(check: Callable[[], object], what: str, budget: float = 30.0) -> None:
     deadline = time.monotonic() + budget
-    while not check():  # type: ignore[operator]
+    while not check():
         if time.monotonic() > deadline:
             pytest.fail(f"{what} within {budget:.0f} s")
         time.sleep(0.05)
