@@ -8,9 +8,9 @@ with bench/wrk/berth.lua in mode `read` sends, from 32 connections, a mix in equ
 - GET /api/v1/pools/{pool}/availability?start=&end= (14 days),
 - GET /api/v1/reservations?mine=true (as one of the 32 users),
 
-at a fixed rate (each wrk thread on its own schedule): p50/p99 at 200 requests/s, then rising
-rates until p99 passes 100 ms or the rate is not reached; the highest rate that held is the
-answer. A single Python client first gives each endpoint's own latency and response size.
+at a fixed rate (each wrk thread on its own schedule): p50/p99 at 200 requests/s right after
+a warm-up, then rising rates (200 again among them) until p99 passes 100 ms or the rate is not
+reached; the highest rate that held is the answer. A single Python client first gives each endpoint's own latency and response size.
 
     .venv/bin/python bench/read.py [--existing 100000] [--seconds 10] [--workers N] [--cache-mb MB]
                                    [--gzip]
@@ -133,13 +133,23 @@ def measure(
         )
         return r
 
-    at_200 = run(200)
+    # 200/s first, right after the warm-up: what the caches still miss shows here; then every
+    # rate afresh, 200 again among them (the figure, once the processes hold what is asked)
+    first = at_200 = run(200)
     best = 0.0
     for rate in RATES:  # up until p99 passes the target or the rate is not reached
-        if not (at_200 if rate == 200 else run(rate))["held"]:
+        r = run(rate)
+        if rate == 200:
+            at_200 = r
+        if not r["held"]:
             break
         best = rate
-    return lines, {"p99_at_200": at_200["p99_ms"], "rps_at_200": at_200["rps"], "best_rate": best}
+    return lines, {
+        "p99_at_200": at_200["p99_ms"],
+        "rps_at_200": at_200["rps"],
+        "p99_at_200_first": first["p99_ms"],
+        "best_rate": best,
+    }
 
 
 def main() -> None:
@@ -183,7 +193,8 @@ def main() -> None:
     best = figures["best_rate"]
     print(
         f"\np99 at 200 requests/s asked: {figures['p99_at_200']:.0f} ms "
-        f"({figures['rps_at_200']:.0f}/s answered); highest rate holding p99 <= "
+        f"({figures['rps_at_200']:.0f}/s answered; right after the warm-up "
+        f"{figures['p99_at_200_first']:.0f} ms); highest rate holding p99 <= "
         f"{TARGET_P99_MS:.0f} ms: "
         + (f"{best:.0f} requests/s" if best else f"none (not even {RATES[0]}/s)")
     )

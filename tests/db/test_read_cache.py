@@ -1,9 +1,10 @@
 """The read cache answers exactly what a fresh read answers, whatever was written and when.
 
-Each check compares the cache's calendar (and availability) with the uncached query run at
-the same moment, for random windows (whole days, hours, across midnights, up to weeks),
-random readers (owners, others, an admin) and one pool or all, after random writes: inserts,
-moves in time and between pools, status changes, deletes, renames, a pool's new capacity.
+Each check compares the cache's calendar (and availability, and the readers' reservation
+lists) with the uncached query run at the same moment, for random windows (whole days, hours,
+across midnights, up to weeks), random readers (owners, others, an admin) and one pool or
+all, after random writes: inserts, moves in time and between pools, status changes, deletes,
+renames, a pool's new capacity, sessions and their idle state coming, changing and going.
 Writes made concurrently with the cache's reads, committed before, during and after them,
 must all be seen by the first read after their commit.
 """
@@ -24,7 +25,8 @@ from berth.api import views
 from berth.config import load_pool_file
 from berth.domain.capacity import Step
 from berth.domain.pool import Pool
-from berth.store import maintenance, pools, read_cache, reservations, users
+from berth.domain.reservation import Status
+from berth.store import listing, maintenance, pools, read_cache, reservations, users
 from berth.store.db import Database, Tx
 from berth.store.users import Principal
 
@@ -101,14 +103,29 @@ def _assert_fresh(
         with db.transaction() as tx:
             kept = cache.availability(tx, p, since, until, _as_json)
             assert kept == _availability(tx, p, since, until), (p, since, until)
+    _same_list(db, cache, who, mine=True)
+
+
+def _same_list(db: Database, cache: read_cache.ReadCache, who: Principal, **how: object) -> None:
+    """The cache's reservation list is what the uncached query answers now."""
+    with db.transaction() as tx:
+        kept = cache.listing(tx, who, **how)  # type: ignore[arg-type]
+        fresh = listing.search(tx, who, **how)  # type: ignore[arg-type]
+    assert kept == fresh, (who.username, how)
 
 
 def _write(tx: Tx, rng: random.Random, owners: list[Principal]) -> None:
     """One random write of any kind a reservation, a user or a pool can see."""
     ids = [r for (r,) in tx.execute(text("SELECT id FROM reservations")).all()]
-    kind = rng.choice(["insert"] * 4 + ["move", "status", "delete", "pool", "many"] * 2)
+    kind = rng.choice(
+        ["insert"] * 4 + ["move", "status", "delete", "pool", "many", "session", "idle"] * 2
+    )
     if kind == "insert" or not ids:
         tx.execute(_INSERT, _random_row(rng, owners))
+    elif kind == "session":
+        _write_session(tx, rng, rng.choice(ids))
+    elif kind == "idle":
+        _write_idle(tx, rng, rng.choice(ids))
     elif kind == "move":
         shift = timedelta(minutes=15 * rng.randrange(-4 * 24 * 3, 4 * 24 * 3))
         tx.execute(
@@ -149,6 +166,58 @@ def _write(tx: Tx, rng: random.Random, owners: list[Principal]) -> None:
             pools.sync(tx, [replace(base, name=rng.choice(POOLS), nodes=nodes)])
 
 
+def _write_session(tx: Tx, rng: random.Random, reservation: uuid.UUID) -> None:
+    """A reservation's session comes, changes (what the list shows, or only what it does not)
+    or goes."""
+    phase = rng.choice(["provisioning", "ready", "tearing_down", "gone", "failed"])
+    url = rng.choice([None, f"https://ws-{rng.randrange(100)}.example"])
+    how = rng.choice(["upsert", "upsert", "step", "delete"])
+    if how == "delete":
+        tx.execute(text("DELETE FROM sessions WHERE reservation_id = :id"), {"id": reservation})
+    elif how == "step":  # not shown by the list
+        tx.execute(
+            text(
+                "UPDATE sessions SET step = :s, attempts = attempts + 1 WHERE reservation_id = :id"
+            ),
+            {"s": f"step-{rng.randrange(9)}", "id": reservation},
+        )
+    else:
+        tx.execute(
+            text(
+                "INSERT INTO sessions (reservation_id, namespace, phase, url, started_at, updated_at) "
+                "VALUES (:id, :ns, :phase, :url, now(), now()) ON CONFLICT (reservation_id) "
+                "DO UPDATE SET phase = excluded.phase, url = excluded.url"
+            ),
+            {"id": reservation, "ns": f"berth-{reservation}", "phase": phase, "url": url},
+        )
+
+
+def _write_idle(tx: Tx, rng: random.Random, reservation: uuid.UUID) -> None:
+    """A reservation's idle state: a warning, a keep, its opening (not shown), or none."""
+    t = BASE + timedelta(minutes=15 * rng.randrange(4 * 24 * 20))
+    how = rng.choice(["warn", "keep", "open", "clear", "delete"])
+    if how == "delete":
+        tx.execute(text("DELETE FROM session_idle WHERE reservation_id = :id"), {"id": reservation})
+        return
+    columns = {
+        "warn": "warned_at = :t, reason = 'idle', release_at = :t + interval '1 hour'",
+        "keep": "keep_until = :t",
+        "open": "opened_at = :t",  # not shown by the list
+        "clear": "warned_at = NULL, reason = NULL, release_at = NULL, keep_until = NULL",
+    }[how]
+    tx.execute(
+        text(
+            "INSERT INTO session_idle (reservation_id, updated_at) VALUES (:id, now()) "
+            "ON CONFLICT (reservation_id) DO NOTHING"
+        ),
+        {"id": reservation},
+    )
+    tx.execute(
+        text(f"UPDATE session_idle SET {columns} WHERE reservation_id = :id"),  # noqa: S608
+        {"id": reservation, "t": t},
+    )
+
+
 def _window(rng: random.Random) -> tuple[datetime, datetime]:
     start = BASE + timedelta(minutes=15 * rng.randrange(-4 * 24, 4 * 24 * 22))
     length = rng.choice([timedelta(days=7), timedelta(days=1), timedelta(days=14)])
@@ -184,6 +253,17 @@ def _same(db: Database, cache: read_cache.ReadCache, rng: random.Random, who: Pr
     with db.transaction() as tx:
         kept = cache.availability(tx, p, since, until, _as_json)
         assert kept == _availability(tx, p, since, until)
+    # the list: one owner's (kept), or an admin's of everyone (read afresh), some filtered
+    filters = rng.choice(
+        [
+            {},
+            {"limit": 5},
+            {"pool": rng.choice(POOLS)},
+            {"since": since, "until": until},
+            {"statuses": [Status.ACTIVE, Status.APPROVED]},
+        ]
+    )
+    _same_list(db, cache, who, mine=rng.random() < 0.7, **filters)
 
 
 def test_the_cache_answers_what_a_fresh_read_answers_through_random_writes(
@@ -210,12 +290,18 @@ def test_a_tiny_budget_drops_chunks_and_still_answers_right(
     _seed(db, rng, readers, 400)
     for _ in range(60):
         _same(db, cache, rng, rng.choice(readers))
-    assert cache.footprint()["calendar_bytes"] <= 30_000
+    kept = cache.footprint()
+    assert (
+        kept["calendar_bytes"] + kept["usage_bytes"] + kept["answer_bytes"] + kept["list_bytes"]
+        <= 40_000
+    )
 
 
 class _CommitsDuring:
     """A session (`tx`) that commits `writer` during the read: never (`when` 0), right after
-    the cache's snapshot (1), or after its `after`-th statement (2)."""
+    the cache's snapshot (1), after its `after`-th statement (2), or before the first one
+    made through the session (3: after the check, made on psycopg directly; a list's
+    snapshot is the check's own)."""
 
     def __init__(self, writer: Connection, when: int, after: int) -> None:
         self.writer, self.when, self.after = writer, when, after
@@ -227,10 +313,13 @@ class _CommitsDuring:
         return getattr(self.tx, name)
 
     def execute(self, stmt: object, *a: object, **k: object) -> object:
+        if self.when == 3 and not self.committed:
+            self.writer.commit()
+            self.committed = True
         result = self.tx.execute(stmt, *a, **k)  # type: ignore[union-attr, call-overload]
         self.calls += 1
         chosen = stmt is read_cache._SNAPSHOT if self.when == 1 else self.calls == self.after
-        if self.when and chosen and not self.committed:
+        if self.when in (1, 2) and chosen and not self.committed:
             self.writer.commit()
             self.committed = True
         return result
@@ -241,25 +330,29 @@ def test_a_write_in_flight_while_the_cache_reads_is_seen_once_committed(
 ) -> None:
     """The writer's transaction is open while the cache reads (its snapshot does not see it),
     or commits between the cache's snapshot and its read, or after any one statement of the
-    read; whichever, the next read sees it. Calendar and availability."""
+    read; whichever, the next read sees it. Calendar, availability and the list."""
     rng = random.Random(3)
     alice = readers[0]
-    for round_ in range(48):
+    for round_ in range(72):
         cache = read_cache.ReadCache(64 * 2**20)
         _seed(db, rng, readers, 20)
         since, until = BASE, BASE + timedelta(days=21)
         with db.engine.connect() as writer:
             writer.begin()
-            writer.execute(_INSERT, {**_random_row(rng, readers), "status": "APPROVED"})
-            if round_ // 3 % 2:
+            row = {**_random_row(rng, readers), "status": "APPROVED"}
+            if rng.random() < 0.7:  # alice's, so that her list changes too
+                row["owner"] = alice.id
+            writer.execute(_INSERT, row)
+            if round_ // 4 % 2:
                 # a later transaction ends first: the writer's id is then below the snapshot's
                 # xmax, yet not visible in it (ids do not commit in order)
                 _take_an_id(db)
-            # 0: after the read; 1: after its snapshot; 2: after one of its statements
-            between = _CommitsDuring(writer, round_ % 3, rng.randrange(1, 5))
+            # 0: after the read; 1: after its snapshot; 2: after one of its statements;
+            # 3: before its first statement through the session
+            between = _CommitsDuring(writer, round_ % 4, rng.randrange(1, 5))
             with db.transaction() as tx:
                 between.tx = tx
-                _read(cache, between, alice, since, until, round_ // 6)  # type: ignore[arg-type]
+                _read(cache, between, alice, since, until, round_ // 8)  # type: ignore[arg-type]
             if not between.committed:
                 writer.commit()
         _assert_fresh(db, cache, alice, since, until, None)
@@ -273,10 +366,12 @@ def _read(
     until: datetime,
     n: int,
 ) -> None:
-    """The calendar, or (every other pair of rounds) each pool's availability."""
-    if n // 2 % 2:
+    """The calendar, each pool's availability or the reader's list, by `n` modulo 3."""
+    if n % 3 == 1:
         for p in POOLS:
             cache.availability(tx, p, since, until, _as_json)
+    elif n % 3 == 2:
+        json.loads(cache.listing(tx, who, mine=True).body)
     else:
         json.loads(cache.calendar(tx, who, since, until, None))
 
@@ -392,6 +487,58 @@ def test_every_kind_of_write_leaves_a_change_and_a_read_leaves_none(
     assert sorted(p for p, _ in changes()) == sorted(["*", str(row["pool"]), str(row["pool"])])
 
 
+def test_what_a_list_shows_leaves_a_list_change_and_nothing_else_does(
+    db: Database, readers: list[Principal]
+) -> None:
+    alice, bob = readers[0], readers[1]
+    row = {**_random_row(random.Random(2), readers), "owner": alice.id}
+
+    def owners_changed(write: str, **params: object) -> list[int]:
+        with db.transaction() as tx:
+            tx.execute(text("DELETE FROM list_changes"))
+        with db.transaction() as tx:
+            tx.execute(text(write), params)
+        with db.transaction() as tx:
+            return sorted(o for (o,) in tx.execute(text("SELECT owner_id FROM list_changes")))
+
+    with db.transaction() as tx:
+        tx.execute(_INSERT, row)
+    r = {"id": row["id"]}
+    assert owners_changed(
+        "UPDATE reservations SET owner_id = :b WHERE id = :id", b=bob.id, **r
+    ) == [
+        alice.id,
+        bob.id,
+    ]
+    assert owners_changed("UPDATE reservations SET owner_id = :a WHERE id = :id", a=alice.id, **r)
+    session = (
+        "INSERT INTO sessions (reservation_id, namespace, phase, started_at, updated_at) "
+        "VALUES (:id, 'ns-1', 'provisioning', now(), now())"
+    )
+    assert owners_changed(session, **r) == [alice.id]
+    assert owners_changed("UPDATE sessions SET phase = 'ready' WHERE reservation_id = :id", **r)
+    assert owners_changed("UPDATE sessions SET url = 'https://w' WHERE reservation_id = :id", **r)
+    for unseen in [
+        "UPDATE sessions SET step = 'quota', attempts = 3, last_error = 'x' WHERE reservation_id = :id",
+        "UPDATE sessions SET phase = 'ready' WHERE reservation_id = :id",  # the same phase
+        "INSERT INTO session_idle (reservation_id, updated_at) VALUES (:id, now())",
+        "UPDATE session_idle SET opened_at = now() WHERE reservation_id = :id",
+        "UPDATE users SET username = username",
+        "SELECT * FROM reservations",
+    ]:
+        expected = [alice.id] if unseen.startswith("INSERT") else []
+        assert owners_changed(unseen, **r) == expected, unseen
+    assert owners_changed(
+        "UPDATE session_idle SET keep_until = now() WHERE reservation_id = :id", **r
+    )
+    assert owners_changed("DELETE FROM session_idle WHERE reservation_id = :id", **r)
+    assert owners_changed("UPDATE users SET username = 'alice2' WHERE id = :a", a=alice.id) == [
+        alice.id
+    ]
+    # a reservation going takes its session along: logged once, by the reservation's trigger
+    assert owners_changed("DELETE FROM reservations WHERE id = :id", **r) == [alice.id]
+
+
 def test_a_write_in_flight_while_the_cache_checks_is_seen_once_committed(
     db: Database, readers: list[Principal]
 ) -> None:
@@ -438,4 +585,6 @@ def test_with_the_cache_off_every_read_is_made_afresh(
         "usage_bytes": 0,
         "answers": 0,
         "answer_bytes": 0,
+        "lists": 0,
+        "list_bytes": 0,
     }

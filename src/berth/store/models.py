@@ -689,6 +689,17 @@ class ReservationChange(Base):
     span: Mapped[Any] = mapped_column(TSTZRANGE)
 
 
+class ListChange(Base):
+    """A transaction that changed what an owner's reservation list shows (their reservations,
+    username, sessions' phase or URL, idle state): written by triggers (migration 0022), read
+    by the read cache to know a kept list is stale."""
+
+    __tablename__ = "list_changes"
+
+    owner_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    xid: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
 class ReservationChangeHorizon(Base):
     """The one row saying below which transaction id the change log was pruned."""
 

@@ -40,8 +40,10 @@ from sqlalchemy import text
 
 from berth.domain.capacity import Step, clip, free_steps
 from berth.domain.pool import Pool
+from berth.domain.reservation import Status
 from berth.store import pools as pool_rows
 from berth.store.db import Tx, fetch
+from berth.store.listing import Listing, search
 from berth.store.reservations import (
     CALENDAR_ENTRY_JSON,
     CALENDAR_STATUSES,
@@ -80,6 +82,20 @@ _CHECK = """
               AND NOT pg_visible_in_snapshot(c.xid::text::xid8, k.snap::pg_snapshot)))
 """
 
+# Whether anything an owner's list shows changed behind a kept snapshot (none kept: NULL, so
+# stale), and the snapshot the check ran under, in one trip: the list is read after it.
+_LIST_CHECK = """
+    SELECT pg_current_snapshot()::text,
+           CAST(%(snap)s AS text) IS NULL
+           OR (SELECT coalesce(max(pruned_below), 0) FROM reservation_change_horizon)
+              > pg_snapshot_xmin(CAST(%(snap)s AS pg_snapshot))::text::bigint
+           OR EXISTS (
+            SELECT 1 FROM list_changes c
+            WHERE c.owner_id = %(owner)s
+              AND c.xid >= pg_snapshot_xmin(CAST(%(snap)s AS pg_snapshot))::text::bigint
+              AND NOT pg_visible_in_snapshot(c.xid::text::xid8, CAST(%(snap)s AS pg_snapshot)))
+"""
+
 _ENTRIES = text(
     f"""
     SELECT x.start_at, x.id::text, x.end_at, x.owner_id,
@@ -91,6 +107,9 @@ _ENTRIES = text(
     ORDER BY x.start_at, x.id
     """  # noqa: S608 (constants, no input)
 )
+# the kinds of what is kept (each key's first item)
+_CHUNK, _USAGE, _ANSWER, _LIST = "calendar", "usage", "answer", "list"
+
 _MINE_NO = '"mine" : false'
 _MINE_YES = '"mine" : true'
 
@@ -128,32 +147,49 @@ class _Answer:
     size: int
 
 
+@dataclass(frozen=True)
+class _List:
+    snap: str
+    listing: Listing
+    size: int
+
+
 class _Lru:
-    """Values by key, the least recently used dropped first past a byte budget."""
+    """Values by key, the least recently used dropped first past a byte budget. A key's first
+    item is its kind (calendar chunk, usage day, answer, list): one budget for all, so it
+    goes where the readers ask."""
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self.used = 0
-        self._items: OrderedDict[Hashable, Any] = OrderedDict()
+        self.used_by: dict[str, int] = {}
+        self.count_by: dict[str, int] = {}
+        self._items: OrderedDict[tuple[Hashable, ...], Any] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable) -> Any:
+    def get(self, key: tuple[Hashable, ...]) -> Any:
         with self._lock:
             value = self._items.get(key)
             if value is not None:
                 self._items.move_to_end(key)
             return value
 
-    def put(self, key: Hashable, value: Any) -> None:
+    def put(self, key: tuple[Hashable, ...], value: Any) -> None:
         with self._lock:
             old = self._items.pop(key, None)
             if old is not None:
-                self.used -= old.size
+                self._count(key, -old.size)
             self._items[key] = value
-            self.used += value.size
+            self._count(key, value.size)
             while self.used > self.budget and self._items:
-                _, dropped = self._items.popitem(last=False)
-                self.used -= dropped.size
+                dropped_key, dropped = self._items.popitem(last=False)
+                self._count(dropped_key, -dropped.size)
+
+    def _count(self, key: tuple[Hashable, ...], size: int) -> None:
+        kind = str(key[0])
+        self.used += size
+        self.used_by[kind] = self.used_by.get(kind, 0) + size
+        self.count_by[kind] = self.count_by.get(kind, 0) + (1 if size > 0 else -1)
 
     def __len__(self) -> int:
         return len(self._items)
@@ -171,9 +207,7 @@ class ReadCache:
 
     def __init__(self, budget_bytes: int) -> None:
         self.enabled = budget_bytes > 0
-        self._chunks = _Lru(budget_bytes * 3 // 4)
-        self._usage = _Lru(budget_bytes // 8)
-        self._answers = _Lru(budget_bytes // 8)
+        self._kept = _Lru(budget_bytes)
         self.stats = Stats()
         self._known_pools: list[str] = []
 
@@ -198,11 +232,11 @@ class ReadCache:
             (p, d): c
             for p in (wanted or self._known_pools)
             for d in days
-            if (c := self._chunks.get((p, d))) is not None
+            if (c := self._kept.get((_CHUNK, p, d))) is not None
         }
         names, stale, now = self._check(tx, _calendar_checks(held))
         self._known_pools = names
-        self._renew(self._chunks, held, stale, now)
+        self._renew(_CHUNK, held, stale, now)
         pools = [p for p in (wanted or names) if p in names]
         chosen: list[list[Entry]] = []
         for p in pools:
@@ -240,9 +274,8 @@ class ReadCache:
             stale.setdefault(p, set()).add(snap)
         return list(names or []), stale, str(now)
 
-    @staticmethod
     def _renew(
-        kept: _Lru, held: dict[tuple[str, date], Any], stale: dict[str, set[str]], now: str
+        self, kind: str, held: dict[tuple[str, date], Any], stale: dict[str, set[str]], now: str
     ) -> None:
         """Pieces (calendar chunks, usage days) found fresh are true as of the check's own
         snapshot too: nothing their old snapshot missed changed their span before the check,
@@ -251,7 +284,7 @@ class ReadCache:
         every change since it was taken)."""
         for key, c in held.items():
             if c.snap != now and c.snap not in stale.get(key[0], ()):
-                kept.put(key, replace(c, snap=now))
+                self._kept.put((kind, *key), replace(c, snap=now))
 
     def _fill(self, tx: Tx, pool: str, first: date, last: date) -> dict[date, _Chunk]:
         """Read the pool's days first..last again, under one snapshot, and keep them."""
@@ -277,7 +310,7 @@ class ReadCache:
             entries = per_day.get(d, [])
             head = bisect_left(entries, _day_start(d), key=_START)
             made[d] = chunk = _Chunk(snap, entries, head, sizes.get(d, 0) + 8 * len(entries) + 200)
-            self._chunks.put((pool, d), chunk)
+            self._kept.put((_CHUNK, pool, d), chunk)
             d += timedelta(days=1)
         return made
 
@@ -295,10 +328,10 @@ class ReadCache:
         where it is still true (with the cache off, of that query itself)."""
         if not self.enabled:
             return write(*availability(tx, pool, since, until))
-        key = (pool, since, until)
-        kept: _Answer | None = self._answers.get(key)
+        key = (_ANSWER, pool, since, until)
+        kept: _Answer | None = self._kept.get(key)
         days = days_of(since, until)
-        held = {d: c for d in days if (c := self._usage.get((pool, d))) is not None}
+        held = {d: c for d in days if (c := self._kept.get((_USAGE, pool, d))) is not None}
         checks = [(c.snap, pool, _day_start(d), _day_start(d) + DAY) for d, c in held.items()]
         if kept is not None:
             checks.append((kept.snap, pool, since, until))
@@ -306,11 +339,11 @@ class ReadCache:
         stale_here = stale.get(pool, set())
         if kept is not None and kept.snap not in stale_here:
             self.stats.hits += 1
-            self._answers.put(key, replace(kept, snap=now))
+            self._kept.put(key, replace(kept, snap=now))
             return kept.body
         self.stats.refills += 1
         p = pool_rows.get(tx, pool)  # NotFound for no such pool
-        self._renew(self._usage, {(pool, d): c for d, c in held.items()}, stale, now)
+        self._renew(_USAGE, {(pool, d): c for d, c in held.items()}, stale, now)
         missing = [d for d in days if d not in held or held[d].snap in stale_here]
         fresh = self._fill_usage(tx, pool, missing[0], missing[-1]) if missing else {}
         self.stats.hits += len(days) - len(missing)
@@ -322,7 +355,7 @@ class ReadCache:
         # the answer is the one a read of the whole window gives. Fresh days are true as of
         # the check's snapshot, days read since as of later ones: `now` is the answer's.
         body = write(p, free_steps(p.capacity(), steps))
-        self._answers.put(key, _Answer(now, body, len(body) + 200))
+        self._kept.put(key, _Answer(now, body, len(body) + 200))
         return body
 
     def _fill_usage(self, tx: Tx, pool: str, first: date, last: date) -> dict[date, _Usage]:
@@ -336,18 +369,73 @@ class ReadCache:
         while d <= last:
             day = clip(steps, _day_start(d), _day_start(d) + DAY)
             made[d] = kept = _Usage(snap, day, 250 * len(day) + 200)
-            self._usage.put((pool, d), kept)
+            self._kept.put((_USAGE, pool, d), kept)
             d += DAY
         return made
 
+    # --- one owner's reservation list ---
+
+    def listing(
+        self,
+        tx: Tx,
+        who: Principal,
+        *,
+        mine: bool,
+        statuses: Sequence[Status] = (),
+        pool: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 200,
+    ) -> Listing:
+        """What `listing.search` answers, from memory where it is still true. Only a list of
+        one owner's reservations is kept (a user's, or an admin's own with `mine`); an
+        admin's list of everyone's is read afresh."""
+        if not self.enabled or not (mine or not who.is_admin):
+            return search(
+                tx,
+                who,
+                mine=mine,
+                statuses=statuses,
+                pool=pool,
+                since=since,
+                until=until,
+                limit=limit,
+            )
+        key = (_LIST, who.id, tuple(statuses), pool, since, until, limit)
+        kept: _List | None = self._kept.get(key)
+        [(now, stale)] = fetch(
+            tx, _LIST_CHECK, {"snap": kept.snap if kept else None, "owner": who.id}
+        )
+        if kept is not None and not stale:
+            self.stats.hits += 1
+            if kept.snap != now:  # true as of the check's snapshot too (see `_renew`)
+                self._kept.put(key, replace(kept, snap=now))
+            return kept.listing
+        self.stats.refills += 1
+        found = search(
+            tx,
+            who,
+            mine=True,
+            statuses=statuses,
+            pool=pool,
+            since=since,
+            until=until,
+            limit=limit,
+        )
+        self._kept.put(key, _List(str(now), found, len(found.body) + 300 * len(found.stages) + 200))
+        return found
+
     def footprint(self) -> dict[str, int]:
+        kept = self._kept
         return {
-            "calendar_chunks": len(self._chunks),
-            "calendar_bytes": self._chunks.used,
-            "usage_days": len(self._usage),
-            "usage_bytes": self._usage.used,
-            "answers": len(self._answers),
-            "answer_bytes": self._answers.used,
+            "calendar_chunks": kept.count_by.get(_CHUNK, 0),
+            "calendar_bytes": kept.used_by.get(_CHUNK, 0),
+            "usage_days": kept.count_by.get(_USAGE, 0),
+            "usage_bytes": kept.used_by.get(_USAGE, 0),
+            "answers": kept.count_by.get(_ANSWER, 0),
+            "answer_bytes": kept.used_by.get(_ANSWER, 0),
+            "lists": kept.count_by.get(_LIST, 0),
+            "list_bytes": kept.used_by.get(_LIST, 0),
         }
 
 
@@ -361,15 +449,20 @@ _CUT = text(
     """
 )
 _PRUNE = text("DELETE FROM reservation_changes WHERE xid < :below")
+_PRUNE_LISTS = text("DELETE FROM list_changes WHERE xid < :below")
 
 
 def prune(tx: Tx) -> int:
-    """Drop the change log below the oldest transaction running at the previous pruning
-    (the hourly upkeep's), and say so in the horizon: a cache whose snapshot is older is
-    stale from then on (it cannot know what the dropped rows said); younger ones are not
-    touched, since every dropped change was visible to them. Returns the rows dropped."""
+    """Drop the change logs (of the pools' reservations and of the owners' lists) below the
+    oldest transaction running at the previous pruning (the hourly upkeep's), and say so in
+    the horizon: a cache whose snapshot is older is stale from then on (it cannot know what
+    the dropped rows said); younger ones are not touched, since every dropped change was
+    visible to them. Returns the rows dropped."""
     below = int(tx.execute(_CUT).scalar_one())
-    return int(tx.execute(_PRUNE, {"below": below}).rowcount)  # type: ignore[attr-defined]
+    dropped = 0
+    for prune_log in (_PRUNE, _PRUNE_LISTS):
+        dropped += tx.execute(prune_log, {"below": below}).rowcount  # type: ignore[attr-defined]
+    return dropped
 
 
 def _calendar_checks(

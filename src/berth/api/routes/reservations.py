@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Response
 
 from berth.api import ical, metrics, problems, schemas, views
-from berth.api.deps import DB, Box, Client, Config, Credential, Now, User, authenticate
+from berth.api.deps import DB, Box, Client, Config, Credential, Now, Reads, User, authenticate
 from berth.domain import staging as st
 from berth.domain.reservation import Status
-from berth.store import audit, cache, idle, listing, reservations, sessions
+from berth.store import audit, cache, idle, reservations, sessions
 from berth.store.crypto import SealError
 from berth.store.errors import Conflict, Refused
 
@@ -56,6 +56,7 @@ def create(
 def list_(
     who: User,
     db: DB,
+    reads: Reads,
     mine: bool = False,
     status: Annotated[list[Status] | None, Query()] = None,
     pool: str | None = None,
@@ -64,8 +65,8 @@ def list_(
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
 ) -> Response:
     """Your reservations (admins: everyone's unless `mine=true`), ordered by start."""
-    with db.transaction() as tx:
-        found = listing.search(
+    with db.transaction() as tx:  # one owner's list is kept, checked first (store/read_cache.py)
+        found = reads.listing(
             tx,
             who,
             mine=mine,
