@@ -261,19 +261,21 @@ class Harness:
         """CPU seconds used so far by the API's processes and by PostgreSQL's (the postmaster,
         its live backends and those that ended). Per request, this is what a request costs
         whatever else the machine is doing, unlike rates and latencies."""
-        api = sum(_cpu(pid) for pid in self.pids())
+        api = sum(process_cpu(pid) for pid in self.pids())
         postmaster = int((self.workdir / "pgdata" / "postmaster.pid").read_text().split()[0])
-        db = _cpu(postmaster, children_done=True) + sum(_cpu(p) for p in _children(postmaster))
+        db = process_cpu(postmaster, children_done=True) + sum(
+            process_cpu(p) for p in child_pids(postmaster)
+        )
         return api, db
 
 
-def _children(pid: int) -> list[int]:
+def child_pids(pid: int) -> list[int]:
     with contextlib.suppress(OSError):
         return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     return []
 
 
-def _cpu(pid: int, *, children_done: bool = False) -> float:
+def process_cpu(pid: int, *, children_done: bool = False) -> float:
     """User + system CPU seconds of a process (and of its children it has waited for)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()

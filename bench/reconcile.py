@@ -16,6 +16,7 @@ apiserver, controller-manager, scheduler and kwok.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import signal
 import statistics
@@ -41,6 +42,7 @@ from berth.sim.state import Paths
 from berth.store import bootstrap, reservations, users
 from berth.store.db import Database
 from berth.store.embedded import running
+from common import child_pids, process_cpu
 
 NODES = 20
 POOL_FILE = "pools:\n  - name: bench\n    nodes:\n" + "".join(
@@ -98,6 +100,20 @@ def rss_mib(pids: list[int]) -> float:
     return total / 1024
 
 
+def cpu_by_part(pids: dict[str, int], pgdata: Path) -> dict[str, float]:
+    """CPU seconds used so far by each part of the control plane, PostgreSQL (the postmaster,
+    its live backends and those that ended) and this process (the reconciler's threads, and
+    the bench's own polling)."""
+    parts = {name: process_cpu(pid) for name, pid in pids.items()}
+    postmaster = int((pgdata / "postmaster.pid").read_text().split()[0])
+    parts["postgres"] = process_cpu(postmaster, children_done=True) + sum(
+        process_cpu(p) for p in child_pids(postmaster)
+    )
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    parts["reconciler"] = own.ru_utime + own.ru_stime
+    return parts
+
+
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))]
@@ -144,8 +160,12 @@ def main() -> None:
                     book_many(db, who, args.burst, opens, now)
                     print(f"{args.burst} reservations open at {opens:%H:%M:%S}; waiting")
                     requests_before = kube.requests
+                    pgdata = Path(tmp) / "pgdata"
+                    time.sleep(max(0.0, (opens - datetime.now(UTC)).total_seconds()))
+                    cpu_before = cpu_by_part(state.pids, pgdata)
                     wait_active(db, args.burst, f"{args.burst} opening at once", 600)
                     all_active = datetime.now(UTC)
+                    cpu_after = cpu_by_part(state.pids, pgdata)
                     per_session = (kube.requests - requests_before) / args.burst
                     with db.transaction() as tx:
                         lags = [
@@ -165,6 +185,15 @@ def main() -> None:
                     print(
                         f"Kubernetes API requests per session while they opened: {per_session:.1f} "
                         "(applies, readiness polls and the cycles' list calls, divided by the sessions)"
+                    )
+                    spent = {n: cpu_after[n] - cpu_before.get(n, 0.0) for n in cpu_after}
+                    wall = (all_active - opens).total_seconds()
+                    print(
+                        f"CPU seconds while they opened ({wall:.1f} s on {os.cpu_count()} cores, "
+                        f"{sum(spent.values()):.1f} s used): "
+                        + ", ".join(
+                            f"{n} {s:.1f}" for n, s in sorted(spent.items(), key=lambda x: -x[1])
+                        )
                     )
 
                     rest = args.sessions - args.burst

@@ -100,8 +100,9 @@ class Settings(BaseSettings):
     # database connections the API keeps open, shared out among `berth serve --workers N`
     # (at least 2 each); each process may open twice its share again in a burst
     db_pool_size: int = Field(default=10, ge=1)
-    # what each API process may keep of the calendar and availability in memory, checked
-    # against the database before every answer (docs/booking.md#the-read-cache); 0: off
+    # what each API process may keep in memory of the calendar, availability and owners'
+    # lists, checked against the database before every answer
+    # (docs/booking.md#the-read-cache); 0: off
     read_cache_mb: int = Field(default=128, ge=0)
 
     session_hours: float = Field(default=12, gt=0)  # login session lifetime
