@@ -3,7 +3,10 @@
 Prints: the time for `--burst` reservations whose windows open at the same instant to all become
 ACTIVE; start lag (window start to ACTIVE) p50/p99; then, with `--sessions` ACTIVE sessions,
 the idle cycle's duration and its Kubernetes API requests (which must not grow with the number
-of sessions beyond list calls), and the control plane's memory. An idle cycle acts on nothing
+of sessions beyond list calls), and the control plane's memory. While the burst opens, it also
+prints the CPU each part used (API server, controllers, etcd, reconciler, PostgreSQL...) and
+the requests the API server served from every client, by verb and resource: where the two
+cores went. An idle cycle acts on nothing
 but the fences due for their drift re-apply (each ACTIVE session once per 30 minutes, spread
 over the cycles: ~1/60 of the sessions per 30-second cycle); those are counted and shown.
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
 import signal
 import statistics
@@ -24,6 +28,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -114,6 +119,19 @@ def cpu_by_part(pids: dict[str, int], pgdata: Path) -> dict[str, float]:
     return parts
 
 
+def served(kube: KubeCluster) -> Counter[str]:
+    """Requests the API server has served, by verb and resource (`apiserver_request_total` of
+    its metrics): from every client, the controllers', kwok's and the provisioners' too."""
+    counts: Counter[str] = Counter()
+    for line in kube.request("GET", "/metrics", parse=False).decode().splitlines():
+        if line.startswith("apiserver_request_total{"):
+            labels, value = line.rsplit(" ", 1)
+            found = dict(re.findall(r'(\w+)="([^"]*)"', labels))
+            sub = found.get("subresource")
+            counts[f"{found['verb']} {found['resource']}{'/' + sub if sub else ''}"] += float(value)
+    return counts
+
+
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))]
@@ -159,14 +177,16 @@ def main() -> None:
                         opens += timedelta(minutes=1)
                     book_many(db, who, args.burst, opens, now)
                     print(f"{args.burst} reservations open at {opens:%H:%M:%S}; waiting")
-                    requests_before = kube.requests
                     pgdata = Path(tmp) / "pgdata"
                     time.sleep(max(0.0, (opens - datetime.now(UTC)).total_seconds()))
+                    served_before = served(kube)
+                    requests_before = kube.requests
                     cpu_before = cpu_by_part(state.pids, pgdata)
                     wait_active(db, args.burst, f"{args.burst} opening at once", 600)
                     all_active = datetime.now(UTC)
                     cpu_after = cpu_by_part(state.pids, pgdata)
                     per_session = (kube.requests - requests_before) / args.burst
+                    by_kind = served(kube) - served_before
                     with db.transaction() as tx:
                         lags = [
                             float(x)
@@ -185,6 +205,19 @@ def main() -> None:
                     print(
                         f"Kubernetes API requests per session while they opened: {per_session:.1f} "
                         "(applies, readiness polls and the cycles' list calls, divided by the sessions)"
+                    )
+                    total = sum(by_kind.values())
+                    print(
+                        f"requests the API server served meanwhile, from every client: "
+                        f"{total / args.burst:.1f} per session; the most: "
+                        + ", ".join(f"{k} {n / args.burst:.1f}" for k, n in by_kind.most_common(12))
+                    )
+                    volumes = sum(
+                        n for k, n in by_kind.items() if "persistentvolume" in k.split()[1]
+                    )
+                    print(
+                        f"  of which claims and volumes (persistentvolumeclaims, "
+                        f"persistentvolumes): {volumes / args.burst:.1f} per session"
                     )
                     spent = {n: cpu_after[n] - cpu_before.get(n, 0.0) for n in cpu_after}
                     wall = (all_active - opens).total_seconds()
