@@ -172,3 +172,62 @@ def test_the_list_postgresql_writes_is_what_the_response_model_writes(
     assert {r["staging"] is not None for r in listed} == {True, False}
     assert {r["hold_until"] is not None for r in listed} == {True, False}
     assert any(r["team_id"] is not None for r in listed)
+
+
+def test_a_kept_list_follows_every_write_it_shows(
+    client: TestClient,
+    db: Database,
+    alice: Headers,
+    now: datetime,
+    user_headers: Callable[..., Headers],
+) -> None:
+    """Each API process keeps an owner's list (store/read_cache.py). After each kind of write
+    that list shows (a booking and a release through the API; the reconciler's session
+    coming, becoming ready and going; an idle warning and a keep; a rename), the next answer
+    is what a fresh read writes, for the owner and for a user the write did not touch."""
+    bob = user_headers("bob")
+
+    def same(headers: Headers, name: str) -> list[dict[str, Any]]:
+        got = client.get(
+            "/api/v1/reservations", params={"mine": "true", "limit": 1000}, headers=headers
+        )
+        assert got.status_code == 200, got.text
+        assert got.content == _as_the_model_writes(db, lambda r, owner: owner == name)
+        listed: list[dict[str, Any]] = got.json()
+        return listed
+
+    assert same(alice, "alice") == []
+    made = client.post("/api/v1/reservations", json=booking(now, 1, 6), headers=alice)
+    assert made.status_code == 201, made.text
+    rid = uuid.UUID(made.json()["id"])
+    assert [r["id"] for r in same(alice, "alice")] == [str(rid)]
+    assert same(bob, "bob") == []
+    writes = [
+        "INSERT INTO sessions (reservation_id, namespace, phase, started_at, updated_at) "
+        "VALUES (:id, 'berth-kept', 'provisioning', now(), now())",
+        "UPDATE sessions SET phase = 'ready', url = 'https://ide.example/kept' "
+        "WHERE reservation_id = :id",
+        "UPDATE reservations SET status = 'ACTIVE' WHERE id = :id",
+        "INSERT INTO session_idle (reservation_id, warned_at, reason, release_at, updated_at) "
+        "VALUES (:id, now(), 'idle', now() + interval '1 hour', now())",
+        "UPDATE session_idle SET keep_until = now() + interval '2 hours' WHERE reservation_id = :id",
+        "UPDATE users SET username = 'alice' WHERE username = 'alice'",  # no change
+    ]
+    seen = []
+    for write in writes:
+        with db.transaction() as tx:
+            tx.execute(text(write), {"id": rid})
+        (row,) = same(alice, "alice")
+        seen.append((row["phase"], row["workspace_url"], row["status"], row["idle"] is not None))
+        assert same(bob, "bob") == []
+    assert seen[0][0] == "provisioning"
+    assert seen[1][:2] == ("ready", "https://ide.example/kept")
+    assert seen[2][2] == "ACTIVE"
+    assert seen[3][3]
+    released = client.post(f"/api/v1/reservations/{rid}/release", headers=alice)
+    assert released.status_code == 200, released.text
+    assert [r["status"] for r in same(alice, "alice")] == ["COMPLETED"]
+    with db.transaction() as tx:
+        tx.execute(text("DELETE FROM sessions WHERE reservation_id = :id"), {"id": rid})
+        tx.execute(text("UPDATE users SET username = 'alyssa' WHERE username = 'alice'"))
+    assert [r["owner"] for r in same(alice, "alyssa")] == ["alyssa"]
