@@ -1,4 +1,5 @@
-"""The calendar and availability answered from memory, checked first against the change log.
+"""The calendar, availability and owners' lists answered from memory, checked first against
+the change logs.
 
 A busy week of the calendar is thousands of entries, and building their JSON was nearly all
 of a read's cost, in PostgreSQL. Each API process keeps what it built, and before each answer
@@ -17,8 +18,12 @@ queries through randomized writes, concurrent ones included); what is saved is t
   again), and under it the pool's usage per UTC day as steps: a window asked for the first
   time (the Book page's fit check asks for the booking's own) is the days' steps cut to it,
   not a fresh read of a fortnight.
-- **Bounded:** chunks and answers are dropped least-recently-used first past a byte budget
-  (`BERTH_READ_CACHE_MB` per process; 0 turns the cache off and every read is made afresh).
+- **One owner's reservation list** (what the portal asks every few seconds) is kept per query,
+  checked against its own log (migration 0022's `list_changes`: which transactions changed
+  what which owner's list shows, its reservations, sessions, idle states or username).
+- **Bounded:** everything kept shares one byte budget, the least recently used dropped first
+  whatever its kind (`BERTH_READ_CACHE_MB` per process; 0 turns the cache off and every read
+  is made afresh).
 
 Snapshots are taken before the read they describe: a change that commits in between shows as
 news the next time, so it is read again once; never the other way round.
