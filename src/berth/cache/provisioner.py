@@ -30,7 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import subprocess
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +101,9 @@ class KubeRest:
     def delete(self, path: str) -> None:
         with contextlib.suppress(NotFound):
             self.cluster.request("DELETE", path)
+
+    def watch(self, path: str, resource_version: str, seconds: int) -> Iterator[Json]:
+        return self.cluster.watch(path, resource_version, seconds)
 
 
 def run(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
@@ -196,6 +196,46 @@ class KubeCluster:
         few callers that speak in paths rather than through the Cluster port (the cache agent's
         provisioner, `berth-serve` and `berth-policy` in a session)."""
         return self._call(method, path, body=body, query=query, parse=parse)
+
+    def watch(self, path: str, resource_version: str, seconds: int) -> Iterator[Any]:
+        """The events of a watch of `path` from `resource_version` (bookmarks asked for), one
+        JSON object per line as the server streams them, until it ends the watch after
+        `seconds` (for the cache agent's provisioner, `berth.kube.provisioning`)."""
+        what = f"WATCH {path}"
+        query = {
+            "watch": "1",
+            "resourceVersion": resource_version,
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": str(seconds),
+        }
+        method, url, headers, _, _ = self.api_client.param_serialize(
+            method="GET",
+            resource_path=path,
+            query_params=list(query.items()),
+            header_params={"Accept": "application/json"},
+            auth_settings=["BearerToken"],
+        )
+        with self._lock:
+            self.requests += 1
+        try:
+            response = self.api_client.call_api(
+                method, url, header_params=headers, _request_timeout=(10.0, seconds + 30.0)
+            )
+        except ApiException as err:
+            raise unreachable(err, what) from err
+        except (urllib3.exceptions.HTTPError, OSError) as err:
+            raise unreachable(err, what) from err
+        raw = response.response  # urllib3's, not read yet: its lines as they come
+        try:
+            if response.status >= 300:
+                raise translate(response.status, dict(response.headers), raw.read(), what)
+            for line in raw:
+                if line.strip():
+                    yield json.loads(line)
+        except (urllib3.exceptions.HTTPError, OSError) as err:
+            raise unreachable(err, what) from err
+        finally:
+            raw.release_conn()
 
     # -- discovery -------------------------------------------------------------------------
 

@@ -1,14 +1,16 @@
 """A few REST calls to the sim's API server, made with httpx and the admin certificate.
 
-The sim needs only create, get, list and delete, to seed nodes and storage classes, to wait
-for readiness and to provision volumes. The official client stays in `berth.kube`, the one
+The sim needs only create, get, list, watch and delete, to seed nodes and storage classes, to
+wait for readiness and to provision volumes. The official client stays in `berth.kube`, the one
 seam through which Berth talks to Kubernetes; the sim is its test double's *environment*, not a
 second adapter.
 """
 
 from __future__ import annotations
 
+import json
 import ssl
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,23 @@ class ApiClient:
             if err.status == 409:
                 return None
             raise
+
+    def watch(self, path: str, resource_version: str, seconds: int) -> Iterator[Any]:
+        """The events of a watch of `path` from `resource_version` (bookmarks asked for), one
+        JSON object per line, until the server ends it after `seconds`."""
+        params = {
+            "watch": "1",
+            "resourceVersion": resource_version,
+            "allowWatchBookmarks": "true",
+            "timeoutSeconds": str(seconds),
+        }
+        timeout = httpx.Timeout(10.0, read=seconds + 30.0)
+        with self._http.stream("GET", path, params=params, timeout=timeout) as response:
+            if response.status_code >= 300:
+                raise ApiError(response.status_code, "GET", path, response.read().decode())
+            for line in response.iter_lines():
+                if line.strip():
+                    yield json.loads(line)
 
     def delete(self, path: str) -> None:
         """DELETE; an object already gone counts as deleted."""
