@@ -15,6 +15,7 @@ import pytest
 
 from berth.cache.provisioner import cache_provisioner, storage_class
 from berth.kube.provisioning import CLAIMS, CLASSES, VOLUMES, WATCHED, Json, serve
+from tests.conftest import eventually
 from tests.unit.test_cache_provisioner import claim
 
 
@@ -78,11 +79,10 @@ class WatchedApi:
 
 
 def until(check: Callable[[], bool], what: str, budget: float = 5.0) -> None:
-    deadline = time.monotonic() + budget
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {budget:.0f} s: {what}")
-        time.sleep(0.01)
+    def holds() -> None:
+        assert check(), f"not within {budget:.0f} s: {what}"
+
+    eventually(holds, timeout=budget, interval=0.01)
 
 
 @pytest.fixture

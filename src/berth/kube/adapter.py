@@ -30,6 +30,7 @@ from berth.kube import diagnosis
 from berth.kube.cluster import Manifest, NamespaceInfo, ObjectRef, WorkspaceState
 from berth.kube.errors import Conflict, KubeError, NotFound, Terminal
 from berth.kube.manifests.common import APP_LABEL, FIELD_MANAGER, WORKSPACE
+from berth.kube.provisioning import watch_query
 from berth.kube.translate import translate, unreachable
 
 APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
@@ -202,12 +203,7 @@ class KubeCluster:
         JSON object per line as the server streams them, until it ends the watch after
         `seconds` (for the cache agent's provisioner, `berth.kube.provisioning`)."""
         what = f"WATCH {path}"
-        query = {
-            "watch": "1",
-            "resourceVersion": resource_version,
-            "allowWatchBookmarks": "true",
-            "timeoutSeconds": str(seconds),
-        }
+        query = watch_query(resource_version, seconds)
         method, url, headers, _, _ = self.api_client.param_serialize(
             method="GET",
             resource_path=path,

@@ -157,6 +157,17 @@ WATCH_SECONDS = 300  # one watch request's length; the server ends it, and the n
 RESYNC_SECONDS = 60.0  # a pass at least this often, whatever the watches said
 
 
+def watch_query(resource_version: str, seconds: int) -> dict[str, str]:
+    """The query of a watch from `resource_version`, bookmarks asked for, that the server
+    ends after `seconds` (both clients' `watch` send it)."""
+    return {
+        "watch": "1",
+        "resourceVersion": resource_version,
+        "allowWatchBookmarks": "true",
+        "timeoutSeconds": str(seconds),
+    }
+
+
 def provision_pass(api: Lists, provisioner: Provisioner) -> int:
     """One pass: provision waiting claims, delete released volumes. Returns changes made."""
     return _pass(api, provisioner)[0]

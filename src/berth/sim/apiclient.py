@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from berth.kube.provisioning import watch_query
+
 
 class ApiError(RuntimeError):
     """A non-2xx answer from the API server."""
@@ -65,12 +67,7 @@ class ApiClient:
     def watch(self, path: str, resource_version: str, seconds: int) -> Iterator[Any]:
         """The events of a watch of `path` from `resource_version` (bookmarks asked for), one
         JSON object per line, until the server ends it after `seconds`."""
-        params = {
-            "watch": "1",
-            "resourceVersion": resource_version,
-            "allowWatchBookmarks": "true",
-            "timeoutSeconds": str(seconds),
-        }
+        params = watch_query(resource_version, seconds)
         timeout = httpx.Timeout(10.0, read=seconds + 30.0)
         with self._http.stream("GET", path, params=params, timeout=timeout) as response:
             if response.status_code >= 300:
