@@ -188,9 +188,12 @@ class Settings(BaseSettings):
     # SOURCE a built-in scenario, a scenario file or a flat rate (berth.tokenomics.rates);
     # empty: every pool on the reference c845a scenario
     usage_costs: str = ""
-    home_size: str = "20Gi"
-    data_size: str = "280Gi"
-    models_size: str = "300Gi"
+    # the session's disk (one claim of the pool's StorageClass): home, data and models in it
+    disk_size: str = "600Gi"
+    # the three claims the disk replaced: set, they refuse to start (they would be ignored)
+    home_size: str | None = None
+    data_size: str | None = None
+    models_size: str | None = None
     http_proxy: str = ""
     https_proxy: str = ""
     no_proxy: str = SessionConfig.no_proxy
@@ -237,6 +240,23 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _no_replaced_sizes(self) -> Settings:
+        old = [name for name in ("home_size", "data_size", "models_size") if getattr(self, name)]
+        if old:
+            names = ", ".join(f"BERTH_{name.upper()}" for name in old)
+            raise ValueError(
+                f"{names}: no longer read; a session has one disk now (home, /data and /models "
+                "in it): set BERTH_DISK_SIZE to their sum (default 600Gi)"
+            )
+        return self
+
+    @field_validator("disk_size")
+    @classmethod
+    def _check_disk_size(cls, v: str) -> str:
+        _bytes(v)
+        return v
+
     @field_validator("forwarded_allow_ips")
     @classmethod
     def _check_proxies(cls, v: str) -> str:
@@ -263,9 +283,7 @@ class Settings(BaseSettings):
     def session_config(self) -> SessionConfig:
         return SessionConfig(
             image=self.workspace_image,
-            home_bytes=parse_bytes(self.home_size),
-            data_bytes=parse_bytes(self.data_size),
-            models_bytes=parse_bytes(self.models_size),
+            disk_bytes=parse_bytes(self.disk_size),
             ingress_domain=self.ingress_domain,
             ingress_class=self.ingress_class,
             ingress_namespace=self.ingress_namespace,

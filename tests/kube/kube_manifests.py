@@ -46,8 +46,8 @@ def session_spec(
         cpu_millicores=32_000,
         memory_bytes=192 * GIB,
     )
-    # Small claims: the sim's volumes are hostPath directories that are never written.
-    cfg = SessionConfig(home_bytes=GIB, data_bytes=2 * GIB, models_bytes=3 * GIB)
+    # A small disk: the sim's volumes are hostPath directories that are never written.
+    cfg = SessionConfig(disk_bytes=6 * GIB)
     return build(request, pools[0], cfg, known_gpu_resources(pools), catalog)
 
 

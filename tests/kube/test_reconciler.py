@@ -124,10 +124,9 @@ def test_open_window_becomes_active_with_every_object_then_completes(
     assert core.read_namespaced_limit_range("berth-defaults", ns)
     assert core.read_namespaced_config_map("berth-proxy", ns)
     assert core.read_namespaced_service_account("workspace", ns)
-    assert {p.metadata.name for p in core.list_namespaced_persistent_volume_claim(ns).items} >= {
-        "home",
-        "data",
-        "models",
+    assert {p.metadata.name for p in core.list_namespaced_persistent_volume_claim(ns).items} == {
+        "workspace",  # the disk
+        "artifacts",
     }
     assert client.NetworkingV1Api(api).list_namespaced_network_policy(ns).items
     assert (

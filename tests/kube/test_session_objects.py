@@ -81,9 +81,7 @@ def test_workspace_schedules_on_the_pool_node_with_its_claims_bound(
         for c in core.list_namespaced_persistent_volume_claim(spec.namespace).items
     }
     assert claims == {
-        "home": ("Bound", "1Gi"),
-        "data": ("Bound", "2Gi"),
-        "models": ("Bound", "3Gi"),
+        "workspace": ("Bound", "6Gi"),  # the disk: home, data and models in one claim
         "artifacts": ("Bound", "1Gi"),
     }
 
@@ -212,7 +210,7 @@ def test_deleting_the_namespace_removes_everything_and_the_agent_its_cache_volum
 
     # provisioned volumes go with their claims; the artifact volume too: Released, the cache
     # agent deletes the object (never the node's files)
-    for claim in ("home", "data", "models", "artifacts"):
+    for claim in ("workspace", "artifacts"):
         name = volumes[claim]
         eventually(
             lambda name=name: assert_gone(lambda: core.read_persistent_volume(name), name),

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
-from berth.config import load_pool_file
+from berth.config import Settings, load_pool_file
 from berth.domain.reservation import Mode, Reserved
 from berth.domain.session import (
     SessionConfig,
@@ -98,9 +99,7 @@ def test_steps_come_in_provisioning_order_with_their_objects() -> None:
     assert {name: [(o["kind"], o["metadata"]["name"]) for o in objs] for name, objs in steps} == {
         "namespace": [("Namespace", "berth-5f0c9a4e1b2d")],
         "storage": [
-            ("PersistentVolumeClaim", "home"),
-            ("PersistentVolumeClaim", "data"),
-            ("PersistentVolumeClaim", "models"),
+            ("PersistentVolumeClaim", "workspace"),
             ("PersistentVolumeClaim", "artifacts"),
         ],
         "rbac": [("ServiceAccount", "workspace"), ("RoleBinding", "berth-admin")],
@@ -137,9 +136,9 @@ def test_quota_of_two_mig_units_on_the_reference_node() -> None:
         "limits.cpu": "32",
         "requests.memory": "192Gi",
         "limits.memory": "192Gi",
-        # home 20Gi + data 280Gi + models 300Gi, and the 1Gi artifact-cache claim
+        # the 600Gi disk, and the 1Gi artifact-cache claim
         "requests.storage": "601Gi",
-        "persistentvolumeclaims": "9",  # home, data, models, 5 of the user's, artifacts
+        "persistentvolumeclaims": "7",  # the disk, 5 of the user's, artifacts
         "pods": "50",
         "services.loadbalancers": "0",
         "services.nodeports": "0",
@@ -206,9 +205,7 @@ def test_workspace_pod_is_unprivileged_pinned_and_mounts_every_volume() -> None:
     assert {"key": GPU, "operator": "Exists", "effect": "NoSchedule"} in pod["tolerations"]
     assert not any("hostPath" in v for v in pod["volumes"])  # Pod Security baseline refuses it
     assert [v["persistentVolumeClaim"] for v in pod["volumes"]] == [
-        {"claimName": "home"},
-        {"claimName": "data"},
-        {"claimName": "models"},
+        {"claimName": "workspace"},
         {"claimName": "artifacts", "readOnly": True},
     ]
     main = pod["containers"][0]
@@ -216,29 +213,44 @@ def test_workspace_pod_is_unprivileged_pinned_and_mounts_every_volume() -> None:
     assert main["securityContext"]["allowPrivilegeEscalation"] is False
     assert main["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert main["envFrom"] == [{"configMapRef": {"name": "berth-proxy"}}]
-    assert {m["name"]: m.get("readOnly", False) for m in main["volumeMounts"]} == {
-        "home": False,
-        "data": False,
-        "models": False,
-        "artifacts": True,
-    }
+    # the disk's three directories where a user expects them; the cache read-only
+    assert main["volumeMounts"] == [
+        {"name": "workspace", "mountPath": "/home/coder", "subPath": "home"},
+        {"name": "workspace", "mountPath": "/data", "subPath": "data"},
+        {"name": "workspace", "mountPath": "/models", "subPath": "models"},
+        {"name": "artifacts", "mountPath": "/cache", "readOnly": True},
+    ]
     assert deployment["spec"]["strategy"] == {"type": "Recreate"}
 
 
-def test_claims_use_config_sizes_and_the_pool_storage_class() -> None:
-    spec = make_spec()
-    sizes = {
-        name: (
-            find(spec, "PersistentVolumeClaim", name)["spec"]["storageClassName"],
-            find(spec, "PersistentVolumeClaim", name)["spec"]["resources"]["requests"]["storage"],
-        )
-        for name in ("home", "data", "models")
+def test_the_disk_is_one_claim_of_the_configured_size_and_the_pool_storage_class() -> None:
+    disk = find(make_spec(), "PersistentVolumeClaim", "workspace")["spec"]
+    assert disk == {
+        "accessModes": ["ReadWriteOnce"],
+        "storageClassName": "lvms-vg1",
+        "resources": {"requests": {"storage": "600Gi"}},
     }
-    assert sizes == {
-        "home": ("lvms-vg1", "20Gi"),
-        "data": ("lvms-vg1", "280Gi"),
-        "models": ("lvms-vg1", "300Gi"),
-    }
+
+
+def test_the_disk_size_comes_from_its_setting_and_the_replaced_settings_are_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BERTH_DISK_SIZE", "1Ti")
+    cfg = Settings().session_config()
+    disk = find(make_spec(cfg=cfg), "PersistentVolumeClaim", "workspace")
+    assert disk["spec"]["resources"]["requests"]["storage"] == "1Ti"
+    assert make_spec(cfg=cfg).quota.storage_bytes == 2**40
+    # the three claims' sizes it replaced would be ignored: refused, naming the new setting
+    monkeypatch.setenv("BERTH_MODELS_SIZE", "300Gi")
+    with pytest.raises(
+        ValidationError, match=r"BERTH_MODELS_SIZE: no longer read.*BERTH_DISK_SIZE"
+    ):
+        Settings()
+    monkeypatch.delenv("BERTH_MODELS_SIZE")
+    for bad in ("0", "lots", "-5Gi"):
+        monkeypatch.setenv("BERTH_DISK_SIZE", bad)
+        with pytest.raises(ValidationError, match="disk_size"):
+            Settings()
 
 
 def test_artifact_cache_is_only_a_claim_of_the_cache_class() -> None:

@@ -36,10 +36,8 @@ class SessionConfig:
     """Deployment-wide settings of every session (from Settings)."""
 
     image: str = "docker.io/codercom/code-server:4.139.1"
-    home_bytes: int = 20 * GIB
-    data_bytes: int = 280 * GIB
-    models_bytes: int = 300 * GIB
-    extra_pvcs: int = 5  # PVCs a user may add beside home, data, models
+    disk_bytes: int = 600 * GIB  # the session's one disk: home, data and models in it
+    extra_pvcs: int = 5  # PVCs a user may add beside the session's disk
     max_pods: int = 50
     ingress_domain: str = "berth.localhost"  # workspace URL: https://<namespace>.<domain>/
     ingress_class: str | None = None
@@ -142,7 +140,6 @@ def build(
     slots = r.gpu_count * kind.replicas
     gpu_quota = {res: 0 for res in all_gpu_resources}
     gpu_quota[kind.resource] = slots
-    storage = cfg.home_bytes + cfg.data_bytes + cfg.models_bytes
     # The IDE is light: a quarter of the booking, at most 4 cores and 16Gi, leaves the rest for
     # the user's own pods (a model server, a training job).
     ws_cpu = max(250, min(r.cpu_millicores // 4, 4000))
@@ -171,8 +168,8 @@ def build(
         quota=Quota(
             cpu_millicores=r.cpu_millicores,
             memory_bytes=r.memory_bytes,
-            storage_bytes=storage,
-            pvcs=3 + cfg.extra_pvcs,
+            storage_bytes=cfg.disk_bytes,
+            pvcs=1 + cfg.extra_pvcs,
             pods=cfg.max_pods,
             gpu=gpu_quota,
         ),

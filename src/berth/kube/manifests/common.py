@@ -21,7 +21,7 @@ Obj = dict[str, Any]
 MANAGED_SELECTOR = f"{MANAGED_BY[0]}={MANAGED_BY[1]}"
 FIELD_MANAGER = "berth"
 
-WORKSPACE = "workspace"  # ServiceAccount, Deployment, Service, Ingress/Route
+WORKSPACE = "workspace"  # ServiceAccount, the disk's claim, Deployment, Service, Ingress/Route
 ADMIN_BINDING = "berth-admin"
 QUOTA = "berth-quota"
 LIMITS = "berth-defaults"
@@ -29,7 +29,7 @@ PROXY = "berth-proxy"
 INGRESS_POLICY = "berth-ingress"
 EGRESS_POLICY = "berth-egress"
 AUTH_SECRET = "workspace-auth"  # noqa: S105 (the name of a Secret, not a secret)
-CLAIMS = ("home", "data", "models")
+DISK = WORKSPACE  # the session's one disk: a claim of the pool's StorageClass
 ARTIFACTS = "artifacts"  # the read-only claim on the node's artifact cache
 APP_LABEL = "app.kubernetes.io/name"
 HOSTNAME = "kubernetes.io/hostname"

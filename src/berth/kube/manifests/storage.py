@@ -1,4 +1,13 @@
-"""The session's volumes: three claims of the pool's StorageClass and the node's artifact cache.
+"""The session's volumes: its disk, a claim of the pool's StorageClass, and the node's artifact
+cache.
+
+The disk is one claim (`workspace`, `SessionConfig.disk_bytes`); the workspace mounts its
+directories `home`, `data` and `models` at the IDE's home, /data and /models (subPath mounts:
+the kubelet makes each directory on first mount, in the volume's group that fsGroup set). It was
+three claims, one per directory, until 2026-12-03: every claim costs the control plane about
+eight requests while it binds (the volume binder's updates of the claim and its status, the
+provisioner's volume and its status), a third of all the API server's work for a session
+opening (docs/benchmarks.md), and one disk also lets the space go where the session needs it.
 
 The artifact cache (model weights and engine images staged by the cache agent) is a directory
 on every GPU node. It reaches the workspace through the claim `artifacts` of the StorageClass
@@ -15,25 +24,20 @@ from __future__ import annotations
 
 from berth.domain.quantity import format_bytes
 from berth.domain.session import SessionSpec
-from berth.kube.manifests.common import ARTIFACTS, CLAIMS, Obj, meta, obj
+from berth.kube.manifests.common import ARTIFACTS, DISK, Obj, meta, obj
 
 ARTIFACTS_BYTES = 2**30  # nominal: the cache's hostPath volume has no real size
 
 
-def claim_sizes(spec: SessionSpec) -> dict[str, int]:
-    cfg = spec.config
-    return dict(zip(CLAIMS, (cfg.home_bytes, cfg.data_bytes, cfg.models_bytes), strict=True))
-
-
-def claim(spec: SessionSpec, name: str, size: int) -> Obj:
+def disk_claim(spec: SessionSpec) -> Obj:
     return obj(
         "v1",
         "PersistentVolumeClaim",
-        meta(spec, name),
+        meta(spec, DISK),
         spec={
             "accessModes": ["ReadWriteOnce"],
             "storageClassName": spec.storage_class,
-            "resources": {"requests": {"storage": format_bytes(size)}},
+            "resources": {"requests": {"storage": format_bytes(spec.config.disk_bytes)}},
         },
     )
 
@@ -54,5 +58,4 @@ def artifacts_claim(spec: SessionSpec) -> Obj:
 
 
 def volumes(spec: SessionSpec) -> list[Obj]:
-    claims = [claim(spec, name, size) for name, size in claim_sizes(spec).items()]
-    return [*claims, artifacts_claim(spec)]
+    return [disk_claim(spec), artifacts_claim(spec)]

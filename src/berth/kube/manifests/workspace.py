@@ -5,7 +5,7 @@ Secret and the proxy settings from `berth-proxy`, and is pinned to the pool's no
 equal limits so the IDE's share of the quota is exactly what the booking math set aside; in
 interactive mode it holds one GPU slot of the booked kind, in inference mode none, and then it
 is told so explicitly, since a CUDA image's own NVIDIA_VISIBLE_DEVICES=all would otherwise let
-the runtime expose every GPU of the node. `Recreate`, because the claims are ReadWriteOnce and
+the runtime expose every GPU of the node. `Recreate`, because the disk is ReadWriteOnce and
 the GPU slot is counted by the quota: a rolling update would wait forever for room.
 """
 
@@ -19,8 +19,8 @@ from berth.kube.manifests.common import (
     APP_LABEL,
     ARTIFACTS,
     AUTH_SECRET,
-    CLAIMS,
     CODE_SERVER_PORT,
+    DISK,
     PROXY,
     WORKSPACE,
     Obj,
@@ -30,7 +30,9 @@ from berth.kube.manifests.common import (
 )
 
 HOME = "/home/coder"
-MOUNTS = {"home": HOME, "data": "/data", "models": "/models", ARTIFACTS: "/cache"}
+# The disk's directories and where the IDE sees them; the artifact cache, read-only, at /cache.
+DISK_MOUNTS = {"home": HOME, "data": "/data", "models": "/models"}
+CACHE_MOUNT = "/cache"
 UID = 1000  # code-server's `coder` user
 GPU_TAINT_KEYS = ("nvidia.com/gpu",)
 
@@ -79,8 +81,11 @@ def _container(spec: SessionSpec) -> Obj:
             "runAsNonRoot": True,
         },
         "volumeMounts": [
-            {"name": name, "mountPath": path, **({"readOnly": True} if name == ARTIFACTS else {})}
-            for name, path in MOUNTS.items()
+            *(
+                {"name": DISK, "mountPath": path, "subPath": sub}
+                for sub, path in DISK_MOUNTS.items()
+            ),
+            {"name": ARTIFACTS, "mountPath": CACHE_MOUNT, "readOnly": True},
         ],
     }
 
@@ -94,7 +99,6 @@ def _pod_security(*, openshift: bool) -> Obj:
 
 def deployment(spec: SessionSpec, *, openshift: bool) -> Obj:
     selector = {APP_LABEL: WORKSPACE}
-    claims = [*CLAIMS, ARTIFACTS]
     return obj(
         "apps/v1",
         "Deployment",
@@ -120,14 +124,11 @@ def deployment(spec: SessionSpec, *, openshift: bool) -> Obj:
                     ],
                     "containers": [_container(spec)],
                     "volumes": [
+                        {"name": DISK, "persistentVolumeClaim": {"claimName": DISK}},
                         {
-                            "name": name,
-                            "persistentVolumeClaim": {
-                                "claimName": name,
-                                **({"readOnly": True} if name == ARTIFACTS else {}),
-                            },
-                        }
-                        for name in claims
+                            "name": ARTIFACTS,
+                            "persistentVolumeClaim": {"claimName": ARTIFACTS, "readOnly": True},
+                        },
                     ],
                 },
             },
