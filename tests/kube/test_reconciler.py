@@ -7,6 +7,7 @@ real.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -249,6 +250,62 @@ def test_killed_between_any_two_steps_converges_without_orphans_or_duplicates(
         )
         reservations.cancel(tx, users.principal(users.get(tx, "alice")), rid, clock.now)
     make_reconciler(db, kube, clock).cycle()
+
+
+class HoldApplies:
+    """A session whose applies wait until `go` is set: slow to provision, beside a fast one."""
+
+    def __init__(self, real: KubeCluster, held: str) -> None:
+        self.real, self.held, self.go = real, held, threading.Event()
+
+    def apply_together(self, objects: Sequence[Manifest]) -> None:
+        meta = objects[0]["metadata"]
+        if meta.get("namespace", meta["name"]) == self.held:
+            assert self.go.wait(120), "the held session was never let go"
+        self.real.apply_together(objects)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+def test_a_workspace_that_is_up_is_active_while_the_cycle_still_provisions_others(
+    db: Database, kube: KubeCluster, clock: Clock, eventually: Callable[..., Any]
+) -> None:
+    """A hundred windows opening together make a cycle of many seconds. A session applied
+    early in it is checked while the others are still being provisioned, and becomes ACTIVE
+    as soon as its workspace is up: not after the cycle's last session."""
+    fast, slow = book(db, clock), book(db, clock)
+    cluster = HoldApplies(kube, namespace_name(slow))
+    cadence = Cadence(ready_poll=timedelta(seconds=0.5))
+    rec = make_reconciler(db, cluster, clock, cadence)
+    failed: list[BaseException] = []
+
+    def run_cycle() -> None:
+        try:
+            rec.cycle()
+        except BaseException as exc:  # shown below, not lost in the thread
+            failed.append(exc)
+
+    cycle = threading.Thread(target=run_cycle)
+    cycle.start()
+    try:
+
+        def fast_is_active() -> None:
+            assert status_of(db, fast) == "ACTIVE"
+
+        eventually(fast_is_active, timeout=90, interval=0.5)
+        assert cycle.is_alive(), "the cycle ended: the slow session was not held"
+        assert status_of(db, slow) == "APPROVED"
+    finally:
+        cluster.go.set()
+        cycle.join(120)
+    assert not failed
+    assert not cycle.is_alive()
+    converge(make_reconciler(db, kube, clock), db, slow, "ACTIVE", eventually)
+    with db.transaction() as tx:
+        ws = sessions.workspace(tx, fast)
+    assert ws is not None
+    assert ws.url
 
 
 class ApplyTo:

@@ -10,9 +10,11 @@ namespace is deleted before its reservation is marked, so a crash in between rep
 from __future__ import annotations
 
 import logging
+import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import UTC, datetime, timedelta
 
 from berth.domain.pool import DEFAULT_CLUSTER
 from berth.domain.reservation import Status
@@ -66,9 +68,15 @@ class Executor:
         box: SecretBox,
         workers: int = WORKERS,
         cluster_name: str = DEFAULT_CLUSTER,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        ready_poll: float = 2.0,
     ) -> None:
+        """`clock` stamps the moment a workspace is found ready (the start lag); `ready_poll`:
+        seconds between two checks of a session whose objects are applied while the cycle is
+        still provisioning others."""
         self.db, self.cluster, self.cfg, self.limits = db, cluster, cfg, limits
         self.box, self.workers, self.cluster_name = box, workers, cluster_name
+        self.clock, self.ready_poll = clock, ready_poll
 
     def run(self, actions: list[Action], now: datetime) -> None:
         """Stops and repairs one by one, in order; then starts (and drift repairs) side by side.
@@ -86,14 +94,49 @@ class Executor:
             return
         with ThreadPoolExecutor(self.workers, thread_name_prefix="provision") as pool:
             futures = [pool.submit(self._guarded, a, now) for a in starts]
+            self._check_while_provisioning(futures)
         errors = [e for f in futures if (e := f.exception()) is not None]
         if errors:
             raise errors[0]  # every failure is already recorded; one is enough to back off
 
-    def _guarded(self, action: Action, now: datetime) -> None:
+    def _check_while_provisioning(self, futures: list[Future[Work | None]]) -> None:
+        """While the workers still provision sessions, check every `ready_poll` seconds the
+        sessions they have applied and mark those whose workspace is up ready at once.
+
+        Without this a session applied early in a cycle that opens a hundred waited for the
+        cycle's last session (many seconds on a busy control plane) and the next cycle's check.
+        The checks run here, in the thread that waits for the workers, one GET each, so they
+        never queue behind provisioning; once the last provision is done the cycle ends and the
+        next cycles' CheckReady take over. A session is checked at most once per `ready_poll`.
+        """
+        pending: set[Future[Work | None]] = set(futures)
+        due: dict[uuid.UUID, tuple[float, Work]] = {}  # applied, not ready: next check at
+        while pending:
+            done, pending = wait(pending, timeout=self.ready_poll, return_when=FIRST_COMPLETED)
+            for f in done:
+                if f.exception() is None and (w := f.result()) is not None:
+                    due[w.reservation.reservation_id] = (time.monotonic() + self.ready_poll, w)
+            for rid, (at, w) in list(due.items()):
+                if not pending or at > time.monotonic():
+                    continue
+                try:
+                    state = self.cluster.workspace_state(w.namespace)
+                except Transient:
+                    return  # the workers meet it too; the cycle fails and backs off
+                except KubeError as exc:
+                    log.warning("checking %s while others are provisioned: %s", w.namespace, exc)
+                    state = None
+                if state is not None and state.ready:
+                    del due[rid]
+                    self._ready(rid, workspace_url(w.namespace, self.cfg))
+                else:
+                    due[rid] = (time.monotonic() + self.ready_poll, w)
+
+    def _guarded(self, action: Action, now: datetime) -> Work | None:
+        """Run one action; for a session start, return its work while it waits for readiness."""
         metrics.ACTIONS.labels(self.cluster_name, type(action).__name__).inc()
         try:
-            self._one(action, now)
+            return self._one(action, now)
         except Transient as exc:
             metrics.ERRORS.labels(self.cluster_name, "transient").inc()
             log.warning("cluster unavailable during %s: %s", type(action).__name__, exc)
@@ -101,8 +144,9 @@ class Executor:
         except KubeError as exc:
             metrics.ERRORS.labels(self.cluster_name, type(exc).__name__.lower()).inc()
             log.error("%s failed: %s", action, exc)
+        return None
 
-    def _one(self, action: Action, now: datetime) -> None:
+    def _one(self, action: Action, now: datetime) -> Work | None:
         if isinstance(action, Teardown):
             # cluster-scoped objects first: a crash after the namespace's deletion leaves a plan
             # that only Finishes, so nothing after it would come back for them (sessions make
@@ -128,9 +172,9 @@ class Executor:
             with self.db.transaction() as tx:
                 sessions.recreate(tx, action.reservation_id, now)
         elif isinstance(action, Provision):
-            self._provision(action.work, now)
+            return self._provision(action.work, now)
         elif isinstance(action, CheckReady):
-            self._check_ready(action.work, now)
+            return self._check_ready(action.work)
         elif isinstance(action, Diagnose):
             self._diagnose(action.work, now)
         elif isinstance(action, Refence):
@@ -150,12 +194,14 @@ class Executor:
         elif isinstance(action, Unstick):
             log.warning("namespace %s stuck terminating; clearing its finalizers", action.namespace)
             self.cluster.clear_namespace_finalizers(action.namespace)
+        return None
 
     def _delete_cluster_scoped(self, rid: uuid.UUID) -> None:
         for ref in self.cluster.cluster_scoped(session_selector(str(rid))):
             self.cluster.delete(ref)
 
-    def _provision(self, w: Work, now: datetime) -> None:
+    def _provision(self, w: Work, now: datetime) -> Work | None:
+        """Apply every step; the work back if the workspace is not ready yet."""
         rid, ns = w.reservation.reservation_id, w.namespace
         with self.db.transaction() as tx:
             password = sessions.start(tx, rid, ns, now, self.box)
@@ -173,7 +219,9 @@ class Executor:
                 deadline = now + self.limits.ready_timeout
                 sessions.record_step(tx, rid, WAITING, now, deadline=deadline)
             if self.cluster.workspace_state(ns).ready:
-                self._ready(rid, spec.url, now)
+                self._ready(rid, spec.url)
+                return None
+            return w
         except ServerError as exc:
             if self.cluster.healthy():  # the cluster is up: this session's requests fail
                 with self.db.transaction() as tx:
@@ -222,22 +270,22 @@ class Executor:
         with self.db.transaction() as tx:
             sessions.record_drift(tx, rid, names)
 
-    def _check_ready(self, w: Work, now: datetime) -> None:
+    def _check_ready(self, w: Work) -> Work | None:
         rid = w.reservation.reservation_id
         state = self.cluster.workspace_state(w.namespace)
         if state.ready:
-            self._ready(rid, workspace_url(w.namespace, self.cfg), now)
-        elif state.reason is not None and (
-            w.session is None or w.session.last_error != state.reason
-        ):
+            self._ready(rid, workspace_url(w.namespace, self.cfg))
+            return None
+        if state.reason is not None and (w.session is None or w.session.last_error != state.reason):
             with self.db.transaction() as tx:  # shown to the owner while the wait goes on
                 sessions.note(tx, rid, state.reason)
+        return w
 
     def _diagnose(self, w: Work, now: datetime) -> None:
         """The wait's budget is spent: say why, count the attempt, re-apply after a backoff."""
         rid = w.reservation.reservation_id
         if self.cluster.workspace_state(w.namespace).ready:
-            self._ready(rid, workspace_url(w.namespace, self.cfg), now)
+            self._ready(rid, workspace_url(w.namespace, self.cfg))
             return
         try:
             why = self.cluster.diagnose_workspace(w.namespace)
@@ -252,9 +300,10 @@ class Executor:
             sessions.record_error(tx, rid, message, counts=True, retry_in=backoff, now=now)
             sessions.record_step(tx, rid, None, now)
 
-    def _ready(self, rid: uuid.UUID, url: str, now: datetime) -> None:
+    def _ready(self, rid: uuid.UUID, url: str) -> None:
+        """Ready now: stamped with the clock, not the cycle's start (the start lag is real)."""
         with self.db.transaction() as tx:
-            lag = sessions.mark_ready(tx, rid, url, now)
+            lag = sessions.mark_ready(tx, rid, url, self.clock())
         if lag is not None:
             metrics.START_LAG.labels(self.cluster_name).observe(max(lag, 0.0))
             log.info("reservation %s is ACTIVE (start lag %.1f s)", rid, lag)

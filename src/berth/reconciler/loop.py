@@ -99,7 +99,14 @@ class Reconciler:
         self.limits = limits or Limits()
         self.cadence = cadence or Cadence()
         self.executor = Executor(
-            db, cluster, cfg, self.limits, box or SecretBox.ephemeral(), cluster_name=cluster_name
+            db,
+            cluster,
+            cfg,
+            self.limits,
+            box or SecretBox.ephemeral(),
+            cluster_name=cluster_name,
+            clock=clock,
+            ready_poll=self.cadence.ready_poll.total_seconds(),
         )
         self.cfg = cfg
         self.installation = cfg.installation
