@@ -6,7 +6,8 @@ the idle cycle's duration and its Kubernetes API requests (which must not grow w
 of sessions beyond list calls), and the control plane's memory. While the burst opens, it also
 prints the CPU each part used (API server, controllers, etcd, reconciler, PostgreSQL...) and
 the requests the API server served from every client, by verb and resource: where the two
-cores went. An idle cycle acts on nothing
+cores went; and where each session's wait went, stage by stage (its Deployment made, its pod
+made, its volumes made, the pod bound to a node, Ready, ACTIVE). An idle cycle acts on nothing
 but the fences due for their drift re-apply (each ACTIVE session once per 30 minutes, spread
 over the cycles: ~1/60 of the sessions per 30-second cycle); those are counted and shown.
 
@@ -40,6 +41,7 @@ from berth.domain.policy import BookingPolicy
 from berth.domain.reservation import Mode, Request
 from berth.domain.session import SessionConfig
 from berth.kube.adapter import KubeCluster
+from berth.kube.manifests import MANAGED_SELECTOR
 from berth.reconciler.loop import Cadence, Reconciler
 from berth.reconciler.plan import Refence
 from berth.sim import cluster as sim
@@ -132,6 +134,52 @@ def served(kube: KubeCluster) -> Counter[str]:
     return counts
 
 
+def _seconds(stamp: str, since: datetime) -> float:
+    return (datetime.fromisoformat(stamp.replace("Z", "+00:00")) - since).total_seconds()
+
+
+def timeline(kube: KubeCluster, opens: datetime) -> dict[str, list[float]]:
+    """For each session's workspace, when (seconds after the window opened, to the second as
+    Kubernetes stamps them) each stage of its start was reached: its Deployment made (the
+    reconciler's applies done), its pod made, the last of its claims' volumes made (the
+    provisioners), the pod bound to a node (the scheduler, once the volume binder has bound
+    every claim) and Ready."""
+    deployments = kube.request(
+        "GET", "/apis/apps/v1/deployments", query={"labelSelector": MANAGED_SELECTOR}
+    )["items"]
+    pods = kube.request(
+        "GET", "/api/v1/pods", query={"labelSelector": "app.kubernetes.io/name=workspace"}
+    )["items"]
+    volumes = kube.request("GET", "/api/v1/persistentvolumes")["items"]
+    stages: dict[str, list[float]] = {
+        "Deployment made": [],
+        "pod made": [],
+        "volumes made": [],
+        "pod bound": [],
+        "pod Ready": [],
+    }
+    for d in deployments:
+        stages["Deployment made"].append(_seconds(d["metadata"]["creationTimestamp"], opens))
+    last_volume: dict[str, float] = {}
+    for v in volumes:
+        ref = v["spec"].get("claimRef") or {}
+        ns, at = ref.get("namespace", ""), _seconds(v["metadata"]["creationTimestamp"], opens)
+        last_volume[ns] = max(at, last_volume.get(ns, at))
+    stages["volumes made"] = [
+        last_volume[p["metadata"]["namespace"]]
+        for p in pods
+        if p["metadata"]["namespace"] in last_volume
+    ]
+    for p in pods:
+        stages["pod made"].append(_seconds(p["metadata"]["creationTimestamp"], opens))
+        for c in (p.get("status") or {}).get("conditions") or []:
+            if c["type"] == "PodScheduled" and c["status"] == "True":
+                stages["pod bound"].append(_seconds(c["lastTransitionTime"], opens))
+            if c["type"] == "Ready" and c["status"] == "True":
+                stages["pod Ready"].append(_seconds(c["lastTransitionTime"], opens))
+    return stages
+
+
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))]
@@ -184,6 +232,7 @@ def main() -> None:
                     cpu_before = cpu_by_part(state.pids, pgdata)
                     wait_active(db, args.burst, f"{args.burst} opening at once", 600)
                     all_active = datetime.now(UTC)
+                    stages = timeline(kube, opens)
                     cpu_after = cpu_by_part(state.pids, pgdata)
                     per_session = (kube.requests - requests_before) / args.burst
                     by_kind = served(kube) - served_before
@@ -201,6 +250,15 @@ def main() -> None:
                     )
                     print(
                         f"start lag: p50 {statistics.median(lags):.1f}s, p99 {pct(lags, 0.99):.1f}s, max {max(lags):.1f}s"
+                    )
+                    print(
+                        "where the wait went, seconds after the window opened (p50 / max): "
+                        + ", ".join(
+                            f"{stage} {statistics.median(at):.0f} / {max(at):.0f}"
+                            for stage, at in stages.items()
+                            if at
+                        )
+                        + f", ACTIVE {statistics.median(lags):.1f} / {max(lags):.1f}"
                     )
                     print(
                         f"Kubernetes API requests per session while they opened: {per_session:.1f} "
