@@ -203,9 +203,8 @@ def test_workspace_pod_is_unprivileged_pinned_and_mounts_every_volume() -> None:
         {"key": "kubernetes.io/hostname", "operator": "In", "values": ["ucs-c845a-01"]}
     ]
     assert {"key": GPU, "operator": "Exists", "effect": "NoSchedule"} in pod["tolerations"]
-    assert (
-        pod["terminationGracePeriodSeconds"] == 5
-    )  # teardown: the namespace controller waits 5/2+1 s
+    # teardown: while the pod is left, the namespace controller looks again after 5/2+1 s
+    assert pod["terminationGracePeriodSeconds"] == 5
     assert not any("hostPath" in v for v in pod["volumes"])  # Pod Security baseline refuses it
     assert [v["persistentVolumeClaim"] for v in pod["volumes"]] == [
         {"claimName": "workspace"},

@@ -6,8 +6,9 @@ directories `home`, `data` and `models` at the IDE's home, /data and /models (su
 the kubelet makes each directory on first mount, in the volume's group that fsGroup set). It was
 three claims, one per directory, until 2026-12-03: every claim costs the control plane about
 eight requests while it binds (the volume binder's updates of the claim and its status, the
-provisioner's volume and its status), a third of all the API server's work for a session
-opening (docs/benchmarks.md), and one disk also lets the space go where the session needs it.
+provisioner's volume and its status), a third of the requests the API server served for a
+session opening; one disk takes a fifth off them (it did not make openings on the 2-core sim
+faster: docs/benchmarks.md), and lets the space go where the session needs it.
 
 The artifact cache (model weights and engine images staged by the cache agent) is a directory
 on every GPU node. It reaches the workspace through the claim `artifacts` of the StorageClass
