@@ -4,7 +4,10 @@ Randomized rounds through a real HTTP server: each round makes a team of eight p
 random budget (units at once and GPU-hours a week) in the roomy pool `wide`, where capacity
 never runs out, fires bookings and extensions from 24 threads at once, and then checks the
 budget on what the database holds with the domain's own arithmetic: at no instant more units
-than the cap, in no week more GPU-hours. Both budgets must have refused something.
+than the cap, in no week more GPU-hours. Both budgets must have refused something: a crowd of
+each round's bookings asks for one instant two weeks on (more units than any cap, fewer GPU-hours
+than any week's cap even when extended), the rest spread over six days (several times any week's
+cap); which requests win is the threads' race.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ FAULT_POOLS = Path(__file__).parents[1] / "kube" / "faults_pools.yaml"
 KIND = "mig-1g.24gb"
 ROUNDS = 4
 PEOPLE = 8
+CROWD = 12  # one-hour bookings at one instant: at least 12 units asked, no cap above 5
 
 
 def _login(server: str, name: str) -> str:
@@ -82,8 +86,11 @@ def test_concurrent_bookings_of_a_team_never_exceed_its_budget(server: str, db: 
 
         requests = []
         for i in range(64):
-            start = start0 + timedelta(minutes=15 * rng.randrange(0, 4 * 24 * 6))
-            hours = rng.randrange(1, 9)
+            if i < CROWD:  # one instant in a week of its own: only the units budget can refuse
+                start, hours = start0 + timedelta(days=14), 1
+            else:
+                start = start0 + timedelta(minutes=15 * rng.randrange(0, 4 * 24 * 6))
+                hours = rng.randrange(1, 9)
             requests.append(
                 (
                     tokens[names[i % PEOPLE]],
@@ -100,6 +107,8 @@ def test_concurrent_bookings_of_a_team_never_exceed_its_budget(server: str, db: 
         assert {r.status_code for r in responses} <= {201, 409}
         assert any(r.status_code == 201 for r in responses)
         refusals |= {r.json()["budget"]["budget"] for r in responses if "budget" in r.json()}
+        crowd = [r.json()["budget"]["budget"] for r in responses[:CROWD] if r.status_code == 409]
+        assert set(crowd) == {"units"}, crowd  # refused, and only by the units budget
 
         with db.transaction() as tx:
             team_id = teams.get(tx, team).id
