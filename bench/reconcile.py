@@ -123,15 +123,30 @@ def cpu_by_part(pids: dict[str, int], pgdata: Path) -> dict[str, float]:
 
 def served(kube: KubeCluster) -> Counter[str]:
     """Requests the API server has served, by verb and resource (`apiserver_request_total` of
-    its metrics): from every client, the controllers', kwok's and the provisioners' too."""
+    its metrics): from every client, the controllers', kwok's and the provisioners' too; and,
+    under `seconds <verb resource>`, the seconds it took to serve them (the sum of
+    `apiserver_request_duration_seconds`, watches left out)."""
     counts: Counter[str] = Counter()
     for line in kube.request("GET", "/metrics", parse=False).decode().splitlines():
-        if line.startswith("apiserver_request_total{"):
-            labels, value = line.rsplit(" ", 1)
-            found = dict(re.findall(r'(\w+)="([^"]*)"', labels))
-            sub = found.get("subresource")
-            counts[f"{found['verb']} {found['resource']}{'/' + sub if sub else ''}"] += float(value)
+        for metric, prefix in (
+            ("apiserver_request_total{", ""),
+            ("apiserver_request_duration_seconds_sum{", "seconds "),
+        ):
+            if line.startswith(metric):
+                labels, value = line.rsplit(" ", 1)
+                found = dict(re.findall(r'(\w+)="([^"]*)"', labels))
+                if prefix and found["verb"] == "WATCH":
+                    continue
+                sub = found.get("subresource")
+                key = f"{prefix}{found['verb']} {found['resource']}{'/' + sub if sub else ''}"
+                counts[key] += float(value)
     return counts
+
+
+def mean_ms(by_kind: Counter[str], keys: list[str]) -> float:
+    """The mean time the API server took to serve the requests `keys`, in milliseconds."""
+    n = sum(by_kind[k] for k in keys)
+    return 1000 * sum(by_kind[f"seconds {k}"] for k in keys) / n if n else 0.0
 
 
 def _seconds(stamp: str, since: datetime) -> float:
@@ -141,9 +156,10 @@ def _seconds(stamp: str, since: datetime) -> float:
 def timeline(kube: KubeCluster, opens: datetime) -> dict[str, list[float]]:
     """For each session's workspace, when (seconds after the window opened, to the second as
     Kubernetes stamps them) each stage of its start was reached: its Deployment made (the
-    reconciler's applies done), its pod made, the last of its claims' volumes made (the
-    provisioners), the pod bound to a node (the scheduler, once the volume binder has bound
-    every claim) and Ready."""
+    reconciler's applies done), its pod made, the node chosen for its claims (the scheduler),
+    the last of its claims' volumes made (the provisioners) and bound (the controller-manager's
+    volume binder), the pod bound to a node (the scheduler, once every claim is bound) and
+    Ready."""
     deployments = kube.request(
         "GET", "/apis/apps/v1/deployments", query={"labelSelector": MANAGED_SELECTOR}
     )["items"]
@@ -151,10 +167,15 @@ def timeline(kube: KubeCluster, opens: datetime) -> dict[str, list[float]]:
         "GET", "/api/v1/pods", query={"labelSelector": "app.kubernetes.io/name=workspace"}
     )["items"]
     volumes = kube.request("GET", "/api/v1/persistentvolumes")["items"]
+    claims = kube.request(
+        "GET", "/api/v1/persistentvolumeclaims", query={"labelSelector": MANAGED_SELECTOR}
+    )["items"]
     stages: dict[str, list[float]] = {
         "Deployment made": [],
         "pod made": [],
+        "node chosen": [],
         "volumes made": [],
+        "claims bound": [],
         "pod bound": [],
         "pod Ready": [],
     }
@@ -170,6 +191,20 @@ def timeline(kube: KubeCluster, opens: datetime) -> dict[str, list[float]]:
         for p in pods
         if p["metadata"]["namespace"] in last_volume
     ]
+    # a claim's managedFields say when each writer last wrote it: the scheduler writes the node
+    # it chose (`volume.kubernetes.io/selected-node`), the volume binder binds it (its status)
+    chosen: dict[str, float] = {}
+    bound: dict[str, float] = {}
+    for c in claims:
+        ns = c["metadata"]["namespace"]
+        for m in c["metadata"].get("managedFields") or []:
+            at = _seconds(m["time"], opens)
+            if m["manager"] == "kube-scheduler":
+                chosen[ns] = max(at, chosen.get(ns, at))
+            elif m["manager"] == "kube-controller-manager" and m.get("subresource") == "status":
+                bound[ns] = max(at, bound.get(ns, at))
+    stages["node chosen"] = list(chosen.values())
+    stages["claims bound"] = list(bound.values())
     for p in pods:
         stages["pod made"].append(_seconds(p["metadata"]["creationTimestamp"], opens))
         for c in (p.get("status") or {}).get("conditions") or []:
@@ -264,6 +299,10 @@ def main() -> None:
                         f"Kubernetes API requests per session while they opened: {per_session:.1f} "
                         "(applies, readiness polls and the cycles' list calls, divided by the sessions)"
                     )
+                    timed = by_kind  # the counts and the seconds, for mean_ms
+                    by_kind = Counter(
+                        {k: n for k, n in timed.items() if not k.startswith("seconds ")}
+                    )
                     total = sum(by_kind.values())
                     print(
                         f"requests the API server served meanwhile, from every client: "
@@ -276,6 +315,18 @@ def main() -> None:
                     print(
                         f"  of which claims and volumes (persistentvolumeclaims, "
                         f"persistentvolumes): {volumes / args.burst:.1f} per session"
+                    )
+                    binder = [
+                        "PUT persistentvolumeclaims",
+                        "PUT persistentvolumeclaims/status",
+                        "PUT persistentvolumes/status",
+                    ]
+                    print(
+                        "the API server's mean time to serve a request meanwhile: "
+                        f"{mean_ms(timed, list(by_kind)):.1f} ms over all; "
+                        f"{mean_ms(timed, binder):.1f} ms for the claims' and volumes' "
+                        "updates, which the volume binder (one worker in the controller-manager) "
+                        "makes one after the other"
                     )
                     spent = {n: cpu_after[n] - cpu_before.get(n, 0.0) for n in cpu_after}
                     wall = (all_active - opens).total_seconds()
