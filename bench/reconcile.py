@@ -6,8 +6,9 @@ the idle cycle's duration and its Kubernetes API requests (which must not grow w
 of sessions beyond list calls), and the control plane's memory. While the burst opens, it also
 prints the CPU each part used (API server, controllers, etcd, reconciler, PostgreSQL...) and
 the requests the API server served from every client, by verb and resource: where the two
-cores went; and where each session's wait went, stage by stage (its Deployment made, its pod
-made, its volumes made, the pod bound to a node, Ready, ACTIVE). An idle cycle acts on nothing
+cores went; the API server's mean time to serve a request meanwhile; and where each session's
+wait went, stage by stage (its Deployment made, its pod made, the node chosen for its claims,
+its volumes made and bound, the pod bound to a node, Ready, ACTIVE). An idle cycle acts on nothing
 but the fences due for their drift re-apply (each ACTIVE session once per 30 minutes, spread
 over the cycles: ~1/60 of the sessions per 30-second cycle); those are counted and shown.
 
