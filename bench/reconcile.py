@@ -16,6 +16,12 @@ Everything runs on this 2-core machine: PostgreSQL, the API-less reconciler, etc
 apiserver, controller-manager, scheduler and kwok.
 
     .venv/bin/python bench/reconcile.py [--burst 100] [--sessions 1000]
+        [--profile SECONDS] [--control-plane-first]
+
+`--profile` also reads the API server's CPU profile while the burst opens. On this one box the
+control plane shares two cores with the reconciler, PostgreSQL and the nodes' stand-ins;
+`--control-plane-first` lowers all of those to nice 19, an emulation of a control plane with
+cores of its own, to see how much of an opening is Berth's and how much is the box's.
 """
 
 from __future__ import annotations
@@ -24,13 +30,16 @@ import argparse
 import os
 import re
 import resource
+import shutil
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -46,6 +55,7 @@ from berth.kube.manifests import MANAGED_SELECTOR
 from berth.reconciler.loop import Cadence, Reconciler
 from berth.reconciler.plan import Refence
 from berth.sim import cluster as sim
+from berth.sim.components import PROFILING_ENV
 from berth.sim.state import Paths
 from berth.store import bootstrap, reservations, users
 from berth.store.db import Database
@@ -96,6 +106,16 @@ def wait_active(db: Database, target: int, label: str, timeout: float) -> None:
     )
 
 
+# the sim's processes that run on the control plane's machines in a real cluster
+CONTROL_PLANE = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler")
+
+
+def renice(pid: int, nice: int) -> None:
+    """Set the nice value of every thread of `pid` (Linux's nice is per thread)."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        os.setpriority(os.PRIO_PROCESS, int(task.name), nice)
+
+
 def rss_mib(pids: list[int]) -> float:
     total = 0
     for pid in pids:
@@ -122,13 +142,32 @@ def cpu_by_part(pids: dict[str, int], pgdata: Path) -> dict[str, float]:
     return parts
 
 
+QUEUED = "apiserver_flowcontrol_request_wait_duration_seconds"
+ETCD = "etcd_request_duration_seconds"
+
+
 def served(kube: KubeCluster) -> Counter[str]:
     """Requests the API server has served, by verb and resource (`apiserver_request_total` of
     its metrics): from every client, the controllers', kwok's and the provisioners' too; and,
     under `seconds <verb resource>`, the seconds it took to serve them (the sum of
-    `apiserver_request_duration_seconds`, watches left out)."""
+    `apiserver_request_duration_seconds`, watches left out); under `queued <priority level>`
+    and `queued seconds <priority level>`, the requests that waited in its fair queues
+    (API Priority and Fairness) before they ran, and how long; under `etcd <operation>` and
+    `etcd seconds <operation>`, its calls to etcd and their time."""
     counts: Counter[str] = Counter()
     for line in kube.request("GET", "/metrics", parse=False).decode().splitlines():
+        for suffix, what in (("_sum{", "queued seconds"), ("_count{", "queued")):
+            if line.startswith(QUEUED + suffix):
+                labels, value = line.rsplit(" ", 1)
+                found = dict(re.findall(r'(\w+)="([^"]*)"', labels))
+                if found.get("execute") == "true":
+                    counts[f"{what} {found['priority_level']}"] += float(value)
+            if line.startswith(ETCD + suffix):
+                labels, value = line.rsplit(" ", 1)
+                found = dict(re.findall(r'(\w+)="([^"]*)"', labels))
+                where = "etcd seconds" if what == "queued seconds" else "etcd"
+                kind = found.get("resource", "?")
+                counts[f"{where} {found['operation']}:{kind}"] += float(value)
         for metric, prefix in (
             ("apiserver_request_total{", ""),
             ("apiserver_request_duration_seconds_sum{", "seconds "),
@@ -142,6 +181,35 @@ def served(kube: KubeCluster) -> Counter[str]:
                 key = f"{prefix}{found['verb']} {found['resource']}{'/' + sub if sub else ''}"
                 counts[key] += float(value)
     return counts
+
+
+def profile_apiserver(state_dir: Path, seconds: int) -> str:
+    """The API server's CPU profile over `seconds`, saved as apiserver-cpu.pprof; its top
+    functions by their own time and with what they call, as `go tool pprof` shows them."""
+    kube = KubeCluster.from_kubeconfig(
+        str(Paths(state_dir).kubeconfig), timeout=(10.0, seconds + 30.0)
+    )
+    try:
+        data = kube.request(
+            "GET", "/debug/pprof/profile", query={"seconds": str(seconds)}, parse=False
+        )
+    finally:
+        kube.close()
+    out = Path("apiserver-cpu.pprof")
+    out.write_bytes(data)
+    go = shutil.which("go")
+    if go is None:
+        return f"API server CPU profile saved as {out} (no go on PATH to show it)"
+    shown = []
+    for how in ("-top", "-top -cum"):
+        done = subprocess.run(
+            [go, "tool", "pprof", *how.split(), "-nodecount=30", str(out)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        shown.append(f"API server CPU profile ({out}), pprof {how}:\n{done.stdout or done.stderr}")
+    return "\n".join(shown)
 
 
 def mean_ms(by_kind: Counter[str], keys: list[str]) -> float:
@@ -228,7 +296,27 @@ def main() -> None:
     ap.add_argument("--burst", type=int, default=100)
     ap.add_argument("--sessions", type=int, default=1000)
     ap.add_argument("--idle-cycles", type=int, default=20)
+    ap.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="SECONDS",
+        help="read the API server's CPU profile for SECONDS from the window's opening, save it "
+        "as apiserver-cpu.pprof and print its top functions (with `go tool pprof`)",
+    )
+    ap.add_argument(
+        "--control-plane-first",
+        action="store_true",
+        help="give the control plane (etcd, API server, controller-manager, scheduler) the "
+        "cores first: everything that runs off its machines in a real cluster (the reconciler, "
+        "PostgreSQL, kwok's kubelets, the provisioners) at nice 19. Emulates a control plane "
+        "with cores of its own on this one box; the default run is the one to compare",
+    )
     args = ap.parse_args()
+    if args.control_plane_first:
+        os.nice(19)  # this thread, and so every thread and child made after it (PostgreSQL)
+    if args.profile:
+        os.environ[PROFILING_ENV] = "1"
     # a SIGTERM unwinds like Ctrl-C, so the sim and PostgreSQL started here are stopped
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
@@ -239,6 +327,11 @@ def main() -> None:
         t0 = time.monotonic()
         state = sim.up(pool_path, 1, state_dir=state_dir)
         print(f"sim with {NODES} nodes ready in {time.monotonic() - t0:.1f}s")
+        if args.control_plane_first:
+            lowered = [n for n, pid in state.pids.items() if n not in CONTROL_PLANE]
+            for name in lowered:
+                renice(state.pids[name], 19)
+            print(f"control plane first: {', '.join(lowered)} and this process at nice 19")
         try:
             with running(Path(tmp) / "pgdata") as url:
                 db = Database(url, pool_size=5)
@@ -263,6 +356,12 @@ def main() -> None:
                     print(f"{args.burst} reservations open at {opens:%H:%M:%S}; waiting")
                     pgdata = Path(tmp) / "pgdata"
                     time.sleep(max(0.0, (opens - datetime.now(UTC)).total_seconds()))
+                    profiler = ThreadPoolExecutor(1)
+                    profile = (
+                        profiler.submit(profile_apiserver, state_dir, args.profile)
+                        if args.profile
+                        else None
+                    )
                     served_before = served(kube)
                     requests_before = kube.requests
                     cpu_before = cpu_by_part(state.pids, pgdata)
@@ -302,7 +401,38 @@ def main() -> None:
                     )
                     timed = by_kind  # the counts and the seconds, for mean_ms
                     by_kind = Counter(
-                        {k: n for k, n in timed.items() if not k.startswith("seconds ")}
+                        {
+                            k: n
+                            for k, n in timed.items()
+                            if k.split()[0] not in ("seconds", "queued", "etcd")
+                        }
+                    )
+                    calls = [
+                        k.split()[1] for k in timed if k.startswith("etcd ") and "seconds" not in k
+                    ]
+                    print(
+                        "the API server's calls to etcd meanwhile, the most, mean time: "
+                        + ", ".join(
+                            f"{op} {1000 * timed[f'etcd seconds {op}'] / timed[f'etcd {op}']:.1f} ms "
+                            f"({timed[f'etcd {op}']:.0f})"
+                            for op in sorted(calls, key=lambda op: -timed[f"etcd {op}"])[:12]
+                            if timed[f"etcd {op}"]
+                        )
+                    )
+                    levels = sorted(
+                        k.split()[1]
+                        for k in timed
+                        if k.startswith("queued ") and "seconds" not in k
+                    )
+                    print(
+                        "waited in the API server's fair queues before running (API Priority and "
+                        "Fairness), mean per request by priority level: "
+                        + ", ".join(
+                            f"{lv} {1000 * timed[f'queued seconds {lv}'] / timed[f'queued {lv}']:.1f} ms "
+                            f"({timed[f'queued {lv}']:.0f} requests)"
+                            for lv in levels
+                            if timed[f"queued {lv}"]
+                        )
                     )
                     total = sum(by_kind.values())
                     print(
@@ -340,6 +470,9 @@ def main() -> None:
                         )
                     )
 
+                    if profile is not None:
+                        print(profile.result())
+                    profiler.shutdown()
                     rest = args.sessions - args.burst
                     t1 = time.monotonic()
                     book_many(db, who, rest, datetime.now(UTC), datetime.now(UTC))

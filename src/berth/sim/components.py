@@ -10,6 +10,8 @@ defaults, lifting the initial not-ready taint off 100 new nodes alone took 20 s.
 
 from __future__ import annotations
 
+import os
+
 import yaml
 
 from berth.sim.pki import Pki
@@ -21,7 +23,14 @@ CLIENT_RATE = ("--kube-api-qps=1000", "--kube-api-burst=2000")
 POD_CIDR = "10.244.0.0/16"
 CONTEXT = "berth-sim"
 PROVISIONER_MODULE = "berth.sim.provisioner"
+# "1": the API server, controller-manager and scheduler serve Go's profiles on /debug/pprof
+# (`bench/reconcile.py --profile` reads the API server's CPU profile while sessions open)
+PROFILING_ENV = "BERTH_SIM_PROFILING"
 CACHE_AGENT_MODULE = "berth.cache.provisioner"
+
+
+def _profiling() -> str:
+    return f"--profiling={str(os.environ.get(PROFILING_ENV) == '1').lower()}"
 
 
 def context_name(sim: str) -> str:
@@ -99,7 +108,7 @@ def apiserver(cache: CacheLayout, paths: Paths, pki: Pki, port: int, etcd_port: 
         "DefaultStorageClass,ResourceQuota",
         "--allow-privileged=true",
         "--endpoint-reconciler-type=none",
-        "--profiling=false",
+        _profiling(),
         "--v=1",
     ]
 
@@ -124,7 +133,7 @@ def controller_manager(cache: CacheLayout, paths: Paths, pki: Pki, port: int) ->
         f"--cluster-signing-key-file={pki.ca_key}",
         f"--cluster-cidr={POD_CIDR}",
         f"--service-cluster-ip-range={SERVICE_CIDR}",
-        "--profiling=false",
+        _profiling(),
         "--v=1",
     ]
 
@@ -138,7 +147,7 @@ def scheduler(cache: CacheLayout, paths: Paths, port: int) -> list[str]:
         f"--cert-dir={paths.run / 'scheduler'}",
         "--leader-elect=false",
         *CLIENT_RATE,
-        "--profiling=false",
+        _profiling(),
         "--v=1",
     ]
 
