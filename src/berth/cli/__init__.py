@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 import yaml
@@ -40,6 +41,9 @@ from berth.store.db import Database, Opened
 from berth.store.locks import reconciler_key
 from berth.tokenomics.cli import app as tokenomics_app
 from berth.yamlfile import FileError
+
+if TYPE_CHECKING:
+    import uvicorn
 
 app = typer.Typer(
     name="berth",
@@ -142,7 +146,17 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def _serve(settings: Settings, db: Database, host: str, port: int, workers: int = 1) -> None:
+def _serve(
+    settings: Settings,
+    db: Database,
+    host: str,
+    port: int,
+    workers: int = 1,
+    on_exit: Callable[[], None] | None = None,
+) -> None:
+    """Serve the API and UI until Ctrl-C or SIGTERM. `on_exit` (one worker only) runs as soon
+    as the signal arrives, while the server still answers: `berth up` stops its demo cache
+    agent then, so the agent's last report does not meet a closed port."""
     import uvicorn
 
     from berth.api.app import create_app
@@ -160,9 +174,23 @@ def _serve(settings: Settings, db: Database, host: str, port: int, workers: int 
         "server_header": False,
     }
     if workers <= 1:
-        uvicorn.run(create_app(settings, db), **options)  # type: ignore[arg-type]
+        config = uvicorn.Config(create_app(settings, db), **options)  # type: ignore[arg-type]
+        _server(config, on_exit).run()
         return
     _serve_workers(db, workers, options)
+
+
+def _server(config: uvicorn.Config, on_exit: Callable[[], None] | None) -> uvicorn.Server:
+    """uvicorn's server, calling `on_exit` when the first stop signal arrives."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            if on_exit is not None and not self.should_exit:
+                on_exit()
+            super().handle_exit(sig, frame)
+
+    return Server(config)
 
 
 def _serve_workers(db: Database, workers: int, options: dict[str, object]) -> None:
@@ -293,7 +321,8 @@ def up(
         staging = start_demo_staging(db, settings, f"http://{host}:{port}") if sim else []
         typer.echo(f"Berth is at http://{host}:{port}/  (API docs: /api/docs)")
         try:
-            _serve(settings, db, host, port)
+            # the demo cache agent stops while the server still answers its last report
+            _serve(settings, db, host, port, on_exit=lambda: _signal_processes(staging))
         finally:
             stop.set()
             _stop_processes(staging)
@@ -424,9 +453,14 @@ def start_demo_staging(
     return processes
 
 
-def _stop_processes(processes: list[subprocess.Popen[bytes]]) -> None:
+def _signal_processes(processes: list[subprocess.Popen[bytes]]) -> None:
     for p in processes:
-        p.terminate()
+        if p.poll() is None:
+            p.terminate()
+
+
+def _stop_processes(processes: list[subprocess.Popen[bytes]]) -> None:
+    _signal_processes(processes)
     for p in processes:
         try:
             p.wait(10)
