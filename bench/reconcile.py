@@ -6,10 +6,10 @@ the idle cycle's duration and its Kubernetes API requests (which must not grow w
 of sessions beyond list calls), and the control plane's memory. While the burst opens, it also
 prints the CPU each part used (API server, controllers, etcd, reconciler, PostgreSQL...) and
 the requests the API server served from every client, by verb and resource: where the two
-cores went; the API server's mean time to serve a request meanwhile; and where each session's
-wait went, stage by stage (its Deployment made, its pod made, the node chosen for its claims,
-its volumes made and bound, the pod bound to a node, Ready, ACTIVE). An idle cycle acts on nothing
-but the fences due for their drift re-apply (each ACTIVE session once per 30 minutes, spread
+cores went; the API server's mean time to serve a request meanwhile, its calls to etcd and
+the waits in its fair queues; and where each session's wait went, stage by stage (its
+Deployment made, its pod made, the node chosen for its claims, its volumes made and bound, the
+pod bound to a node, Ready, ACTIVE). An idle cycle acts on nothing but the fences due for their drift re-apply (each ACTIVE session once per 30 minutes, spread
 over the cycles: ~1/60 of the sessions per 30-second cycle); those are counted and shown.
 
 Everything runs on this 2-core machine: PostgreSQL, the API-less reconciler, etcd, the
@@ -142,44 +142,41 @@ def cpu_by_part(pids: dict[str, int], pgdata: Path) -> dict[str, float]:
     return parts
 
 
-QUEUED = "apiserver_flowcontrol_request_wait_duration_seconds"
-ETCD = "etcd_request_duration_seconds"
-
-
 def served(kube: KubeCluster) -> Counter[str]:
-    """Requests the API server has served, by verb and resource (`apiserver_request_total` of
-    its metrics): from every client, the controllers', kwok's and the provisioners' too; and,
-    under `seconds <verb resource>`, the seconds it took to serve them (the sum of
-    `apiserver_request_duration_seconds`, watches left out); under `queued <priority level>`
-    and `queued seconds <priority level>`, the requests that waited in its fair queues
-    (API Priority and Fairness) before they ran, and how long; under `etcd <operation>` and
-    `etcd seconds <operation>`, its calls to etcd and their time."""
+    """What the API server's metrics say it did, as counts and, under `seconds <key>`, the
+    seconds they took (histogram sums):
+
+    - `<verb resource>`: requests served, from every client (the controllers', kwok's and the
+      provisioners' too; `apiserver_request_total`); their seconds leave watches out;
+    - `queued <priority level>`: requests that waited in its fair queues (API Priority and
+      Fairness) before they ran;
+    - `etcd <operation>:<resource>`: its calls to etcd.
+    """
     counts: Counter[str] = Counter()
     for line in kube.request("GET", "/metrics", parse=False).decode().splitlines():
-        for suffix, what in (("_sum{", "queued seconds"), ("_count{", "queued")):
-            if line.startswith(QUEUED + suffix):
-                labels, value = line.rsplit(" ", 1)
-                found = dict(re.findall(r'(\w+)="([^"]*)"', labels))
-                if found.get("execute") == "true":
-                    counts[f"{what} {found['priority_level']}"] += float(value)
-            if line.startswith(ETCD + suffix):
-                labels, value = line.rsplit(" ", 1)
-                found = dict(re.findall(r'(\w+)="([^"]*)"', labels))
-                where = "etcd seconds" if what == "queued seconds" else "etcd"
-                kind = found.get("resource", "?")
-                counts[f"{where} {found['operation']}:{kind}"] += float(value)
-        for metric, prefix in (
-            ("apiserver_request_total{", ""),
-            ("apiserver_request_duration_seconds_sum{", "seconds "),
+        if line.startswith("#") or "{" not in line:
+            continue
+        name, rest = line.split("{", 1)
+        labels, value = rest.rsplit(" ", 1)
+        found = dict(re.findall(r'(\w+)="([^"]*)"', labels))
+        stem, _, part = name.rpartition("_")
+        prefix = "seconds " if part == "sum" else ""
+        if name == "apiserver_request_total" or (
+            name == "apiserver_request_duration_seconds_sum" and found["verb"] != "WATCH"
         ):
-            if line.startswith(metric):
-                labels, value = line.rsplit(" ", 1)
-                found = dict(re.findall(r'(\w+)="([^"]*)"', labels))
-                if prefix and found["verb"] == "WATCH":
-                    continue
-                sub = found.get("subresource")
-                key = f"{prefix}{found['verb']} {found['resource']}{'/' + sub if sub else ''}"
-                counts[key] += float(value)
+            sub = found.get("subresource")
+            counts[f"{prefix}{found['verb']} {found['resource']}{'/' + sub if sub else ''}"] += (
+                float(value)
+            )
+        elif part not in ("sum", "count"):
+            continue
+        elif stem == "apiserver_flowcontrol_request_wait_duration_seconds":
+            if found.get("execute") == "true":
+                counts[f"{prefix}queued {found['priority_level']}"] += float(value)
+        elif stem == "etcd_request_duration_seconds":
+            counts[f"{prefix}etcd {found['operation']}:{found.get('resource', '?')}"] += float(
+                value
+            )
     return counts
 
 
@@ -216,6 +213,18 @@ def mean_ms(by_kind: Counter[str], keys: list[str]) -> float:
     """The mean time the API server took to serve the requests `keys`, in milliseconds."""
     n = sum(by_kind[k] for k in keys)
     return 1000 * sum(by_kind[f"seconds {k}"] for k in keys) / n if n else 0.0
+
+
+OTHER_METRICS = ("seconds", "queued", "etcd")  # the keys of `served` that are not requests
+
+
+def mean_by(timed: Counter[str], kind: str, most: int | None = None) -> str:
+    """`served`'s figures of one kind (`etcd`, `queued`), the most frequent first: each one's
+    mean time and count."""
+    keys = sorted((k for k in timed if k.split()[0] == kind), key=lambda k: -timed[k])
+    return ", ".join(
+        f"{k.split()[1]} {mean_ms(timed, [k]):.1f} ms ({timed[k]:.0f})" for k in keys[:most]
+    )
 
 
 def _seconds(stamp: str, since: datetime) -> float:
@@ -401,38 +410,15 @@ def main() -> None:
                     )
                     timed = by_kind  # the counts and the seconds, for mean_ms
                     by_kind = Counter(
-                        {
-                            k: n
-                            for k, n in timed.items()
-                            if k.split()[0] not in ("seconds", "queued", "etcd")
-                        }
+                        {k: n for k, n in timed.items() if k.split()[0] not in OTHER_METRICS}
                     )
-                    calls = [
-                        k.split()[1] for k in timed if k.startswith("etcd ") and "seconds" not in k
-                    ]
                     print(
                         "the API server's calls to etcd meanwhile, the most, mean time: "
-                        + ", ".join(
-                            f"{op} {1000 * timed[f'etcd seconds {op}'] / timed[f'etcd {op}']:.1f} ms "
-                            f"({timed[f'etcd {op}']:.0f})"
-                            for op in sorted(calls, key=lambda op: -timed[f"etcd {op}"])[:12]
-                            if timed[f"etcd {op}"]
-                        )
-                    )
-                    levels = sorted(
-                        k.split()[1]
-                        for k in timed
-                        if k.startswith("queued ") and "seconds" not in k
+                        + mean_by(timed, "etcd", 12)
                     )
                     print(
                         "waited in the API server's fair queues before running (API Priority and "
-                        "Fairness), mean per request by priority level: "
-                        + ", ".join(
-                            f"{lv} {1000 * timed[f'queued seconds {lv}'] / timed[f'queued {lv}']:.1f} ms "
-                            f"({timed[f'queued {lv}']:.0f} requests)"
-                            for lv in levels
-                            if timed[f"queued {lv}"]
-                        )
+                        "Fairness), mean per request by priority level: " + mean_by(timed, "queued")
                     )
                     total = sum(by_kind.values())
                     print(

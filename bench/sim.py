@@ -18,7 +18,6 @@ controller makes (the volume binder's, say) when the control plane has nothing e
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import threading
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 from berth.kube.adapter import KubeCluster
 from berth.sim import cluster
 from berth.sim.state import Paths
+from common import percentile
 
 PROBE_NAMESPACE = "bench-writes"
 
@@ -80,8 +80,8 @@ def writes(threads: list[int], seconds: float) -> None:
                 took = sorted(t for r in results for t in r)
                 print(
                     f"{n:>3} thread(s) updating a ConfigMap each: {len(took) / seconds:.0f} "
-                    f"updates/s, p50 {statistics.median(took):.1f} ms, "
-                    f"p99 {took[int(0.99 * (len(took) - 1))]:.1f} ms"
+                    f"updates/s, p50 {percentile(took, 0.5):.1f} ms, "
+                    f"p99 {percentile(took, 0.99):.1f} ms"
                 )
         finally:
             kube.close()
