@@ -166,7 +166,10 @@ def test_an_active_session_counts_down_and_a_failed_one_shows_the_reason(
     expect(active.get_by_role("button", name="Release now")).to_be_visible()
 
     failed = page.get_by_role("article").filter(has_text="1 × gpu")
-    expect(failed).to_contain_text("Failed", timeout=FAILED_WITHIN)
+    # the card's status, not its text: the diagnosis it shows while it retries already says
+    # "FailedScheduling", which matched "Failed" before the booking had failed
+    expect(failed).to_have_attribute("data-status", "FAILED", timeout=FAILED_WITHIN)
+    expect(failed).to_contain_text("Failed")
     expect(failed).to_contain_text("gave up after 1 failed attempt")
     expect(failed).to_contain_text("cannot be scheduled")
     expect(failed.get_by_role("button")).to_have_count(0)
